@@ -1,0 +1,109 @@
+"""The filters of the contacts list."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import (
+    Contact,
+    ContactStatus,
+    CustomerStatus,
+    LifecycleStage,
+    ProspectStatus,
+)
+from crm.listing import SearchFilterSet
+from crm.models import Scope, Tag
+
+PEOPLE = "people"
+ORGANIZATIONS = "organizations"
+KINDS = [(PEOPLE, _("People")), (ORGANIZATIONS, _("Organisations"))]
+
+
+def search_contacts(queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
+    """Every word must appear in a name, the organisation's name, the email or a phone."""
+    for word in value.split():
+        queryset = queryset.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(name__icontains=word)
+            | Q(organization__name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(mobile__icontains=word)
+            | Q(phone__icontains=word)
+        )
+    return queryset
+
+
+class ContactFilter(SearchFilterSet):
+    kind = django_filters.ChoiceFilter(
+        label=_("Type"),
+        choices=KINDS,
+        method="filter_kind",
+        widget=django_filters.widgets.forms.HiddenInput,
+    )
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method=search_contacts,
+        widget=django_filters.widgets.forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, organisation, email, phone…")}
+        ),
+    )
+    owner = django_filters.ModelChoiceFilter(
+        label=_("Owner"),
+        queryset=get_user_model().objects.filter(is_active=True),
+        empty_label=_("Anyone"),
+    )
+    prospect_status = django_filters.ChoiceFilter(
+        label=_("Prospect status"), choices=ProspectStatus.choices, empty_label=_("Any")
+    )
+    customer_status = django_filters.ChoiceFilter(
+        label=_("Customer status"), choices=CustomerStatus.choices, empty_label=_("Any")
+    )
+    lifecycle_stage = django_filters.ChoiceFilter(
+        label=_("Lifecycle stage"), choices=LifecycleStage.choices, empty_label=_("Any")
+    )
+    contact_status = django_filters.ChoiceFilter(
+        label=_("Contact status"), choices=ContactStatus.choices, empty_label=_("Any")
+    )
+    tag = django_filters.ModelChoiceFilter(
+        label=_("Tag"),
+        queryset=Tag.objects.filter(scope__in=[Scope.CONTACTS, Scope.CUSTOMERS]).order_by("name"),
+        empty_label=_("Any"),
+        method="filter_tag",
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "kind",
+            "q",
+            "owner",
+            "prospect_status",
+            "customer_status",
+            "lifecycle_stage",
+            "contact_status",
+            "tag",
+        ]
+
+    def filter_kind(self, queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
+        if value == PEOPLE:
+            return queryset.filter(is_organization=False)
+        if value == ORGANIZATIONS:
+            return queryset.filter(is_organization=True)
+        return queryset
+
+    def filter_tag(self, queryset: QuerySet[Contact], name: str, value: Tag) -> QuerySet[Contact]:
+        """Contacts carrying the tag (a subquery on the tag links: no duplicated rows)."""
+        links = Contact.tags.through.objects.filter(tag=value).values("contact_id")
+        return queryset.filter(pk__in=links)
+
+    @property
+    def current_kind(self) -> str:
+        """The tab in force: "", "people" or "organizations"."""
+        if not self.is_bound:
+            return ""
+        self.form.errors  # noqa: B018 - validates once, so that cleaned_data exists
+        return self.form.cleaned_data.get("kind") or ""

@@ -1,0 +1,324 @@
+"""Forms of the contact pages: create/edit (full and quick), the manual status change, and the
+pieces the deal forms share (custom fields, record pickers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, CustomerStatus, ProspectStatus
+from crm.models import CustomField, CustomFieldType, Scope, Tag, User, normalize_text
+
+PICKER_LIMIT = 50  # options a picker shows before the user searches
+
+
+# ---------------------------------------------------------------- custom fields
+
+
+def _custom_form_field(definition: CustomField) -> forms.Field:
+    """A form field for one custom field definition; the definition itself validates."""
+    label = definition.label
+    kind = definition.field_type
+    if kind == CustomFieldType.CHECKBOX:
+        return forms.BooleanField(label=label, required=False)
+    if kind == CustomFieldType.CHOICE:
+        choices = [("", "—"), *((c, c) for c in definition.choices or [])]
+        return forms.ChoiceField(label=label, required=False, choices=choices)
+    input_types: dict[str, str] = {
+        CustomFieldType.NUMBER: "number",
+        CustomFieldType.DATE: "date",
+        CustomFieldType.URL: "url",
+        CustomFieldType.EMAIL: "email",
+        CustomFieldType.PHONE: "tel",
+    }
+    input_type = input_types.get(kind, "text")
+    attrs = {"type": input_type}
+    if input_type == "number":
+        attrs["step"] = "any"
+    return forms.CharField(label=label, required=False, widget=forms.TextInput(attrs=attrs))
+
+
+class CustomFieldsMixin(forms.BaseForm):
+    """Adds a ``cf_<key>`` field per custom field of ``custom_scope``, validated by the
+    definitions (``CustomField.to_python``), and merges the values into ``custom_fields``."""
+
+    custom_scope: str = ""
+    custom_definitions: list[CustomField]
+
+    def add_custom_fields(self, values: dict[str, Any] | None) -> None:
+        values = values or {}
+        self.custom_definitions = list(CustomField.objects.filter(scope=self.custom_scope))
+        for definition in self.custom_definitions:
+            name = f"cf_{definition.key}"
+            self.fields[name] = _custom_form_field(definition)
+            if definition.key in values and not self.is_bound:
+                self.initial[name] = values[definition.key]
+
+    @property
+    def custom_field_names(self) -> list[str]:
+        return [f"cf_{d.key}" for d in self.custom_definitions]
+
+    @property
+    def custom_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.custom_field_names]
+
+    def clean_custom_fields(self) -> None:
+        for definition in self.custom_definitions:
+            name = f"cf_{definition.key}"
+            if name not in self.cleaned_data:
+                continue
+            try:
+                self.cleaned_data[name] = definition.to_python(self.cleaned_data[name])
+            except ValidationError as exc:
+                self.add_error(name, exc)
+
+    def merged_custom_fields(self, existing: dict[str, Any] | None) -> dict[str, Any]:
+        """The stored values with this form's fields applied (keys of removed definitions are
+        kept: nothing stored is lost by an edit)."""
+        merged = dict(existing or {})
+        for definition in self.custom_definitions:
+            value = self.cleaned_data.get(f"cf_{definition.key}")
+            if value is None or value is False or value == "":
+                merged.pop(definition.key, None)
+            else:
+                merged[definition.key] = value
+        return merged
+
+
+# ---------------------------------------------------------------- pickers
+
+
+def limit_picker(
+    field: forms.ModelChoiceField[Any],
+    *,
+    kind: str,
+    selected: Iterable[Any],
+    exclude: int | None = None,
+) -> None:
+    """Render a (possibly huge) contact choice field as a short select: the selected contacts
+    plus the first ones by name; the search box next to it (``contacts:options``) swaps in
+    matches. Validation still accepts any contact of the field's queryset."""
+    queryset: QuerySet[Contact] = field.queryset  # type: ignore[assignment]
+    ids = [int(pk) for pk in selected if str(pk).isdigit()]
+    shown = list(queryset.filter(pk__in=ids)) if ids else []
+    first = queryset.exclude(pk__in=ids)
+    if exclude:
+        first = first.exclude(pk=exclude)
+    shown += list(first.order_by("name_key", "id")[:PICKER_LIMIT])
+    choices: list[tuple[Any, str]] = (
+        [] if isinstance(field, forms.ModelMultipleChoiceField) else [("", "—")]
+    )
+    choices += [(c.pk, picker_label(c)) for c in shown]
+    field.widget.choices = choices
+    url = reverse("contacts:options")
+    query = f"?kind={kind}" + (f"&exclude={exclude}" if exclude else "") + "&field="
+    field.picker_url = url + query  # type: ignore[attr-defined]
+
+
+def picker_label(contact: Contact) -> str:
+    if contact.is_organization or not contact.organization_id:
+        return contact.display_name
+    organization = contact.organization  # select_related by the pickers' querysets
+    return f"{contact.display_name} · {organization}" if organization else contact.display_name
+
+
+def picker_queryset(kind: str) -> QuerySet[Contact]:
+    queryset = Contact.objects.select_related("organization")
+    if kind == "person":
+        return queryset.filter(is_organization=False)
+    if kind == "organization":
+        return queryset.filter(is_organization=True)
+    return queryset
+
+
+def picker_search(kind: str, text: str, *, exclude: int | None = None) -> list[Contact]:
+    """Contacts whose name holds every word of ``text`` (first ones by name)."""
+    queryset = picker_queryset(kind)
+    for word in normalize_text(text).split():
+        queryset = queryset.filter(Q(name_key__contains=word) | Q(email__icontains=word))
+    if exclude:
+        queryset = queryset.exclude(pk=exclude)
+    return list(queryset.order_by("name_key", "id")[:PICKER_LIMIT])
+
+
+def tag_queryset(*scopes: str) -> QuerySet[Tag]:
+    return Tag.objects.filter(scope__in=scopes).order_by("name")
+
+
+# ---------------------------------------------------------------- contact forms
+
+PERSON, ORGANIZATION = "person", "organization"
+KIND_CHOICES = [(PERSON, _("Person")), (ORGANIZATION, _("Organisation"))]
+
+
+class _ContactFormBase(CustomFieldsMixin, forms.ModelForm):
+    kind = forms.ChoiceField(
+        label=_("Type"), choices=KIND_CHOICES, initial=PERSON, widget=forms.RadioSelect
+    )
+    custom_scope = "contact"
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        editing = self.instance.pk is not None
+        if editing:
+            # A person stays a person (employees, hierarchy and deals depend on it).
+            self.fields["kind"].disabled = True
+            self.initial["kind"] = ORGANIZATION if self.instance.is_organization else PERSON
+        elif user is not None and "owner" in self.fields:
+            self.initial.setdefault("owner", user.pk)
+        if "owner" in self.fields:
+            owner_field: forms.ModelChoiceField[Any] = self.fields["owner"]  # type: ignore[assignment]
+            owner_field.queryset = User.objects.filter(is_active=True).order_by(
+                "first_name", "last_name"
+            )
+            owner_field.empty_label = _("Unassigned")
+        if "organization" in self.fields:
+            org_field: forms.ModelChoiceField[Any] = self.fields["organization"]  # type: ignore[assignment]
+            org_field.queryset = picker_queryset(ORGANIZATION)
+            limit_picker(
+                org_field,
+                kind=ORGANIZATION,
+                selected=self._selected("organization"),
+            )
+        if "reports_to" in self.fields:
+            boss_field: forms.ModelChoiceField[Any] = self.fields["reports_to"]  # type: ignore[assignment]
+            queryset = picker_queryset(PERSON)
+            if editing:
+                queryset = queryset.exclude(pk=self.instance.pk)
+            boss_field.queryset = queryset
+            limit_picker(
+                boss_field,
+                kind=PERSON,
+                selected=self._selected("reports_to"),
+                exclude=self.instance.pk,
+            )
+        if "tags" in self.fields:
+            tags_field: forms.ModelMultipleChoiceField[Any] = self.fields["tags"]  # type: ignore[assignment]
+            tags_field.queryset = tag_queryset(Scope.CONTACTS, Scope.CUSTOMERS)
+        self.add_custom_fields(self.instance.custom_fields)
+
+    def _selected(self, name: str) -> list[Any]:
+        if self.is_bound:
+            return (
+                self.data.getlist(self.add_prefix(name))
+                if hasattr(self.data, "getlist")
+                else [self.data.get(self.add_prefix(name))]
+            )
+        value = self.initial.get(name) or getattr(self.instance, f"{name}_id", None)
+        return [value] if value else []
+
+    @property
+    def is_organization(self) -> bool:
+        if self.instance.pk is not None:
+            return self.instance.is_organization
+        kind = self.data.get(self.add_prefix("kind")) if self.is_bound else self.initial.get("kind")
+        return kind == ORGANIZATION
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        is_org = self.is_organization
+        if is_org:
+            if not (data.get("name") or "").strip():
+                self.add_error("name", _("An organisation needs a name."))
+            for name in ("organization", "reports_to"):
+                if data.get(name):
+                    self.add_error(name, _("Only a person can have this."))
+            for name in ("first_name", "last_name"):
+                if name in data:
+                    data[name] = ""
+        else:
+            if not (
+                (data.get("first_name") or "").strip() or (data.get("last_name") or "").strip()
+            ):
+                self.add_error("last_name", _("A person needs a first or a last name."))
+            if "name" in data:
+                data["name"] = ""
+            boss = data.get("reports_to")
+            if boss is not None and self.instance.pk and boss.pk == self.instance.pk:
+                self.add_error("reports_to", _("A person cannot report to themselves."))
+        start, end = data.get("support_start"), data.get("support_end")
+        if start and end and end < start:
+            self.add_error("support_end", _("The support period must end after it starts."))
+        self.clean_custom_fields()
+        return data
+
+    def save(self, commit: bool = True) -> Contact:
+        contact: Contact = super().save(commit=False)
+        contact.is_organization = self.is_organization
+        contact.custom_fields = self.merged_custom_fields(contact.custom_fields)
+        if commit:
+            contact.save()
+            self.save_m2m()
+        return contact
+
+
+class ContactForm(_ContactFormBase):
+    """Every editable field of a person or an organisation."""
+
+    class Meta:
+        model = Contact
+        fields = [
+            "first_name",
+            "last_name",
+            "name",
+            "organization",
+            "reports_to",
+            "title",
+            "email",
+            "mobile",
+            "phone",
+            "fax",
+            "website",
+            "industry",
+            "street",
+            "postal_code",
+            "city",
+            "region",
+            "country",
+            "lifecycle_stage",
+            "contact_status",
+            "support_start",
+            "support_end",
+            "owner",
+            "tags",
+            "description",
+        ]
+        widgets = {
+            "tags": forms.CheckboxSelectMultiple,
+            "support_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "support_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class QuickContactForm(_ContactFormBase):
+    """Quick create: only what identifies the contact and how to reach them."""
+
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "name", "organization", "email", "mobile", "owner"]
+
+    def add_custom_fields(self, values: dict[str, Any] | None) -> None:
+        self.custom_definitions = []
+
+
+class StatusForm(forms.Form):
+    """The manual prospect/customer status change; the service decides whether it is allowed."""
+
+    prospect_status = forms.ChoiceField(label=_("Prospect status"), choices=ProspectStatus.choices)
+    customer_status = forms.ChoiceField(label=_("Customer status"), choices=CustomerStatus.choices)
+
+    def changes(self, contact: Contact) -> dict[str, str]:
+        """Only the statuses the user changed (an unchanged one is not re-set by hand)."""
+        return {
+            name: self.cleaned_data[name]
+            for name in ("prospect_status", "customer_status")
+            if self.cleaned_data[name] != getattr(contact, name)
+        }

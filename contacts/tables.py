@@ -1,0 +1,79 @@
+"""The contacts table (people and organisations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact
+from crm.listing import CrmTable
+from crm.templatetags.crm_tags import badge, short_date
+
+
+class ContactTable(CrmTable):
+    name = tables.Column(
+        verbose_name=_("Name"),
+        accessor="display_name",
+        order_by=("name_key",),
+        linkify=True,
+        attrs={"td": {"class": "cell-primary"}},
+    )
+    organization = tables.Column(
+        verbose_name=_("Organisation"),
+        linkify=True,
+        order_by=("organization__name_key",),
+        attrs={"td": {"class": "cell-wrap"}},
+    )
+    email = tables.EmailColumn(verbose_name=_("Email"))
+    prospect_status = tables.Column(verbose_name=_("Prospect"))
+    customer_status = tables.Column(verbose_name=_("Customer"))
+    num_deals = tables.Column(
+        verbose_name=_("Deals"),
+        attrs={"th": {"class": "cell-number"}, "td": {"class": "cell-number"}},
+    )
+    owner = tables.Column(
+        verbose_name=_("Owner"), order_by=("owner__first_name", "owner__last_name")
+    )
+    created_at = tables.Column(verbose_name=_("Created"), attrs={"td": {"class": "cell-date"}})
+
+    class Meta(CrmTable.Meta):
+        model = Contact
+        fields = ()
+        sequence = (
+            "name",
+            "organization",
+            "email",
+            "prospect_status",
+            "customer_status",
+            "num_deals",
+            "owner",
+            "created_at",
+        )
+        row_attrs = {"data-id": lambda record: record.pk}
+
+    def render_name(self, record: Contact) -> SafeString:
+        """The name after a small marker: a circle for a person, a square for an organisation."""
+        if record.is_organization:
+            kind, label = "org", _("Organisation")
+        else:
+            kind, label = "person", _("Person")
+        return format_html(
+            '<span class="kind kind--{}" title="{}"><span class="visually-hidden">{}</span></span>{}',
+            kind,
+            label,
+            label,
+            record.display_name,
+        )
+
+    def render_prospect_status(self, record: Contact) -> SafeString:
+        return badge("prospect", record.prospect_status, record.get_prospect_status_display())
+
+    def render_customer_status(self, record: Contact) -> SafeString:
+        return badge("customer", record.customer_status, record.get_customer_status_display())
+
+    def render_created_at(self, value: Any) -> SafeString:
+        return format_html('<time datetime="{}">{}</time>', value.isoformat(), short_date(value))

@@ -1,0 +1,597 @@
+"""Django admin for the shared layer, and the admin building blocks the other apps reuse:
+record-level permissions (SPEC "Who may do what"), generic inlines for notes, documents and tasks,
+and the custom-fields form validation."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.contenttypes.admin import GenericTabularInline
+from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Model, Q, QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.models import BaseModelFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import (
+    CrmSettings,
+    CustomField,
+    Document,
+    DocumentLink,
+    LeadSource,
+    Note,
+    Tag,
+    Task,
+    User,
+)
+from crm.models import clean_custom_fields as validate_custom_fields
+from crm.permissions import can_change
+
+admin.site.site_header = _("CRM administration")
+admin.site.site_title = _("CRM administration")
+admin.site.index_title = _("CRM administration")
+
+# The records notes, documents and tasks can be attached to, by (app label, model name): the shared
+# layer must not import the apps above it.
+SUBJECT_MODELS: tuple[tuple[str, str], ...] = (
+    ("leads", "lead"),
+    ("contacts", "contact"),
+    ("deals", "deal"),
+)
+
+
+# --- Small display helpers ---------------------------------------------------------------------
+
+
+def admin_url(obj: Model) -> str | None:
+    """The admin change page of ``obj``, or None when its model is not in the admin."""
+    opts = obj._meta
+    try:
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return None
+
+
+def admin_link(obj: Model | None) -> str:
+    """An HTML link to ``obj``'s admin page (plain text when it has none; "-" for None)."""
+    if obj is None:
+        return "-"
+    url = admin_url(obj)
+    if url is None:
+        return str(obj)
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+def tag_names(obj: Any) -> str:
+    """Comma-separated tag names; reads ``tags.all()`` so a ``prefetch_related("tags")`` is used."""
+    return ", ".join(tag.name for tag in obj.tags.all())
+
+
+def pretty_json(value: Any) -> SafeString:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def subject_content_types() -> QuerySet[ContentType]:
+    condition = Q()
+    for app_label, model in SUBJECT_MODELS:
+        condition |= Q(app_label=app_label, model=model)
+    return ContentType.objects.filter(condition)
+
+
+# --- Record-level permissions --------------------------------------------------------------------
+
+
+class RecordPermissionMixin:
+    """Model permissions first, then the record rule: ``record_changeable`` (by default
+    ``crm.permissions.can_change``: the owner, unowned records, or a manager). A record the user
+    may not change is shown read-only, and a POST to it is refused (403); bulk delete refuses too,
+    because Django's delete confirmation asks ``has_delete_permission`` for every object."""
+
+    def record_changeable(self, request: HttpRequest, obj: Any) -> bool:
+        return can_change(request.user, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed and (obj is None or self.record_changeable(request, obj))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new owned record belongs to its creator unless another owner is chosen."""
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)  # type: ignore[misc]
+        model = self.model  # type: ignore[attr-defined]
+        if any(field.name == "owner" for field in model._meta.fields):
+            initial.setdefault("owner", request.user.pk)
+        return initial
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return allowed and (obj is None or self.record_changeable(request, obj))
+
+
+class SubjectPermissionMixin(RecordPermissionMixin):
+    """For things attached to a record (notes, documents): changeable when the record is."""
+
+    def record_changeable(self, request: HttpRequest, obj: Any) -> bool:
+        subject = obj.subject
+        if subject is None:
+            return True
+        if getattr(subject, "is_converted", False):
+            return False
+        if hasattr(subject, "owner_id"):
+            return can_change(request.user, subject)
+        return True
+
+
+class ParentPermissionInlineMixin:
+    """An inline may add, change or delete rows only when its parent record may be changed, so
+    the parent's record rule (owner, converted lead) also holds for its inlines."""
+
+    parent_model: type[Model]
+    admin_site: admin.AdminSite
+
+    def _parent_changeable(self, request: HttpRequest, obj: Any) -> bool:
+        if obj is None or obj.pk is None:
+            return True
+        parent_admin = self.admin_site.get_model_admin(self.parent_model)
+        return bool(parent_admin.has_change_permission(request, obj))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_add_permission(request, obj)  # type: ignore[misc]
+        return allowed and self._parent_changeable(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed and self._parent_changeable(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return allowed and self._parent_changeable(request, obj)
+
+
+class AttachmentsAdminMixin(RecordPermissionMixin):
+    """For Lead, Contact and Deal admins: record-level permissions, and new notes and documents
+    added through the inlines are signed by the current user."""
+
+    STAMP_FIELDS = ("author", "uploaded_by")
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseModelFormSet, change: bool
+    ) -> None:
+        instances = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        for instance in instances:
+            if instance.pk is None:
+                stamp_user(instance, request.user, self.STAMP_FIELDS)
+            instance.save()
+        formset.save_m2m()
+
+
+def stamp_user(instance: Model, user: Any, fields: tuple[str, ...]) -> None:
+    for field in fields:
+        if hasattr(instance, f"{field}_id") and getattr(instance, f"{field}_id") is None:
+            setattr(instance, field, user)
+
+
+# --- Forms ---------------------------------------------------------------------------------------
+
+
+class CustomFieldsFormMixin(forms.ModelForm):
+    """Validates the ``custom_fields`` JSON against the custom field definitions of one scope.
+    Only a changed value is checked, so a record holding a value of a since-deleted definition can
+    still be edited otherwise."""
+
+    custom_fields_scope: str = ""
+
+    def clean_custom_fields(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("custom_fields") or {}
+        if not isinstance(value, dict):
+            raise ValidationError(_("Custom fields must be a JSON object of key: value."))
+        if "custom_fields" not in self.changed_data:
+            return value
+        try:
+            return validate_custom_fields(self.custom_fields_scope, value)
+        except ValidationError as exc:
+            raise ValidationError(
+                [
+                    f"{key}: {message}"
+                    for key, messages in exc.message_dict.items()
+                    for message in messages
+                ]
+            ) from None
+
+
+class SubjectForm(forms.ModelForm):
+    """Standalone note/document/task forms: the record they are attached to must exist."""
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        content_type = cleaned.get("content_type")
+        object_id = cleaned.get("object_id")
+        if content_type is not None and object_id is not None:
+            model = content_type.model_class()
+            if model is None or not model._default_manager.filter(pk=object_id).exists():
+                raise ValidationError(
+                    {
+                        "object_id": _("There is no %(model)s with this id.")
+                        % {"model": content_type}
+                    }
+                )
+        return cleaned
+
+
+class DocumentForm(forms.ModelForm):
+    """The name defaults to the uploaded file's name; size and content type come from the file."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "name" in self.fields:
+            self.fields["name"].required = False
+            self.fields["name"].help_text = _("Leave empty to use the file's name.")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        upload = cleaned.get("file")
+        if isinstance(upload, UploadedFile):
+            self.instance.size = upload.size or 0
+            self.instance.mime_type = (
+                upload.content_type or mimetypes.guess_type(upload.name or "")[0] or ""
+            )[:120]
+            if not cleaned.get("name"):
+                cleaned["name"] = (upload.name or "")[:255]
+        if "name" in self.fields and not cleaned.get("name"):
+            self.add_error("name", _("This field is required."))
+        return cleaned
+
+
+class SubjectDocumentForm(SubjectForm, DocumentForm):
+    pass
+
+
+class TaskForm(forms.ModelForm):
+    """``completed_at`` follows ``done``: set when a task is ticked, cleared when unticked."""
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if "done" in cleaned:
+            if cleaned["done"] and self.instance.completed_at is None:
+                self.instance.completed_at = timezone.now()
+            elif not cleaned["done"]:
+                self.instance.completed_at = None
+        return cleaned
+
+
+class SubjectTaskForm(SubjectForm, TaskForm):
+    pass
+
+
+class OwnedRowsInlineFormSet(BaseGenericInlineFormSet):
+    """Rows of an inline that have their own owner (tasks): a rep may add rows, but may change or
+    delete only the rows the rep may change (SPEC), even on a record the rep owns."""
+
+    user: Any = None
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.initial_forms:
+            deleting = self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False)
+            if not (deleting or form.has_changed()):
+                continue
+            original = _OwnerOnly(form.initial.get("owner"))
+            if not can_change(self.user, original):
+                raise ValidationError(
+                    _("You may change or delete only your own or unassigned %(items)s.")
+                    % {"items": self.model._meta.verbose_name_plural}
+                )
+
+
+class _OwnerOnly:
+    """What ``can_change`` needs of a record: its owner id."""
+
+    def __init__(self, owner_id: Any) -> None:
+        self.owner_id = owner_id
+
+
+# --- Generic inlines for Lead, Contact and Deal --------------------------------------------------
+
+
+class NoteInline(ParentPermissionInlineMixin, GenericTabularInline):
+    model = Note
+    extra = 0
+    fields = ("content", "author", "created_at")
+    readonly_fields = ("author", "created_at")
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Note]:
+        return super().get_queryset(request).select_related("author")
+
+
+class DocumentInline(ParentPermissionInlineMixin, GenericTabularInline):
+    model = Document
+    form = DocumentForm
+    extra = 0
+    fields = ("file", "name", "size_display", "mime_type", "uploaded_by", "created_at")
+    readonly_fields = ("size_display", "mime_type", "uploaded_by", "created_at")
+    ordering = ("-created_at", "-id")
+
+    @admin.display(description=_("size"))
+    def size_display(self, obj: Document) -> str:
+        return filesizeformat(obj.size) if obj.pk else "-"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return super().get_queryset(request).select_related("uploaded_by")
+
+
+class TaskInline(ParentPermissionInlineMixin, GenericTabularInline):
+    model = Task
+    form = TaskForm
+    formset = OwnedRowsInlineFormSet  # type: ignore[assignment]
+    extra = 0
+    fields = ("content", "due_at", "owner", "done", "completed_at")
+    readonly_fields = ("completed_at",)
+    autocomplete_fields = ("owner",)
+    ordering = ("done", "due_at", "id")
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"user": request.user})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
+        return super().get_queryset(request).select_related("owner")
+
+
+ATTACHMENT_INLINES = (NoteInline, DocumentInline, TaskInline)
+
+
+# --- Users and settings --------------------------------------------------------------------------
+
+
+@admin.register(User)
+class CrmUserAdmin(UserAdmin):
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "group_names",
+        "is_staff",
+        "is_active",
+        "last_login",
+    )
+    list_filter = ("groups", "is_staff", "is_superuser", "is_active")
+
+    @admin.display(description=_("groups"))
+    def group_names(self, obj: User) -> str:
+        return ", ".join(group.name for group in obj.groups.all())
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).prefetch_related("groups")
+
+
+@admin.register(LeadSource)
+class LeadSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "position", "active")
+    list_editable = ("position", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)
+    ordering = ("position", "name")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "scope", "created_at")
+    list_filter = ("scope",)
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+    ordering = ("scope", "name")
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(admin.ModelAdmin):
+    """ModelAdmin forms call ``full_clean``, so ``CustomField.clean`` (key format, choices)
+    and the unique (scope, key) constraint are enforced with readable messages."""
+
+    list_display = ("label", "key", "scope", "field_type", "copy_on_conversion", "position")
+    list_filter = ("scope", "field_type", "copy_on_conversion")
+    search_fields = ("label", "key")
+    ordering = ("scope", "position", "label")
+    fieldsets = (
+        (None, {"fields": ("scope", "key", "label", "field_type", "position")}),
+        (
+            _("Options"),
+            {
+                "fields": ("choices", "copy_on_conversion"),
+                "description": _(
+                    'Choices: a JSON list of texts, only for single-choice fields, e.g. ["Gold", '
+                    '"Silver"]. "Copy on conversion" applies to lead fields: the value lands in '
+                    "the contact and deal fields that have the same key."
+                ),
+            },
+        ),
+    )
+
+
+@admin.register(CrmSettings)
+class CrmSettingsAdmin(admin.ModelAdmin):
+    """The single settings row: no second row, no delete; the list goes straight to the row."""
+
+    fieldsets = (
+        (
+            _("Duplicate rules"),
+            {
+                "fields": (
+                    "match_person_email",
+                    "match_person_name_and_organization",
+                    "match_organization_name",
+                    "match_organization_domain",
+                )
+            },
+        ),
+        (
+            _("Conversion defaults"),
+            {
+                "fields": (
+                    "convert_create_deal",
+                    "convert_create_task",
+                    "convert_task_content",
+                    "convert_task_due_days",
+                )
+            },
+        ),
+        (_("Policies"), {"fields": ("repeat_business", "undo_grace_hours", "default_currency")}),
+        (None, {"fields": ("updated_at",)}),
+    )
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not CrmSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if CrmSettings.objects.filter(pk=1).exists():
+            return HttpResponseRedirect(reverse("admin:crm_crmsettings_change", args=[1]))
+        return HttpResponseRedirect(reverse("admin:crm_crmsettings_add"))
+
+
+# --- Notes, documents, document links, tasks ------------------------------------------------------
+
+
+class SubjectAdminMixin:
+    """Standalone admins of attached things: the content type is limited to lead, contact and
+    deal, and the list shows a link to the record (one query per content type, not per row)."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "content_type":
+            kwargs["queryset"] = subject_content_types()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    @admin.display(description=_("attached to"))
+    def subject_link(self, obj: Any) -> str:
+        return admin_link(obj.subject)
+
+
+@admin.register(Note)
+class NoteAdmin(SubjectAdminMixin, SubjectPermissionMixin, admin.ModelAdmin):
+    form = SubjectForm
+    list_display = ("short_content", "subject_link", "author", "created_at")
+    list_filter = ("content_type", "created_at")
+    list_select_related = ("author", "content_type")
+    search_fields = ("content",)
+    date_hierarchy = "created_at"
+    raw_id_fields = ("author",)
+    readonly_fields = ("created_at", "updated_at")
+    fields = ("content_type", "object_id", "content", "author", "created_at", "updated_at")
+
+    @admin.display(description=_("content"))
+    def short_content(self, obj: Note) -> str:
+        return str(obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Note]:
+        return super().get_queryset(request).prefetch_related("subject")
+
+    def save_model(self, request: HttpRequest, obj: Note, form: Any, change: bool) -> None:
+        if not change:
+            stamp_user(obj, request.user, ("author",))
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Document)
+class DocumentAdmin(SubjectAdminMixin, SubjectPermissionMixin, admin.ModelAdmin):
+    form = SubjectDocumentForm
+    list_display = (
+        "name",
+        "subject_link",
+        "size_display",
+        "mime_type",
+        "uploaded_by",
+        "created_at",
+    )
+    list_filter = ("content_type", "mime_type", "created_at")
+    list_select_related = ("uploaded_by", "content_type")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+    raw_id_fields = ("uploaded_by",)
+    readonly_fields = ("size_display", "mime_type", "created_at", "updated_at")
+    fields = (
+        "content_type",
+        "object_id",
+        "file",
+        "name",
+        "size_display",
+        "mime_type",
+        "uploaded_by",
+        "created_at",
+        "updated_at",
+    )
+
+    @admin.display(description=_("size"), ordering="size")
+    def size_display(self, obj: Document) -> str:
+        return filesizeformat(obj.size)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return super().get_queryset(request).prefetch_related("subject")
+
+    def save_model(self, request: HttpRequest, obj: Document, form: Any, change: bool) -> None:
+        if not change:
+            stamp_user(obj, request.user, ("uploaded_by",))
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(DocumentLink)
+class DocumentLinkAdmin(SubjectAdminMixin, admin.ModelAdmin):
+    form = SubjectForm
+    list_display = ("document", "content_type", "object_id")
+    list_filter = ("content_type",)
+    list_select_related = ("document", "content_type")
+    search_fields = ("document__name",)
+    autocomplete_fields = ("document",)
+
+
+@admin.register(Task)
+class TaskAdmin(SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
+    form = SubjectTaskForm
+    list_display = ("short_content", "subject_link", "owner", "due_at", "done", "completed_at")
+    list_filter = ("done", "owner", "content_type", "due_at")
+    list_select_related = ("owner", "content_type")
+    search_fields = ("content",)
+    date_hierarchy = "due_at"
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("completed_at", "created_at", "updated_at")
+    fields = (
+        "content_type",
+        "object_id",
+        "content",
+        "due_at",
+        "owner",
+        "done",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    )
+
+    @admin.display(description=_("content"))
+    def short_content(self, obj: Task) -> str:
+        return str(obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
+        return super().get_queryset(request).prefetch_related("subject")

@@ -1,0 +1,306 @@
+"""Set-based writes: many rows in one statement, behind the contracts of ``bulk_create`` and
+``bulk_update`` (DESIGN.md "Speed").
+
+- ``bulk_insert(Model, objs)`` writes new instances and sets their primary keys, like
+  ``Model.objects.bulk_create(objs)``.
+- ``insert_rows(Model, rows)`` writes dicts of attname -> value, the columns left out taking
+  their defaults (``auto_now``/``auto_now_add``: now), and returns the new primary keys.
+- ``bulk_update(Model, objs, fields)`` is ``QuerySet.bulk_update`` without its per-row ``CASE``.
+- ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
+  ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
+
+How the inserts write: PostgreSQL takes the ids from the table's sequence in one query and
+streams the rows with ``COPY ... FROM STDIN`` (psycopg 3); SQLite reserves the ids after both
+``MAX(id)`` and AUTOINCREMENT's counter and runs one prepared ``INSERT`` over all rows
+(``executemany``, faster than ``bulk_create``); other databases use ``bulk_create``.
+
+Transactions: on SQLite reserved ids are only safe while the transaction holds the database's
+write lock until the rows are written (crm/settings.py opens every transaction ``IMMEDIATE``, so
+an atomic block holds it from its start). ``bulk_insert`` and ``insert_rows`` therefore open an
+atomic block themselves (joining the caller's, if any) around reserving and writing.
+``reserve_ids`` on SQLite raises ``TransactionManagementError`` outside ``transaction.atomic()``,
+and its ids are taken only once rows with them are written: write them before reserving again.
+
+Values go through the fields' own ``pre_save`` (objects only: ``auto_now``, ``auto_now_add``,
+files) and ``get_db_prep_save`` (JSON, decimals, datetimes: naive in the connection's time zone
+on SQLite, ...), exactly as for an INSERT, skipped only where Django would return the value
+unchanged. No signal is sent and ``save()`` is not called, so callers do what ``save()`` would
+(e.g. ``Contact.compute_keys()``). Not supported, unlike ``bulk_create``:
+``ignore_conflicts``/``update_conflicts`` (a unique violation fails the whole call), query
+expressions as values, multi-table inheritance.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter, itemgetter
+from typing import Any, TypeVar
+
+from django.db import NotSupportedError, connections, router, transaction
+from django.db.models import DateField, DateTimeField, Field, Model
+
+M = TypeVar("M", bound=Model)
+Row = dict[str, Any]
+_SET_BASED = ("postgresql", "sqlite")
+
+
+def reserve_ids(model: type[Model], count: int, *, using: str | None = None) -> list[int]:
+    """``count`` new primary keys for ``model``, ascending, in one query (see the module
+    docstring for SQLite's transaction rule)."""
+    return _reserve(connections[using or router.db_for_write(model)], model, count)
+
+
+def bulk_insert(
+    model: type[M], objs: Iterable[M], *, batch_size: int = 1000, using: str | None = None
+) -> list[M]:
+    """Insert ``objs`` (new instances of ``model``) and set their primary keys; returns them.
+
+    ``batch_size`` applies to the ``bulk_create`` path only: PostgreSQL and SQLite send every
+    row in one statement after one query for the ids."""
+    objs = list(objs)
+    if not objs:
+        return objs
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor not in _SET_BASED:
+        return model._default_manager.using(using).bulk_create(objs, batch_size=batch_size)
+    fields = _fields(model)
+    pk: Any = model._meta.pk
+    instances: list[Any] = objs
+    for obj in instances:
+        if not obj._is_pk_set():
+            obj.pk = pk.get_pk_value_on_save(obj)
+        # Copies the pk of related objects saved after being assigned (as bulk_create does).
+        obj._prepare_related_fields_for_save(operation_name="bulk_insert")
+    with transaction.atomic(using=using, savepoint=False):
+        missing = [obj for obj in instances if not obj._is_pk_set()]
+        if missing:
+            # On SQLite, reserved ids also come after the explicit pks of this batch.
+            floor = max((obj.pk for obj in instances if obj._is_pk_set()), default=0)
+            ids = _reserve(connection, model, len(missing), floor)
+            for obj, new_id in zip(missing, ids, strict=True):
+                obj.pk = new_id
+        columns = [_column(f, connection, list(map(_reader(f), instances))) for f in fields]
+        _write(connection, model, fields, list(zip(*columns, strict=True)))
+    for obj in instances:
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
+
+
+def insert_rows(model: type[Model], rows: Sequence[Row], *, using: str | None = None) -> list[int]:
+    """Insert ``rows`` (dicts of attname -> Python value, all with the same keys, no primary
+    key); returns their new primary keys, in order. The values are written as given (no
+    ``pre_save``); the columns left out take what a new ``model()`` would save: their defaults,
+    now for ``auto_now``/``auto_now_add``."""
+    if not rows:
+        return []
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor not in _SET_BASED:
+        objs = model._default_manager.using(using).bulk_create([model(**row) for row in rows])
+        return [obj.pk for obj in objs]
+    pk: Any = model._meta.pk
+    fields = [f for f in _fields(model) if f is not pk]
+    given = [f for f in fields if f.attname in rows[0]]
+    if unknown := set(rows[0]) - {f.attname for f in given}:
+        raise ValueError(f"insert_rows: no column {', '.join(sorted(unknown))} to write.")
+    rest = [f for f in fields if f not in given]
+    blank = model()
+    columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
+    columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
+    with transaction.atomic(using=using, savepoint=False):
+        ids = _reserve(connection, model, len(rows))
+        _write(connection, model, [pk, *given, *rest], list(zip(ids, *columns, strict=True)))
+    return ids
+
+
+def bulk_update(
+    model: type[M],
+    objs: Iterable[M],
+    fields: Iterable[str],
+    *,
+    batch_size: int = 1000,
+    using: str | None = None,
+) -> int:
+    """Write ``fields`` of existing ``objs`` (by pk), like ``QuerySet.bulk_update``; returns the
+    number of rows updated.
+
+    ``bulk_update`` builds one ``CASE WHEN id = ... THEN ...`` per field with a branch per row,
+    which costs Python time per branch and, on the server, rows x branches comparisons. On
+    PostgreSQL this COPYs ``(id, fields...)`` into a temporary table and runs one
+    ``UPDATE ... FROM`` join instead (4 statements, linear in the rows). Elsewhere it is
+    ``bulk_update``. As with ``bulk_update``, ``pre_save`` is not called (set ``updated_at``
+    yourself and list it) and each pk should appear once."""
+    objs = list(objs)
+    names = list(dict.fromkeys(fields))
+    if not objs or not names:
+        return 0
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return model._default_manager.using(using).bulk_update(objs, names, batch_size=batch_size)
+    opts = model._meta
+    pk: Any = opts.pk
+    chosen: list[Any] = [opts.get_field(name) for name in names]
+    if any(not f.concrete or f.primary_key or f.many_to_many for f in chosen):
+        raise ValueError("bulk_update writes concrete, non-pk fields only.")
+    instances: list[Any] = objs
+    if any(not obj._is_pk_set() for obj in instances):
+        raise ValueError("All bulk_update() objects must have a primary key set.")
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    temp = quote(f"bulk_update_{opts.db_table}")
+    columns = [quote(pk.column), *(quote(f.column) for f in chosen)]
+    values = [_column(f, connection, [getattr(o, f.attname) for o in objs]) for f in [pk, *chosen]]
+    rows = list(zip(*values, strict=True))
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in chosen)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
+            f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
+        _copy(connection, cursor, f"COPY {temp} ({', '.join(columns)}) FROM STDIN", rows)
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {temp} AS v "
+            f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
+        )
+        updated = cursor.rowcount
+        cursor.execute(f"DROP TABLE {temp}")
+    return updated
+
+
+def analyze(*models: type[Model], using: str | None = None) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load, so the first pages served on
+    the new data get good plans without waiting for autovacuum (nothing elsewhere)."""
+    if not models:
+        return
+    connection = connections[using or router.db_for_write(models[0])]
+    if connection.vendor == "postgresql":
+        names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {names}")
+
+
+# ---- internals ----------------------------------------------------------------------------
+
+
+def _fields(model: type[Model]) -> list[Any]:
+    """The columns an INSERT writes, primary key included."""
+    if model._meta.parents:
+        raise ValueError("crm.bulk does not support multi-table inheritance.")
+    return [f for f in model._meta.local_concrete_fields if not f.generated]
+
+
+def _reserve(connection: Any, model: type[Model], count: int, floor: int = 0) -> list[int]:
+    """``count`` fresh ids of ``model``'s table (on SQLite, also above ``floor``)."""
+    if count == 0:
+        return []
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [connection.ops.quote_name(table), column, count],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+        if connection.vendor != "sqlite":
+            raise NotSupportedError(f"reserve_ids is not available on {connection.vendor}.")
+        if not connection.in_atomic_block:
+            raise transaction.TransactionManagementError(
+                "reserve_ids on SQLite must run inside transaction.atomic(), which holds the "
+                "write lock until the rows with these ids are written."
+            )
+        # Explicit ids move AUTOINCREMENT's counter forward, so later create()s follow these.
+        quote = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX({quote(column)}) FROM {quote(table)}), 0), "
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), %s)",
+            [table, floor],
+        )
+        start = cursor.fetchone()[0] + 1
+    return list(range(start, start + count))
+
+
+def _write(
+    connection: Any, model: type[Model], fields: list[Any], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (database values of ``fields``) in one statement: COPY on PostgreSQL,
+    one prepared INSERT run for every row on SQLite."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
+def _copy(connection: Any, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Stream ``rows`` with psycopg's COPY (Django's cursor wrapper has none), with Django's
+    error classes, and record it like any query so query counts and debug tooling see it."""
+    with connection.wrap_database_errors:
+        started = time.monotonic()
+        with cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    if connection.queries_logged:
+        elapsed = f"{time.monotonic() - started:.3f}"
+        connection.queries_log.append({"sql": f"{sql} -- {len(rows)} rows", "time": elapsed})
+
+
+# Django's field types whose get_db_prep_save() gives back a value of this exact type unchanged.
+_PLAIN: dict[str, type] = {
+    **dict.fromkeys(["CharField", "TextField", "SlugField"], str),
+    **dict.fromkeys([f"{size}AutoField" for size in ("", "Big", "Small")], int),
+    **dict.fromkeys([f"{size}IntegerField" for size in ("", "Big", "Small")], int),
+    **dict.fromkeys([f"Positive{size}IntegerField" for size in ("", "Big", "Small")], int),
+    "BooleanField": bool,
+}
+# pre_save() methods that return the attribute as it is, unless auto_now/auto_now_add is set.
+_PLAIN_PRE_SAVE = {Field.pre_save, DateField.pre_save, DateTimeField.pre_save}
+
+
+def _is_django_field(field: Any) -> bool:
+    return type(field).__module__.startswith("django.db.models.fields")
+
+
+def _reader(field: Any) -> Callable[[Any], Any]:
+    """How an INSERT takes ``field``'s value from an object: ``pre_save(obj, add=True)``, or
+    the attribute itself where ``pre_save`` would return it unchanged."""
+    auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    if type(field).pre_save in _PLAIN_PRE_SAVE and not auto:
+        return attrgetter(field.attname)
+    return functools.partial(field.pre_save, add=True)
+
+
+def _column(field: Any, connection: Any, values: list[Any]) -> list[Any]:
+    """Python values of ``field`` -> the values to write: the field's ``get_db_prep_save``,
+    skipped where Django's own field would return a value unchanged (None, or a str/int/bool of
+    the column's kind: most columns, most of the time, checked for a whole column at C speed),
+    and cut short for an aware datetime, where it comes down to the backend's
+    ``adapt_datetimefield_value`` (PostgreSQL: the value; SQLite: naive text in the
+    connection's time zone)."""
+    target = field.target_field if field.is_relation else field
+    django = _is_django_field(field) and _is_django_field(target)
+    kind = target.get_internal_type() if django else ""
+    unchanged = {_PLAIN.get(kind, type(None)), type(None)} if django else set()
+    if unchanged.issuperset(map(type, values)):
+        return values
+    adapt = connection.ops.adapt_datetimefield_value if kind == "DateTimeField" else None
+
+    def prep(value: Any) -> Any:
+        if type(value) in unchanged:
+            return value
+        if adapt and type(value) is datetime.datetime and value.utcoffset() is not None:
+            return adapt(value)
+        if hasattr(value, "resolve_expression"):
+            raise ValueError(f"crm.bulk cannot write an expression into {field.name}.")
+        return field.get_db_prep_save(value, connection)
+
+    return list(map(prep, values))

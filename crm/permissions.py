@@ -1,0 +1,31 @@
+"""SPEC "Who may do what", in one place for pages, bulk actions, admin, API and services."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Q, QuerySet
+
+QS = TypeVar("QS", bound=QuerySet[Any])
+
+
+def is_manager(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_manager)
+
+
+def can_change(user: Any, obj: Any) -> bool:
+    """A rep changes records the rep owns and unowned ones; a manager changes every record."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if is_manager(user):
+        return True
+    return obj.owner_id is None or obj.owner_id == user.pk
+
+
+def changeable(queryset: QS, user: Any) -> QS:
+    """The rows of ``queryset`` that ``user`` may change (same rule as ``can_change``)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return queryset.none()
+    if is_manager(user):
+        return queryset
+    return queryset.filter(Q(owner__isnull=True) | Q(owner=user))

@@ -1,0 +1,315 @@
+"""Writes of the shared layer that pages call: notes, documents and tasks on a lead, contact or
+deal, and the managers' settings (stages, sources, tags). Every rule lives here, views only parse
+and render.
+
+Permission rule (SPEC "Who may do what"): a user adds to a record they may change
+(``crm.permissions.can_change``); a converted lead is read-only, so nothing is added to it.
+Settings are for managers only."""
+
+from __future__ import annotations
+
+import datetime
+import mimetypes
+import os
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models, transaction
+from django.db.models import Max
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crm.models import Document, LeadSource, Note, Tag, Task
+from crm.permissions import can_change, is_manager
+
+# The records notes, documents and tasks attach to, by the short name used in URLs.
+SUBJECT_MODELS: dict[str, tuple[str, str]] = {
+    "lead": ("leads", "Lead"),
+    "contact": ("contacts", "Contact"),
+    "deal": ("deals", "Deal"),
+}
+
+DEFAULT_DOCUMENT_MAX_SIZE = 20 * 1024 * 1024
+
+
+class Refused(Exception):
+    """A permission or business rule refused the action; ``str(exc)`` is a readable message."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def document_max_size() -> int:
+    return int(getattr(settings, "CRM_DOCUMENT_MAX_SIZE", DEFAULT_DOCUMENT_MAX_SIZE))
+
+
+def subject_model(kind: str) -> type[models.Model] | None:
+    names = SUBJECT_MODELS.get(kind)
+    return apps.get_model(*names) if names else None
+
+
+def subject_kind(obj: Any) -> str | None:
+    """ "lead", "contact" or "deal" for a record, None for anything else."""
+    meta = getattr(obj, "_meta", None)
+    if meta is None:
+        return None
+    for kind, (app_label, model_name) in SUBJECT_MODELS.items():
+        if meta.app_label == app_label and meta.object_name == model_name:
+            return kind
+    return None
+
+
+def subject_get(kind: str, pk: int) -> Any:
+    """The lead, contact or deal ``pk``; Refused (404) when there is none."""
+    model = subject_model(kind)
+    obj = model._default_manager.filter(pk=pk).first() if model is not None else None
+    if obj is None:
+        raise Refused(_("This record does not exist."), status=404)
+    return obj
+
+
+def attach_refusal(user: Any, subject: Any) -> str | None:
+    """Why ``user`` may not add notes, documents or tasks to ``subject``; None when allowed."""
+    if subject_kind(subject) is None:
+        return _("Notes, documents and tasks belong to a lead, a contact or a deal.")
+    if getattr(subject, "converted_at", None) is not None:
+        return _("This lead has been converted and is read-only.")
+    if not can_change(user, subject):
+        return _("You may only add to records you own or unassigned ones.")
+    return None
+
+
+def _lock_subject(user: Any, subject: Any) -> Any:
+    """Inside a transaction: re-read the subject under a row lock (a conversion running at the
+    same moment finishes first) and check the rule again on the fresh row."""
+    fresh = type(subject)._default_manager.select_for_update().filter(pk=subject.pk).first()
+    if fresh is None:
+        raise Refused(_("This record does not exist."), status=404)
+    refusal = attach_refusal(user, fresh)
+    if refusal:
+        raise Refused(refusal)
+    return fresh
+
+
+def _subject_fields(subject: Any) -> dict[str, Any]:
+    return {
+        "content_type": ContentType.objects.get_for_model(subject),
+        "object_id": subject.pk,
+    }
+
+
+def note_add(user: Any, subject: Any, content: str) -> Note:
+    content = (content or "").strip()
+    if not content:
+        raise Refused(_("Write something first."), status=400)
+    with transaction.atomic():
+        subject = _lock_subject(user, subject)
+        return Note.objects.create(content=content, author=user, **_subject_fields(subject))
+
+
+def _clean_filename(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip()
+    return name[:255] or "file"
+
+
+def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
+    """Store ``upload`` under MEDIA_ROOT and record it on ``subject``. All or nothing: when the
+    row cannot be written, the file is removed again."""
+    if upload is None:
+        raise Refused(_("Choose a file to upload."), status=400)
+    size = upload.size or 0
+    limit = document_max_size()
+    if size > limit:
+        raise Refused(
+            _("This file is %(size)s; files are limited to %(limit)s.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
+            status=400,
+        )
+    if size == 0:
+        raise Refused(_("This file is empty."), status=400)
+    name = _clean_filename(upload.name or "")
+    mime_type = (upload.content_type or mimetypes.guess_type(name)[0] or "")[:120]
+    stored: str | None = None
+    try:
+        with transaction.atomic():
+            subject = _lock_subject(user, subject)
+            document = Document(
+                name=name,
+                size=size,
+                mime_type=mime_type,
+                uploaded_by=user,
+                **_subject_fields(subject),
+            )
+            document.file.save(name, upload, save=False)
+            stored = document.file.name
+            document.save()
+    except BaseException:
+        if stored:
+            Document.file.field.storage.delete(stored)
+        raise
+    return document
+
+
+def task_create(
+    user: Any,
+    subject: Any,
+    *,
+    content: str,
+    due_at: datetime.datetime | None = None,
+    owner: Any = None,
+) -> Task:
+    """A task on ``subject``; the owner defaults to ``user``. A rep may give the task to someone
+    else only on a record the rep may change (the same rule as adding a note)."""
+    content = (content or "").strip()
+    if not content:
+        raise Refused(_("Say what the task is."), status=400)
+    owner = owner or user
+    if not getattr(owner, "is_active", False):
+        raise Refused(_("Tasks go to active users only."), status=400)
+    with transaction.atomic():
+        subject = _lock_subject(user, subject)
+        return Task.objects.create(
+            content=content, due_at=due_at, owner=owner, **_subject_fields(subject)
+        )
+
+
+def task_refusal(user: Any, task: Task) -> str | None:
+    if not can_change(user, task):
+        return _("Only the task's owner or a manager may change it.")
+    return None
+
+
+def task_set_done(user: Any, task: Task, done: bool) -> Task:
+    """Complete (or reopen) a task; completing twice keeps the first completion time."""
+    refusal = task_refusal(user, task)
+    if refusal:
+        raise Refused(refusal)
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.done == done:
+            return task
+        task.done = done
+        task.completed_at = timezone.now() if done else None
+        task.save(update_fields=["done", "completed_at", "updated_at"])
+    return task
+
+
+# ---------- Settings (managers only) ----------
+
+
+def require_manager(user: Any) -> None:
+    if not is_manager(user):
+        raise Refused(_("Only managers may change the CRM settings."))
+
+
+def stage_create(user: Any, *, pipeline: Any, name: str, category: str, likelihood: int) -> Any:
+    """A new stage at the end of its pipeline."""
+    require_manager(user)
+    stage_model = apps.get_model("deals", "Stage")
+    with transaction.atomic():
+        last = (
+            stage_model.objects.select_for_update()
+            .filter(pipeline=pipeline)
+            .aggregate(last=Max("position"))["last"]
+        )
+        return stage_model.objects.create(
+            pipeline=pipeline,
+            name=name,
+            category=category,
+            likelihood=likelihood,
+            position=(last or 0) + 1,
+        )
+
+
+def stage_move(user: Any, stage: Any, direction: int) -> bool:
+    """Swap ``stage`` with its neighbour above (-1) or below (+1); False at either end."""
+    require_manager(user)
+    stage_model = type(stage)
+    with transaction.atomic():
+        stages = list(
+            stage_model.objects.select_for_update()
+            .filter(pipeline_id=stage.pipeline_id)
+            .order_by("position")
+        )
+        index = next((i for i, s in enumerate(stages) if s.pk == stage.pk), None)
+        if index is None:
+            return False
+        other_index = index + (1 if direction > 0 else -1)
+        if not 0 <= other_index < len(stages):
+            return False
+        this, other = stages[index], stages[other_index]
+        this_position, other_position = this.position, other.position
+        # (pipeline, position) is unique: park one row past the end while swapping.
+        parking = max(s.position for s in stages) + 1
+        stage_model.objects.filter(pk=this.pk).update(position=parking)
+        stage_model.objects.filter(pk=other.pk).update(position=this_position)
+        stage_model.objects.filter(pk=this.pk).update(position=other_position)
+    return True
+
+
+def stage_delete(user: Any, stage: Any) -> None:
+    """Delete a stage nobody uses; refuse (with the number of deals) a stage that has deals, and
+    the last open stage (new deals and conversions start in the first open one)."""
+    require_manager(user)
+    stage_model = type(stage)
+    with transaction.atomic():
+        locked = stage_model.objects.select_for_update().filter(pk=stage.pk).first()
+        if locked is None:
+            return
+        deals = locked.deals.count()
+        if deals:
+            raise Refused(
+                ngettext(
+                    "“%(name)s” cannot be deleted: %(count)d deal is in this stage. "
+                    "Move it to another stage first.",
+                    "“%(name)s” cannot be deleted: %(count)d deals are in this stage. "
+                    "Move them to another stage first.",
+                    deals,
+                )
+                % {"name": locked.name, "count": deals},
+                status=400,
+            )
+        if (
+            locked.is_open
+            and not stage_model.objects.filter(category="open").exclude(pk=locked.pk).exists()
+        ):
+            raise Refused(
+                _("“%(name)s” is the last open stage; new deals need one.") % {"name": locked.name},
+                status=400,
+            )
+        locked.delete()
+
+
+def source_create(user: Any, *, name: str) -> LeadSource:
+    require_manager(user)
+    with transaction.atomic():
+        last = LeadSource.objects.aggregate(last=Max("position"))["last"]
+        return LeadSource.objects.create(name=name, position=(last or 0) + 1)
+
+
+def source_set_active(user: Any, source: LeadSource, active: bool) -> LeadSource:
+    require_manager(user)
+    LeadSource.objects.filter(pk=source.pk).update(active=active)
+    source.active = active
+    return source
+
+
+def tag_delete(user: Any, tag: Tag) -> None:
+    """Delete a tag; the records that carried it simply lose it (the M2M rows go with it)."""
+    require_manager(user)
+    Tag.objects.filter(pk=tag.pk).delete()
+
+
+def settings_save(user: Any, form: Any) -> Any:
+    """Save a valid settings ModelForm (stage, source, tag, custom field, CRM settings) for a
+    manager, in one transaction."""
+    require_manager(user)
+    with transaction.atomic():
+        return form.save()

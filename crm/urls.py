@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from crm import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("leads/", include("leads.urls")),
+    path("contacts/", include("contacts.urls")),
+    path("deals/", include("deals.urls")),
+    path("tasks/", include("crm.task_urls")),
+    path("records/<str:kind>/<int:pk>/", include("crm.attachment_urls")),
+    path("settings/", include("crm.settings_urls")),
+    path("admin/", admin.site.urls),
+    path("documents/<int:pk>/", views.document_download, name="document_download"),
+]

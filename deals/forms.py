@@ -1,0 +1,190 @@
+"""Forms of the deal pages: create/edit, and the stage move of the board and the deal page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from contacts.forms import (
+    ORGANIZATION,
+    CustomFieldsMixin,
+    limit_picker,
+    picker_queryset,
+    tag_queryset,
+)
+from contacts.models import Contact
+from crm.models import CrmSettings, Scope, User
+from deals.models import Deal, DealContact, LossReason, Stage, StageCategory
+from deals.services import deal_move_stage
+
+OUTCOMES = {"won": StageCategory.WON, "lost": StageCategory.LOST}
+
+
+class MoveForm(forms.Form):
+    """Move a deal: to a stage picked in the select, or to its pipeline's first won/lost stage
+    (the Won / Lost buttons send ``outcome``)."""
+
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+    outcome = forms.ChoiceField(choices=[(k, k) for k in OUTCOMES], required=False)
+    loss_reason = forms.ModelChoiceField(
+        queryset=LossReason.objects.all(), required=False, label=_("Loss reason")
+    )
+
+    def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deal = deal
+        stage_field: forms.ModelChoiceField[Any] = self.fields["stage"]  # type: ignore[assignment]
+        stage_field.queryset = Stage.objects.filter(pipeline_id=deal.stage.pipeline_id)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        outcome = data.get("outcome")
+        if outcome:
+            stage = (
+                Stage.objects.filter(
+                    pipeline_id=self.deal.stage.pipeline_id, category=OUTCOMES[outcome]
+                )
+                .order_by("position")
+                .first()
+            )
+            if stage is None:
+                raise forms.ValidationError(_("This pipeline has no such stage."))
+            data["stage"] = stage
+        elif not data.get("stage") and not self.has_error("stage"):
+            self.add_error("stage", _("Choose a stage."))
+        return data
+
+
+class DealForm(CustomFieldsMixin, forms.ModelForm):
+    """Create or edit a deal. The main contact is always one of its contacts; a stage change of
+    an existing deal goes through ``deal_move_stage`` (permissions, loss reason, statuses)."""
+
+    custom_scope = "deal"
+    contacts = forms.ModelMultipleChoiceField(
+        queryset=Contact.objects.none(),
+        required=False,
+        label=_("Other contacts"),
+        help_text=_("Untick to remove a contact from the deal."),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    add_contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(), required=False, label=_("Add a contact")
+    )
+
+    class Meta:
+        model = Deal
+        fields = [
+            "name",
+            "value",
+            "currency",
+            "stage",
+            "main_contact",
+            "organization",
+            "owner",
+            "expected_close_date",
+            "source",
+            "tags",
+        ]
+        widgets = {
+            "tags": forms.CheckboxSelectMultiple,
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "value": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+            "currency": forms.TextInput(
+                attrs={"size": 3, "maxlength": 3, "autocapitalize": "characters"}
+            ),
+        }
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        deal: Deal = self.instance
+        editing = deal.pk is not None
+        if not editing:
+            self.initial.setdefault("currency", CrmSettings.load().default_currency)
+            first = Stage.objects.first_open()
+            if first is not None:
+                self.initial.setdefault("stage", first.pk)
+            if user is not None:
+                self.initial.setdefault("owner", user.pk)
+        stage_field: forms.ModelChoiceField[Any] = self.fields["stage"]  # type: ignore[assignment]
+        stage_field.queryset = Stage.objects.select_related("pipeline").order_by(
+            "pipeline_id", "position"
+        )
+        stage_field.empty_label = None
+        owner_field: forms.ModelChoiceField[Any] = self.fields["owner"]  # type: ignore[assignment]
+        owner_field.queryset = User.objects.filter(is_active=True).order_by(
+            "first_name", "last_name"
+        )
+        owner_field.empty_label = _("Unassigned")
+        tags_field: forms.ModelMultipleChoiceField[Any] = self.fields["tags"]  # type: ignore[assignment]
+        tags_field.queryset = tag_queryset(Scope.DEALS)
+
+        main: forms.ModelChoiceField[Any] = self.fields["main_contact"]  # type: ignore[assignment]
+        main.queryset = picker_queryset("any")
+        limit_picker(main, kind="any", selected=self._selected("main_contact"))
+        org: forms.ModelChoiceField[Any] = self.fields["organization"]  # type: ignore[assignment]
+        org.queryset = picker_queryset(ORGANIZATION)
+        limit_picker(org, kind=ORGANIZATION, selected=self._selected("organization"))
+        add: forms.ModelChoiceField[Any] = self.fields["add_contact"]  # type: ignore[assignment]
+        add.queryset = picker_queryset("any")
+        limit_picker(add, kind="any", selected=self._selected("add_contact"))
+
+        # Other contacts: those on the deal now (ticked), besides the main contact.
+        others: forms.ModelMultipleChoiceField[Any] = self.fields["contacts"]  # type: ignore[assignment]
+        linked = (
+            Contact.objects.filter(deal_links__deal=deal).exclude(pk=deal.main_contact_id or 0)
+            if editing
+            else Contact.objects.none()
+        )
+        others.queryset = linked.select_related("organization").order_by("name_key", "id")
+        if not linked.exists():
+            del self.fields["contacts"]
+        elif not self.is_bound:
+            self.initial["contacts"] = [c.pk for c in others.queryset]
+        self.add_custom_fields(deal.custom_fields)
+
+    def _selected(self, name: str) -> list[Any]:
+        if self.is_bound:
+            return [self.data.get(self.add_prefix(name))]
+        value = self.initial.get(name) or getattr(self.instance, f"{name}_id", None)
+        return [value] if value else []
+
+    def clean_currency(self) -> str:
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError(_("Use a three-letter currency code such as EUR."))
+        return currency
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.clean_custom_fields()
+        return data
+
+    def save_deal(self, *, actor: Any) -> Deal:
+        """Save the deal, its contacts and tags in one transaction (the deal signals keep the
+        contacts' statuses true)."""
+        deal: Deal = self.instance
+        data = self.cleaned_data
+        new_stage = data["stage"]
+        editing = deal.pk is not None
+        with transaction.atomic():
+            if editing:
+                current = Deal.objects.select_related("stage").get(pk=deal.pk)
+                deal.stage = current.stage  # moved below, through the service
+            deal.custom_fields = self.merged_custom_fields(deal.custom_fields)
+            deal.save()
+            deal.tags.set(data.get("tags") or [])
+            keep = {c.pk for c in data.get("contacts") or []}
+            if editing and "contacts" in self.fields:
+                removed = DealContact.objects.filter(deal=deal).exclude(
+                    contact_id__in=keep | {deal.main_contact_id}
+                )
+                for link in removed:
+                    link.delete()  # one by one: each deletion recomputes that contact's status
+            if data.get("add_contact"):
+                DealContact.objects.get_or_create(deal=deal, contact=data["add_contact"])
+            if editing and new_stage.pk != deal.stage_id:
+                deal = deal_move_stage(actor=actor, deal=deal, stage=new_stage)
+        return deal

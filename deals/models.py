@@ -1,0 +1,232 @@
+"""Deals, the pipeline and its stages, the contacts of a deal."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact
+from crm.models import Document, LeadSource, Note, OwnedModel, Tag, Task, TimeStampedModel
+from crm.permissions import changeable
+
+
+class StageCategory(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    UNQUALIFIED = "unqualified", _("Unqualified")
+
+
+CLOSED_CATEGORIES = (StageCategory.WON, StageCategory.LOST, StageCategory.UNQUALIFIED)
+
+
+class Pipeline(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StageQuerySet(models.QuerySet["Stage"]):
+    def first_open(self) -> Stage | None:
+        return self.filter(category=StageCategory.OPEN).order_by("pipeline_id", "position").first()
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="stages")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"))
+    category = models.CharField(_("category"), max_length=16, choices=StageCategory.choices)
+    likelihood = models.PositiveSmallIntegerField(_("win likelihood (%)"), default=0)
+
+    objects = StageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pipeline_id", "position"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "position"], name="stage_unique_position"),
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name"),
+            models.CheckConstraint(
+                condition=Q(category__in=StageCategory.values), name="stage_category_valid"
+            ),
+            models.CheckConstraint(condition=Q(likelihood__lte=100), name="stage_likelihood_pct"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.category == StageCategory.OPEN
+
+
+class LossReason(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealQuerySet(models.QuerySet["Deal"]):
+    def open(self) -> Self:
+        return self.filter(stage__category=StageCategory.OPEN)
+
+    def changeable_by(self, user: Any) -> Self:
+        return changeable(self, user)
+
+    def for_list(self) -> Self:
+        return self.select_related("owner", "stage", "main_contact", "organization", "source")
+
+
+class Deal(OwnedModel, TimeStampedModel):
+    name = models.CharField(_("name"), max_length=255)
+    value = models.DecimalField(
+        _("value"),
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default=settings.CRM_DEFAULT_CURRENCY)
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+    )
+    main_contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("main contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="main_deals",
+    )
+    organization = models.ForeignKey(
+        Contact,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="organization_deals",
+        limit_choices_to={"is_organization": True},
+    )
+    contacts: models.ManyToManyField[Contact, DealContact] = models.ManyToManyField(
+        Contact,
+        through="DealContact",
+        verbose_name=_("contacts"),
+        blank=True,
+        related_name="deals",
+    )
+    source = models.ForeignKey(
+        LeadSource, verbose_name=_("source"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    lead_created_at = models.DateTimeField(_("lead created"), null=True, blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="deals")
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    expected_close_date = models.DateField(_("expected close"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    stage_changed_at = models.DateTimeField(_("stage changed"), null=True, blank=True)
+    loss_reason = models.ForeignKey(
+        LossReason, verbose_name=_("loss reason"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    notes = GenericRelation(Note)
+    documents = GenericRelation(Document)
+    tasks = GenericRelation(Task)
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
+        indexes = [
+            models.Index(fields=["stage", "-created_at"], name="deal_stage_idx"),
+            models.Index(fields=["owner", "-created_at"], name="deal_owner_idx"),
+            models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
+            models.Index(fields=["value"], name="deal_value_idx"),
+            models.Index(fields=["name"], name="deal_name_idx"),
+            models.Index(fields=["source"], name="deal_source_idx"),
+            models.Index(fields=["closed_at"], name="deal_closed_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
+            models.CheckConstraint(condition=~Q(name=""), name="deal_name_not_empty"),
+            models.CheckConstraint(
+                condition=Exact(Length("currency"), 3), name="deal_currency_three_letters"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("deals:detail", args=[self.pk])
+
+    TRACKED = ("stage_id", "main_contact_id", "organization_id")
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Deal:
+        instance = super().from_db(db, field_names, values)
+        # Remember what was loaded, so signals know the old stage and contacts without a query.
+        instance._loaded = {f: getattr(instance, f) for f in cls.TRACKED if f in instance.__dict__}
+        return instance
+
+    def loaded(self, field: str) -> Any:
+        """The value of ``field`` when the deal was loaded (None for a new deal)."""
+        return getattr(self, "_loaded", {}).get(field)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding or self.stage_id != self.loaded("stage_id"):
+            now = timezone.now()
+            # A new deal may bring its own times (imports, demo data); a stage change is now.
+            keep = self._state.adding
+            self.stage_changed_at = (keep and self.stage_changed_at) or now
+            if self.stage.category == StageCategory.OPEN:
+                self.closed_at = None
+            else:
+                self.closed_at = (keep and self.closed_at) or now
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "stage_changed_at", "closed_at"}
+        super().save(*args, **kwargs)
+        self._loaded = {f: getattr(self, f) for f in self.TRACKED}
+
+
+class DealContact(models.Model):
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contact_links")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deal_links")
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("deal contact")
+        verbose_name_plural = _("deal contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "contact"], name="dealcontact_unique")
+        ]
+        indexes = [models.Index(fields=["contact", "deal"], name="dealcontact_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} on {self.deal}"

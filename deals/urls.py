@@ -1,0 +1,13 @@
+from django.urls import path
+
+from deals import views
+
+app_name = "deals"
+urlpatterns = [
+    path("", views.list_view, name="list"),
+    path("board/", views.board_view, name="board"),
+    path("new/", views.create_view, name="create"),
+    path("<int:pk>/", views.detail_view, name="detail"),
+    path("<int:pk>/edit/", views.edit_view, name="edit"),
+    path("<int:pk>/move/", views.move_view, name="move"),
+]

@@ -1,0 +1,203 @@
+"""Deal pages: the list, the pipeline board, the detail page, stage moves and the forms."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.listing import render_list, wants_partial
+from crm.models import CrmSettings, CustomFieldScope
+from crm.permissions import can_change
+from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
+from crm.templatetags.crm_tags import badge
+from deals.filters import BoardFilter, DealFilter
+from deals.forms import DealForm, MoveForm
+from deals.models import Deal, StageCategory
+from deals.selectors import (
+    deal_contacts_with_status,
+    deal_detail,
+    deal_list,
+    deal_stages,
+    pipeline_board,
+)
+from deals.services import deal_move_stage
+from deals.tables import DealTable
+
+
+def list_view(request: HttpRequest) -> HttpResponse:
+    filterset = DealFilter(request.GET, queryset=deal_list(), request=request)
+    return render_list(
+        request, "deals/deal_list.html", table=DealTable(filterset.qs), filterset=filterset
+    )
+
+
+def _board_response(request: HttpRequest, query: QueryDict, *, partial: bool) -> HttpResponse:
+    filterset = BoardFilter(query, queryset=deal_list(), request=request)
+    try:
+        pipeline_id = int(query.get("pipeline", ""))
+    except ValueError:
+        pipeline_id = None
+    board = pipeline_board(
+        filterset.qs,
+        user=request.user,
+        currency=CrmSettings.load().default_currency,
+        pipeline_id=pipeline_id,
+    )
+    filter_query = query.copy()
+    filter_query.pop("pipeline", None)
+    template = "deals/board.html#board" if partial else "deals/board.html"
+    response = render(
+        request,
+        template,
+        {
+            "board": board,
+            "filter": filterset,
+            "filter_query": filter_query.urlencode(),
+            "oob_messages": partial,
+        },
+    )
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def board_view(request: HttpRequest) -> HttpResponse:
+    return _board_response(request, request.GET, partial=wants_partial(request))
+
+
+def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_detail(pk)
+    return render(
+        request,
+        "deals/deal_detail.html",
+        {
+            "deal": deal,
+            "contact_links": deal.contact_links.all(),
+            "status_contacts": deal_contacts_with_status(deal),
+            "stages": deal_stages(deal),
+            "move_form": MoveForm(deal=deal),
+            "can_change": can_change(request.user, deal),
+            "custom_fields": custom_field_values(CustomFieldScope.DEAL, deal.custom_fields),
+            "notes": notes_for(deal),
+            "documents": documents_for(deal),
+            "tasks": tasks_for(deal),
+        },
+    )
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _status_summary(deal: Deal) -> str:
+    """ "Camille Lefèvre: Current customer, Non-prospect; ..." as safe HTML with links."""
+    return format_html_join(
+        " · ",
+        '<a href="{}">{}</a> {} {}',
+        (
+            (
+                contact.get_absolute_url(),
+                contact.display_name,
+                badge("prospect", contact.prospect_status, contact.get_prospect_status_display()),
+                badge("customer", contact.customer_status, contact.get_customer_status_display()),
+            )
+            for contact in deal_contacts_with_status(deal)
+        ),
+    )
+
+
+@require_POST
+def move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a deal to another stage (board select, Won / Lost buttons). HTMX from the board gets
+    the board back (with the message out of band); otherwise a redirect to ``next``."""
+    deal = get_object_or_404(Deal.objects.select_related("stage"), pk=pk)
+    form = MoveForm(request.POST, deal=deal)
+    if form.is_valid():
+        stage = form.cleaned_data["stage"]
+        try:
+            deal = deal_move_stage(
+                actor=request.user,
+                deal=deal,
+                stage=stage,
+                loss_reason=form.cleaned_data.get("loss_reason"),
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You may not move this deal."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            link = format_html('<a href="{}">{}</a>', deal.get_absolute_url(), deal.name)
+            if stage.category == StageCategory.WON:
+                text = _("{deal} is won.")
+            elif stage.category in (StageCategory.LOST, StageCategory.UNQUALIFIED):
+                text = _("{deal} is closed as {stage}.")
+            else:
+                text = _("{deal} moved to {stage}.")
+            summary = format_html(text, deal=link, stage=stage.name)
+            if not stage.is_open:
+                summary = format_html(
+                    "{} {} {}", summary, _("Contacts now:"), _status_summary(deal)
+                )
+            messages.success(request, summary)
+    else:
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        messages.error(request, " ".join(errors) or _("Choose a stage."))
+
+    if wants_partial(request) and request.POST.get("view") == "board":
+        current = request.htmx.current_url if request.htmx else None  # type: ignore[attr-defined]
+        query = QueryDict(urlsplit(current).query if current else "")
+        return _board_response(request, query, partial=True)
+    return HttpResponseRedirect(_safe_next(request, deal.get_absolute_url()))
+
+
+def create_view(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    for name in ("main_contact", "organization"):
+        value = request.GET.get(name, "")
+        if value.isdigit():
+            initial[name] = int(value)
+    form = DealForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deal = form.save_deal(actor=request.user)
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(
+                request,
+                format_html(
+                    _("Deal {} created."),
+                    format_html('<a href="{}">{}</a>', deal.get_absolute_url(), deal.name),
+                ),
+            )
+            return redirect(deal)
+    return render(request, "deals/deal_form.html", {"form": form, "deal": None})
+
+
+def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = get_object_or_404(Deal.objects.select_related("stage"), pk=pk)
+    if not can_change(request.user, deal):
+        raise PermissionDenied(_("You may only change deals you own."))
+    form = DealForm(request.POST or None, instance=deal, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deal = form.save_deal(actor=request.user)
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("Deal saved."))
+            return redirect(deal)
+    return render(request, "deals/deal_form.html", {"form": form, "deal": deal})

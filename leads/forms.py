@@ -1,0 +1,409 @@
+"""Forms shared by every conversion entry point that has a page (admin action, web dialogs)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import (
+    CrmSettings,
+    CustomField,
+    CustomFieldScope,
+    CustomFieldType,
+    LeadSource,
+    Scope,
+    Tag,
+    User,
+)
+from leads.conversion import ConversionOptions, Decision
+from leads.duplicates import Finding
+from leads.models import Lead, LeadStatus
+
+
+class ConversionOptionsForm(forms.Form):
+    """The options of a conversion (SPEC rules 5 and 6); defaults come from the CRM settings."""
+
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        label=_("Owner of the new records"),
+        empty_label=_("Each lead's owner"),
+    )
+    create_deal = forms.BooleanField(
+        required=False, label=_("Create a deal for each converted lead")
+    )
+    deal_name = forms.CharField(required=False, max_length=255, label=_("Deal name"))
+    deal_value = forms.DecimalField(
+        required=False, min_value=0, max_digits=14, decimal_places=2, label=_("Deal value")
+    )
+    deal_currency = forms.CharField(required=False, min_length=3, max_length=3, label=_("Currency"))
+    create_task = forms.BooleanField(
+        required=False, label=_("Create a task for each converted lead")
+    )
+    task_content = forms.CharField(
+        required=False,
+        max_length=500,
+        label=_("Task"),
+        help_text=_("{name} is replaced by the lead's name."),
+    )
+    task_due_at = forms.DateTimeField(
+        required=False,
+        label=_("Task due"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    task_owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        label=_("Task owner"),
+        empty_label=_("The owner of the new records"),
+    )
+
+    def __init__(self, *args: Any, single: bool = False, **kwargs: Any) -> None:
+        settings = CrmSettings.load()
+        due = timezone.localtime() + datetime.timedelta(days=settings.convert_task_due_days)
+        kwargs["initial"] = {
+            "create_deal": settings.convert_create_deal,
+            "create_task": settings.convert_task_content and settings.convert_create_task,
+            "task_content": settings.convert_task_content,
+            "task_due_at": due.replace(minute=0, second=0, microsecond=0),
+            "deal_currency": settings.default_currency,
+            **kwargs.pop("initial", {}),
+        }
+        super().__init__(*args, **kwargs)
+        if not single:  # bulk: each deal is named after its lead (SPEC rule 9)
+            del self.fields["deal_name"]
+
+    def clean_deal_currency(self) -> str:
+        currency = (self.cleaned_data.get("deal_currency") or "").strip().upper()
+        if currency and not currency.isalpha():
+            raise forms.ValidationError(_("Use a three-letter currency code such as EUR."))
+        return currency
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("create_task") and not (data.get("task_content") or "").strip():
+            self.add_error("task_content", _("Say what the task is."))
+        return data
+
+    def to_options(self) -> ConversionOptions:
+        data = self.cleaned_data
+        return ConversionOptions(
+            owner=data.get("owner"),
+            create_deal=bool(data.get("create_deal")),
+            deal_name=(data.get("deal_name") or "").strip(),
+            deal_value=data.get("deal_value"),
+            deal_currency=data.get("deal_currency") or "",
+            create_task=bool(data.get("create_task")),
+            task_content=(data.get("task_content") or "").strip(),
+            task_due_at=data.get("task_due_at"),
+            task_owner=data.get("task_owner"),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The lead's own forms (web pages): create/edit, quick create, inline cells, the single dialog.
+
+NAME_OR_COMPANY = _("A lead needs a last name or a company name.")
+CUSTOM_PREFIX = "cf_"
+
+
+class LeadFormMixin:
+    """The rule of the model (``lead_has_last_name_or_company``), said next to both fields."""
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}  # type: ignore[misc]
+        instance = getattr(self, "instance", None)
+
+        def value(name: str) -> str:
+            if name in data:
+                return (data.get(name) or "").strip()
+            return (getattr(instance, name, "") or "").strip()
+
+        if not value("last_name") and not value("company_name"):
+            fields = self.fields  # type: ignore[attr-defined]
+            for name in ("last_name", "company_name"):
+                if name in fields and not self.has_error(name):  # type: ignore[attr-defined]
+                    self.add_error(name, NAME_OR_COMPANY)  # type: ignore[attr-defined]
+        return data
+
+
+def _custom_form_field(definition: CustomField) -> forms.Field:
+    """A form field for one custom field; its value is checked by ``CustomField.to_python``."""
+    common: dict[str, Any] = {"label": definition.label, "required": False}
+    kind = definition.field_type
+    if kind == CustomFieldType.CHECKBOX:
+        return forms.BooleanField(**common)
+    if kind == CustomFieldType.CHOICE:
+        choices = [("", "—"), *((c, c) for c in definition.choices)]
+        return forms.ChoiceField(choices=choices, **common)
+    if kind == CustomFieldType.DATE:
+        return forms.CharField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if kind == CustomFieldType.NUMBER:
+        return forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common)
+    if kind == CustomFieldType.EMAIL:
+        return forms.CharField(widget=forms.EmailInput, **common)
+    if kind == CustomFieldType.URL:
+        return forms.CharField(widget=forms.URLInput, **common)
+    if kind == CustomFieldType.PHONE:
+        return forms.CharField(widget=forms.TextInput(attrs={"type": "tel"}), **common)
+    return forms.CharField(**common)
+
+
+class LeadForm(LeadFormMixin, forms.ModelForm):
+    """Create and edit a lead: profile, status, source, owner, tags and the lead custom fields
+    (each validated by its definition, the error next to it)."""
+
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.filter(scope=Scope.LEADS),
+        required=False,
+        label=_("Tags"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "first_name",
+            "last_name",
+            "company_name",
+            "title",
+            "email",
+            "mobile",
+            "phone",
+            "fax",
+            "website",
+            "industry",
+            "status",
+            "unqualified_reason",
+            "source",
+            "owner",
+            "tags",
+            "street",
+            "postal_code",
+            "city",
+            "region",
+            "country",
+            "social_x",
+            "facebook",
+            "skype",
+            "linkedin",
+            "description",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [c for c in LeadStatus.choices if c[0] != LeadStatus.CONVERTED]
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = User.objects.filter(is_active=True)
+        owner.empty_label = _("Unassigned")
+        source = self.fields["source"]
+        assert isinstance(source, forms.ModelChoiceField)
+        source.queryset = LeadSource.objects.filter(active=True) | LeadSource.objects.filter(
+            pk=self.instance.source_id or 0
+        )
+        self.custom_definitions = list(CustomField.objects.filter(scope=CustomFieldScope.LEAD))
+        stored = self.instance.custom_fields or {}
+        for definition in self.custom_definitions:
+            name = CUSTOM_PREFIX + definition.key
+            self.fields[name] = _custom_form_field(definition)
+            if definition.key in stored:
+                self.initial[name] = stored[definition.key]
+
+    @property
+    def custom_field_names(self) -> list[str]:
+        return [CUSTOM_PREFIX + d.key for d in self.custom_definitions]
+
+    def custom_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.custom_field_names]
+
+    def profile_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.custom_field_names]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        custom = dict(self.instance.custom_fields or {})
+        for definition in self.custom_definitions:
+            name = CUSTOM_PREFIX + definition.key
+            if name not in data:
+                continue  # the field's own validation failed
+            raw = data[name]
+            if definition.field_type == CustomFieldType.CHECKBOX:
+                raw = True if raw else None  # an unticked box stores nothing
+            try:
+                value = definition.to_python(raw)
+            except ValidationError as exc:
+                self.add_error(name, exc)
+                continue
+            if value is None:
+                custom.pop(definition.key, None)
+            else:
+                custom[definition.key] = value
+        self.instance.custom_fields = custom
+        return data
+
+
+class LeadQuickForm(LeadFormMixin, forms.ModelForm):
+    """Quick create from the leads list: only a few fields; the rep creating it owns it."""
+
+    class Meta:
+        model = Lead
+        fields = ["first_name", "last_name", "company_name", "email", "mobile"]
+        labels = {"mobile": _("Phone")}
+
+
+class LeadNameForm(LeadFormMixin, forms.ModelForm):
+    """Inline edit of the name cell of the leads table."""
+
+    class Meta:
+        model = Lead
+        fields = ["first_name", "last_name"]
+
+
+class LeadCompanyForm(LeadFormMixin, forms.ModelForm):
+    """Inline edit of the company cell of the leads table."""
+
+    class Meta:
+        model = Lead
+        fields = ["company_name"]
+
+
+class ConvertProfileForm(LeadFormMixin, forms.ModelForm):
+    """The editable profile of the single conversion dialog, saved to the lead just before it is
+    converted (same request, same transaction)."""
+
+    class Meta:
+        model = Lead
+        fields = [
+            "first_name",
+            "last_name",
+            "company_name",
+            "title",
+            "email",
+            "mobile",
+            "phone",
+            "website",
+            "industry",
+            "city",
+            "country",
+        ]
+
+
+NEW = "new"
+
+
+class DuplicateChoiceForm(forms.Form):
+    """For each side of a lead (person, organisation): merge into one of the duplicates found, or
+    create a new contact. The default follows the service's automatic rule: the first match."""
+
+    person = forms.ChoiceField(required=False, widget=forms.RadioSelect, label=_("Person"))
+    organization = forms.ChoiceField(
+        required=False, widget=forms.RadioSelect, label=_("Organisation")
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        person: Sequence[Finding] = (),
+        organization: Sequence[Finding] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.findings = {"person": list(person), "organization": list(organization)}
+        for side, found in self.findings.items():
+            field = self.fields[side]
+            assert isinstance(field, forms.ChoiceField)
+            new_label = (
+                _("Create a new person") if side == "person" else _("Create a new organisation")
+            )
+            field.choices = [
+                *((str(f.contact_id), _("Merge into %(name)s") % {"name": f.name}) for f in found),
+                (NEW, new_label),
+            ]
+            self.initial.setdefault(side, str(found[0].contact_id) if found else NEW)
+
+    def sides(self) -> list[dict[str, Any]]:
+        """Per side, the options to render: each match with its reason and link, then "new"."""
+        sides = []
+        for side, found in self.findings.items():
+            bound = self[side]
+            current = str(bound.value() or NEW)
+            field = self.fields[side]
+            assert isinstance(field, forms.ChoiceField)
+            labels = dict(field.choices)  # type: ignore[arg-type]
+            options = [
+                {
+                    "value": str(f.contact_id),
+                    "label": labels[str(f.contact_id)],
+                    "reason": f.reason,
+                    "url": reverse("contacts:detail", args=[f.contact_id]),
+                    "checked": current == str(f.contact_id),
+                }
+                for f in found
+            ]
+            options.append(
+                {
+                    "value": NEW,
+                    "label": labels[NEW],
+                    "reason": "",
+                    "url": "",
+                    "checked": current == NEW,
+                }
+            )
+            sides.append(
+                {
+                    "name": side,
+                    "label": field.label,
+                    "found": bool(found),
+                    "options": options,
+                    "errors": bound.errors,
+                }
+            )
+        return sides
+
+    def decision(self) -> Decision:
+        data = self.cleaned_data
+        sides: dict[str, str | int] = {}
+        for side in ("person", "organization"):
+            chosen = data.get(side) or NEW
+            sides[side] = NEW if chosen == NEW else int(chosen)
+        return Decision(person=sides["person"], organization=sides["organization"])
+
+
+class IdListField(forms.Field):
+    """A list of ids from repeated query/form parameters (``?pk=1&pk=2``)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        try:
+            return [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise ValidationError(_("The selection is not valid.")) from None
+
+
+class BulkSelectionForm(forms.Form):
+    """What a bulk action applies to: the ticked rows (``pk``), or every lead matching the filter
+    in the query string (``all``), which the view resolves by re-applying the FilterSet. Which of
+    those leads may be converted is the service's decision (it refuses each one, with a reason)."""
+
+    pk = IdListField(required=False)
+    all = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("all") and not data.get("pk"):
+            raise ValidationError(_("Tick the leads to convert, or choose all matching leads."))
+        return data

@@ -1,0 +1,477 @@
+"""``manage.py bench_conversion --leads N``: how fast one bulk conversion runs, against COPY.
+
+Not a test: it prints figures (docs/benchmarks.md keeps them). Seeds N realistic leads, converts
+them all with ONE call of ``leads_convert`` (timed, queries counted) and, on PostgreSQL, times
+``COPY`` writing the same rows into TEMP tables made ``LIKE`` the real ones: the floor.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import datetime
+import json
+import pstats
+import random
+import sys
+import time
+import uuid
+from argparse import ArgumentParser
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, models, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.models import Contact
+from crm.bulk import bulk_insert
+from crm.models import MANAGER_GROUP, REP_GROUP, CustomField, LeadSource, Note, Tag, Task, User
+from deals.models import Deal, DealContact, Stage
+from leads.conversion import ConversionOptions, ConversionResult, leads_convert
+from leads.models import Lead, LeadConversion
+
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Eva",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Inès",
+    "Jonas",
+    "Kenji",
+    "Léa",
+    "Marta",
+    "Nils",
+    "Olga",
+    "Paulo",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Ursula",
+    "Vera",
+    "Wei",
+    "Xavier",
+    "Yara",
+    "Zoé",
+    "Aiko",
+    "Bruno",
+    "Carmen",
+    "Diego",
+    "Elif",
+    "Fatou",
+    "Goran",
+    "Hana",
+    "Igor",
+    "Jana",
+    "Karim",
+    "Lucia",
+    "Mehdi",
+    "Nora",
+    "Oscar",
+    "Priya",
+    "Rafael",
+    "Sofia",
+    "Tomás",
+    "Uma",
+    "Victor",
+    "Wanda",
+]
+LAST = [
+    "Lopez",
+    "Martin",
+    "Dubois",
+    "Nakamura",
+    "Müller",
+    "O'Neil",
+    "Rossi",
+    "Kowalski",
+    "Haddad",
+    "Svensson",
+    "Silva",
+    "Bernard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guerin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clement",
+]
+COMPANY = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Soylent",
+    "Hooli",
+    "Vandelay",
+    "Wonka",
+]
+CITIES = ["Paris", "Lyon", "Zürich", "São Paulo", "Kraków", "Tokyo", "Montréal"]
+INDUSTRIES = ["Software", "Retail", "Logistics", "Health", "Energy", "Finance"]
+TITLES = ["CEO", "CTO", "Buyer", "Head of Sales", "Office manager", "Engineer"]
+TAGS = ["bench-hot", "bench-cold", "bench-vip", "bench-fair", "bench-web"]
+SOURCES = ["Bench web form", "Bench referral", "Bench trade fair"]
+CUSTOM = [("bench_budget", "number"), ("bench_segment", "text")]
+
+
+@dataclass
+class Seeded:
+    run: str
+    manager: User
+    lead_ids: list[int]
+    note_ids: list[int]
+    duplicates: int
+    existing_orgs: int
+    seconds: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed N realistic leads (tags, a note, custom fields, sources, owners; a third are "
+        "duplicates of existing contacts), convert them in one call of leads_convert, and print "
+        "a last line of JSON: leads, seconds, leads_per_second, queries, copy_seconds (PostgreSQL "
+        "COPY of the same rows: the floor; null on SQLite) and ratio_to_copy. Every run uses "
+        "fresh names and emails, so it works on a database that already has data; --rollback "
+        "leaves no trace."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--leads", type=int, default=1000, help="Leads to convert (1000).")
+        parser.add_argument("--no-deal", action="store_true", help="Do not create deals.")
+        parser.add_argument("--no-task", action="store_true", help="Do not create tasks.")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (1).")
+        parser.add_argument(
+            "--rollback",
+            action="store_true",
+            help="Run everything in one transaction rolled back at the end (the conversion's "
+            "commit is then not timed).",
+        )
+        parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="Profile the conversion call (cProfile) and print the top functions to stderr.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = options["leads"]
+        if count < 1:
+            raise CommandError("--leads must be at least 1.")
+        if Stage.objects.first_open() is None:
+            raise CommandError("No open pipeline stage: run migrate first.")
+        if options["rollback"]:
+            with transaction.atomic():
+                figures = self.run(count, options)
+                transaction.set_rollback(True)
+        else:
+            figures = self.run(count, options)
+        self.stdout.write(json.dumps(figures))
+
+    def run(self, count: int, options: dict[str, Any]) -> dict[str, Any]:
+        rng = random.Random(options["seed"])
+        started = time.perf_counter()
+        with transaction.atomic():
+            seeded = seed(count, rng)
+        seeded.seconds = time.perf_counter() - started
+        self.stdout.write(
+            f"seeded {count} leads in {seeded.seconds:.2f}s (run {seeded.run}: "
+            f"{seeded.duplicates} same-email duplicates of existing people, "
+            f"{seeded.existing_orgs} existing organisations)"
+        )
+
+        conversion_options = ConversionOptions(
+            create_deal=not options["no_deal"], create_task=not options["no_task"]
+        )
+        profiler = cProfile.Profile() if options["profile"] else None
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            result = leads_convert(
+                actor=seeded.manager, lead_ids=seeded.lead_ids, options=conversion_options
+            )
+            if profiler:
+                profiler.disable()
+            seconds = time.perf_counter() - started
+        if profiler:
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(25)
+
+        if options["verbosity"] >= 2:
+            timed = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))
+            in_sql = sum(float(q["time"]) for q in timed)
+            self.stdout.write(
+                f"{len(timed)} queries took {in_sql:.3f}s of {seconds:.3f}s; the slowest:"
+            )
+            for query in timed[:12]:
+                self.stdout.write(f"  {float(query['time']):7.3f}s  {query['sql'][:150]}")
+        totals = result.totals
+        self.stdout.write("converted: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+        for refused in result.refused[:5]:
+            self.stderr.write(f"refused lead #{refused.lead_id}: {refused.reason}")
+        if totals["converted"] != count:
+            self.stderr.write(f"only {totals['converted']} of {count} leads were converted")
+
+        copy_seconds = None
+        if connection.vendor == "postgresql":
+            rows, copy_seconds = copy_floor(result, seeded)
+            self.stdout.write(
+                f"COPY floor: {sum(rows.values())} rows in {copy_seconds:.3f}s ("
+                + ", ".join(f"{table} {n}" for table, n in rows.items())
+                + ")"
+            )
+        return {
+            "leads": count,
+            "seconds": round(seconds, 3),
+            "leads_per_second": round(count / seconds, 1),
+            "queries": len(queries),
+            "copy_seconds": round(copy_seconds, 3) if copy_seconds is not None else None,
+            "ratio_to_copy": round(seconds / copy_seconds, 2) if copy_seconds else None,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Seeding: a fixed number of bulk statements, whatever N.
+
+
+def _get_or_create_all(model: type[models.Model], rows: list[dict[str, Any]], key: str) -> list:
+    existing = {
+        getattr(o, key): o
+        for o in model._default_manager.filter(**{f"{key}__in": [r[key] for r in rows]})
+    }
+    missing = [model(**r) for r in rows if r[key] not in existing]
+    bulk_insert(model, missing)
+    existing.update({getattr(o, key): o for o in missing})
+    return [existing[r[key]] for r in rows]
+
+
+def seed(count: int, rng: random.Random) -> Seeded:
+    run = uuid.uuid4().hex[:8]
+    now = timezone.now()
+
+    # People: a manager (the actor) and reps (the owners), unique to this run.
+    users = [
+        User(username=f"bench-{run}-{name}", first_name=name.title(), last_name=f"Bench {run}")
+        for name in ["manager", "rep1", "rep2", "rep3", "rep4"]
+    ]
+    for user in users:
+        user.set_unusable_password()
+    bulk_insert(User, users)
+    groups = dict(
+        Group.objects.filter(name__in=[MANAGER_GROUP, REP_GROUP]).values_list("name", "pk")
+    )
+    bulk_insert(
+        User.groups.through,
+        [
+            User.groups.through(
+                user_id=u.pk, group_id=groups[MANAGER_GROUP if i == 0 else REP_GROUP]
+            )
+            for i, u in enumerate(users)
+        ],
+    )
+    manager, reps = users[0], users[1:]
+
+    # Reference data, shared by every run.
+    have = set(Tag.objects.filter(scope="leads", name__in=TAGS).values_list("name", flat=True))
+    bulk_insert(Tag, [Tag(name=n, scope="leads") for n in TAGS if n not in have])
+    tags = list(Tag.objects.filter(scope="leads", name__in=TAGS).order_by("name"))
+    sources = _get_or_create_all(LeadSource, [{"name": n} for n in SOURCES], "name")
+    for scope in ("lead", "contact", "deal"):
+        for key, kind in CUSTOM:
+            CustomField.objects.get_or_create(
+                scope=scope,
+                key=key,
+                defaults={"label": key.replace("_", " ").title(), "field_type": kind},
+            )
+    CustomField.objects.filter(scope="lead", key__in=[k for k, _ in CUSTOM]).update(
+        copy_on_conversion=True
+    )
+
+    # The leads' companies: about 4 leads per company; a tenth of them already exist.
+    companies = [
+        (f"{rng.choice(COMPANY)} {run} {k}", f"https://www.c{k}-{run}.example/")
+        for k in range(max(1, count // 4))
+    ]
+    existing_orgs = [
+        Contact(is_organization=True, name=name, website=site, owner=rng.choice(reps))
+        for name, site in companies[: len(companies) // 10]
+    ]
+    # A third of the leads are people who already exist as contacts (same email).
+    duplicates = count // 3
+    people: list[Contact] = []
+    leads: list[Lead] = []
+    for i in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        has_company = i % 3 != 2
+        company, website = rng.choice(companies) if has_company else ("", "")
+        email = f"bench.{run}.{i}@example.com"
+        if i < duplicates:
+            people.append(
+                Contact(first_name=first, last_name=last, email=email.upper() if i % 2 else email)
+            )
+        created = now - datetime.timedelta(minutes=rng.randrange(1, 90 * 24 * 60))
+        leads.append(
+            Lead(
+                first_name=first,
+                last_name=last,
+                company_name=company,
+                email=email,
+                title=rng.choice(TITLES),
+                mobile=f"+33 6 {rng.randrange(10**8):08d}",
+                phone=f"+33 1 {rng.randrange(10**8):08d}" if i % 2 else "",
+                website=website,
+                industry=rng.choice(INDUSTRIES) if has_company else "",
+                description=f"Met at the fair.\nWants a quote for {rng.randrange(2, 500)} seats."
+                if i % 4 == 0
+                else "",
+                street=f"{rng.randrange(1, 200)} rue de la Paix",
+                city=rng.choice(CITIES),
+                postal_code=f"{rng.randrange(10000, 99999)}",
+                country="France",
+                linkedin=f"https://www.linkedin.com/in/{first.lower()}-{run}-{i}",
+                custom_fields={
+                    "bench_budget": str(Decimal(rng.randrange(100, 10**6)) / 100),
+                    "bench_segment": rng.choice(["smb", "mid-market", "enterprise"]),
+                },
+                owner=rng.choice(reps),
+                source=rng.choice(sources),
+                status=rng.choice(["new", "working", "qualified"]),
+                created_at=created,
+            )
+        )
+    for contact in existing_orgs + people:
+        contact.owner_id = contact.owner_id or rng.choice(reps).pk
+        contact.compute_keys()
+    bulk_insert(Contact, existing_orgs + people, batch_size=2000)
+    bulk_insert(Lead, leads, batch_size=2000)
+
+    lead_type = ContentType.objects.get_for_model(Lead)
+    notes = [
+        Note(
+            content_type=lead_type,
+            object_id=lead.pk,
+            content=f"Call with {lead.first_name}: interested, send the brochure.",
+            author_id=lead.owner_id,
+            created_at=lead.created_at + datetime.timedelta(hours=1),
+        )
+        for lead in leads
+    ]
+    bulk_insert(Note, notes, batch_size=2000)
+    through = Lead.tags.through
+    bulk_insert(
+        through,
+        [
+            through(lead_id=lead.pk, tag_id=tag.pk)
+            for lead in leads
+            for tag in rng.sample(tags, rng.randint(1, 3))
+        ],
+        batch_size=5000,
+    )
+    return Seeded(
+        run=run,
+        manager=manager,
+        lead_ids=[lead.pk for lead in leads],
+        note_ids=[note.pk for note in notes],
+        duplicates=duplicates,
+        existing_orgs=len(existing_orgs),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The floor: PostgreSQL COPY writing the rows the conversion wrote.
+
+
+def copy_floor(result: ConversionResult, seeded: Seeded) -> tuple[dict[str, int], float]:
+    """Rows the conversion inserted (contacts, deals, deal contacts, tag links, tasks,
+    conversions) or rewrote (merged contacts, leads, notes), read back with COPY TO, then timed
+    while COPY FROM writes them into TEMP tables ``LIKE ... INCLUDING ALL`` (same columns,
+    defaults, checks and indexes; no foreign keys, no WAL)."""
+    converted = result.converted
+    contact_ids = sorted(
+        {pk for r in converted for pk in (r.person_id, r.organization_id) if pk is not None}
+    )
+    deal_ids = sorted({r.deal_id for r in converted if r.deal_id})
+    task_ids = sorted({r.task_id for r in converted if r.task_id})
+    conversion_ids = sorted({r.conversion_id for r in converted if r.conversion_id})
+    lead_ids = sorted({r.lead_id for r in converted})
+    wanted: list[tuple[type[models.Model], str, list[int]]] = [
+        (Contact, "id", contact_ids),
+        (Contact.tags.through, "contact_id", contact_ids),
+        (Deal, "id", deal_ids),
+        (DealContact, "deal_id", deal_ids),
+        (Deal.tags.through, "deal_id", deal_ids),
+        (Task, "id", task_ids),
+        (LeadConversion, "id", conversion_ids),
+        (Lead, "id", lead_ids),
+        (Note, "id", seeded.note_ids),
+    ]
+    rows: dict[str, int] = {}
+    total = 0.0
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # psycopg's own cursor: Django's has no copy()
+        for model, column, ids in wanted:
+            table = model._meta.db_table
+            if not ids:
+                continue
+            temp = quote(f"bench_copy_{table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+            cursor.execute(f"CREATE TEMP TABLE {temp} (LIKE {quote(table)} INCLUDING ALL)")
+            chunks: list[bytes] = []
+            select = f"SELECT * FROM {quote(table)} WHERE {quote(column)} = ANY(%s)"
+            with cursor.copy(f"COPY ({select}) TO STDOUT", [ids]) as copy:
+                for chunk in copy:
+                    chunks.append(bytes(chunk))
+            data = b"".join(chunks)
+            started = time.perf_counter()
+            with cursor.copy(f"COPY {temp} FROM STDIN") as copy:
+                copy.write(data)
+            total += time.perf_counter() - started
+            cursor.execute(f"SELECT count(*) FROM {temp}")
+            rows[table] = cursor.fetchone()[0]
+            cursor.execute(f"DROP TABLE {temp}")
+    return rows, total

@@ -1,0 +1,224 @@
+"""Leads and the record of each lead conversion."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact
+from crm.models import (
+    ContactInfo,
+    Document,
+    LeadSource,
+    Note,
+    OwnedModel,
+    Tag,
+    Task,
+    TimeStampedModel,
+)
+from crm.permissions import changeable
+from deals.models import Deal
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    WORKING = "working", _("Working")
+    QUALIFIED = "qualified", _("Qualified")
+    UNQUALIFIED = "unqualified", _("Unqualified")
+    CONVERTED = "converted", _("Converted")
+
+
+class LeadUnqualifiedReason(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("lead unqualified reason")
+        verbose_name_plural = _("lead unqualified reasons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def active(self) -> Self:
+        """Leads still to work: converted ones leave the active lists."""
+        return self.filter(converted_at__isnull=True)
+
+    def converted(self) -> Self:
+        return self.filter(converted_at__isnull=False)
+
+    def changeable_by(self, user: Any) -> Self:
+        return changeable(self, user)
+
+    def for_list(self) -> Self:
+        return self.select_related("owner", "source").prefetch_related("tags")
+
+
+class Lead(ContactInfo, OwnedModel, TimeStampedModel):
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    company_name = models.CharField(_("company name"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
+    )
+    unqualified_reason = models.ForeignKey(
+        LeadUnqualifiedReason,
+        verbose_name=_("unqualified reason"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    source = models.ForeignKey(
+        LeadSource, verbose_name=_("source"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="leads")
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
+
+    notes = GenericRelation(Note)
+    documents = GenericRelation(Document)
+    tasks = GenericRelation(Task)
+
+    objects = LeadQuerySet.as_manager()
+
+    # Not stored: set by ``leads.selectors.lead_detail``, the conversion in force, None for an
+    # active lead.
+    conversion: LeadConversion | None
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        indexes = [
+            # Active lists are filtered by converted_at IS NULL first, then sorted.
+            models.Index(fields=["converted_at", "-created_at"], name="lead_active_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="lead_owner_idx"),
+            models.Index(fields=["status", "-created_at"], name="lead_status_idx"),
+            models.Index(fields=["source", "-created_at"], name="lead_source_idx"),
+            models.Index(fields=["last_name", "first_name"], name="lead_name_idx"),
+            models.Index(fields=["company_name"], name="lead_company_idx"),
+            models.Index(Lower("email"), name="lead_email_ci_idx"),
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(last_name="") | ~Q(company_name=""),
+                name="lead_has_last_name_or_company",
+                violation_error_message=_("A lead needs a last name or a company name."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=LeadStatus.CONVERTED, converted_at__isnull=False)
+                | (~Q(status=LeadStatus.CONVERTED) & Q(converted_at__isnull=True)),
+                name="lead_converted_status_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.company_name
+
+    @property
+    def is_converted(self) -> bool:
+        return self.converted_at is not None
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
+
+class LeadConversion(models.Model):
+    """One conversion: what it created or merged, the options chosen, and a snapshot that makes an
+    undo exact. At most one conversion of a lead is in force (not undone) at a time."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="conversions")
+    person = models.ForeignKey(
+        Contact,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    person_merged = models.BooleanField(_("person merged"), default=False)
+    organization = models.ForeignKey(
+        Contact,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    organization_merged = models.BooleanField(_("organisation merged"), default=False)
+    deal = models.ForeignKey(
+        Deal,
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lead_conversions",
+    )
+    task = models.ForeignKey(
+        Task,
+        verbose_name=_("task"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    snapshot = models.JSONField(_("snapshot"), default=dict, blank=True)
+    converted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("converted by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("converted at"), db_index=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead conversion")
+        verbose_name_plural = _("lead conversions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=Q(undone_at__isnull=True),
+                name="leadconversion_one_in_force",
+                violation_error_message=_("This lead is already converted."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["person"], name="conversion_person_idx"),
+            models.Index(fields=["organization"], name="conversion_org_idx"),
+            models.Index(fields=["deal"], name="conversion_deal_idx"),
+            models.Index(fields=["converted_by", "-created_at"], name="conversion_creator_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversion #{self.pk} of lead #{self.lead_id}"

@@ -1,0 +1,402 @@
+"""Lead pages: the list (table or index cards, filterable, sortable, paginated; HTMX swaps only
+its results), the lead page, create/edit, quick create, inline cell edits, and the conversion
+dialogs (single and bulk) and undo, which call the conversion service.
+
+Dialogs: the page loads a dialog's body into its ``<dialog>`` (hx-get); every dialog is also a
+full page for a browser without JavaScript. A valid submit answers with the out-of-band flash
+message and ``HX-Trigger`` events (``closeDialog``, ``leadsConverted`` / ``leadsChanged``) that
+close the dialog and refresh the list or page behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from crm.listing import render_list, wants_partial
+from crm.models import CrmSettings, CustomFieldScope, User
+from crm.permissions import can_change
+from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
+from leads.conversion import (
+    ConversionRefused,
+    LeadResult,
+    lead_conversion_undo,
+    leads_convert,
+    undo_blockers,
+    undo_not_allowed,
+)
+from leads.duplicates import find_duplicates
+from leads.filters import LeadFilter
+from leads.forms import (
+    BulkSelectionForm,
+    ConversionOptionsForm,
+    ConvertProfileForm,
+    DuplicateChoiceForm,
+    LeadCompanyForm,
+    LeadForm,
+    LeadNameForm,
+    LeadQuickForm,
+)
+from leads.models import Lead
+from leads.selectors import conversions_in_force, lead_detail, lead_list, result_rows
+from leads.tables import INLINE_FIELDS, LeadTable, company_cell, inline_editable, name_cell
+
+CARDS = "cards"
+# Not filters: the list state the bulk dialog leaves out of "all N matching".
+LIST_STATE_PARAMS = ("page", "sort", "per_page", "view", "pk", "all")
+RESULT_ROWS = 100  # per-lead rows rendered in a bulk result; the totals stay exact
+
+
+def _actor(request: HttpRequest) -> User:
+    """The signed-in user (LoginRequiredMiddleware lets no one else this far)."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
+def _lead_to_change(request: HttpRequest, pk: int) -> Lead:
+    """The lead, if the user may change it: 404 for an unknown id, 403 for a converted lead or
+    one owned by another rep (whatever id is typed into the URL)."""
+    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    if lead.is_converted:
+        raise PermissionDenied(_("A converted lead is read-only."))
+    if not can_change(request.user, lead):
+        raise PermissionDenied(_("You may only change leads you own."))
+    return lead
+
+
+def _flash_response(request: HttpRequest, *events: str, body: str = "") -> HttpResponse:
+    """The answer to a dialog's successful submit: the flash messages (out of band) and events."""
+    response = render(request, "leads/flash_oob.html", {"body": body})
+    for event in events:
+        trigger_client_event(response, event)
+    return response
+
+
+def filter_query(request: HttpRequest) -> str:
+    """The filter part of the query string (without page, sort, view...), for "all matching"."""
+    params = request.GET.copy()
+    for name in LIST_STATE_PARAMS:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+# --------------------------------------------------------------------------------------------
+# List and lead page
+
+
+def list_view(request: HttpRequest) -> HttpResponse:
+    filterset = LeadFilter(request.GET, queryset=lead_list(), request=request)
+    cards = request.GET.get("view") == CARDS
+    kwargs: dict[str, Any] = {"user": request.user}
+    if filterset.showing_converted:
+        kwargs["exclude"] = ("pk",)  # nothing to select: converted leads convert no more
+    if cards:
+        kwargs["template_name"] = "leads/lead_cards.html"
+    return render_list(
+        request,
+        "leads/lead_list.html",
+        table=LeadTable(filterset.qs, **kwargs),
+        filterset=filterset,
+        context={
+            "showing_converted": filterset.showing_converted,
+            "view_mode": CARDS if cards else "table",
+            "filter_query": filter_query(request),
+        },
+    )
+
+
+def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_detail(pk)
+    conversion = lead.conversion
+    undo_refusal = undo_blocked = None
+    if conversion is not None:
+        undo_refusal = undo_not_allowed(actor=_actor(request), conversion=conversion)
+        if undo_refusal is None:
+            undo_blocked = undo_blockers(conversion=conversion)
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {
+            "lead": lead,
+            "conversion": conversion,
+            "can_change": inline_editable(request.user, lead),
+            "undo_refusal": undo_refusal,
+            "undo_blockers": undo_blocked,
+            "custom_fields": custom_field_values(CustomFieldScope.LEAD, lead.custom_fields),
+            "notes": notes_for(lead),
+            "documents": documents_for(lead),
+            "tasks": tasks_for(lead),
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Create, edit, quick create, inline cells
+
+
+def create_view(request: HttpRequest) -> HttpResponse:
+    form = LeadForm(request.POST or None, initial={"owner": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        lead = form.save()
+        messages.success(request, _("Lead “%s” created.") % lead.display_name)
+        return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": None})
+
+
+def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead_to_change(request, pk)
+    form = LeadForm(request.POST or None, instance=lead)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Lead “%s” saved.") % lead.display_name)
+        return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead})
+
+
+def quick_create_view(request: HttpRequest) -> HttpResponse:
+    """A few fields, in a dialog from the list (a page without JavaScript); the rep owns it."""
+    form = LeadQuickForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.owner = _actor(request)
+        lead = form.save()
+        messages.success(
+            request,
+            format_html(
+                _("Lead {} created."),
+                format_html('<a href="{}">{}</a>', lead.get_absolute_url(), lead.display_name),
+            ),
+        )
+        if wants_partial(request):
+            return _flash_response(request, "closeDialog", "leadsChanged")
+        return redirect(lead)
+    template = "leads/lead_quick_create.html"
+    if wants_partial(request):
+        template += "#dialog"
+    return render(request, template, {"form": form})
+
+
+INLINE_FORMS = {"name": LeadNameForm, "company": LeadCompanyForm}
+
+
+def inline_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    """A table cell edited in place: GET gives its small form (or, with ``?cancel``, the cell
+    again), POST saves it and gives the cell. Without HTMX this is the edit page."""
+    if field not in INLINE_FIELDS:
+        raise Http404
+    lead = get_object_or_404(Lead, pk=pk)
+    if not wants_partial(request):
+        if request.method == "POST":
+            raise PermissionDenied
+        return redirect("leads:edit", pk=pk)
+    render_cell = name_cell if field == "name" else company_cell
+    if not inline_editable(request.user, lead):
+        refusal = (
+            _("A converted lead is read-only.")
+            if lead.is_converted
+            else _("You may only change leads you own.")
+        )
+        cell = format_html(
+            '{}<span class="cell-error" role="alert">{}</span>',
+            render_cell(lead, request.user),
+            refusal,
+        )
+        response = HttpResponse(cell, status=200 if request.method == "GET" else 403)
+        if request.method != "GET":
+            response["HX-Refused"] = "true"  # static/js/app.js swaps it into the cell all the same
+        return response
+    if request.method == "GET" and "cancel" in request.GET:
+        return HttpResponse(render_cell(lead, request.user))
+    form = INLINE_FORMS[field](request.POST if request.method == "POST" else None, instance=lead)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return HttpResponse(render_cell(lead, request.user))
+    return render(request, "leads/lead_inline.html", {"form": form, "lead": lead, "field": field})
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion
+
+
+def _conversion_message(result: LeadResult) -> SafeString:
+    row = result_rows([result])[0]
+    parts = []
+    for label, link in (
+        (_("person"), row.person),
+        (_("organisation"), row.organization),
+        (_("deal"), row.deal),
+    ):
+        if link is not None:
+            state = _("merged") if link.merged else _("created")
+            parts.append((label, link.url, link.name, state))
+    links = format_html_join(", ", '{} <a href="{}">{}</a> ({})', parts)
+    return format_html(_("{} converted: {}."), row.lead.name, links)
+
+
+def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The single conversion: the lead's editable profile, the duplicates found with "merge into
+    X" / "create new", the deal and task options. The profile edits are saved to the lead in the
+    same transaction as the conversion, so a refusal leaves the lead as it was."""
+    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    partial = wants_partial(request)
+    if lead.is_converted:
+        messages.info(request, _("This lead is already converted."))
+        if partial:
+            return _flash_response(request, "closeDialog", "leadsConverted")
+        return redirect(lead)
+    if not can_change(request.user, lead):
+        raise PermissionDenied(_("You may only convert leads you own."))
+    post = request.POST if request.method == "POST" else None
+    profile = ConvertProfileForm(post, instance=lead, prefix="lead")
+    options = ConversionOptionsForm(post, single=True, initial={"deal_name": lead.display_name})
+    refusal = notice = ""
+    # Duplicates of the lead as edited: if the edits change what is found, show it again.
+    edited = lead
+    if post is not None and profile.is_valid():
+        edited = profile.instance
+    found = find_duplicates([edited], CrmSettings.load())[lead.pk]
+    person = found.person if edited.full_name else []
+    organization = found.organization if edited.company_name else []
+    offered = ",".join(str(f.contact_id) for f in [*person, *organization])
+    duplicates = DuplicateChoiceForm(post, person=person, organization=organization)
+    if post is not None and post.get("offered", "") != offered:
+        notice = _("Your changes found other possible duplicates: check the choices below.")
+        duplicates = DuplicateChoiceForm(person=person, organization=organization)
+    elif post is not None and profile.is_valid() and options.is_valid() and duplicates.is_valid():
+        try:
+            with transaction.atomic():
+                profile.save()
+                result = leads_convert(
+                    actor=_actor(request),
+                    lead_ids=[lead.pk],
+                    options=options.to_options(),
+                    decisions={lead.pk: duplicates.decision()},
+                    all_or_none=True,
+                )
+        except ConversionRefused as exc:
+            refusal = exc.result.results[0].reason
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                options.add_error(name if name in options.fields else None, errors)
+        except DatabaseError:
+            refusal = _("The lead could not be converted: it was changed meanwhile. Try again.")
+        else:
+            messages.success(request, _conversion_message(result.results[0]))
+            if partial:
+                return _flash_response(request, "closeDialog", "leadsConverted")
+            return redirect(lead)
+    template = "leads/lead_convert.html#dialog" if partial else "leads/lead_convert.html"
+    return render(
+        request,
+        template,
+        {
+            "lead": lead,
+            "profile": profile,
+            "options": options,
+            "duplicates": duplicates,
+            "offered": offered,
+            "refusal": refusal,
+            "notice": notice,
+        },
+    )
+
+
+def _bulk_lead_ids(request: HttpRequest, selection: BulkSelectionForm, data: QueryDict) -> Any:
+    """The ticked ids, or every lead matching the filter in ``data`` (the FilterSet re-applied on
+    the server, NetBox style: no ids travel for "all N matching")."""
+    if selection.cleaned_data["all"]:
+        filterset = LeadFilter(data, queryset=Lead.objects.all(), request=request)
+        return filterset.qs.order_by("pk").values_list("pk", flat=True)
+    return selection.cleaned_data["pk"]
+
+
+def bulk_convert_view(request: HttpRequest) -> HttpResponse:
+    """Convert the ticked leads, or all N matching the filter: the options (no name or company
+    editing), then the result with totals and, per lead, what was created, merged or refused."""
+    data = request.POST if request.method == "POST" else request.GET
+    partial = wants_partial(request)
+    selection = BulkSelectionForm(data)
+    if not selection.is_valid():
+        errors = [str(e) for e in selection.non_field_errors()]
+        message = " ".join(errors) or _("The selection is not valid.")
+        if partial:
+            return render(request, "leads/lead_bulk_convert.html#empty", {"message": message})
+        messages.warning(request, message)
+        return redirect("leads:list")
+    lead_ids = _bulk_lead_ids(request, selection, data)
+    select_all = selection.cleaned_data["all"]
+    params = data.copy()
+    for name in ("csrfmiddlewaretoken", *LIST_STATE_PARAMS, *ConversionOptionsForm.base_fields):
+        params.pop(name, None)
+    options = ConversionOptionsForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {
+        "options": options,
+        "select_all": select_all,
+        "ids": [] if select_all else lead_ids,
+        "filter_params": [(k, v) for k in params for v in params.getlist(k)],
+        "count": lead_ids.count() if select_all else len(lead_ids),
+        "back": reverse("leads:list") + ("?" + params.urlencode() if select_all else ""),
+    }
+    if request.method == "POST" and options.is_valid():
+        try:
+            result = leads_convert(
+                actor=_actor(request), lead_ids=list(lead_ids), options=options.to_options()
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                options.add_error(name if name in options.fields else None, errors)
+        else:
+            converted, refused = result.converted, result.refused
+            context.update(
+                result=result,
+                totals=result.totals,
+                converted_rows=result_rows(converted[:RESULT_ROWS]),
+                converted_more=max(0, len(converted) - RESULT_ROWS),
+                refused_rows=result_rows(refused[:RESULT_ROWS]),
+                refused_more=max(0, len(refused) - RESULT_ROWS),
+            )
+            template = "leads/lead_bulk_convert.html"
+            response = render(request, template + "#result" if partial else template, context)
+            if result.converted:
+                trigger_client_event(response, "leadsConverted")
+            return response
+    template = "leads/lead_bulk_convert.html#dialog" if partial else "leads/lead_bulk_convert.html"
+    return render(request, template, context)
+
+
+@require_POST
+def undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo the lead's conversion in force, through the service (who may, and what blocks it)."""
+    lead = get_object_or_404(Lead, pk=pk)
+    conversion = conversions_in_force().filter(lead=lead).first()
+    if conversion is None:
+        messages.info(request, _("This lead is not converted: there is nothing to undo."))
+        return redirect(lead)
+    try:
+        lead_conversion_undo(actor=_actor(request), conversion=conversion)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("You may not undo this conversion."))
+    except ValidationError as exc:
+        messages.error(
+            request,
+            format_html(
+                "{} {}",
+                _("The conversion was not undone:"),
+                " ".join(exc.messages),
+            ),
+        )
+    else:
+        messages.success(
+            request, _("Conversion undone: “%s” is an active lead again.") % lead.display_name
+        )
+    return redirect(lead)

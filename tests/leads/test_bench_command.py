@@ -1,0 +1,62 @@
+"""``manage.py bench_conversion``: runs on a small N and prints its figures (not a benchmark)."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from contacts.models import Contact
+from deals.models import Deal
+from leads.models import Lead, LeadConversion, LeadStatus
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+KEYS = ["leads", "seconds", "leads_per_second", "queries", "copy_seconds", "ratio_to_copy"]
+
+
+def bench(*args: str) -> dict:
+    out = StringIO()
+    call_command("bench_conversion", *args, stdout=out, stderr=StringIO())
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def test_converts_every_seeded_lead_and_prints_the_figures() -> None:
+    existing = LeadFactory()  # a database that already has data
+    figures = bench("--leads", "30")
+    assert list(figures) == KEYS
+    assert figures["leads"] == 30
+    assert figures["seconds"] > 0 and figures["leads_per_second"] > 0
+    assert figures["queries"] > 0
+    if connection.vendor == "postgresql":
+        assert figures["copy_seconds"] > 0 and figures["ratio_to_copy"] > 0
+    else:
+        assert figures["copy_seconds"] is None and figures["ratio_to_copy"] is None
+    seeded = Lead.objects.exclude(pk=existing.pk)
+    assert seeded.count() == 30
+    assert seeded.filter(status=LeadStatus.CONVERTED, converted_at__isnull=False).count() == 30
+    assert LeadConversion.objects.filter(lead__in=seeded).count() == 30
+    assert Deal.objects.count() == 30
+    # A third were duplicates of people who already existed: merged, not created again.
+    assert LeadConversion.objects.filter(person_merged=True).count() == 10
+    assert not Lead.objects.get(pk=existing.pk).converted_at
+
+
+def test_runs_again_on_the_same_database_without_deal_or_task() -> None:
+    bench("--leads", "12")
+    contacts = Contact.objects.count()
+    figures = bench("--leads", "12", "--no-deal", "--no-task")
+    assert figures["leads"] == 12
+    assert Lead.objects.converted().count() == 24
+    assert Deal.objects.count() == 12  # the first run's only
+    assert Contact.objects.count() > contacts  # fresh emails: new people again
+
+
+def test_rollback_leaves_no_trace() -> None:
+    figures = bench("--leads", "9", "--rollback")
+    assert figures["leads"] == 9
+    assert not Lead.objects.exists() and not Contact.objects.exists()
