@@ -186,7 +186,12 @@ def test_organisation_page_and_quick_create(page: Any) -> None:
     search = page.get_by_label("Search Add a contact")
     with page.expect_response(lambda r: "/contacts/options/" in r.url):
         search.fill("vasseur")
-    page.get_by_label("Add a contact", exact=True).select_option(label="Nina Vasseur")
+    # The search is debounced; let every swap land before choosing, so a late swap cannot
+    # replace the select after the choice was made.
+    page.wait_for_load_state("networkidle")
+    add = page.get_by_label("Add a contact", exact=True)
+    add.select_option(label="Nina Vasseur")
+    expect(add).to_have_value(str(Contact.objects.get(email="nina@vasseur.example").pk))
     shot(page, "deal-form")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#messages")).to_contain_text("Deal saved.")
