@@ -427,7 +427,7 @@ def _convert_batch(
     # sees it converted (rule 10).
     leads = {
         lead.pk: lead
-        for lead in Lead.objects.select_for_update().filter(pk__in=ordered).order_by("pk")
+        for lead in Lead.objects.select_for_update().filter(pk__any=ordered).order_by("pk")
     }
     results = {pk: LeadResult(lead_id=pk) for pk in ordered}
     convertible: list[Lead] = []
@@ -468,7 +468,7 @@ def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
     for chunk_start in range(0, len(lead_ids), 5000):
         chunk = lead_ids[chunk_start : chunk_start + 5000]
         for lead_id, tag_id in (
-            through.objects.filter(lead_id__in=chunk)
+            through.objects.filter(lead_id__any=chunk)
             .order_by("lead_id", "tag_id")
             .values_list("lead_id", "tag_id")
         ):
@@ -498,7 +498,7 @@ def _merge_targets(
         # Merged contacts are changed: lock them in pk order, like the leads.
         for contact in (
             Contact.objects.select_for_update(of=("self",))
-            .filter(pk__in=chunk)
+            .filter(pk__any=chunk)
             .select_related("owner")
             .order_by("pk")
         ):
@@ -716,7 +716,7 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
     for start in range(0, len(lead_ids), 5000):
-        Lead.objects.filter(pk__in=lead_ids[start : start + 5000]).update(
+        Lead.objects.filter(pk__any=lead_ids[start : start + 5000]).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
     for plan, conversion in zip(plans, conversions, strict=True):
@@ -780,7 +780,7 @@ def _existing_tags(contact_ids: list[int]) -> set[tuple[int, int]]:
     if not contact_ids:
         return set()
     return set(
-        Contact.tags.through.objects.filter(contact_id__in=contact_ids).values_list(
+        Contact.tags.through.objects.filter(contact_id__any=contact_ids).values_list(
             "contact_id", "tag_id"
         )
     )
@@ -794,7 +794,7 @@ def _attached_ids(
     for start in range(0, len(lead_ids), 5000):
         chunk = lead_ids[start : start + 5000]
         for pk, lead_id in (
-            model.objects.filter(content_type=lead_type, object_id__in=chunk)
+            model.objects.filter(content_type=lead_type, object_id__any=chunk)
             .order_by("pk")
             .values_list("pk", "object_id")
         ):
@@ -818,7 +818,7 @@ def _move_attached(
     )
     for start in range(0, len(lead_ids), 5000):
         chunk = lead_ids[start : start + 5000]
-        model.objects.filter(content_type=lead_type, object_id__in=chunk).update(
+        model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
             content_type=contact_type, object_id=Subquery(destination)
         )
 

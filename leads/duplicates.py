@@ -91,13 +91,13 @@ def find_duplicates(
     by_name: dict[str, list[_Row]] = defaultdict(list)
     if rules.match_organization_name:
         for chunk in _chunks(org_names):
-            for pk, name, owner_id, key in orgs.filter(name_key__in=chunk).values_list(
+            for pk, name, owner_id, key in orgs.filter(name_key__any=chunk).values_list(
                 "pk", "name", "owner_id", "name_key"
             ):
                 by_org_name[key].append(_Row(pk, name, owner_id, key))
     if rules.match_organization_domain:
         for chunk in _chunks(domains):
-            for pk, name, owner_id, key in orgs.filter(domain_key__in=chunk).values_list(
+            for pk, name, owner_id, key in orgs.filter(domain_key__any=chunk).values_list(
                 "pk", "name", "owner_id", "domain_key"
             ):
                 by_domain[key].append(_Row(pk, name, owner_id, key))
@@ -105,7 +105,7 @@ def find_duplicates(
         for chunk in _chunks(emails):
             for pk, first, last, owner_id, email in (
                 people.annotate(email_ci=Lower("email"))
-                .filter(email_ci__in=chunk)
+                .filter(email_ci__any=chunk)
                 .values_list("pk", "first_name", "last_name", "owner_id", "email")
             ):
                 full = " ".join(p for p in (first, last) if p)
@@ -113,10 +113,10 @@ def find_duplicates(
     if rules.match_person_name_and_organization and names:
         # Only people employed by an organisation the leads name (by name or by domain).
         found_orgs = [r.pk for rows in (*by_org_name.values(), *by_domain.values()) for r in rows]
-        employed = Q(organization__name_key__in=org_names) | Q(organization_id__in=found_orgs)
+        employed = Q(organization__name_key__any=org_names) | Q(organization_id__any=found_orgs)
         for chunk in _chunks(names):
             for pk, first, last, owner_id, key, org_id, org_key, org_name in people.filter(
-                employed, name_key__in=chunk
+                employed, name_key__any=chunk
             ).values_list(
                 "pk",
                 "first_name",

@@ -1,0 +1,39 @@
+"""``field__any=[...]``: the ``in`` lookup for big lists of ids or keys.
+
+Django writes ``field IN (%s, %s, ...)`` with one parameter per value; for a batch of 10,000 ids
+psycopg then spends longer rewriting the query's placeholders than PostgreSQL spends running it.
+On PostgreSQL this lookup sends ``field = ANY(%s)`` with the whole list as one array parameter
+(same rows: NULLs never match either way); elsewhere, and for values other than plain ints and
+strings, it is exactly ``__in``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field
+from django.db.models.fields.related import ForeignObject
+from django.db.models.fields.related_lookups import RelatedIn
+from django.db.models.lookups import In
+
+
+@Field.register_lookup
+class AnyOf(In):
+    lookup_name = "any"
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        values = self.rhs
+        if not self.rhs_is_direct_value() or not all(
+            type(v) in (int, str) for v in values if v is not None
+        ):
+            return self.as_sql(compiler, connection)
+        values = [v for v in dict.fromkeys(values) if v is not None]
+        if not values:
+            raise EmptyResultSet
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]
+
+
+@ForeignObject.register_lookup
+class RelatedAnyOf(AnyOf, RelatedIn):
+    """``fk__any=[ids]`` (relations keep their own lookups in Django)."""

@@ -1,0 +1,47 @@
+"""``__any``: the same rows as ``__in``; one array parameter on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from contacts.models import Contact
+from tests.factories import ContactFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_any_gives_the_rows_of_in() -> None:
+    people = ContactFactory.create_batch(4)
+    ids = [people[0].pk, people[2].pk, people[2].pk, None, 10**9]
+    expected = set(Contact.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    assert set(Contact.objects.filter(pk__any=ids).values_list("pk", flat=True)) == expected
+    assert expected == {people[0].pk, people[2].pk}
+    emails = [people[1].email, "nobody@example.com"]
+    assert list(Contact.objects.filter(email__any=emails)) == [people[1]]
+    assert not Contact.objects.filter(pk__any=[]).exists()
+    assert not Contact.objects.filter(pk__any=[None]).exists()
+
+
+def test_any_on_a_foreign_key_and_across_a_join() -> None:
+    lead = LeadFactory()
+    other = LeadFactory()
+    lead.tags.create(name="vip", scope="leads")
+    through = lead.tags.through
+    assert list(
+        through.objects.filter(lead_id__any=[lead.pk, 0]).values_list("lead_id", flat=True)
+    ) == [lead.pk]
+    assert not through.objects.filter(lead__any=[other.pk]).exists()
+    assert through.objects.filter(tag__name__any=["vip"]).count() == 1
+
+
+def test_one_parameter_on_postgresql() -> None:
+    people = ContactFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as queries:
+        assert Contact.objects.filter(pk__any=[p.pk for p in people]).count() == 3
+    sql = queries.captured_queries[-1]["sql"]
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in sql
+    else:
+        assert " IN (" in sql
