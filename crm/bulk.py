@@ -6,6 +6,7 @@
 - ``insert_rows(Model, rows)`` writes dicts of attname -> value, the columns left out taking
   their defaults (``auto_now``/``auto_now_add``: now), and returns the new primary keys.
 - ``bulk_update(Model, objs, fields)`` is ``QuerySet.bulk_update`` without its per-row ``CASE``.
+- ``build(Model, **values)`` makes a new instance cheaply (positional construction).
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
 
@@ -51,6 +52,24 @@ def reserve_ids(model: type[Model], count: int, *, using: str | None = None) -> 
     """``count`` new primary keys for ``model``, ascending, in one query (see the module
     docstring for SQLite's transaction rule)."""
     return _reserve(connections[using or router.db_for_write(model)], model, count)
+
+
+def build(model: type[M], **values: Any) -> M:
+    """A new, unsaved ``model(**values)``, built the way Django builds rows read from the
+    database: positional arguments, defaults from a table made once per model. Several times
+    cheaper than keyword construction for the tens of thousands of instances a batch makes.
+    Keys are attnames (``owner_id``, not ``owner``); an unknown key is a ``TypeError``."""
+    attnames, defaults = _layout(model)
+    if unknown := values.keys() - attnames.keys():
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}.")
+    return model(*[values[name] if name in values else default() for name, default in defaults])
+
+
+@functools.cache
+def _layout(model: type[Model]) -> tuple[dict[str, int], list[tuple[str, Callable[[], Any]]]]:
+    fields: list[Any] = list(model._meta.concrete_fields)
+    attnames = {f.attname: i for i, f in enumerate(fields)}
+    return attnames, [(f.attname, f._get_default) for f in fields]
 
 
 def bulk_insert(

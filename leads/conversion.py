@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import bulk_insert, bulk_update, insert_rows
+from crm.bulk import build, bulk_insert, bulk_update, insert_rows
 from crm.models import (
     CrmSettings,
     CustomField,
@@ -264,7 +264,8 @@ class _Planner:
 
     def new_party(self, lead: Lead, *, organization: bool) -> _Party:
         fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
-        contact = Contact(
+        contact = build(
+            Contact,
             is_organization=organization,
             name=lead.company_name if organization else "",
             owner_id=self.owner_for(lead),
@@ -321,11 +322,12 @@ class _Planner:
         main = plan.person or plan.organization
         assert main is not None
         name = (options.deal_name if self.single else "") or lead.full_name or lead.company_name
-        return Deal(
+        return build(
+            Deal,
             name=name[:255],
             value=options.deal_value or 0,
             currency=options.deal_currency or self.settings.default_currency,
-            stage=self.stage,
+            stage_id=self.stage.pk,
             owner_id=self.owner_for(lead),
             source_id=lead.source_id,
             lead_created_at=lead.created_at,
@@ -342,7 +344,7 @@ class _Planner:
             days=self.settings.convert_task_due_days
         )
         owner = options.task_owner.pk if options.task_owner else self.owner_for(plan.lead)
-        return Task(content=content, due_at=due, owner_id=owner, created_at=self.now)
+        return build(Task, content=content, due_at=due, owner_id=owner, created_at=self.now)
 
 
 def _refuse(result: LeadResult, reason: str) -> LeadResult:
@@ -413,6 +415,35 @@ def leads_convert(
                 _refuse(LeadResult(lead_id=pk), _("Database error: %s") % str(exc)[:200])
             )
     return result
+
+
+def lead_convert_edited(
+    *,
+    actor: User,
+    lead: Lead,
+    options: ConversionOptions | None = None,
+    decision: Decision | None = None,
+) -> ConversionResult:
+    """Save the edits made to ``lead`` (a validated, unsaved change of a stored lead, as the
+    single conversion dialog makes it) and convert it, as one unit: a refused conversion
+    raises ``ConversionRefused`` and leaves the lead exactly as it was. A lead the actor may not
+    change, or already converted, is not saved: the conversion's refusal says why."""
+    with transaction.atomic():
+        stored = (
+            Lead.objects.select_for_update()
+            .filter(pk=lead.pk, converted_at__isnull=True)
+            .only("owner_id")
+            .first()
+        )
+        if stored is not None and can_change(actor, stored) and can_change(actor, lead):
+            lead.save()
+        return leads_convert(
+            actor=actor,
+            lead_ids=[lead.pk],
+            options=options,
+            decisions={lead.pk: decision or Decision()},
+            all_or_none=True,
+        )
 
 
 def _convert_batch(
@@ -697,7 +728,8 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
     conversions = [
-        LeadConversion(
+        build(
+            LeadConversion,
             lead_id=plan.lead.pk,
             person_id=plan.person.contact.pk if plan.person else None,
             person_merged=bool(plan.person and plan.person.merged),

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,6 +31,7 @@ from leads.conversion import (
     ConversionRefused,
     LeadResult,
     lead_conversion_undo,
+    lead_convert_edited,
     leads_convert,
     undo_blockers,
     undo_not_allowed,
@@ -274,15 +275,12 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
         duplicates = DuplicateChoiceForm(person=person, organization=organization)
     elif post is not None and profile.is_valid() and options.is_valid() and duplicates.is_valid():
         try:
-            with transaction.atomic():
-                profile.save()
-                result = leads_convert(
-                    actor=_actor(request),
-                    lead_ids=[lead.pk],
-                    options=options.to_options(),
-                    decisions={lead.pk: duplicates.decision()},
-                    all_or_none=True,
-                )
+            result = lead_convert_edited(
+                actor=_actor(request),
+                lead=profile.instance,
+                options=options.to_options(),
+                decision=duplicates.decision(),
+            )
         except ConversionRefused as exc:
             refusal = exc.result.results[0].reason
         except ValidationError as exc:

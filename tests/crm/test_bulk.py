@@ -629,3 +629,20 @@ def test_insert_rows_refuses_unknown_columns_and_the_pk() -> None:
 def test_analyze_runs_on_every_database() -> None:
     analyze(Contact, Deal, Lead.tags.through)
     analyze()
+
+
+@pytest.mark.django_db
+def test_build_is_keyword_construction() -> None:
+    from django.utils import timezone
+
+    from crm.bulk import build
+    from crm.models import Task
+
+    now = timezone.now()
+    built = build(Task, content="Call", owner_id=None, created_at=now)
+    plain = Task(content="Call", owner_id=None, created_at=now)
+    for field in Task._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(plain, field.attname), field.name
+    assert built._state.adding and built.pk is None
+    with pytest.raises(TypeError, match=r"no field owner\.$"):
+        build(Task, owner=None)
