@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import (
@@ -19,6 +20,8 @@ from crm.models import Scope, Tag
 
 PEOPLE = "people"
 ORGANIZATIONS = "organizations"
+SUPPORT_ACTIVE = "active"
+SUPPORT_INACTIVE = "inactive"
 KINDS = [(PEOPLE, _("People")), (ORGANIZATIONS, _("Organisations"))]
 
 
@@ -68,6 +71,12 @@ class ContactFilter(SearchFilterSet):
     contact_status = django_filters.ChoiceFilter(
         label=_("Contact status"), choices=ContactStatus.choices, empty_label=_("Any")
     )
+    support = django_filters.ChoiceFilter(
+        label=_("Customer support"),
+        choices=[(SUPPORT_ACTIVE, _("Support active")), (SUPPORT_INACTIVE, _("No active support"))],
+        empty_label=_("Any"),
+        method="filter_support",
+    )
     tag = django_filters.ModelChoiceFilter(
         label=_("Tag"),
         queryset=Tag.objects.filter(scope__in=[Scope.CONTACTS, Scope.CUSTOMERS]).order_by("name"),
@@ -85,6 +94,7 @@ class ContactFilter(SearchFilterSet):
             "customer_status",
             "lifecycle_stage",
             "contact_status",
+            "support",
             "tag",
         ]
 
@@ -93,6 +103,20 @@ class ContactFilter(SearchFilterSet):
             return queryset.filter(is_organization=False)
         if value == ORGANIZATIONS:
             return queryset.filter(is_organization=True)
+        return queryset
+
+    def filter_support(
+        self, queryset: QuerySet[Contact], name: str, value: str
+    ) -> QuerySet[Contact]:
+        """Support active today: started, and not ended (index contact_support_active_idx)."""
+        today = timezone.localdate()
+        active = Q(support_start__lte=today) & (
+            Q(support_end__isnull=True) | Q(support_end__gte=today)
+        )
+        if value == SUPPORT_ACTIVE:
+            return queryset.filter(active)
+        if value == SUPPORT_INACTIVE:
+            return queryset.exclude(active)
         return queryset
 
     def filter_tag(self, queryset: QuerySet[Contact], name: str, value: Tag) -> QuerySet[Contact]:

@@ -322,3 +322,151 @@ class StatusForm(forms.Form):
             for name in ("prospect_status", "customer_status")
             if self.cleaned_data[name] != getattr(contact, name)
         }
+
+
+# ---------------------------------------------------------------- bulk actions and organisations
+
+
+def active_users() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+class UserChoiceField(forms.ModelChoiceField[User]):
+    """A user by full name (the username when there is none)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class AssignForm(forms.Form):
+    """Bulk assign: the rep who gets the selected records."""
+
+    owner = UserChoiceField(
+        label=_("Assign to"), queryset=User.objects.none(), empty_label=_("Choose a user")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner: UserChoiceField = self.fields["owner"]  # type: ignore[assignment]
+        owner.queryset = active_users()
+
+
+class TagsForm(forms.Form):
+    """Bulk tags: the tags to add and to remove, of the record's scopes only."""
+
+    add = forms.ModelMultipleChoiceField(
+        label=_("Add these tags"),
+        queryset=Tag.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    remove = forms.ModelMultipleChoiceField(
+        label=_("Remove these tags"),
+        queryset=Tag.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, scopes: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("add", "remove"):
+            field: forms.ModelMultipleChoiceField[Any] = self.fields[name]  # type: ignore[assignment]
+            field.queryset = tag_queryset(*scopes)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("add") and not data.get("remove"):
+            raise ValidationError(_("Choose tags to add or to remove."))
+        if set(data.get("add") or []) & set(data.get("remove") or []):
+            self.add_error("remove", _("A tag cannot be added and removed at once."))
+        return data
+
+
+class DeleteConfirmForm(forms.Form):
+    """Bulk delete of leads: an explicit tick."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, delete them with their notes, documents and tasks"),
+        required=True,
+        error_messages={"required": _("Tick the box to confirm the deletion.")},
+    )
+
+
+class ContactsDeleteForm(DeleteConfirmForm):
+    """Bulk delete of contacts: what happens to the contacts that are on deals."""
+
+    deals = forms.ChoiceField(
+        label=_("Contacts that are on deals"),
+        choices=[
+            ("skip", _("Keep them: delete only the contacts without deals")),
+            ("detach", _("Delete them too: their deals stay, without them")),
+        ],
+        initial="skip",
+        widget=forms.RadioSelect,
+    )
+
+
+class MoveOrganizationForm(forms.Form):
+    """A person moves to another organisation (or to none) on a date."""
+
+    organization = forms.ModelChoiceField(
+        label=_("New organisation"),
+        queryset=Contact.objects.none(),
+        required=False,
+        empty_label=_("No organisation (left the company)"),
+    )
+    moved_on = forms.DateField(
+        label=_("Since"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    title = forms.CharField(label=_("New title"), max_length=150, required=False)
+
+    def __init__(self, *args: Any, person: Contact, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: forms.ModelChoiceField[Any] = self.fields["organization"]  # type: ignore[assignment]
+        field.queryset = picker_queryset(ORGANIZATION).exclude(pk=person.organization_id or 0)
+        selected = self.data.getlist("organization") if self.is_bound else []  # type: ignore[attr-defined]
+        limit_picker(field, kind=ORGANIZATION, selected=selected, exclude=person.organization_id)
+        if not self.is_bound:
+            self.initial.setdefault("title", person.title)
+
+
+class OrganizationDeleteForm(forms.Form):
+    """Deleting an organisation: what becomes of its employees and of its deals."""
+
+    employees = forms.ChoiceField(
+        label=_("Its employees"),
+        choices=[
+            ("keep", _("Keep them as people without organisation")),
+            ("move", _("Move them to another organisation")),
+        ],
+        initial="keep",
+        widget=forms.RadioSelect,
+    )
+    move_to = forms.ModelChoiceField(
+        label=_("Move them to"), queryset=Contact.objects.none(), required=False
+    )
+    deals = forms.ChoiceField(
+        label=_("Its deals"),
+        choices=[
+            ("keep", _("Keep them, without organisation")),
+            ("delete", _("Delete them")),
+        ],
+        initial="keep",
+        widget=forms.RadioSelect,
+    )
+    confirm_deals = forms.BooleanField(
+        label=_("Yes, delete these deals with their notes, documents and tasks"), required=False
+    )
+
+    def __init__(self, *args: Any, organization: Contact, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: forms.ModelChoiceField[Any] = self.fields["move_to"]  # type: ignore[assignment]
+        field.queryset = picker_queryset(ORGANIZATION).exclude(pk=organization.pk)
+        selected = self.data.getlist("move_to") if self.is_bound else []  # type: ignore[attr-defined]
+        limit_picker(field, kind=ORGANIZATION, selected=selected, exclude=organization.pk)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("employees") == "move" and not data.get("move_to"):
+            self.add_error("move_to", _("Choose the organisation to move them to."))
+        return data

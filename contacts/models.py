@@ -155,6 +155,10 @@ class Contact(ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(fields=["contact_status"], name="contact_status_idx"),
             models.Index(fields=["source"], name="contact_source_idx"),
             models.Index(fields=["support_end"], name="contact_support_idx"),
+            # The "support active" filter: support_start <= today and (no end or end >= today).
+            models.Index(
+                fields=["support_start", "support_end"], name="contact_support_active_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -240,9 +244,15 @@ class Employment(models.Model):
     """A person's employers over time: moving a person keeps the history."""
 
     person = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="employments")
+    # SET_NULL: a deleted organisation stays in its former employees' history by name.
     organization = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="employment_records"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="employment_records",
     )
+    organization_name = models.CharField(_("organisation name"), max_length=255, blank=True)
     title = models.CharField(_("title"), max_length=150, blank=True)
     started_on = models.DateField(_("from"), null=True, blank=True)
     ended_on = models.DateField(_("until"), null=True, blank=True)
@@ -262,4 +272,9 @@ class Employment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} @ {self.organization}"
+        return f"{self.person} @ {self.employer_name}"
+
+    @property
+    def employer_name(self) -> str:
+        """The organisation's name, or the one it had when it was deleted."""
+        return self.organization.name if self.organization else self.organization_name

@@ -13,8 +13,27 @@ from contacts.models import Contact
 from crm.listing import CrmTable
 from crm.templatetags.crm_tags import badge, short_date
 
+BULK_FORM_ID = "contact-bulk"
+
 
 class ContactTable(CrmTable):
+    # The bulk form's selection (a django-tables2 CheckBoxColumn named after the field it feeds).
+    pk = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th": {"class": "cell-check"},
+            "td": {"class": "cell-check"},
+            "th__input": {
+                "data-select-page": BULK_FORM_ID,
+                "aria-label": _("Select all contacts on this page"),
+                "form": BULK_FORM_ID,
+            },
+            "td__input": {
+                "form": BULK_FORM_ID,
+                "aria-label": lambda record: _("Select %(name)s") % {"name": record.display_name},
+            },
+        },
+    )
     name = tables.Column(
         verbose_name=_("Name"),
         accessor="display_name",
@@ -44,6 +63,7 @@ class ContactTable(CrmTable):
         model = Contact
         fields = ()
         sequence = (
+            "pk",
             "name",
             "organization",
             "email",

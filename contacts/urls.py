@@ -8,7 +8,12 @@ urlpatterns = [
     path("new/", views.create_view, name="create"),
     path("new/quick/", views.quick_create_view, name="quick_create"),
     path("options/", views.options_view, name="options"),
+    path("bulk/assign/", views.bulk_assign_view, name="bulk_assign"),
+    path("bulk/tag/", views.bulk_tag_view, name="bulk_tag"),
+    path("bulk/delete/", views.bulk_delete_view, name="bulk_delete"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/status/", views.status_view, name="status"),
+    path("<int:pk>/move/", views.move_organization_view, name="move"),
+    path("<int:pk>/delete-organisation/", views.organization_delete_view, name="delete_org"),
 ]

@@ -3,17 +3,34 @@ change, the create/edit forms (full and quick) and the options of the contact pi
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from contacts.filters import ContactFilter
-from contacts.forms import ContactForm, QuickContactForm, StatusForm, picker_label, picker_search
+from contacts.forms import (
+    AssignForm,
+    ContactForm,
+    ContactsDeleteForm,
+    MoveOrganizationForm,
+    OrganizationDeleteForm,
+    QuickContactForm,
+    StatusForm,
+    TagsForm,
+    picker_label,
+    picker_search,
+)
+from contacts.hierarchy import employee_tree, employment_history, past_employees
 from contacts.models import Contact
 from contacts.selectors import (
     contact_detail,
@@ -21,12 +38,34 @@ from contacts.selectors import (
     deals_of_contact,
     employees_of,
 )
-from contacts.services import contact_set_status, contacts_recompute_status
+from contacts.services import (
+    CONTACT_TAG_SCOPES,
+    contact_move_organization,
+    contact_notices,
+    contact_set_status,
+    contacts_assign,
+    contacts_delete,
+    contacts_delete_preview,
+    contacts_recompute_status,
+    contacts_tag,
+    organization_delete,
+    organization_delete_preview,
+)
 from contacts.tables import ContactTable
+from crm.bulk_views import FORM_PREFIX, LIST_STATE_PARAMS, BulkAction, bulk_action_view
 from crm.listing import render_list, wants_partial
 from crm.models import CustomFieldScope
 from crm.permissions import can_change
+from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
+
+
+def filter_query(request: HttpRequest) -> str:
+    """The filter part of the query string, for the "all N matching" bulk links."""
+    params = request.GET.copy()
+    for name in LIST_STATE_PARAMS:
+        params.pop(name, None)
+    return params.urlencode()
 
 
 def list_view(request: HttpRequest) -> HttpResponse:
@@ -36,15 +75,19 @@ def list_view(request: HttpRequest) -> HttpResponse:
         "contacts/contact_list.html",
         table=ContactTable(filterset.qs),
         filterset=filterset,
-        context={"kind": filterset.current_kind},
+        context={"kind": filterset.current_kind, "filter_query": filter_query(request)},
     )
 
 
 def _detail_context(request: HttpRequest, contact: Contact) -> dict[str, object]:
+    employees = employees_of(contact) if contact.is_organization else []
     return {
         "contact": contact,
         "deals": list(deals_of_contact(contact)),
-        "employees": employees_of(contact) if contact.is_organization else [],
+        "employees": employees,
+        "employee_tree": employee_tree(employees),
+        "past_employees": past_employees(contact) if contact.is_organization else [],
+        "history": [] if contact.is_organization else employment_history(contact),
         "can_change": can_change(request.user, contact),
         "custom_fields": custom_field_values(CustomFieldScope.CONTACT, contact.custom_fields),
         "notes": notes_for(contact),
@@ -180,3 +223,226 @@ def options_view(request: HttpRequest) -> HttpResponse:
         "contacts/contact_options.html",
         {"options": options, "multiple": request.GET.get("multiple") == "1"},
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk actions from the contacts table (crm.bulk_views runs them; the services decide).
+
+
+def _contacts_noun(count: int) -> str:
+    return ngettext("%(count)s contact", "%(count)s contacts", count) % {"count": count}
+
+
+def _assign_done(outcome: BulkOutcome, form: Any) -> str:
+    owner = form.cleaned_data["owner"]
+    return _("%(contacts)s assigned to %(owner)s.") % {
+        "contacts": _contacts_noun(outcome.changed),
+        "owner": owner.get_full_name() or owner.username,
+    }
+
+
+ASSIGN = BulkAction(
+    name="assign",
+    url_name="contacts:bulk_assign",
+    list_url_name="contacts:list",
+    filterset=ContactFilter,
+    queryset=lambda: Contact.objects.all(),
+    form=lambda data: AssignForm(data, prefix=FORM_PREFIX),
+    run=lambda actor, ids, form: contacts_assign(
+        actor=actor, contact_ids=ids, owner=form.cleaned_data["owner"]
+    ),
+    notices=contact_notices,
+    title=lambda n: (
+        ngettext("Assign %(count)s contact", "Assign %(count)s contacts", n) % {"count": n}
+    ),
+    done=_assign_done,
+    event="contactsChanged",
+    dialog_body="#contact-dialog-body",
+    fields_template="contacts/_bulk_assign.html",
+)
+
+TAG = BulkAction(
+    name="tag",
+    url_name="contacts:bulk_tag",
+    list_url_name="contacts:list",
+    filterset=ContactFilter,
+    queryset=lambda: Contact.objects.all(),
+    form=lambda data: TagsForm(data, prefix=FORM_PREFIX, scopes=CONTACT_TAG_SCOPES),
+    run=lambda actor, ids, form: contacts_tag(
+        actor=actor,
+        contact_ids=ids,
+        add=form.cleaned_data["add"],
+        remove=form.cleaned_data["remove"],
+    ),
+    notices=contact_notices,
+    title=lambda n: ngettext("Tag %(count)s contact", "Tag %(count)s contacts", n) % {"count": n},
+    done=lambda outcome, form: _("Tags changed on %s.") % _contacts_noun(outcome.changed),
+    event="contactsChanged",
+    dialog_body="#contact-dialog-body",
+    fields_template="contacts/_bulk_tag.html",
+    submit_label=gettext_lazy("Apply"),
+)
+
+DELETE = BulkAction(
+    name="delete",
+    url_name="contacts:bulk_delete",
+    list_url_name="contacts:list",
+    filterset=ContactFilter,
+    queryset=lambda: Contact.objects.all(),
+    form=lambda data: ContactsDeleteForm(data, prefix=FORM_PREFIX),
+    run=lambda actor, ids, form: contacts_delete(
+        actor=actor, contact_ids=ids, deals=form.cleaned_data["deals"]
+    ),
+    notices=contact_notices,
+    title=lambda n: (
+        ngettext("Delete %(count)s contact", "Delete %(count)s contacts", n) % {"count": n}
+    ),
+    done=lambda outcome, form: _("%s deleted.") % _contacts_noun(outcome.changed),
+    event="contactsChanged",
+    dialog_body="#contact-dialog-body",
+    fields_template="contacts/_bulk_delete.html",
+    preview=lambda actor, ids: contacts_delete_preview(actor=actor, contact_ids=ids),
+    submit_label=gettext_lazy("Delete"),
+    danger=True,
+)
+
+
+def bulk_assign_view(request: HttpRequest) -> HttpResponse:
+    return bulk_action_view(request, ASSIGN)
+
+
+def bulk_tag_view(request: HttpRequest) -> HttpResponse:
+    return bulk_action_view(request, TAG)
+
+
+def bulk_delete_view(request: HttpRequest) -> HttpResponse:
+    return bulk_action_view(request, DELETE)
+
+
+# --------------------------------------------------------------------------------------------
+# Organisations and people: moving a person, deleting an organisation.
+
+
+def _dialog_response(request: HttpRequest, url: str) -> HttpResponse:
+    """After a dialog's successful submit: a full redirect (HTMX follows it as a page load)."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _contact_to_change(request: HttpRequest, pk: int) -> Contact:
+    contact = get_object_or_404(Contact.objects.select_related("organization"), pk=pk)
+    if not can_change(request.user, contact):
+        raise PermissionDenied(_("You may only change contacts you own."))
+    return contact
+
+
+def move_organization_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a person to another organisation: the employment history keeps the old one."""
+    person = _contact_to_change(request, pk)
+    if person.is_organization:
+        raise Http404
+    form = MoveOrganizationForm(
+        request.POST if request.method == "POST" else None,
+        person=person,
+        initial={"moved_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_move_organization(
+                actor=request.user,
+                contact=person,
+                organization=form.cleaned_data["organization"],
+                moved_on=form.cleaned_data["moved_on"],
+                title=form.cleaned_data["title"],
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            new = form.cleaned_data["organization"]
+            if new is not None:
+                text = _("%(person)s now works at %(organization)s; the history keeps the move.")
+            else:
+                text = _("%(person)s no longer has an organisation; the history keeps the move.")
+            messages.success(request, text % {"person": person.display_name, "organization": new})
+            return _dialog_response(request, person.get_absolute_url())
+    context = {
+        "contact": person,
+        "form": form,
+        "history": employment_history(person),
+        "reports": person.reports.filter(organization_id=person.organization_id)
+        if person.organization_id
+        else [],
+    }
+    template = "contacts/contact_move.html"
+    return render(request, template + "#dialog" if wants_partial(request) else template, context)
+
+
+def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete an organisation after saying what becomes of its employees and deals."""
+    organization = _contact_to_change(request, pk)
+    if not organization.is_organization:
+        raise Http404
+    form = OrganizationDeleteForm(
+        request.POST if request.method == "POST" else None, organization=organization
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            outcome = organization_delete(
+                actor=request.user,
+                organization=organization,
+                employees=data["employees"],
+                move_to=data.get("move_to"),
+                deals=data["deals"],
+                confirm_deals=data["confirm_deals"],
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            parts = [_("%s deleted.") % organization.name]
+            if outcome.employees_moved:
+                parts.append(
+                    ngettext(
+                        "%(count)s employee moved to %(org)s.",
+                        "%(count)s employees moved to %(org)s.",
+                        outcome.employees_moved,
+                    )
+                    % {"count": outcome.employees_moved, "org": data["move_to"]}
+                )
+            elif outcome.employees_kept:
+                parts.append(
+                    ngettext(
+                        "%(count)s employee kept without organisation.",
+                        "%(count)s employees kept without organisation.",
+                        outcome.employees_kept,
+                    )
+                    % {"count": outcome.employees_kept}
+                )
+            if outcome.deals_deleted:
+                parts.append(
+                    ngettext(
+                        "%(count)s deal deleted.", "%(count)s deals deleted.", outcome.deals_deleted
+                    )
+                    % {"count": outcome.deals_deleted}
+                )
+            elif outcome.deals_kept:
+                parts.append(
+                    ngettext(
+                        "%(count)s deal kept without organisation.",
+                        "%(count)s deals kept without organisation.",
+                        outcome.deals_kept,
+                    )
+                    % {"count": outcome.deals_kept}
+                )
+            messages.success(request, " ".join(parts))
+            return _dialog_response(request, reverse("contacts:list"))
+    context = {
+        "contact": organization,
+        "form": form,
+        "preview": organization_delete_preview(actor=request.user, organization=organization),
+    }
+    template = "contacts/organization_delete.html"
+    return render(request, template + "#dialog" if wants_partial(request) else template, context)

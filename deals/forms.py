@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from contacts.forms import (
     ORGANIZATION,
     CustomFieldsMixin,
+    UserChoiceField,
+    active_users,
     limit_picker,
     picker_queryset,
     tag_queryset,
@@ -188,3 +190,21 @@ class DealForm(CustomFieldsMixin, forms.ModelForm):
             if editing and new_stage.pk != deal.stage_id:
                 deal = deal_move_stage(actor=actor, deal=deal, stage=new_stage)
         return deal
+
+
+class TransferForm(forms.Form):
+    """Give a deal and its contacts to another rep."""
+
+    owner = UserChoiceField(
+        label=_("Transfer to"), queryset=User.objects.none(), empty_label=_("Choose a user")
+    )
+    with_contacts = forms.BooleanField(
+        label=_("Its contacts too (main contact, other contacts, organisation)"),
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner: UserChoiceField = self.fields["owner"]  # type: ignore[assignment]
+        owner.queryset = active_users().exclude(pk=deal.owner_id or 0)

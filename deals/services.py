@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contacts.models import Contact
+from contacts.services import contacts_recompute_status
 from crm.permissions import can_change
+from crm.selection import split_selection
 from deals.models import Deal, DealContact, LossReason, Stage, StageCategory
 
 
@@ -44,3 +49,53 @@ def deal_move_stage(
         deal.loss_reason = loss_reason if stage.category == StageCategory.LOST else None
         deal.save(update_fields=["stage", "loss_reason", "updated_at"])
     return deal
+
+
+@dataclass
+class TransferOutcome:
+    deal: Deal
+    contacts_moved: list[str] = field(default_factory=list)
+    contacts_kept: list[str] = field(default_factory=list)  # not the actor's to give away
+
+
+def deal_transfer(
+    *, actor: Any, deal: Deal, owner: Any, with_contacts: bool = True
+) -> TransferOutcome:
+    """Give a deal and its contacts (linked contacts, main contact, organisation) to ``owner``
+    in one step. Contacts the actor may not change (another rep's) stay with their owner and
+    are named in the outcome."""
+    if not can_change(actor, deal):
+        raise PermissionDenied(_("You may only transfer deals you own."))
+    if owner is None or not owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    with transaction.atomic():
+        deal = Deal.objects.select_for_update().get(pk=deal.pk)
+        outcome = TransferOutcome(deal=deal)
+        now = timezone.now()
+        Deal.objects.filter(pk=deal.pk).update(owner=owner, updated_at=now)
+        deal.owner = owner
+        contact_ids = deal_contact_ids(deal=deal)
+        if with_contacts and contact_ids:
+            selection = split_selection(
+                Contact.objects.all(),
+                contact_ids,
+                actor,
+                fields=("is_organization", "name", "first_name", "last_name"),
+                lock=True,
+            )
+            Contact.objects.filter(pk__in=selection.allowed).update(owner=owner, updated_at=now)
+            outcome.contacts_moved = [_name(r) for r in selection.rows.values()]
+            allowed = set(selection.allowed)
+            outcome.contacts_kept = [
+                c.display_name
+                for c in Contact.objects.filter(pk__in=contact_ids - allowed).order_by("name_key")
+            ]
+        # Ownership does not change statuses, but keep the rule: bulk writes recompute.
+        contacts_recompute_status(contact_ids=contact_ids)
+    return outcome
+
+
+def _name(row: dict[str, Any]) -> str:
+    if row["is_organization"]:
+        return str(row["name"])
+    return " ".join(p for p in (row["first_name"], row["last_name"]) if p)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/move/", views.move_view, name="move"),
+    path("<int:pk>/transfer/", views.transfer_view, name="transfer"),
 ]

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from crm.listing import render_list, wants_partial
 from crm.models import CrmSettings, CustomFieldScope
@@ -20,7 +21,7 @@ from crm.permissions import can_change
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 from crm.templatetags.crm_tags import badge
 from deals.filters import BoardFilter, DealFilter
-from deals.forms import DealForm, MoveForm
+from deals.forms import DealForm, MoveForm, TransferForm
 from deals.models import Deal, StageCategory
 from deals.selectors import (
     deal_contacts_with_status,
@@ -29,7 +30,7 @@ from deals.selectors import (
     deal_stages,
     pipeline_board,
 )
-from deals.services import deal_move_stage
+from deals.services import deal_move_stage, deal_transfer
 from deals.tables import DealTable
 
 
@@ -201,3 +202,46 @@ def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Deal saved."))
             return redirect(deal)
     return render(request, "deals/deal_form.html", {"form": form, "deal": deal})
+
+
+def transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a deal and its contacts to another rep in one step (a dialog on the deal page, a
+    page without JavaScript); contacts the user may not change keep their owner and are named."""
+    deal = get_object_or_404(Deal.objects.select_related("owner", "stage"), pk=pk)
+    if not can_change(request.user, deal):
+        raise PermissionDenied(_("You may only transfer deals you own."))
+    form = TransferForm(request.POST if request.method == "POST" else None, deal=deal)
+    if request.method == "POST" and form.is_valid():
+        owner = form.cleaned_data["owner"]
+        try:
+            outcome = deal_transfer(
+                actor=request.user,
+                deal=deal,
+                owner=owner,
+                with_contacts=form.cleaned_data["with_contacts"],
+            )
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            name = owner.get_full_name() or owner.username
+            text = _("%(deal)s transferred to %(owner)s.") % {"deal": deal.name, "owner": name}
+            if outcome.contacts_moved:
+                text += " " + _("With it: %s.") % ", ".join(outcome.contacts_moved)
+            messages.success(request, text)
+            if outcome.contacts_kept:
+                messages.warning(
+                    request,
+                    _("Kept by their owner (you may not change them): %s.")
+                    % ", ".join(outcome.contacts_kept),
+                )
+            if request.htmx:  # type: ignore[attr-defined]
+                return HttpResponseClientRedirect(deal.get_absolute_url())
+            return redirect(deal)
+    context = {
+        "deal": deal,
+        "form": form,
+        "contacts": deal_contacts_with_status(deal),
+    }
+    template = "deals/deal_transfer.html"
+    return render(request, template + "#dialog" if wants_partial(request) else template, context)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views
+from leads import bulk_views, views
 
 app_name = "leads"
 urlpatterns = [
@@ -8,6 +8,10 @@ urlpatterns = [
     path("new/", views.create_view, name="create"),
     path("new/quick/", views.quick_create_view, name="quick_create"),
     path("convert/", views.bulk_convert_view, name="bulk_convert"),
+    path("bulk/assign/", bulk_views.bulk_assign_view, name="bulk_assign"),
+    path("bulk/tag/", bulk_views.bulk_tag_view, name="bulk_tag"),
+    path("bulk/delete/", bulk_views.bulk_delete_view, name="bulk_delete"),
+    path("from-contact/<int:pk>/", bulk_views.contact_to_lead_view, name="from_contact"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/cell/<str:field>/", views.inline_view, name="inline"),

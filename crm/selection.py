@@ -1,0 +1,115 @@
+"""What the bulk actions of every list share: splitting a selection of ids into the rows the
+actor may change and those left alone (SPEC "Who may do what", also for ids typed by hand), and
+the outcome a bulk service returns.
+
+Set-based: one query per ``CHUNK`` ids whatever the selection, decided in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crm.permissions import is_manager
+
+CHUNK = 5000  # ids per IN (...) list: well under SQLite's variable limit
+
+
+def chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+@dataclass
+class Selection:
+    """A selection split by permission: ``allowed`` ids (sorted), and how many of the others
+    exist but may not be changed (``refused``) or no longer exist (``missing``)."""
+
+    allowed: list[int] = field(default_factory=list)
+    refused: int = 0
+    missing: int = 0
+    skipped: int = 0  # allowed, but left alone by the action's own rule (e.g. converted leads)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def split_selection(
+    queryset: QuerySet[Any],
+    ids: Iterable[int],
+    actor: Any,
+    *,
+    fields: tuple[str, ...] = (),
+    lock: bool = False,
+) -> Selection:
+    """Split ``ids`` of ``queryset``'s model: what ``actor`` may change (owned or unowned, or
+    everything for a manager) and what is left alone. ``fields`` are read for each allowed row
+    into ``rows``; ``lock`` takes the rows' locks in pk order (inside the caller's transaction).
+    """
+    wanted = sorted({int(pk) for pk in ids})
+    selection = Selection()
+    if not wanted:
+        return selection
+    active = bool(actor and actor.is_authenticated and actor.is_active)
+    manager = active and is_manager(actor)
+    found = 0
+    for chunk in chunks(wanted):
+        rows = queryset.filter(pk__in=chunk).order_by("pk")
+        if lock:
+            rows = rows.select_for_update()
+        for row in rows.values("pk", "owner_id", *fields):
+            found += 1
+            if manager or (active and row["owner_id"] in (None, actor.pk)):
+                selection.allowed.append(row["pk"])
+                selection.rows[row["pk"]] = row
+            else:
+                selection.refused += 1
+    selection.missing = len(wanted) - found
+    return selection
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: ``changed`` records; ``refused`` left alone because the actor may
+    not change them; ``skipped`` left alone for a reason of their own (``reasons``)."""
+
+    changed: int = 0
+    refused: int = 0
+    missing: int = 0
+    skipped: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def notices(self, noun: tuple[str, str]) -> list[str]:
+        """Sentences about what was left alone; ``noun`` is (singular, plural), translated."""
+        lines: list[str] = []
+        if self.refused:
+            lines.append(
+                ngettext(
+                    "%(count)s %(noun)s was left alone: you may only change records you own.",
+                    "%(count)s %(noun)s were left alone: you may only change records you own.",
+                    self.refused,
+                )
+                % {"count": self.refused, "noun": noun[0] if self.refused == 1 else noun[1]}
+            )
+        if self.missing:
+            lines.append(
+                ngettext(
+                    "%(count)s %(noun)s no longer exists.",
+                    "%(count)s %(noun)s no longer exist.",
+                    self.missing,
+                )
+                % {"count": self.missing, "noun": noun[0] if self.missing == 1 else noun[1]}
+            )
+        lines.extend(self.reasons)
+        return lines
+
+
+def model_label(model: type[Model], count: int) -> str:
+    meta = model._meta
+    return str(meta.verbose_name if count == 1 else meta.verbose_name_plural)
+
+
+def nothing_selected() -> str:
+    return _("Nothing was selected.")

@@ -1,0 +1,143 @@
+"""Bulk actions from the leads table: assign to a rep, add or remove tags, delete.
+
+Set-based (a fixed number of statements whatever the selection) and permission-checked here:
+leads another rep owns are left alone and counted, whatever ids the request carries; converted
+leads are read-only (their conversion record keeps them) and are skipped with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from contacts.services import records_tag
+from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
+from crm.selection import BulkOutcome, Selection, chunks, split_selection
+from leads.models import Lead
+
+
+def lead_notices(outcome: BulkOutcome) -> list[str]:
+    return outcome.notices((_("lead"), _("leads")))
+
+
+def _active_selection(actor: Any, lead_ids: Iterable[int], *, lock: bool) -> Selection:
+    """The leads the actor may change, converted ones taken out (counted in ``skipped``)."""
+    selection = split_selection(
+        Lead.objects.all(), lead_ids, actor, fields=("converted_at",), lock=lock
+    )
+    converted = [pk for pk in selection.allowed if selection.rows[pk]["converted_at"] is not None]
+    if converted:
+        gone = set(converted)
+        selection.allowed = [pk for pk in selection.allowed if pk not in gone]
+        selection.rows = {pk: r for pk, r in selection.rows.items() if pk not in gone}
+    selection.skipped = len(converted)
+    return selection
+
+
+def _outcome(selection: Selection, changed: int) -> BulkOutcome:
+    skipped = selection.skipped
+    outcome = BulkOutcome(
+        changed=changed, refused=selection.refused, missing=selection.missing, skipped=skipped
+    )
+    if skipped:
+        outcome.reasons.append(
+            ngettext(
+                "%(count)s converted lead was left alone: a converted lead is read-only.",
+                "%(count)s converted leads were left alone: a converted lead is read-only.",
+                skipped,
+            )
+            % {"count": skipped}
+        )
+    return outcome
+
+
+def leads_assign(*, actor: Any, lead_ids: Iterable[int], owner: Any) -> BulkOutcome:
+    """Give the selected leads to ``owner`` (None: unassigned)."""
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    with transaction.atomic():
+        selection = _active_selection(actor, lead_ids, lock=True)
+        now = timezone.now()
+        changed = 0
+        for chunk in chunks(selection.allowed):
+            changed += Lead.objects.filter(pk__in=chunk).update(owner=owner, updated_at=now)
+    return _outcome(selection, changed)
+
+
+def leads_tag(
+    *,
+    actor: Any,
+    lead_ids: Iterable[int],
+    add: Iterable[Tag] = (),
+    remove: Iterable[Tag] = (),
+) -> BulkOutcome:
+    """Add and remove lead tags (scope "leads") on the selected active leads."""
+    ids = list(lead_ids)
+    converted = set(Lead.objects.filter(pk__in=ids).converted().values_list("pk", flat=True))
+    outcome = records_tag(
+        model=Lead,
+        actor=actor,
+        ids=ids,
+        add=add,
+        remove=remove,
+        scopes=(Scope.LEADS,),
+        queryset=Lead.objects.active(),
+    )
+    # Converted leads were not in the active queryset: they are skipped, not missing.
+    outcome.missing -= len(converted)
+    left = Selection(refused=outcome.refused, missing=outcome.missing, skipped=len(converted))
+    return _outcome(left, outcome.changed)
+
+
+@dataclass
+class LeadsDeletePreview:
+    count: int = 0
+    refused: int = 0
+    missing: int = 0
+    converted: int = 0
+    notes: int = 0
+    documents: int = 0
+    tasks: int = 0
+    allowed: list[int] = field(default_factory=list)
+
+
+def _attached(ids: list[int]) -> dict[str, int]:
+    lead_type = ContentType.objects.get_for_model(Lead)
+    counts = {"notes": 0, "documents": 0, "tasks": 0}
+    for chunk in chunks(ids):
+        for name, model in (("notes", Note), ("documents", Document), ("tasks", Task)):
+            counts[name] += model.objects.filter(
+                content_type=lead_type, object_id__in=chunk
+            ).count()
+    return counts
+
+
+def leads_delete_preview(*, actor: Any, lead_ids: Iterable[int]) -> LeadsDeletePreview:
+    selection = _active_selection(actor, lead_ids, lock=False)
+    return LeadsDeletePreview(
+        count=len(selection.allowed),
+        refused=selection.refused,
+        missing=selection.missing,
+        converted=selection.skipped,
+        allowed=selection.allowed,
+        **_attached(selection.allowed),
+    )
+
+
+def leads_delete(*, actor: Any, lead_ids: Iterable[int]) -> BulkOutcome:
+    """Delete the selected active leads with their notes, documents and tasks."""
+    lead_type = ContentType.objects.get_for_model(Lead)
+    with transaction.atomic():
+        selection = _active_selection(actor, lead_ids, lock=True)
+        for chunk in chunks(selection.allowed):
+            for model in (Note, Task, DocumentLink, Document):
+                model.objects.filter(content_type=lead_type, object_id__in=chunk).delete()
+            Lead.objects.filter(pk__in=chunk).delete()
+    return _outcome(selection, len(selection.allowed))
