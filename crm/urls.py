@@ -16,7 +16,9 @@ urlpatterns = [
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.task_urls")),
     path("records/<str:kind>/<int:pk>/", include("crm.attachment_urls")),
+    path("settings/api-tokens/", include("api.page_urls")),
     path("settings/", include("crm.settings_urls")),
+    path("api/v2/", include("api.urls")),
     path("admin/", admin.site.urls),
     path("documents/<int:pk>/", views.document_download, name="document_download"),
 ]

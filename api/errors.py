@@ -1,0 +1,161 @@
+"""The error envelope of the dialect: every refusal becomes
+``{"errors": [{"error": {...}, "meta": {"type": "error"}}], "meta": {...}}``, never a 500 for
+bad input."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from crm.services import Refused
+
+
+class ApiError(exceptions.APIException):
+    """A refusal in the error envelope: one or more ``(code, message, field, details)``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 422,
+        code: str = "invalid",
+        field: str | None = None,
+        details: str = "",
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.errors = errors or [
+            {"code": code, "message": message, "field": field, "details": details}
+        ]
+
+
+def invalid(errors: Mapping[str, Iterable[str]], *, code: str = "invalid") -> ApiError:
+    """A 422 naming each field (``None`` or ``"__all__"`` for the record as a whole)."""
+    items = []
+    for field, messages in errors.items():
+        for message in messages:
+            items.append(
+                {
+                    "code": code,
+                    "message": str(message),
+                    "field": None if field in (None, "__all__", "non_field_errors") else field,
+                    "details": "",
+                }
+            )
+    return ApiError(
+        items[0]["message"] if items else _("Invalid input."), errors=items or None, code=code
+    )
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail -> {"address.city": ["..."], "tags.0": [...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            name = str(key) if not prefix else f"{prefix}.{key}"
+            if str(key) in ("non_field_errors", "__all__"):
+                name = prefix
+            for k, v in _flatten(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):
+        for index, value in enumerate(detail):
+            if value:
+                for k, v in _flatten(value, f"{prefix}.{index}" if prefix else str(index)).items():
+                    out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        out.setdefault(prefix, []).extend(str(d) for d in detail)
+    else:
+        out.setdefault(prefix, []).append(str(detail))
+    return out
+
+
+def _reason(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def error_response(
+    status_code: int, errors: list[dict[str, Any]], resource: str | None = None
+) -> Response:
+    body = {
+        "errors": [
+            {
+                "error": {
+                    "code": e.get("code") or "invalid",
+                    "message": e.get("message") or "",
+                    "resource": resource,
+                    "field": e.get("field") or None,
+                    "details": e.get("details") or "",
+                },
+                "meta": {"type": "error"},
+            }
+            for e in errors
+        ],
+        "meta": {
+            "type": "errors",
+            "http_status": _reason(status_code),
+            "logref": uuid.uuid4().hex,
+        },
+    }
+    return Response(body, status=status_code)
+
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limit_exceeded",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every refusal in Sell's error envelope, never a 500 for bad input."""
+    view = context.get("view")
+    resource = getattr(view, "resource", None)
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.errors, resource)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or _("This record does not exist."))
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or _("You may not do this."))
+    if isinstance(exc, Refused):
+        code = 422 if exc.status == 400 else exc.status
+        return error_response(code, [{"code": _CODES.get(code, "invalid"), "message": exc.message}])
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+        return error_response(422, invalid(errors).errors, resource)  # type: ignore[arg-type]
+    if isinstance(exc, exceptions.ValidationError):
+        flat = _flatten(exc.detail)
+        return error_response(422, invalid(flat).errors, resource)
+    if isinstance(exc, exceptions.APIException):
+        code = exc.status_code
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            code = 401
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response = error_response(
+            code, [{"code": _CODES.get(code, "invalid"), "message": str(message)}], resource
+        )
+        if code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        wait = getattr(exc, "wait", None)
+        if wait:
+            response["Retry-After"] = str(int(wait))
+        return response
+    return None
