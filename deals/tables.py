@@ -17,7 +17,27 @@ NUMBER = {"th": {"class": "cell-number"}, "td": {"class": "cell-number"}}
 DATE = {"td": {"class": "cell-date"}}
 
 
+BULK_FORM_ID = "deal-bulk"
+
+
 class DealTable(CrmTable):
+    # Ticked rows feed the export menu (and any bulk form ``deal-bulk``), like the leads table.
+    pk = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th": {"class": "cell-check"},
+            "td": {"class": "cell-check"},
+            "th__input": {
+                "data-select-page": BULK_FORM_ID,
+                "aria-label": _("Select all deals on this page"),
+                "form": BULK_FORM_ID,
+            },
+            "td__input": {
+                "form": BULK_FORM_ID,
+                "aria-label": lambda record: _("Select %(name)s") % {"name": record.name},
+            },
+        },
+    )
     name = tables.Column(
         verbose_name=_("Name"), linkify=True, attrs={"td": {"class": "cell-primary"}}
     )
@@ -44,6 +64,7 @@ class DealTable(CrmTable):
         model = Deal
         fields = ()
         sequence = (
+            "pk",
             "name",
             "value",
             "stage",

@@ -222,3 +222,69 @@ class LeadConversion(models.Model):
 
     def __str__(self) -> str:
         return f"Conversion #{self.pk} of lead #{self.lead_id}"
+
+
+class ImportJobStatus(models.TextChoices):
+    DRAFT = "draft", _("Being prepared")
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+def import_upload_to(instance: ImportJob, filename: str) -> str:
+    from django.utils import timezone
+
+    return timezone.now().strftime("imports/%Y/%m/") + filename
+
+
+class ImportJob(models.Model):
+    """One import of leads or contacts from an uploaded file (kept under MEDIA_ROOT): the column
+    mapping and duplicate choice the user settles on, then the progress and outcome of the run
+    (``leads.imports``)."""
+
+    kind = models.CharField(_("records"), max_length=16)
+    file = models.FileField(_("file"), upload_to=import_upload_to, max_length=300)
+    file_name = models.CharField(_("file name"), max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    mapping = models.JSONField(_("column mapping"), default=list, blank=True)
+    duplicates = models.CharField(_("duplicates"), max_length=16, default="skip")
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportJobStatus.choices, default=ImportJobStatus.DRAFT
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    organizations_created = models.PositiveIntegerField(_("organisations created"), default=0)
+    rejected_file = models.FileField(_("rejected rows"), max_length=300, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="importjob_creator_idx")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.kind}, {self.file_name})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportJobStatus.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        # Checking the rows is 90% of the work, writing them the rest.
+        return min(99, int(90 * self.processed_rows / self.total_rows))
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import bulk_views, views
+from leads import bulk_views, import_views, views
 
 app_name = "leads"
 urlpatterns = [
@@ -12,6 +12,10 @@ urlpatterns = [
     path("bulk/tag/", bulk_views.bulk_tag_view, name="bulk_tag"),
     path("bulk/delete/", bulk_views.bulk_delete_view, name="bulk_delete"),
     path("from-contact/<int:pk>/", bulk_views.contact_to_lead_view, name="from_contact"),
+    path("export/", import_views.lead_export_view, name="export"),
+    path("import/<str:kind>/", import_views.import_upload_view, name="import"),
+    path("imports/<int:pk>/", import_views.import_job_view, name="import_job"),
+    path("imports/<int:pk>/rejected/", import_views.import_rejected_view, name="import_rejected"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/cell/<str:field>/", views.inline_view, name="inline"),
