@@ -4,7 +4,7 @@ pieces the deal forms share (custom fields, record pickers)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -331,7 +331,13 @@ def active_users() -> QuerySet[User]:
     return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
-class UserChoiceField(forms.ModelChoiceField[User]):
+if TYPE_CHECKING:
+    _UserChoiceBase = forms.ModelChoiceField[User]
+else:  # ModelChoiceField is generic for the type checker only
+    _UserChoiceBase = forms.ModelChoiceField
+
+
+class UserChoiceField(_UserChoiceBase):
     """A user by full name (the username when there is none)."""
 
     def label_from_instance(self, obj: User) -> str:

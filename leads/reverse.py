@@ -155,7 +155,7 @@ def contact_to_lead(*, actor: Any, contact: Contact) -> Lead:
         lead.custom_fields = {
             k: v for k, v in (contact.custom_fields or {}).items() if k in lead_keys
         }
-        lead.full_clean(exclude=["owner", "source", "unqualified_reason"])
+        lead.validate_constraints()  # the fields themselves come from a stored contact
         lead.save()
         lead.tags.set(_lead_tags(list(check.tags)))
         types = ContentType.objects.get_for_models(Contact, Lead)
