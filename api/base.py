@@ -99,7 +99,7 @@ class ReadResource(viewsets.GenericViewSet):  # type: ignore[type-arg]
     ``get_queryset``, ``serializer_class``, ``filters`` and ``sort_fields``."""
 
     resource = "item"
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[^/]+"
     filters: dict[str, Filter] = {}
     sort_fields: dict[str, str] = {"id": "id"}
     default_sort = "id"

@@ -39,6 +39,8 @@ class EnvelopeAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: str = "response") -> Any:
         responses = super()._get_response_bodies(direction)
+        if "201" in responses:  # Sell answers a create with 200
+            responses["200"] = responses.pop("201")
         for code in ERROR_CODES:
             responses.setdefault(
                 code,
