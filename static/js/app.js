@@ -168,3 +168,16 @@
     }
   }, true);
 })();
+
+/* Issue 5, bulk actions: the "all N matching" menu closes on a click elsewhere or once one of
+   its actions is chosen. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.bulk-all[open], details.record-more[open]").forEach(function (menu) {
+      if (!menu.contains(event.target) || event.target.closest(".bulk-all__menu a, .record-more__menu a")) {
+        menu.removeAttribute("open");
+      }
+    });
+  });
+})();
