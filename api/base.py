@@ -94,7 +94,7 @@ def filter_parameters(
     return params
 
 
-class ReadResource(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ReadResource(viewsets.GenericViewSet):
     """A resource that is read only (list and retrieve). Subclasses set ``resource``,
     ``get_queryset``, ``serializer_class``, ``filters`` and ``sort_fields``."""
 

@@ -48,9 +48,9 @@ def form_data(form_class: type[forms.ModelForm], instance: Model | None) -> dict
     """What the form would post for ``instance`` unchanged (empty for a new record)."""
     if instance is None or instance.pk is None:
         return {}
-    fields = [f for f in form_class._meta.fields or [] if f != "tags"]  # type: ignore[union-attr]
+    fields = [f for f in form_class._meta.fields or [] if f != "tags"]
     data: dict[str, Any] = model_to_dict(instance, fields=fields)
-    if "tags" in (form_class._meta.fields or []):  # type: ignore[operator]
+    if "tags" in (form_class._meta.fields or []):
         data["tags"] = [t.pk for t in instance.tags.all()]  # type: ignore[attr-defined]
     for key, value in (getattr(instance, "custom_fields", None) or {}).items():
         data["cf_" + key] = value
@@ -125,6 +125,6 @@ def bound_form(
     if not form.is_valid():
         errors: dict[str, list[str]] = {}
         for name, messages in form.errors.items():
-            errors.setdefault(sell_name(name, overrides), []).extend(messages)
+            errors.setdefault(sell_name(name, overrides), []).extend(str(m) for m in messages)
         raise invalid(errors)
     return form

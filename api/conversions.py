@@ -195,7 +195,7 @@ class LeadConversionViewSet(Resource):
         if conversion.undone_at is not None:
             raise ApiError(_("This conversion was already undone."), code="already_undone")
         try:
-            lead_conversion_undo(actor=request.user, conversion=conversion)
+            lead_conversion_undo(actor=request.user, conversion=conversion)  # type: ignore[arg-type]
         except PermissionDenied as exc:
             raise ApiError(str(exc), status_code=403, code="forbidden") from None
         except ValidationError as exc:

@@ -34,7 +34,7 @@ def _positive_int(request: Request, name: str, default: int, maximum: int | None
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)
+        value = int(str(raw))
     except (TypeError, ValueError):
         raise invalid({name: [_("Must be a whole number.")]}) from None
     if value < 1:

@@ -71,7 +71,7 @@ def operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
                 .get("application/json", {})
                 .get("schema")
             )
-            ok = next(
+            ok: dict[str, Any] = next(
                 (v for k, v in (op.get("responses") or {}).items() if str(k).startswith("2")), {}
             )
             answer = (ok.get("content") or {}).get("application/json", {}).get("schema")

@@ -53,7 +53,7 @@ def invalid(errors: Mapping[str, Iterable[str]], *, code: str = "invalid") -> Ap
                 }
             )
     return ApiError(
-        items[0]["message"] if items else _("Invalid input."), errors=items or None, code=code
+        str(items[0]["message"]) if items else _("Invalid input."), errors=items or None, code=code
     )
 
 
@@ -139,8 +139,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = 422 if exc.status == 400 else exc.status
         return error_response(code, [{"code": _CODES.get(code, "invalid"), "message": exc.message}])
     if isinstance(exc, DjangoValidationError):
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-        return error_response(422, invalid(errors).errors, resource)  # type: ignore[arg-type]
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return error_response(422, invalid(errors).errors, resource)
     if isinstance(exc, exceptions.ValidationError):
         flat = _flatten(exc.detail)
         return error_response(422, invalid(flat).errors, resource)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 
@@ -37,7 +37,7 @@ class EnvelopeAutoSchema(AutoSchema):
                 media["schema"] = record_envelope(media["schema"])
         return response
 
-    def _get_response_bodies(self, direction: str = "response") -> Any:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         if "201" in responses:  # Sell answers a create with 200
             responses["200"] = responses.pop("201")

@@ -80,7 +80,7 @@ class CustomFieldsField(serializers.DictField):
         return dict(value or {})
 
 
-class AddressSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AddressSerializer(serializers.Serializer):
     line1 = Text(source="street", max_length=255)
     city = Text(max_length=120)
     postal_code = Text(max_length=20)
@@ -88,7 +88,7 @@ class AddressSerializer(serializers.Serializer):  # type: ignore[type-arg]
     country = Text(max_length=120)
 
 
-class ProfileSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProfileSerializer(serializers.Serializer):
     """What leads and contacts share."""
 
     id = serializers.IntegerField(read_only=True)
@@ -120,7 +120,7 @@ STATUS_NAMES = {value: value.capitalize() for value in LeadStatus.values}
 @extend_schema_field(
     {"type": "string", "enum": [*STATUS_NAMES.values(), *STATUS_NAMES], "nullable": True}
 )
-class LeadStatusField(serializers.Field):  # type: ignore[type-arg]
+class LeadStatusField(serializers.Field):
     """Sell's status names ("New", "Unqualified", ...), any case."""
 
     def to_representation(self, value: str) -> str:
@@ -156,7 +156,7 @@ class ContactSerializer(ProfileSerializer):
     lead_created_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class DealSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DealSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     owner_id = ref()
     name = serializers.CharField(max_length=255, required=False)
@@ -183,7 +183,7 @@ class DealSerializer(serializers.Serializer):  # type: ignore[type-arg]
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class AssociatedContactSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AssociatedContactSerializer(serializers.Serializer):
     contact_id = Id()
     role = Text(max_length=100)
     created_at = serializers.DateTimeField(read_only=True)
@@ -204,7 +204,7 @@ class ResourceTypeField(serializers.ChoiceField):
         return str(model)
 
 
-class AttachedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AttachedSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     content = serializers.CharField(max_length=10000)
     resource_type = ResourceTypeField()
@@ -239,7 +239,7 @@ class TagTypeField(serializers.ChoiceField):
         return TAG_TYPES.get(value, "contact")
 
 
-class TagSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TagSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=64)
     resource_type = TagTypeField(source="scope")
@@ -247,7 +247,7 @@ class TagSerializer(serializers.Serializer):  # type: ignore[type-arg]
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class NamedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class NamedSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=100)
 
@@ -275,7 +275,7 @@ class StageSerializer(NamedSerializer):
         return True
 
 
-class UserSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.SerializerMethodField()
     email = serializers.CharField(read_only=True)
@@ -297,7 +297,7 @@ class UserSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return True
 
 
-class AccountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AccountSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     currency = serializers.CharField()
@@ -309,12 +309,12 @@ class AccountSerializer(serializers.Serializer):  # type: ignore[type-arg]
 # Lead conversions
 
 
-class MergedSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MergedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     role = serializers.ChoiceField(["individual", "organization"])
 
 
-class LeadConversionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LeadConversionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     lead_id = serializers.IntegerField(read_only=True)
     individual_id = serializers.IntegerField(source="person_id", read_only=True, allow_null=True)
@@ -336,13 +336,13 @@ class LeadConversionSerializer(serializers.Serializer):  # type: ignore[type-arg
         return merged
 
 
-class TaskOptionsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TaskOptionsSerializer(serializers.Serializer):
     content = Text(max_length=500)
     due_date = serializers.DateTimeField(required=False, allow_null=True)
     owner_id = ref()
 
 
-class DealOptionsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DealOptionsSerializer(serializers.Serializer):
     name = Text(max_length=255)
     value = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
@@ -361,7 +361,7 @@ PARTIES = ("contact", "organization")
         ]
     }
 )
-class CreateNewField(serializers.Field):  # type: ignore[type-arg]
+class CreateNewField(serializers.Field):
     """``true`` (both parties new), or the parties to create new: ["contact", "organization"]."""
 
     def to_internal_value(self, data: Any) -> list[str]:
@@ -377,7 +377,7 @@ class CreateNewField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
-class ConversionLeadSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConversionLeadSerializer(serializers.Serializer):
     """One lead of a conversion and the duplicate decisions for it."""
 
     lead_id = Id()
@@ -386,7 +386,7 @@ class ConversionLeadSerializer(serializers.Serializer):  # type: ignore[type-arg
     create_new = CreateNewField(required=False)
 
 
-class ConversionOptionsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConversionOptionsSerializer(serializers.Serializer):
     owner_id = ref()
     create_deal = serializers.BooleanField(required=False)
     create_task = serializers.BooleanField(required=False)
@@ -399,11 +399,13 @@ class LeadConversionCreateSerializer(ConversionLeadSerializer, ConversionOptions
 
 
 class BatchConversionSerializer(ConversionOptionsSerializer):
-    leads = ConversionLeadSerializer(many=True, allow_empty=False, max_length=10000)
+    leads = serializers.ListField(
+        child=ConversionLeadSerializer(), allow_empty=False, max_length=10000
+    )
     all_or_none = serializers.BooleanField(required=False, default=False)
 
 
-class ConversionResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConversionResultSerializer(serializers.Serializer):
     lead_id = serializers.IntegerField()
     status = serializers.ChoiceField(["converted", "refused"])
     reason = serializers.CharField()

@@ -3,7 +3,7 @@ Writes: the web app's forms and services, so every rule is the web app's rule.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -58,11 +58,14 @@ from leads.forms import LeadForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 
 
-def documented(view: type[Resource]) -> type[Resource]:
+def documented(view: type[R]) -> type[R]:
     """Publish the list filters and sort keys of a resource in the OpenAPI schema."""
     return extend_schema_view(
         list=extend_schema(parameters=filter_parameters(view.filters, view.sort_fields))
     )(view)
+
+
+R = TypeVar("R", bound=ReadResource)
 
 
 def form_changes(data: dict[str, Any], fks: tuple[str, ...]) -> dict[str, Any]:
@@ -372,7 +375,7 @@ class AssociatedContactViewSet(ReadResource):
 
     def deal(self) -> Deal:
         pk = self.kwargs.get("deal_id")
-        deal = Deal.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        deal = Deal.objects.filter(pk=int(str(pk))).first() if str(pk).isdigit() else None
         if deal is None:
             raise ApiError(_("This record does not exist."), status_code=404, code="not_found")
         return deal
@@ -510,7 +513,7 @@ class TaskViewSet(Resource):
 
 def _form_or_422(form: forms.BaseForm) -> forms.BaseForm:
     if not form.is_valid():
-        raise invalid({k: list(v) for k, v in form.errors.items()})
+        raise invalid({k: [str(m) for m in v] for k, v in form.errors.items()})
     return form
 
 
@@ -690,10 +693,10 @@ class UserViewSet(ReadResource):
 
     @action(detail=False, methods=["get"], url_path="self")
     def me(self, request: Request) -> Response:
-        return one(self.get_serializer(self.reread(request.user.pk)).data, self.resource)
+        return one(self.get_serializer(self.reread(int(request.user.pk or 0))).data, self.resource)
 
 
-class AccountViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class AccountViewSet(viewsets.GenericViewSet):
     resource = "account"
     serializer_class = s.AccountSerializer
     pagination_class = None

@@ -19,7 +19,7 @@ class ApiClient:
         self.client = Client()
         self.token = token
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self) -> dict[str, Any]:
         return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"} if self.token else {}
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> Any:

@@ -28,7 +28,7 @@ def test_tokens_are_64_characters_stored_hashed(rep: Any) -> None:
 )
 def test_missing_or_bad_token_is_401_in_the_envelope(rep: Any, header: str | None) -> None:
     client = ApiClient(None)
-    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    extra: dict[str, Any] = {"HTTP_AUTHORIZATION": header} if header else {}
     response = client.client.get("/api/v2/leads", **extra)
     assert response.status_code == 401
     assert error_of(response)["code"] == "unauthorized"
