@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers as s
-from api.base import Resource, id_filter
+from api.base import ReadResource, id_filter
 from api.dialect import ApiError, invalid, list_envelope, one
 from api.views import _user, documented
 from crm.models import CrmSettings
@@ -93,7 +93,7 @@ def _convert(actor: Any, **kwargs: Any) -> Any:
 
 
 @documented
-class LeadConversionViewSet(Resource):
+class LeadConversionViewSet(ReadResource):
     resource = "lead_conversion"
     serializer_class = s.LeadConversionSerializer
     filters = {

@@ -143,3 +143,10 @@ def test_undo_blocked_says_why(rep_api: ApiClient, rep: Any) -> None:
     error = error_of(response)
     assert error["code"] == "undo_blocked" and "Notes" in error["message"]
     assert Lead.objects.get(pk=lead.pk).is_converted
+
+
+def test_a_conversion_cannot_be_edited(manager_api: ApiClient, rep: Any) -> None:
+    lead = LeadFactory(owner=rep)
+    data = manager_api.post(URL, {"lead_id": lead.pk}).json()["data"]
+    response = manager_api.put(f"{URL}/{data['id']}", {"lead_id": lead.pk})
+    assert response.status_code == 405 and error_of(response)["code"] == "method_not_allowed"
