@@ -122,7 +122,9 @@ def contact_to_lead(*, actor: Any, contact: Contact) -> Lead:
         raise PermissionDenied(_("You may only change contacts you own."))
     with transaction.atomic():
         contact = (
-            Contact.objects.select_for_update().select_related("organization").get(pk=contact.pk)
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=contact.pk)
         )
         conversion = contact_conversion(contact)
         if conversion is not None:
