@@ -123,7 +123,7 @@ def test_lists_use_a_fixed_number_of_queries(
     rep_api: ApiClient, rep: Any, url: str, make: Any, django_assert_max_num_queries: Any
 ) -> None:
     if make:
-        for _ in range(120):
+        for _ in range(200):
             make(rep)
     rep_api.get(url)  # the token's last use is written once a minute at most
     for per_page in (5, 100):

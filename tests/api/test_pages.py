@@ -18,7 +18,7 @@ def test_manager_creates_and_revokes_a_token(manager_client: Any, rep: Any) -> N
     assert page.status_code == 200 and b"API tokens" in page.content
     created = manager_client.post("/settings/api-tokens/", {"user": rep.pk, "name": "Website"})
     assert created.status_code == 200
-    raw = re.search(rb'id="token-value">([0-9a-f]{64})<', created.content)
+    raw = re.search(rb'id="token-value"[^>]*>([0-9a-f]{64})<', created.content)
     assert raw is not None
     token = ApiToken.objects.get(name="Website")
     assert token.user == rep and raw.group(1).decode()[:8] == token.prefix
@@ -36,3 +36,20 @@ def test_invalid_form_and_reps_refused(manager_client: Any, rep_client: Any) -> 
     assert rep_client.get("/settings/api-tokens/").status_code == 403
     assert rep_client.post("/settings/api-tokens/", {"name": "x"}).status_code == 403
     assert not ApiToken.objects.exists()
+
+
+def test_admin_lists_and_revokes_tokens(manager_client: Any, rep: Any) -> None:
+    from api.tokens import api_token_create
+
+    token, _raw = api_token_create(actor=None, user=rep, name="Zapier")
+    listing = manager_client.get("/admin/api/apitoken/")
+    assert listing.status_code == 200 and b"Zapier" in listing.content
+    assert (
+        token.key_hash.encode()
+        not in manager_client.get(f"/admin/api/apitoken/{token.pk}/change/").content
+    )
+    manager_client.post(
+        "/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    token.refresh_from_db()
+    assert token.revoked
