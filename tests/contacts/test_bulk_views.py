@@ -111,3 +111,35 @@ def test_the_contacts_list_with_checkboxes_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8):
         page = rep_client.get(reverse("contacts:list"), {"per_page": 100}).content.decode()
     assert page.count('name="pk"') >= min(rows, 100)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("contacts:bulk_assign", {"bulk-owner": "OWNER"}),
+        ("contacts:bulk_tag", {"bulk-add": "TAG"}),
+        ("contacts:bulk_delete", {"bulk-deals": "detach", "bulk-confirm": "on"}),
+    ],
+)
+def test_crafted_ids_of_another_reps_contacts_change_nothing(
+    rep_client: Client, rep: Any, other_rep: Any, name: str, data: dict[str, str]
+) -> None:
+    theirs = ContactFactory(owner=other_rep)
+    tag = TagFactory(scope="contacts")
+    values = {k: {"OWNER": str(rep.pk), "TAG": str(tag.pk)}.get(v, v) for k, v in data.items()}
+    response = rep_client.post(reverse(name), {"pk": [theirs.pk], **values}, follow=True)
+    assert response.status_code == 200
+    assert "1 contact was left alone: you may only change records you own." in (
+        response.content.decode()
+    )
+    assert Contact.objects.filter(pk=theirs.pk, owner=other_rep).exists()
+    assert not theirs.tags.exists()
+
+
+def test_a_manager_acts_on_every_contact(manager_client: Client, rep: Any, other_rep: Any) -> None:
+    contacts = [ContactFactory(owner=rep), ContactFactory(owner=other_rep)]
+    manager_client.post(
+        reverse("contacts:bulk_delete"),
+        {"pk": [c.pk for c in contacts], "bulk-deals": "skip", "bulk-confirm": "on"},
+    )
+    assert not Contact.objects.filter(pk__in=[c.pk for c in contacts]).exists()
