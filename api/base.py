@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.dialect import ApiError, invalid, one
+from api.serializers import attach_tag_names
 from crm.permissions import can_change
 
 MAX_ID = 2**63 - 1
@@ -162,6 +163,7 @@ class ReadResource(viewsets.GenericViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
+        attach_tag_names(page or [])
         data = self.get_serializer(page, many=True).data
         return self.get_paginated_response(data)
 

@@ -4,6 +4,8 @@ app's forms and services (see ``api/bridge.py`` and the views)."""
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,6 +21,65 @@ from leads.models import LeadStatus
 
 MAX_ID = 2**63 - 1
 RESOURCE_TYPES = tuple(SUBJECT_MODELS)  # lead, contact, deal
+
+Row = Callable[[Any], Any]
+
+
+def _field_reader(field: serializers.Field) -> Row:
+    """How one field reads a record: a plain attribute read and the field's own conversion
+    (``str``/``int`` for text and numbers, as DRF does), or DRF's whole path for fields that read
+    in their own way (method fields, nested serializers, custom ``get_attribute``)."""
+    if isinstance(field, serializers.Serializer) and field.source == "*":
+        readers = _plan(field)
+        return lambda obj: {name: read(obj) for name, read in readers}
+    source = field.source if isinstance(field.source, str) else ""
+    own_reader = type(field).get_attribute is not serializers.Field.get_attribute
+    plain = source and "." not in source and source != "*"
+    if own_reader or isinstance(field, serializers.SerializerMethodField) or not plain:
+
+        def slow(obj: Any) -> Any:
+            value = field.get_attribute(obj)
+            return None if value is None else field.to_representation(value)
+
+        return slow
+    getter = operator.attrgetter(source)
+    if isinstance(field, serializers.CharField) and type(field).to_representation is (
+        serializers.CharField.to_representation
+    ):
+        convert: Row = str
+    elif isinstance(field, serializers.IntegerField) and type(field).to_representation is (
+        serializers.IntegerField.to_representation
+    ):
+        convert = int
+    elif isinstance(field, serializers.BooleanField):
+        convert = bool
+    else:
+        convert = field.to_representation
+
+    def read(obj: Any) -> Any:
+        value = getter(obj)
+        return None if value is None else convert(value)
+
+    return read
+
+
+def _plan(serializer: serializers.Serializer) -> list[tuple[str, Row]]:
+    return [(str(f.field_name), _field_reader(f)) for f in serializer._readable_fields]
+
+
+class FastListSerializer(serializers.ListSerializer):
+    """Lists of records read with a plan made once per list instead of DRF's per-field,
+    per-record dispatch: the same output (tested), a fraction of the time for 100 rows."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        rows = data.all() if hasattr(data, "all") else data
+        readers = _plan(self.child)  # type: ignore[arg-type]
+        return [{name: read(obj) for name, read in readers} for obj in rows]
+
+
+class FastSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = FastListSerializer
 
 
 class Text(serializers.CharField):
@@ -67,7 +128,26 @@ class TagsField(serializers.ListField):
         return instance
 
     def to_representation(self, data: Any) -> list[str]:
-        return sorted(tag.name for tag in data.tags.all())
+        names = getattr(data, "tag_names", None)  # set for a whole page by ``attach_tag_names``
+        if names is None:
+            names = [tag.name for tag in data.tags.all()]
+        return sorted(names)
+
+
+def attach_tag_names(rows: list[Any]) -> None:
+    """The tag names of a page of leads, contacts or deals in one query (rows of the M2M table
+    joined to the tag name; cheaper than building a prefetch manager per row)."""
+    if not rows or not hasattr(type(rows[0]), "tags"):
+        return
+    model = type(rows[0])
+    through = model.tags.through
+    key = model._meta.model_name + "_id"
+    names: dict[int, list[str]] = {row.pk: [] for row in rows}
+    pairs = through.objects.filter(**{f"{key}__in": list(names)}).values_list(key, "tag__name")
+    for pk, name in pairs:
+        names[pk].append(name)
+    for row in rows:
+        row.tag_names = names[row.pk]
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -88,7 +168,7 @@ class AddressSerializer(serializers.Serializer):
     country = Text(max_length=120)
 
 
-class ProfileSerializer(serializers.Serializer):
+class ProfileSerializer(FastSerializer):
     """What leads and contacts share."""
 
     id = serializers.IntegerField(read_only=True)
@@ -156,7 +236,7 @@ class ContactSerializer(ProfileSerializer):
     lead_created_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class DealSerializer(serializers.Serializer):
+class DealSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     owner_id = ref()
     name = serializers.CharField(max_length=255, required=False)
@@ -183,7 +263,7 @@ class DealSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class AssociatedContactSerializer(serializers.Serializer):
+class AssociatedContactSerializer(FastSerializer):
     contact_id = Id()
     role = Text(max_length=100)
     created_at = serializers.DateTimeField(read_only=True)
@@ -204,7 +284,7 @@ class ResourceTypeField(serializers.ChoiceField):
         return str(model)
 
 
-class AttachedSerializer(serializers.Serializer):
+class AttachedSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     content = serializers.CharField(max_length=10000)
     resource_type = ResourceTypeField()
@@ -239,7 +319,7 @@ class TagTypeField(serializers.ChoiceField):
         return TAG_TYPES.get(value, "contact")
 
 
-class TagSerializer(serializers.Serializer):
+class TagSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=64)
     resource_type = TagTypeField(source="scope")
@@ -247,7 +327,7 @@ class TagSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class NamedSerializer(serializers.Serializer):
+class NamedSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=100)
 
@@ -275,7 +355,7 @@ class StageSerializer(NamedSerializer):
         return True
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.SerializerMethodField()
     email = serializers.CharField(read_only=True)
@@ -314,7 +394,7 @@ class MergedSerializer(serializers.Serializer):
     role = serializers.ChoiceField(["individual", "organization"])
 
 
-class LeadConversionSerializer(serializers.Serializer):
+class LeadConversionSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     lead_id = serializers.IntegerField(read_only=True)
     individual_id = serializers.IntegerField(source="person_id", read_only=True, allow_null=True)

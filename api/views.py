@@ -146,9 +146,7 @@ class LeadViewSet(Resource):
 
     def get_queryset(self) -> QuerySet[Lead]:
         in_force = LeadConversion.objects.filter(lead=OuterRef("pk"), undone_at__isnull=True)
-        return Lead.objects.prefetch_related("tags").annotate(
-            conversion_in_force=Subquery(in_force.values("pk")[:1])
-        )
+        return Lead.objects.annotate(conversion_in_force=Subquery(in_force.values("pk")[:1]))
 
     def _save(self, lead: Lead | None, data: dict[str, Any]) -> Lead:
         user = self.request.user
@@ -207,7 +205,7 @@ class ContactViewSet(Resource):
     FKS = ("owner", "organization")
 
     def get_queryset(self) -> QuerySet[Contact]:
-        return Contact.objects.prefetch_related("tags")
+        return Contact.objects.all()
 
     def _save(self, contact: Contact | None, data: dict[str, Any]) -> Contact:
         user = self.request.user
@@ -275,7 +273,7 @@ class DealViewSet(Resource):
     OVERRIDES = {"main_contact": "contact_id", "organization": "organization_id"}
 
     def get_queryset(self) -> QuerySet[Deal]:
-        return Deal.objects.prefetch_related("tags")
+        return Deal.objects.all()
 
     def _loss_reason(self, data: dict[str, Any]) -> LossReason | None:
         pk = data.pop("loss_reason_id", None)

@@ -190,3 +190,29 @@ def test_schema_and_docs(rep_api: ApiClient, manager_client: Any, rep_client: An
     page = manager_client.get("/api/v2/docs")
     assert page.status_code == 200 and b"/api/v2/lead_conversions" in page.content
     assert rep_client.get("/api/v2/docs").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "serializer_name, make",
+    [
+        ("LeadSerializer", lambda owner: LeadFactory(owner=owner, tags=[TagFactory()])),
+        ("ContactSerializer", lambda owner: ContactFactory(owner=owner)),
+        ("DealSerializer", lambda owner: DealFactory(owner=owner, value="12.30")),
+        ("NoteSerializer", lambda owner: make_note(LeadFactory(owner=owner))),
+    ],
+)
+def test_fast_lists_match_drf(rep: Any, serializer_name: str, make: Any) -> None:
+    from rest_framework import serializers as drf
+
+    from api import serializers as s
+
+    objects = [make(rep), make(None)]
+    model = type(objects[0])
+    rows = list(model._default_manager.filter(pk__in=[o.pk for o in objects]).order_by("pk"))
+    if serializer_name == "LeadSerializer":
+        for row in rows:
+            row.conversion_in_force = None  # type: ignore[attr-defined]
+    serializer_class = getattr(s, serializer_name)
+    fast = serializer_class(rows, many=True).data
+    plain = drf.ListSerializer(child=serializer_class(), instance=rows).data
+    assert fast == plain
