@@ -101,10 +101,14 @@ def tag_ids(names: list[str] | None, *, scopes: tuple[str, ...], user: Any) -> l
                     ]
                 }
             )
+        from crm.forms import TagForm
+        from crm.services import settings_save
+
         for name in missing:
-            if len(name) > 64:
-                raise invalid({"tags": [_("A tag is limited to 64 characters.")]})
-            ids.append(Tag.objects.create(name=name, scope=scopes[0]).pk)
+            form = TagForm({"name": name, "scope": scopes[0]})
+            if not form.is_valid():
+                raise invalid({"tags": [str(m) for e in form.errors.values() for m in e]})
+            ids.append(settings_save(user, form).pk)
     return ids
 
 

@@ -216,3 +216,15 @@ def test_fast_lists_match_drf(rep: Any, serializer_name: str, make: Any) -> None
     fast = serializer_class(rows, many=True).data
     plain = drf.ListSerializer(child=serializer_class(), instance=rows).data
     assert fast == plain
+
+
+def test_tags_by_name(rep_api: ApiClient, manager_api: ApiClient) -> None:
+    from crm.models import Tag
+
+    refused = rep_api.post("/api/v2/leads", {"last_name": "T", "tags": ["brand-new"]})
+    assert refused.status_code == 422 and error_of(refused)["field"] == "tags"
+    created = manager_api.post("/api/v2/leads", {"last_name": "T", "tags": ["brand-new", "VIP"]})
+    assert created.status_code == 200 and created.json()["data"]["tags"] == ["VIP", "brand-new"]
+    assert set(Tag.objects.filter(scope="leads").values_list("name", flat=True)) >= {"VIP"}
+    reused = rep_api.post("/api/v2/leads", {"last_name": "U", "tags": ["vip"]})
+    assert reused.json()["data"]["tags"] == ["VIP"]
