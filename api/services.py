@@ -1,7 +1,7 @@
-"""The few writes the API offers that the web app has no page for (deleting a lead, a contact, a
-deal; editing or deleting a note or a task; loss reasons; a deal's other contacts). Same rules
-as the rest: ``can_change`` for records, managers for the settings lists, a converted lead is
-read-only, and each owns its transaction."""
+"""Writes the API offers beyond the web app's pages (deleting a deal; editing or deleting a note
+or a task; loss reasons; a deal's other contacts), and one-record wrappers of the web app's bulk
+deletes of leads and contacts. Same rules as the rest: ``can_change`` for records, managers for
+the settings lists, a converted lead is read-only, and each owns its transaction."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from contacts.services import contacts_recompute_status
+from contacts.services import DEALS_DETACH, DEALS_SKIP, contacts_delete
 from crm.models import Note, Task, User
 from crm.permissions import can_change, is_manager
+from crm.selection import BulkOutcome
 from crm.services import Refused, require_manager, task_refusal
 from deals.models import Deal, DealContact, LossReason
-from leads.models import Lead, LeadConversion
+from leads.bulk import leads_delete
+from leads.models import Lead
 
 
 def _require_change(actor: Any, obj: Any) -> None:
@@ -25,37 +27,34 @@ def _require_change(actor: Any, obj: Any) -> None:
         raise Refused(_("You may only change records you own or unassigned ones."))
 
 
+def outcome_refusal(outcome: BulkOutcome) -> None:
+    """One record deleted through a bulk service: raise what kept it (403 when the actor may not
+    change it, 422 with the service's reason when it has a reason of its own)."""
+    if outcome.changed:
+        return
+    if outcome.refused:
+        raise Refused(_("You may only change records you own or unassigned ones."))
+    if outcome.missing:
+        raise Refused(_("This record does not exist."), status=404)
+    raise Refused(" ".join(outcome.reasons) or _("This record was kept."), status=400)
+
+
 def lead_delete(*, actor: Any, lead: Lead) -> None:
-    """Delete an active lead (a converted one stays: its conversion points at it)."""
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        _require_change(actor, lead)
-        if lead.is_converted or LeadConversion.objects.filter(lead=lead).exists():
-            raise Refused(
-                _("A converted lead cannot be deleted: undo its conversion first."), status=400
-            )
-        lead.delete()
+    """Delete one lead through ``leads_delete`` (notes, documents, tasks go with it; a converted
+    lead, or one with a conversion history, stays)."""
+    outcome_refusal(leads_delete(actor=actor, lead_ids=[lead.pk]))
 
 
-def contact_delete(*, actor: Any, contact: Contact) -> None:
-    """Delete a contact; the deals it was on keep going and their statuses follow (the deal
-    signals recompute the organisation and the other contacts)."""
-    with transaction.atomic():
-        contact = Contact.objects.select_for_update().get(pk=contact.pk)
-        _require_change(actor, contact)
-        organization_id = contact.organization_id
-        deal_ids = list(
-            DealContact.objects.filter(contact=contact).values_list("deal_id", flat=True)
+def contact_delete(*, actor: Any, contact: Contact, detach_deals: bool = False) -> None:
+    """Delete one contact through ``contacts_delete``: a contact on deals stays unless
+    ``detach_deals`` (its deals stay, without it)."""
+    outcome_refusal(
+        contacts_delete(
+            actor=actor,
+            contact_ids=[contact.pk],
+            deals=DEALS_DETACH if detach_deals else DEALS_SKIP,
         )
-        others = set(
-            DealContact.objects.filter(deal_id__in=deal_ids)
-            .exclude(contact=contact)
-            .values_list("contact_id", flat=True)
-        )
-        for link in DealContact.objects.filter(contact=contact):
-            link.delete()  # one by one, as the deal form does: each recomputes its contacts
-        contact.delete()
-        contacts_recompute_status(contact_ids=others | {organization_id})
+    )
 
 
 def deal_delete(*, actor: Any, deal: Deal) -> None:

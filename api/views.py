@@ -243,7 +243,8 @@ class ContactViewSet(Resource):
         return self._save(obj, data)
 
     def perform_destroy(self, obj: Contact) -> None:
-        api_services.contact_delete(actor=self.request.user, contact=obj)
+        detach = self.request.query_params.get("deals") == "detach"
+        api_services.contact_delete(actor=self.request.user, contact=obj, detach_deals=detach)
 
 
 # ------------------------------------------------------------------------------------------

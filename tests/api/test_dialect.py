@@ -228,3 +228,22 @@ def test_tags_by_name(rep_api: ApiClient, manager_api: ApiClient) -> None:
     assert set(Tag.objects.filter(scope="leads").values_list("name", flat=True)) >= {"VIP"}
     reused = rep_api.post("/api/v2/leads", {"last_name": "U", "tags": ["vip"]})
     assert reused.json()["data"]["tags"] == ["VIP"]
+
+
+def test_deletes_go_through_the_web_apps_services(rep_api: ApiClient, rep: Any) -> None:
+    from contacts.models import Contact
+    from crm.models import Note
+    from leads.models import Lead
+
+    lead = LeadFactory(owner=rep)
+    make_note(lead)
+    assert rep_api.delete(f"/api/v2/leads/{lead.pk}").status_code == 204
+    assert not Lead.objects.filter(pk=lead.pk).exists() and not Note.objects.exists()
+    contact = ContactFactory(owner=rep)
+    deal = DealFactory(owner=rep, main_contact=contact)
+    kept = rep_api.delete(f"/api/v2/contacts/{contact.pk}")
+    assert kept.status_code == 422 and "deals" in error_of(kept)["message"]
+    assert rep_api.delete(f"/api/v2/contacts/{contact.pk}?deals=detach").status_code == 204
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    deal.refresh_from_db()
+    assert deal.main_contact_id is None
