@@ -3,6 +3,7 @@ Writes: the web app's forms and services, so every rule is the web app's rule.""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from django import forms
@@ -35,7 +36,7 @@ from api.bridge import apply_custom_fields, bound_form, sell_name, tag_ids
 from api.dialect import ApiError, invalid, one
 from contacts.forms import ContactForm
 from contacts.models import Contact, CustomerStatus, ProspectStatus
-from contacts.services import contact_set_status, contacts_recompute_status
+from contacts.services import contact_move_organization, contact_set_status
 from crm import services as crm_services
 from crm.forms import LeadSourceForm, TagForm
 from crm.models import (
@@ -222,12 +223,30 @@ class ContactViewSet(Resource):
         tags = tag_ids(data.get("tags"), scopes=(Scope.CONTACTS, Scope.CUSTOMERS), user=user)
         if tags is not None:
             changes["tags"] = tags
-        before = contact.organization_id if contact is not None else None
+        move_to: Any = False
+        if contact is not None and "organization" in changes:
+            # A person changing organisation moves, as in the web app's move dialog: the
+            # employment history keeps the old employer, both organisations' statuses follow.
+            wanted = changes.pop("organization")
+            if wanted != contact.organization_id and not contact.is_organization:
+                move_to = None
+                if wanted is not None:
+                    move_to = Contact.objects.filter(pk=wanted, is_organization=True).first()
+                    if move_to is None:
+                        raise invalid({"contact_id": [_("There is no organisation with this id.")]})
         with transaction.atomic():
             form = bound_form(ContactForm, instance=contact, changes=changes, user=user)
             saved: Contact = form.save()
-            if contact is not None and before != saved.organization_id:
-                contacts_recompute_status(contact_ids=[before, saved.organization_id, saved.pk])
+            if move_to is not False:
+                try:
+                    saved = contact_move_organization(
+                        actor=user, contact=saved, organization=move_to, moved_on=date.today()
+                    )
+                except ValidationError as exc:
+                    errors = exc.message_dict if hasattr(exc, "error_dict") else {}
+                    raise invalid(
+                        {sell_name(k): v for k, v in errors.items()} or {"contact_id": exc.messages}
+                    ) from None
             wanted = {k: v for k, v in statuses.items() if getattr(saved, k) != v}
             if wanted:
                 try:

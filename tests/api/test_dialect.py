@@ -247,3 +247,19 @@ def test_deletes_go_through_the_web_apps_services(rep_api: ApiClient, rep: Any) 
     assert not Contact.objects.filter(pk=contact.pk).exists()
     deal.refresh_from_db()
     assert deal.main_contact_id is None
+
+
+def test_a_person_changing_organisation_moves(rep_api: ApiClient, rep: Any) -> None:
+    from contacts.models import Employment
+    from tests.factories import OrganizationFactory
+
+    old, new = OrganizationFactory(owner=rep), OrganizationFactory(owner=rep)
+    person = rep_api.post(
+        "/api/v2/contacts", {"first_name": "Eva", "last_name": "Moss", "contact_id": old.pk}
+    ).json()["data"]
+    moved = rep_api.put(f"/api/v2/contacts/{person['id']}", {"contact_id": new.pk})
+    assert moved.status_code == 200 and moved.json()["data"]["contact_id"] == new.pk
+    history = Employment.objects.filter(person_id=person["id"]).order_by("pk")
+    assert [e.organization_id for e in history][-1] == new.pk
+    wrong = rep_api.put(f"/api/v2/contacts/{person['id']}", {"contact_id": person["id"]})
+    assert wrong.status_code == 422 and error_of(wrong)["field"] == "contact_id"
