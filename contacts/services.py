@@ -21,7 +21,7 @@ from contacts.models import Contact, Employment
 from contacts.status import ContactFacts, DealFact, decide, manual_change_refusal
 from crm.models import CrmSettings, Document, DocumentLink, Note, Scope, Tag, Task
 from crm.permissions import can_change
-from crm.selection import BulkOutcome, chunks, split_selection
+from crm.selection import BulkOutcome, chunks, delete_rows, split_selection
 
 CHUNK = 5000  # ids per IN (...) list: keeps every statement well under SQLite's variable limit
 
@@ -429,20 +429,28 @@ def contacts_delete(
         }
         for chunk in chunks(ids):
             # Former employees keep the organisation's name in their history.
-            for pk, name in Contact.objects.filter(pk__in=chunk, is_organization=True).values_list(
-                "pk", "name"
-            ):
-                Employment.objects.filter(organization_id=pk).update(organization_name=name)
+            name = Contact.objects.filter(pk=OuterRef("organization_id")).values("name")[:1]
+            Employment.objects.filter(organization_id__in=chunk).update(
+                organization_name=Subquery(name)
+            )
             # No per-row deal signals: the statuses are recomputed once below.
             DealContact.objects.filter(contact_id__in=chunk)._raw_delete(DealContact.objects.db)
             _keep_deal_documents(chunk, contact_type)
-            for model in (Note, Task, DocumentLink):
-                model.objects.filter(content_type=contact_type, object_id__in=chunk).delete()
-            Document.objects.filter(content_type=contact_type, object_id__in=chunk).delete()
-            Contact.objects.filter(pk__in=chunk).delete()
+            delete_attached(contact_type, chunk)
+        delete_rows(Contact, ids)
         outcome.changed = len(ids)
         contacts_recompute_status(contact_ids=organizations - {None})
     return outcome
+
+
+def delete_attached(content_type: ContentType, object_ids: list[int]) -> None:
+    """Delete the notes, tasks, documents and document links of these records: a few statements
+    whatever their number (shared by the bulk deletes of contacts and leads)."""
+    subject = {"content_type": content_type, "object_id__in": object_ids}
+    for model in (Note, Task, Document):
+        pks = list(model.objects.filter(**subject).values_list("pk", flat=True))
+        delete_rows(model, pks)
+    DocumentLink.objects.filter(**subject).delete()
 
 
 def _keep_deal_documents(contact_ids: list[int], contact_type: ContentType) -> None:

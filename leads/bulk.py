@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from contacts.services import records_tag
-from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
-from crm.selection import BulkOutcome, Selection, chunks, split_selection
-from leads.models import Lead
+from contacts.services import delete_attached, records_tag
+from crm.models import Document, Note, Scope, Tag, Task
+from crm.selection import BulkOutcome, Selection, chunks, delete_rows, split_selection
+from leads.models import Lead, LeadConversion
 
 
 def lead_notices(outcome: BulkOutcome) -> list[str]:
@@ -121,23 +121,51 @@ def _attached(ids: list[int]) -> dict[str, int]:
 
 def leads_delete_preview(*, actor: Any, lead_ids: Iterable[int]) -> LeadsDeletePreview:
     selection = _active_selection(actor, lead_ids, lock=False)
+    history = _with_history(selection.allowed)
+    ids = [pk for pk in selection.allowed if pk not in history]
     return LeadsDeletePreview(
-        count=len(selection.allowed),
+        count=len(ids),
         refused=selection.refused,
         missing=selection.missing,
-        converted=selection.skipped,
-        allowed=selection.allowed,
-        **_attached(selection.allowed),
+        converted=selection.skipped + len(history),
+        allowed=ids,
+        **_attached(ids),
     )
 
 
+def _with_history(ids: list[int]) -> set[int]:
+    """Leads with a conversion record (an undone conversion is kept as history; it protects
+    its lead)."""
+    found: set[int] = set()
+    for chunk in chunks(ids):
+        found |= set(
+            LeadConversion.objects.filter(lead_id__in=chunk).values_list("lead_id", flat=True)
+        )
+    return found
+
+
 def leads_delete(*, actor: Any, lead_ids: Iterable[int]) -> BulkOutcome:
-    """Delete the selected active leads with their notes, documents and tasks."""
+    """Delete the selected active leads with their notes, documents and tasks. A lead whose
+    conversion was undone keeps that history, so it is kept too (with the reason)."""
     lead_type = ContentType.objects.get_for_model(Lead)
     with transaction.atomic():
         selection = _active_selection(actor, lead_ids, lock=True)
-        for chunk in chunks(selection.allowed):
-            for model in (Note, Task, DocumentLink, Document):
-                model.objects.filter(content_type=lead_type, object_id__in=chunk).delete()
-            Lead.objects.filter(pk__in=chunk).delete()
-    return _outcome(selection, len(selection.allowed))
+        history = _with_history(selection.allowed)
+        ids = [pk for pk in selection.allowed if pk not in history]
+        for chunk in chunks(ids):
+            delete_attached(lead_type, chunk)
+        delete_rows(Lead, ids)
+    outcome = _outcome(selection, len(ids))
+    if history:
+        outcome.skipped += len(history)
+        outcome.reasons.append(
+            ngettext(
+                "%(count)s lead was converted once (the conversion was undone) and is kept with "
+                "its conversion history.",
+                "%(count)s leads were converted once (the conversions were undone) and are kept "
+                "with their conversion history.",
+                len(history),
+            )
+            % {"count": len(history)}
+        )
+    return outcome

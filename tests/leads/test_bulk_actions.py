@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import ProtectedError
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Document, Note, Task
+from crm.selection import delete_rows
 from leads.bulk import leads_assign, leads_delete, leads_delete_preview, leads_tag
-from leads.models import Lead, LeadStatus
+from leads.conversion import ConversionOptions, lead_conversion_undo, leads_convert
+from leads.models import Lead, LeadConversion, LeadStatus
 from tests.factories import (
     ContactFactory,
     LeadFactory,
@@ -83,15 +86,34 @@ def test_delete_takes_attachments_and_keeps_converted_and_other_reps_leads(
     assert Note.objects.count() == Task.objects.count() == Document.objects.count() == 1
 
 
+def test_a_lead_whose_conversion_was_undone_is_kept_with_its_history(rep: Any) -> None:
+    lead = LeadFactory(owner=rep, company_name="")
+    result = leads_convert(
+        actor=rep, lead_ids=[lead.pk], options=ConversionOptions(create_deal=False)
+    )
+    assert result.results[0].converted
+    conversion = LeadConversion.objects.get(lead=lead)
+    lead_conversion_undo(actor=rep, conversion=conversion)
+    assert leads_delete_preview(actor=rep, lead_ids=[lead.pk]).count == 0
+    outcome = leads_delete(actor=rep, lead_ids=[lead.pk])
+    assert (outcome.changed, outcome.skipped) == (0, 1)
+    assert "conversion history" in " ".join(outcome.reasons)
+    assert Lead.objects.filter(pk=lead.pk).exists()
+    # The set-based delete refuses like QuerySet.delete() would.
+    with pytest.raises(ProtectedError):
+        delete_rows(Lead, [lead.pk])
+
+
 @pytest.mark.parametrize("action", ["assign", "tag", "delete", "preview"])
 def test_a_fixed_number_of_queries(rep: Any, manager: Any, action: str) -> None:
     tag = TagFactory(scope="leads")
     counts = []
-    for size in (1, 3, 30):
+    for size in (1, 3, 120):  # warm-up, then across QuerySet.delete()'s 100 rows per DELETE
         ids = []
         for _ in range(size):
-            lead = LeadFactory(owner=rep)
+            lead = LeadFactory(owner=rep, tags=[tag])
             make_note(lead)
+            make_task(lead)
             ids.append(lead.pk)
         with CaptureQueriesContext(connection) as queries:
             if action == "assign":
