@@ -241,7 +241,7 @@ def contacts_assign(*, actor: Any, contact_ids: Iterable[int], owner: Any) -> Bu
         now = timezone.now()
         changed = 0
         for chunk in chunks(selection.allowed):
-            changed += Contact.objects.filter(pk__in=chunk).update(owner=owner, updated_at=now)
+            changed += Contact.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
     return BulkOutcome(changed=changed, refused=selection.refused, missing=selection.missing)
 
 
@@ -281,7 +281,7 @@ def records_tag(
         for chunk in chunks(selection.allowed):
             if remove_ids:
                 through.objects.filter(
-                    **{f"{column}__in": chunk, "tag_id__in": remove_ids}
+                    **{f"{column}__any": chunk, "tag_id__in": remove_ids}
                 ).delete()
             if add_ids:
                 through.objects.bulk_create(
@@ -289,7 +289,7 @@ def records_tag(
                     ignore_conflicts=True,
                     batch_size=5000,
                 )
-            model.objects.filter(pk__in=chunk).update(updated_at=timezone.now())
+            model.objects.filter(pk__any=chunk).update(updated_at=timezone.now())
     return BulkOutcome(
         changed=len(selection.allowed), refused=selection.refused, missing=selection.missing
     )
@@ -338,10 +338,10 @@ def _contact_deal_links(ids: list[int]) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = set()
     for chunk in chunks(ids):
         pairs |= set(
-            DealContact.objects.filter(contact_id__in=chunk).values_list("contact_id", "deal_id")
+            DealContact.objects.filter(contact_id__any=chunk).values_list("contact_id", "deal_id")
         )
         pairs |= set(
-            Deal.objects.filter(organization_id__in=chunk).values_list("organization_id", "pk")
+            Deal.objects.filter(organization_id__any=chunk).values_list("organization_id", "pk")
         )
     return pairs
 
@@ -352,7 +352,7 @@ def _attached_counts(ids: list[int]) -> dict[str, int]:
     for chunk in chunks(ids):
         for name, model in (("notes", Note), ("documents", Document), ("tasks", Task)):
             counts[name] += model.objects.filter(
-                content_type=contact_type, object_id__in=chunk
+                content_type=contact_type, object_id__any=chunk
             ).count()
     return counts
 
@@ -377,7 +377,7 @@ def contacts_delete_preview(*, actor: Any, contact_ids: Iterable[int]) -> Contac
     chosen = set(ids)
     for chunk in chunks(ids):
         employees = set(
-            Contact.objects.filter(organization_id__in=chunk).values_list("pk", flat=True)
+            Contact.objects.filter(organization_id__any=chunk).values_list("pk", flat=True)
         )
         preview.employees += len(employees - chosen)
     return preview
@@ -430,11 +430,11 @@ def contacts_delete(
         for chunk in chunks(ids):
             # Former employees keep the organisation's name in their history.
             name = Contact.objects.filter(pk=OuterRef("organization_id")).values("name")[:1]
-            Employment.objects.filter(organization_id__in=chunk).update(
+            Employment.objects.filter(organization_id__any=chunk).update(
                 organization_name=Subquery(name)
             )
             # No per-row deal signals: the statuses are recomputed once below.
-            DealContact.objects.filter(contact_id__in=chunk)._raw_delete(DealContact.objects.db)
+            DealContact.objects.filter(contact_id__any=chunk)._raw_delete(DealContact.objects.db)
             _keep_deal_documents(chunk, contact_type)
             delete_attached(contact_type, chunk)
         delete_rows(Contact, ids)
@@ -446,7 +446,7 @@ def contacts_delete(
 def delete_attached(content_type: ContentType, object_ids: list[int]) -> None:
     """Delete the notes, tasks, documents and document links of these records: a few statements
     whatever their number (shared by the bulk deletes of contacts and leads)."""
-    subject = {"content_type": content_type, "object_id__in": object_ids}
+    subject = {"content_type": content_type, "object_id__any": object_ids}
     for model in (Note, Task, Document):
         pks = list(model.objects.filter(**subject).values_list("pk", flat=True))
         delete_rows(model, pks)
@@ -460,7 +460,7 @@ def _keep_deal_documents(contact_ids: list[int], contact_type: ContentType) -> N
     linked = DocumentLink.objects.filter(
         content_type=deal_type,
         document__content_type=contact_type,
-        document__object_id__in=contact_ids,
+        document__object_id__any=contact_ids,
     )
     first_deal = (
         DocumentLink.objects.filter(document=OuterRef("pk"), content_type=deal_type)
@@ -470,11 +470,11 @@ def _keep_deal_documents(contact_ids: list[int], contact_type: ContentType) -> N
     document_ids = sorted(set(linked.values_list("document_id", flat=True)))
     if not document_ids:
         return
-    Document.objects.filter(pk__in=document_ids).update(
+    Document.objects.filter(pk__any=document_ids).update(
         content_type=deal_type, object_id=Subquery(first_deal)
     )
     DocumentLink.objects.filter(
-        document_id__in=document_ids, content_type=deal_type, object_id=F("document__object_id")
+        document_id__any=document_ids, content_type=deal_type, object_id=F("document__object_id")
     ).delete()
 
 

@@ -59,7 +59,7 @@ def split_selection(
     manager = active and is_manager(actor)
     found = 0
     for chunk in chunks(wanted):
-        rows = queryset.filter(pk__in=chunk).order_by("pk")
+        rows = queryset.filter(pk__any=chunk).order_by("pk")
         if lock:
             rows = rows.select_for_update()
         for row in rows.values("pk", "owner_id", *fields):
@@ -131,7 +131,7 @@ def delete_rows(model: type[Model], ids: list[int]) -> int:
         for rel in relations:
             field: Any = rel.field  # type: ignore[attr-defined]  # a ForeignObjectRel's field
             related_model: type[Model] = field.model
-            related = related_model._base_manager.filter(**{f"{field.name}__in": chunk})
+            related = related_model._base_manager.filter(**{f"{field.name}__any": chunk})
             on_delete = field.remote_field.on_delete
             if on_delete is DO_NOTHING:
                 continue
@@ -147,5 +147,5 @@ def delete_rows(model: type[Model], ids: list[int]) -> int:
                         " rows refer to it.",
                         set(blocking),
                     )
-        deleted += model._base_manager.filter(pk__in=chunk)._raw_delete(router.db_for_write(model))
+        deleted += model._base_manager.filter(pk__any=chunk)._raw_delete(router.db_for_write(model))
     return deleted

@@ -67,7 +67,7 @@ def leads_assign(*, actor: Any, lead_ids: Iterable[int], owner: Any) -> BulkOutc
         now = timezone.now()
         changed = 0
         for chunk in chunks(selection.allowed):
-            changed += Lead.objects.filter(pk__in=chunk).update(owner=owner, updated_at=now)
+            changed += Lead.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
     return _outcome(selection, changed)
 
 
@@ -80,7 +80,11 @@ def leads_tag(
 ) -> BulkOutcome:
     """Add and remove lead tags (scope "leads") on the selected active leads."""
     ids = list(lead_ids)
-    converted = set(Lead.objects.filter(pk__in=ids).converted().values_list("pk", flat=True))
+    converted: set[int] = set()
+    for chunk in chunks(sorted(set(ids))):
+        converted |= set(
+            Lead.objects.filter(pk__any=chunk).converted().values_list("pk", flat=True)
+        )
     outcome = records_tag(
         model=Lead,
         actor=actor,
@@ -114,7 +118,7 @@ def _attached(ids: list[int]) -> dict[str, int]:
     for chunk in chunks(ids):
         for name, model in (("notes", Note), ("documents", Document), ("tasks", Task)):
             counts[name] += model.objects.filter(
-                content_type=lead_type, object_id__in=chunk
+                content_type=lead_type, object_id__any=chunk
             ).count()
     return counts
 
@@ -139,7 +143,7 @@ def _with_history(ids: list[int]) -> set[int]:
     found: set[int] = set()
     for chunk in chunks(ids):
         found |= set(
-            LeadConversion.objects.filter(lead_id__in=chunk).values_list("lead_id", flat=True)
+            LeadConversion.objects.filter(lead_id__any=chunk).values_list("lead_id", flat=True)
         )
     return found
 

@@ -4,10 +4,12 @@ matching" re-applies the filter on the server; a fixed number of queries whateve
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import ProtectedError
 from django.test import Client
@@ -15,8 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from contacts.models import Contact
 from crm.models import Document, Note, Task
 from crm.selection import delete_rows
+from deals.models import Deal
 from leads.bulk import leads_assign, leads_delete, leads_delete_preview, leads_tag
 from leads.conversion import ConversionOptions, lead_conversion_undo, leads_convert
 from leads.models import Lead, LeadConversion, LeadStatus
@@ -226,3 +230,12 @@ def test_the_contacts_list_has_the_same_actions(
     )
     assert "contactsChanged" in response.headers["HX-Trigger"]
     assert "left alone" in response.content.decode()
+
+
+def test_the_benchmark_command_runs_and_cleans_up() -> None:
+    out = StringIO()
+    call_command("bench_bulk_actions", rows=5, stdout=out)
+    text = out.getvalue()
+    assert "5 contacts (one deal each) and 5 leads" in text and "leads_delete " in text
+    assert not Contact.objects.exists() and not Lead.objects.exists()
+    assert not Deal.objects.exists() and not Note.objects.exists()
