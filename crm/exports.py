@@ -142,7 +142,7 @@ def xlsx_file(columns: Sequence[Column], records: Iterable[Any], *, title: str) 
     sheet = workbook.create_sheet(title=title[:31] or "Export")
     sheet.append([str(c.header) for c in columns])
     for row in export_rows(columns, records):
-        sheet.append(row)
+        sheet.append([value or None for value in row])  # an empty cell costs nothing
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
     workbook.save(handle)
     handle.seek(0)

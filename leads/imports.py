@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -55,10 +55,11 @@ from crm.models import (
     Scope,
     Tag,
     User,
+    domain_key_of,
     name_key_of,
 )
 from crm.permissions import can_change, is_manager
-from leads.duplicates import find_duplicates, lead_keys
+from leads.duplicates import LeadKeys, find_duplicates, lead_keys
 from leads.models import Lead, LeadStatus
 from leads.resources import lead_columns
 
@@ -308,6 +309,7 @@ class RowResult:
     errors: list[str] = field(default_factory=list)
     duplicate: Duplicate | None = None
     action: str = CREATE
+    keys: LeadKeys | None = None
 
     @property
     def is_organization(self) -> bool:
@@ -433,6 +435,7 @@ class RowChecker:
         self.model: type[Lead] | type[Contact] = Lead if kind == LEADS else Contact
         self.targets = targets_for(kind)
         self.mapping = [(i, key) for i, key in enumerate(mapping) if key in self.targets]
+        self.labels = {key: str(column.header) for key, column in self.targets.items()}
         self.may_assign_anyone = actor is None or is_manager(actor)
         self.sources = {s.name.casefold(): s.pk for s in LeadSource.objects.all()}
         self.users: dict[str, int] = {}
@@ -460,7 +463,7 @@ class RowChecker:
         kind_value = ""
         for index, key in self.mapping:
             text = values[index] if index < len(values) else ""
-            label = str(self.targets[key].header)
+            label = self.labels[key]
             if key == "type":
                 kind_value = text
             elif key == "organization":
@@ -647,26 +650,42 @@ def _has_field(model: type[models.Model], name: str) -> bool:
 # ---- duplicates ------------------------------------------------------------------------------
 
 
-def _pseudo_lead(row: RowResult) -> Lead:
-    """The row as the unsaved lead ``leads.duplicates`` compares (pk = the row's number)."""
-    data = row.data
-    if data.get("is_organization"):
-        return Lead(
-            pk=row.number, company_name=data.get("name", ""), website=data.get("website", "")
-        )
-    return Lead(
-        pk=row.number,
-        first_name=data.get("first_name", ""),
-        last_name=data.get("last_name", ""),
-        email=data.get("email", ""),
-        company_name=data.get("company_name", "") or row.organization,
-        website=data.get("website", "") if "company_name" in data else "",
-    )
+@dataclass
+class _Party:
+    """The row as what ``leads.duplicates`` compares: a lead's pk, email, full name, company and
+    website (a plain object: a model instance per row would cost more than the rest)."""
+
+    pk: int
+    email: str = ""
+    full_name: str = ""
+    company_name: str = ""
+    website: str = ""
+
+
+def row_keys(row: RowResult) -> LeadKeys:
+    """The row's duplicate keys, by ``leads.duplicates.lead_keys`` (computed once per row)."""
+    if row.keys is None:
+        data = row.data
+        if data.get("is_organization"):
+            party = _Party(
+                row.number, company_name=data.get("name", ""), website=data.get("website", "")
+            )
+        else:
+            full = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
+            party = _Party(
+                row.number,
+                email=data.get("email", ""),
+                full_name=full,
+                company_name=data.get("company_name", "") or row.organization,
+                website=data.get("website", "") if "company_name" in data else "",
+            )
+        row.keys = lead_keys(cast(Lead, party))
+    return row.keys
 
 
 def file_keys(kind: str, row: RowResult) -> list[tuple[str, ...]]:
     """The keys that make two rows of one file the same party (the conversion's rules)."""
-    keys = lead_keys(_pseudo_lead(row))
+    keys = row_keys(row)
     if kind == CONTACTS and row.is_organization:
         return [k for k in (("org", keys.organization), ("domain", keys.domain)) if k[1]]
     found: list[tuple[str, ...]] = []
@@ -681,25 +700,40 @@ def _lead_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int,
     """Existing leads that are the same party as rows (same email, or same full name and same
     company), by the keys ``leads.duplicates.lead_keys`` gives; active leads first."""
     rules = CrmSettings.load()
-    keys = {row.number: lead_keys(_pseudo_lead(row)) for row in rows}
+    keys = {row.number: row_keys(row) for row in rows}
     emails = sorted({k.email for k in keys.values() if k.email}) if rules.match_person_email else []
-    last_names = sorted(
-        {str(row.data.get("last_name", "")).lower() for row in rows if row.data.get("last_name")}
-    )
+    named = [row for row in rows if row.data.get("last_name") and row.data.get("company_name")]
     if not rules.match_person_name_and_organization:
-        last_names = []
+        named = []
     by_email: dict[str, Lead] = {}
     by_name: dict[tuple[str, str], Lead] = {}
     base = Lead.objects.order_by("converted_at", "pk").only(
-        "pk", "first_name", "last_name", "company_name", "email", "owner_id", "converted_at"
+        "pk",
+        "first_name",
+        "last_name",
+        "company_name",
+        "email",
+        "website",
+        "owner_id",
+        "converted_at",
     )
     for start in range(0, len(emails), CHUNK):
         chunk = emails[start : start + CHUNK]
         for lead in base.annotate(email_ci=Lower("email")).filter(email_ci__in=chunk):
             by_email.setdefault(lead.email.strip().lower(), lead)
-    for start in range(0, len(last_names), CHUNK):
-        chunk = last_names[start : start + CHUNK]
-        for lead in base.annotate(last_ci=Lower("last_name")).filter(last_ci__in=chunk):
+    # Same full name at the same company: candidates by last name and company (lower-cased,
+    # index lead_company_ci_idx), compared by lead_keys.
+    for start in range(0, len(named), CHUNK):
+        chunk_rows = named[start : start + CHUNK]
+        lasts = sorted({str(r.data["last_name"]).lower() for r in chunk_rows})
+        companies = sorted(
+            {str(r.data["company_name"]).lower() for r in chunk_rows}
+            | {" ".join(str(r.data["company_name"]).lower().split()) for r in chunk_rows}
+        )
+        candidates = base.annotate(
+            company_ci=Lower("company_name"), last_ci=Lower("last_name")
+        ).filter(company_ci__in=companies, last_ci__in=lasts)
+        for lead in candidates:
             key = lead_keys(lead)
             if key.name and key.organization:
                 by_name.setdefault((key.name, key.organization), lead)
@@ -720,8 +754,11 @@ def _lead_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int,
 
 def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int, Duplicate]:
     """Existing contacts that are the same party as rows, by ``leads.duplicates``."""
-    pseudo = [_pseudo_lead(row) for row in rows]
-    findings = find_duplicates(pseudo, CrmSettings.load())
+    # With the keys given, find_duplicates reads only each lead's pk.
+    parties = [cast(Lead, _Party(row.number)) for row in rows]
+    findings = find_duplicates(
+        parties, CrmSettings.load(), keys={row.number: row_keys(row) for row in rows}
+    )
     found: dict[int, Duplicate] = {}
     for row in rows:
         result = findings.get(row.number)
@@ -978,10 +1015,22 @@ def _apply_updates(
     return list(changed.values()), tags
 
 
+def _insert_dicts(model: type[models.Model], dicts: Sequence[dict[str, Any]]) -> list[int]:
+    """``crm.bulk.insert_rows`` for rows that name different fields: a field a row leaves out
+    takes its default (no model instance per row)."""
+    if not dicts:
+        return []
+    names = sorted({name for data in dicts for name in data})
+    defaults: dict[str, Any] = {}
+    for name in names:
+        model_field: Any = model._meta.get_field(name)
+        defaults[name] = model_field.get_default()
+    return insert_rows(model, [{**defaults, **data} for data in dicts])
+
+
 def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> None:
-    leads = [Lead(**row.data) for row in creates]
-    bulk_insert(Lead, leads)
-    links = [(lead.pk, name) for lead, row in zip(leads, creates, strict=True) for name in row.tags]
+    ids = _insert_dicts(Lead, [row.data for row in creates])
+    links = [(pk, name) for pk, row in zip(ids, creates, strict=True) for name in row.tags]
     changed, more = _apply_updates(Lead, updates, actor)
     fields = [f for f in FILLABLE if _has_field(Lead, f.removesuffix("_id"))]
     bulk_update(Lead, changed, [*fields, "custom_fields", "updated_at"])
@@ -1029,17 +1078,22 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
             file_orgs[key] = employer
     bulk_insert(Contact, [*org_objs, *new_employers])
     by_key.update({key: obj.pk for key, obj in file_orgs.items()})
-    people_objs = []
+    people_rows = []
     for row in people:
-        person = Contact(**row.data)
+        data = dict(row.data)
         if row.organization:
-            person.organization_id = by_key[name_key_of(row.organization)]
-        person.compute_keys()
-        people_objs.append(person)
-    bulk_insert(Contact, people_objs)
+            data["organization_id"] = by_key[name_key_of(row.organization)]
+        # What Contact.compute_keys() sets, without a model instance per person.
+        full = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
+        data["name_key"] = name_key_of(full)
+        data["domain_key"] = domain_key_of(data.get("website", ""))
+        people_rows.append(data)
+    people_ids = _insert_dicts(Contact, people_rows)
     links = [
-        (obj.pk, name)
-        for obj, row in zip([*org_objs, *people_objs], [*orgs, *people], strict=True)
+        (pk, name)
+        for pk, row in zip(
+            [*(obj.pk for obj in org_objs), *people_ids], [*orgs, *people], strict=True
+        )
         for name in row.tags
     ]
     # Updates: a person's employer is filled only when the person has none.

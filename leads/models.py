@@ -105,6 +105,7 @@ class Lead(ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(fields=["last_name", "first_name"], name="lead_name_idx"),
             models.Index(fields=["company_name"], name="lead_company_idx"),
             models.Index(Lower("email"), name="lead_email_ci_idx"),
+            models.Index(Lower("company_name"), name="lead_company_ci_idx"),  # import duplicates
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
         ]
         constraints = [
