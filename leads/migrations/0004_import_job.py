@@ -7,42 +7,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0003_groups'),
+        ("leads", "0003_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=16, verbose_name='records')),
-                ('file', models.FileField(max_length=300, upload_to=leads.models.import_upload_to, verbose_name='file')),
-                ('file_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('mapping', models.JSONField(blank=True, default=list, verbose_name='column mapping')),
-                ('duplicates', models.CharField(default='skip', max_length=16, verbose_name='duplicates')),
-                ('status', models.CharField(choices=[('draft', 'Being prepared'), ('queued', 'Waiting to start'), ('running', 'Importing'), ('done', 'Done'), ('failed', 'Failed')], default='draft', max_length=16, verbose_name='status')),
-                ('total_rows', models.PositiveIntegerField(default=0, verbose_name='rows')),
-                ('processed_rows', models.PositiveIntegerField(default=0, verbose_name='rows checked')),
-                ('created_count', models.PositiveIntegerField(default=0, verbose_name='created')),
-                ('updated_count', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('skipped_count', models.PositiveIntegerField(default=0, verbose_name='skipped')),
-                ('rejected_count', models.PositiveIntegerField(default=0, verbose_name='rejected')),
-                ('organizations_created', models.PositiveIntegerField(default=0, verbose_name='organisations created')),
-                ('rejected_file', models.FileField(blank=True, max_length=300, upload_to='', verbose_name='rejected rows')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=16, verbose_name="records")),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=300, upload_to=leads.models.import_upload_to, verbose_name="file"
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "mapping",
+                    models.JSONField(blank=True, default=list, verbose_name="column mapping"),
+                ),
+                (
+                    "duplicates",
+                    models.CharField(default="skip", max_length=16, verbose_name="duplicates"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Being prepared"),
+                            ("queued", "Waiting to start"),
+                            ("running", "Importing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("total_rows", models.PositiveIntegerField(default=0, verbose_name="rows")),
+                (
+                    "processed_rows",
+                    models.PositiveIntegerField(default=0, verbose_name="rows checked"),
+                ),
+                ("created_count", models.PositiveIntegerField(default=0, verbose_name="created")),
+                ("updated_count", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                ("skipped_count", models.PositiveIntegerField(default=0, verbose_name="skipped")),
+                ("rejected_count", models.PositiveIntegerField(default=0, verbose_name="rejected")),
+                (
+                    "organizations_created",
+                    models.PositiveIntegerField(default=0, verbose_name="organisations created"),
+                ),
+                (
+                    "rejected_file",
+                    models.FileField(
+                        blank=True, max_length=300, upload_to="", verbose_name="rejected rows"
+                    ),
+                ),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'verbose_name_plural': 'imports',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['created_by', '-created_at'], name='importjob_creator_idx')],
+                "verbose_name": "import",
+                "verbose_name_plural": "imports",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["created_by", "-created_at"], name="importjob_creator_idx")
+                ],
             },
         ),
     ]

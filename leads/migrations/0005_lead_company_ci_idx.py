@@ -6,16 +6,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_defaults'),
-        ('leads', '0004_import_job'),
+        ("crm", "0002_defaults"),
+        ("leads", "0004_import_job"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(django.db.models.functions.text.Lower('company_name'), name='lead_company_ci_idx'),
+            model_name="lead",
+            index=models.Index(
+                django.db.models.functions.text.Lower("company_name"), name="lead_company_ci_idx"
+            ),
         ),
     ]

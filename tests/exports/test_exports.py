@@ -51,7 +51,9 @@ def test_lead_export_scopes(rep_client: Client, rep: Any) -> None:
     rows = csv_rows(rep_client.get(url + "?scope=filtered&format=csv&status=qualified&page=3"))
     assert {r[1] for r in rows[1:]} == {"Beta", "Gamma"}
 
-    rows = csv_rows(rep_client.get(url, {"scope": "selected", "format": "csv", "pk": [a.pk, c.pk]}))
+    rows = csv_rows(
+        rep_client.get(url, {"scope": "selected", "format": "csv", "pk": [str(a.pk), str(c.pk)]})
+    )
     assert {r[1] for r in rows[1:]} == {"Alpha", "Gamma"}
     rows = csv_rows(rep_client.get(url, {"scope": "selected", "format": "csv", "pk": ["x"]}))
     assert rows[1:] == []
@@ -241,7 +243,11 @@ def test_contact_export_reimports_as_the_same_records(manager_client: Client) ->
     result = records_import(
         actor=None, kind="contacts", table=table, mapping=auto_mapping("contacts", table.headers)
     )
-    assert (result.created, result.organizations_created, [r.errors for r in result.rejected]) == (3, 0, [])
+    assert (result.created, result.organizations_created, [r.errors for r in result.rejected]) == (
+        3,
+        0,
+        [],
+    )
     assert snapshot() == before
 
     # Imported again: every row is a duplicate of what the first import made.
