@@ -40,7 +40,7 @@ def _page(request: HttpRequest, form: TokenForm, **context: Any) -> HttpResponse
         request,
         "api/tokens.html",
         {
-            "menu": [*MENU, (SECTION, gettext_lazy("API tokens"))],
+            "menu": MENU,
             "section": SECTION,
             "tokens": tokens,
             "form": form,

@@ -21,7 +21,7 @@ from django.db.models.lookups import In
 class AnyOf(In):
     lookup_name = "any"
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
         values = self.rhs
         if not self.rhs_is_direct_value() or not all(
             type(v) in (int, str) for v in values if v is not None

@@ -47,6 +47,7 @@ MENU = [
     ("settings:duplicates", gettext_lazy("Duplicate rules")),
     ("settings:conversion", gettext_lazy("Conversion defaults")),
     ("settings:policies", gettext_lazy("Policies")),
+    ("api_tokens:list", gettext_lazy("API tokens")),  # the api app's page (root URLconf)
 ]
 
 

@@ -327,7 +327,7 @@ class _Planner:
             name=name[:255],
             value=options.deal_value or 0,
             currency=options.deal_currency or self.settings.default_currency,
-            stage_id=self.stage.pk,
+            stage_id=self.stage.pk if self.stage else None,
             owner_id=self.owner_for(lead),
             source_id=lead.source_id,
             lead_created_at=lead.created_at,

@@ -211,7 +211,7 @@ def test_fast_lists_match_drf(rep: Any, serializer_name: str, make: Any) -> None
     rows = list(model._default_manager.filter(pk__in=[o.pk for o in objects]).order_by("pk"))
     if serializer_name == "LeadSerializer":
         for row in rows:
-            row.conversion_in_force = None  # type: ignore[attr-defined]
+            row.conversion_in_force = None
     serializer_class = getattr(s, serializer_name)
     fast = serializer_class(rows, many=True).data
     plain = drf.ListSerializer(child=serializer_class(), instance=rows).data

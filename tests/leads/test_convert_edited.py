@@ -23,6 +23,7 @@ def test_edits_are_saved_and_converted(rep: Any) -> None:
     assert converted.status == "converted"
     lead.refresh_from_db()
     assert lead.is_converted and lead.company_name == "Acme"
+    assert converted.person_id is not None
     person = Contact.objects.get(pk=converted.person_id)
     assert person.email == "ana@acme.example"
     assert person.organization is not None and person.organization.name == "Acme"

@@ -688,7 +688,7 @@ def test_bulk_all_matching_ten_thousand_leads(
     response = rep_client.post(url, {"all": "1", "create_deal": "on"}, headers=HTMX)
     result = html(response)
     assert LeadConversion.objects.count() == 10_000
-    assert re.search(r"<dt>Converted</dt><dd>10000</dd>", result)
+    assert re.search(r"<dt>Converted</dt><dd>10,000</dd>", result)
     assert re.search(r"<dt>Refused</dt><dd>50</dd>", result)
     assert "…and 9900 more converted leads." in result
     assert result.count('class="result-row"') == 100
