@@ -249,6 +249,7 @@ class DealSerializer(FastSerializer):
     organization_id = ref()
     source_id = ref()
     loss_reason_id = ref()
+    unqualified_reason_id = ref()
     estimated_close_date = serializers.DateField(
         source="expected_close_date", required=False, allow_null=True
     )

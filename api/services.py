@@ -17,7 +17,7 @@ from crm.models import Note, Task, User
 from crm.permissions import can_change, is_manager
 from crm.selection import BulkOutcome
 from crm.services import Refused, require_manager, task_refusal
-from deals.models import Deal, DealContact, LossReason
+from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason
 from leads.bulk import leads_delete
 from leads.models import Lead
 
@@ -161,14 +161,14 @@ def task_delete(*, actor: Any, task: Task) -> None:
     Task.objects.filter(pk=task.pk).delete()
 
 
-def loss_reason_save(*, actor: Any, form: Any) -> LossReason:
+def loss_reason_save(*, actor: Any, form: Any) -> Any:
+    """Save a loss reason or a deal unqualified reason (managers only)."""
     require_manager(actor)
     with transaction.atomic():
-        reason: LossReason = form.save()
-    return reason
+        return form.save()
 
 
-def loss_reason_delete(*, actor: Any, reason: LossReason) -> None:
-    """Delete a loss reason; lost deals that gave it simply have none."""
+def loss_reason_delete(*, actor: Any, reason: LossReason | DealUnqualifiedReason) -> None:
+    """Delete a loss (or unqualified) reason; the deals that gave it simply have none."""
     require_manager(actor)
-    LossReason.objects.filter(pk=reason.pk).delete()
+    type(reason)._default_manager.filter(pk=reason.pk).delete()

@@ -46,6 +46,11 @@ router.register("lead_sources", views.SourceViewSet, basename="lead-source")
 router.register("deal_sources", views.DealSourceViewSet, basename="deal-source")
 router.register("loss_reasons", views.LossReasonViewSet, basename="loss-reason")
 router.register(
+    "deal_unqualified_reasons",
+    views.DealUnqualifiedReasonViewSet,
+    basename="deal-unqualified-reason",
+)
+router.register(
     "lead_unqualified_reasons",
     views.LeadUnqualifiedReasonViewSet,
     basename="lead-unqualified-reason",

@@ -10,9 +10,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -53,7 +54,15 @@ from crm.models import (
 from crm.permissions import is_manager
 from crm.services import Refused, subject_model
 from deals.forms import DealForm
-from deals.models import Deal, DealContact, LossReason, Pipeline, Stage, StageCategory
+from deals.models import (
+    Deal,
+    DealContact,
+    DealUnqualifiedReason,
+    LossReason,
+    Pipeline,
+    Stage,
+    StageCategory,
+)
 from deals.services import deal_move_stage
 from leads.forms import LeadForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
@@ -295,14 +304,35 @@ class DealViewSet(Resource):
     def get_queryset(self) -> QuerySet[Deal]:
         return Deal.objects.all()
 
-    def _loss_reason(self, data: dict[str, Any]) -> LossReason | None:
-        pk = data.pop("loss_reason_id", None)
-        if pk is None:
-            return None
-        reason = LossReason.objects.filter(pk=pk).first()
-        if reason is None:
-            raise invalid({"loss_reason_id": [_("There is no loss reason with this id.")]})
-        return reason
+    # Sell's reason attributes: the model, the stage category it belongs to, the messages.
+    REASONS: dict[str, tuple[type[Model], str, Any, Any]] = {
+        "loss_reason": (
+            LossReason,
+            StageCategory.LOST,
+            gettext_lazy("There is no loss reason with this id."),
+            gettext_lazy("Only a lost deal has a loss reason."),
+        ),
+        "unqualified_reason": (
+            DealUnqualifiedReason,
+            StageCategory.UNQUALIFIED,
+            gettext_lazy("There is no unqualified reason with this id."),
+            gettext_lazy("Only an unqualified deal has an unqualified reason."),
+        ),
+    }
+
+    def _reasons(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The reasons named in ``data`` (``loss_reason_id``, ``unqualified_reason_id``), by
+        the Deal field they go to."""
+        found: dict[str, Any] = {}
+        for field, (model, _category, unknown, _misplaced) in self.REASONS.items():
+            pk = data.pop(f"{field}_id", None)
+            if pk is None:
+                continue
+            reason = model._default_manager.filter(pk=pk).first()
+            if reason is None:
+                raise invalid({f"{field}_id": [unknown]})
+            found[field] = reason
+        return found
 
     def _stage(self, pk: int | None) -> Stage:
         stage = Stage.objects.filter(pk=pk).first() if pk else None
@@ -312,7 +342,7 @@ class DealViewSet(Resource):
 
     def _save(self, deal: Deal | None, data: dict[str, Any]) -> Deal:
         user = self.request.user
-        loss_reason = self._loss_reason(data)
+        reasons = self._reasons(data)
         stage_id = data.pop("stage_id", None) if deal is not None else data.get("stage_id")
         changes = form_changes(data, self.FKS)
         if deal is None:
@@ -339,25 +369,25 @@ class DealViewSet(Resource):
                     DealForm, instance=deal, changes=changes, overrides=self.OVERRIDES, user=user
                 )
                 saved = form.save_deal(actor=user)
-                if deal is not None and (stage_id is not None or loss_reason is not None):
-                    stage = self._stage(stage_id) if stage_id is not None else saved.stage
+                if deal is not None and stage_id is not None:
+                    stage = self._stage(stage_id)
                     if stage.pk != saved.stage_id:
-                        saved = deal_move_stage(
-                            actor=user, deal=saved, stage=stage, loss_reason=loss_reason
-                        )
-                    elif loss_reason is not None:
-                        self._set_loss_reason(saved, loss_reason)
-                elif loss_reason is not None:
-                    self._set_loss_reason(saved, loss_reason)
+                        self._check_reasons(stage, reasons)
+                        saved = deal_move_stage(actor=user, deal=saved, stage=stage, **reasons)
+                        reasons = {}
+                self._check_reasons(saved.stage, reasons)
+                if reasons:
+                    Deal.objects.filter(pk=saved.pk).update(**reasons)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"stage": exc.messages}
             raise invalid({sell_name(k): v for k, v in errors.items()}) from None
         return saved
 
-    def _set_loss_reason(self, deal: Deal, reason: LossReason) -> None:
-        if deal.stage.category != StageCategory.LOST:
-            raise invalid({"loss_reason_id": [_("Only a lost deal has a loss reason.")]})
-        Deal.objects.filter(pk=deal.pk).update(loss_reason=reason)
+    def _check_reasons(self, stage: Stage, reasons: dict[str, Any]) -> None:
+        for field in reasons:
+            _model, category, _unknown, misplaced = self.REASONS[field]
+            if stage.category != category:
+                raise invalid({f"{field}_id": [misplaced]})
 
     def perform_create(self, data: dict[str, Any]) -> Deal:
         return self._save(None, data)
@@ -642,6 +672,29 @@ class LossReasonViewSet(Resource):
         return api_services.loss_reason_save(actor=self.request.user, form=form)
 
     def perform_destroy(self, obj: LossReason) -> None:
+        api_services.loss_reason_delete(actor=self.request.user, reason=obj)
+
+
+DealUnqualifiedReasonForm = forms.modelform_factory(DealUnqualifiedReason, fields=["name"])
+
+
+@documented
+class DealUnqualifiedReasonViewSet(LossReasonViewSet):
+    resource = "deal_unqualified_reason"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return DealUnqualifiedReason.objects.all()
+
+    def perform_create(self, data: dict[str, Any]) -> Any:
+        _manager(self.request.user)
+        form = _form_or_422(DealUnqualifiedReasonForm(data))
+        return api_services.loss_reason_save(actor=self.request.user, form=form)
+
+    def perform_update(self, obj: Any, data: dict[str, Any]) -> Any:
+        form = _form_or_422(DealUnqualifiedReasonForm({"name": obj.name, **data}, instance=obj))
+        return api_services.loss_reason_save(actor=self.request.user, form=form)
+
+    def perform_destroy(self, obj: Any) -> None:
         api_services.loss_reason_delete(actor=self.request.user, reason=obj)
 
 

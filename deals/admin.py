@@ -23,7 +23,7 @@ from crm.admin import (
 )
 from crm.models import CustomFieldScope, Document
 from crm.permissions import can_change
-from deals.models import Deal, DealContact, LossReason, Pipeline, Stage
+from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
 
 
 class StageInline(admin.TabularInline):
@@ -49,7 +49,7 @@ class StageAdmin(admin.ModelAdmin):
     ordering = ("pipeline", "position")
 
 
-@admin.register(LossReason)
+@admin.register(LossReason, DealUnqualifiedReason)
 class LossReasonAdmin(admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)

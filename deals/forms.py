@@ -19,10 +19,21 @@ from contacts.forms import (
 )
 from contacts.models import Contact
 from crm.models import CrmSettings, Scope, User
-from deals.models import Deal, DealContact, LossReason, Stage, StageCategory
+from deals.models import (
+    Deal,
+    DealContact,
+    DealUnqualifiedReason,
+    LossReason,
+    Stage,
+    StageCategory,
+)
 from deals.services import deal_move_stage
 
-OUTCOMES = {"won": StageCategory.WON, "lost": StageCategory.LOST}
+OUTCOMES = {
+    "won": StageCategory.WON,
+    "lost": StageCategory.LOST,
+    "unqualified": StageCategory.UNQUALIFIED,
+}
 
 
 class MoveForm(forms.Form):
@@ -33,6 +44,9 @@ class MoveForm(forms.Form):
     outcome = forms.ChoiceField(choices=[(k, k) for k in OUTCOMES], required=False)
     loss_reason = forms.ModelChoiceField(
         queryset=LossReason.objects.all(), required=False, label=_("Loss reason")
+    )
+    unqualified_reason = forms.ModelChoiceField(
+        queryset=DealUnqualifiedReason.objects.all(), required=False, label=_("Unqualified reason")
     )
 
     def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:

@@ -90,6 +90,20 @@ class LossReason(models.Model):
         return self.name
 
 
+class DealUnqualifiedReason(models.Model):
+    """Why a deal was moved to an unqualified stage (Sell's "deal unqualified reasons")."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("deal unqualified reason")
+        verbose_name_plural = _("deal unqualified reasons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DealQuerySet(models.QuerySet["Deal"]):
     def open(self) -> Self:
         return self.filter(stage__category=StageCategory.OPEN)
@@ -149,6 +163,13 @@ class Deal(OwnedModel, TimeStampedModel):
     stage_changed_at = models.DateTimeField(_("stage changed"), null=True, blank=True)
     loss_reason = models.ForeignKey(
         LossReason, verbose_name=_("loss reason"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    unqualified_reason = models.ForeignKey(
+        DealUnqualifiedReason,
+        verbose_name=_("unqualified reason"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
 
     notes = GenericRelation(Note)

@@ -158,6 +158,7 @@ def deal_detail(pk: int) -> Deal:
             "organization",
             "source",
             "loss_reason",
+            "unqualified_reason",
         ).prefetch_related(
             "tags",
             Prefetch(

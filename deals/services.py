@@ -14,7 +14,14 @@ from contacts.models import Contact
 from contacts.services import contacts_recompute_status
 from crm.permissions import can_change
 from crm.selection import split_selection
-from deals.models import Deal, DealContact, LossReason, Stage, StageCategory
+from deals.models import (
+    Deal,
+    DealContact,
+    DealUnqualifiedReason,
+    LossReason,
+    Stage,
+    StageCategory,
+)
 
 
 def deal_contact_ids(*, deal: Deal) -> set[int]:
@@ -34,9 +41,16 @@ def deal_link_main_contact(*, deal: Deal) -> None:
 
 
 def deal_move_stage(
-    *, actor: Any, deal: Deal, stage: Stage, loss_reason: LossReason | None = None
+    *,
+    actor: Any,
+    deal: Deal,
+    stage: Stage,
+    loss_reason: LossReason | None = None,
+    unqualified_reason: DealUnqualifiedReason | None = None,
 ) -> Deal:
-    """Move a deal to another stage; the deal signals update its contacts' statuses."""
+    """Move a deal to another stage; the deal signals update its contacts' statuses. The
+    reason is kept for a lost (``loss_reason``) or unqualified (``unqualified_reason``) stage
+    and cleared otherwise."""
     if not can_change(actor, deal):
         raise PermissionDenied(_("You may only move deals you own."))
     if stage.pipeline_id != deal.stage.pipeline_id:
@@ -47,7 +61,10 @@ def deal_move_stage(
             return deal
         deal.stage = stage
         deal.loss_reason = loss_reason if stage.category == StageCategory.LOST else None
-        deal.save(update_fields=["stage", "loss_reason", "updated_at"])
+        deal.unqualified_reason = (
+            unqualified_reason if stage.category == StageCategory.UNQUALIFIED else None
+        )
+        deal.save(update_fields=["stage", "loss_reason", "unqualified_reason", "updated_at"])
     return deal
 
 

@@ -134,6 +134,7 @@ def move_view(request: HttpRequest, pk: int) -> HttpResponse:
                 deal=deal,
                 stage=stage,
                 loss_reason=form.cleaned_data.get("loss_reason"),
+                unqualified_reason=form.cleaned_data.get("unqualified_reason"),
             )
         except PermissionDenied as exc:
             messages.error(request, str(exc) or _("You may not move this deal."))

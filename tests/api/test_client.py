@@ -135,6 +135,15 @@ def test_deal_lost_with_reason(client: basecrm.Client) -> None:
     assert client.loss_reasons.destroy(reason.id) is True
 
 
+def test_deal_unqualified_with_reason(client: basecrm.Client) -> None:
+    reason = client.deal_unqualified_reasons.create(name="Wrong market")
+    # The client does not send unqualified_reason_id (not in its OPTS_KEYS_TO_PERSIST): moving
+    # a deal with a reason is tested over plain HTTP in test_deal_reasons.py.
+    assert reason.id in [r.id for r in client.deal_unqualified_reasons.list(name="wrong market")]
+    assert client.deal_unqualified_reasons.update(reason.id, name="Elsewhere").name == "Elsewhere"
+    assert client.deal_unqualified_reasons.destroy(reason.id) is True
+
+
 def test_notes_and_tasks(client: basecrm.Client) -> None:
     contact = client.contacts.create(**CONTACT)
     note = client.notes.create(

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Contact, CustomerStatus, ProspectStatus
-from deals.models import Deal, DealContact, LossReason, Pipeline, Stage
+from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
 from tests.factories import (
     ContactFactory,
     CustomFieldFactory,
@@ -182,6 +182,28 @@ def test_lost_button_with_a_loss_reason(rep_client: Client, rep: Any) -> None:
     assert deal.stage == stage("Lost") and deal.loss_reason == reason
     assert person.prospect_status == ProspectStatus.LOST
     assert "Too expensive" in html(rep_client.get(deal.get_absolute_url()))
+
+
+def test_unqualified_with_a_reason_then_reopened(rep_client: Client, rep: Any) -> None:
+    person = ContactFactory(owner=rep)
+    deal = DealFactory(owner=rep, main_contact=person)
+    reason = DealUnqualifiedReason.objects.get(name="No budget")  # a default reason
+    page = html(rep_client.get(deal.get_absolute_url()))
+    assert "Mark as unqualified" in page and "No budget" in page
+    rep_client.post(
+        reverse("deals:move", args=[deal.pk]),
+        {"outcome": "unqualified", "unqualified_reason": reason.pk},
+    )
+    deal.refresh_from_db()
+    person.refresh_from_db()
+    assert deal.stage == stage("Unqualified") and deal.unqualified_reason == reason
+    assert deal.loss_reason is None
+    assert person.prospect_status == ProspectStatus.LOST
+    assert "No budget" in html(rep_client.get(deal.get_absolute_url()))
+    # Back to an open stage: the reason no longer applies.
+    rep_client.post(reverse("deals:move", args=[deal.pk]), {"stage": stage("Incoming").pk})
+    deal.refresh_from_db()
+    assert deal.stage == stage("Incoming") and deal.unqualified_reason is None
 
 
 def test_a_rep_cannot_move_another_reps_deal(rep_client: Client, other_rep: Any) -> None:
