@@ -27,7 +27,7 @@ from crm.models import (
     Task,
     User,
 )
-from deals.models import Deal, DealContact, LossReason, Pipeline, Stage
+from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 from tests.factories import (
     ContactFactory,
@@ -60,6 +60,7 @@ REQUIRED_MODELS = {
     Pipeline,
     Stage,
     LossReason,
+    DealUnqualifiedReason,
     Deal,
     DealContact,
     LeadUnqualifiedReason,
@@ -240,6 +241,7 @@ def one_of_each(superuser: User) -> dict[type[Model], Model]:
         Pipeline: Pipeline.objects.earliest("id"),
         Stage: stage(),
         LossReason: LossReason.objects.create(name="Too expensive"),
+        DealUnqualifiedReason: DealUnqualifiedReason.objects.get(name="No budget"),
         Deal: deal,
         DealContact: DealContact.objects.get(deal=deal, contact=person),
         LeadUnqualifiedReason: LeadUnqualifiedReason.objects.create(name="No budget"),
