@@ -222,3 +222,21 @@ class TransferForm(forms.Form):
         super().__init__(*args, **kwargs)
         owner: UserChoiceField = self.fields["owner"]  # type: ignore[assignment]
         owner.queryset = active_users().exclude(pk=deal.owner_id or 0)
+
+
+class DealsTransferForm(forms.Form):
+    """Bulk transfer from the deals list: the rep who gets the deals (and their contacts)."""
+
+    owner = UserChoiceField(
+        label=_("Transfer to"), queryset=User.objects.none(), empty_label=_("Choose a user")
+    )
+    with_contacts = forms.BooleanField(
+        label=_("Their contacts too (main contacts, other contacts, organisations)"),
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner: UserChoiceField = self.fields["owner"]  # type: ignore[assignment]
+        owner.queryset = active_users()

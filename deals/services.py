@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,11 +10,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from contacts.models import Contact
 from contacts.services import contacts_recompute_status
 from crm.permissions import can_change
-from crm.selection import split_selection
+from crm.selection import BulkOutcome, chunks, split_selection
 from deals.models import (
     Deal,
     DealContact,
@@ -109,6 +111,57 @@ def deal_transfer(
             ]
         # Ownership does not change statuses, but keep the rule: bulk writes recompute.
         contacts_recompute_status(contact_ids=contact_ids)
+    return outcome
+
+
+def deals_transfer(
+    *, actor: Any, deal_ids: Iterable[int], owner: Any, with_contacts: bool = True
+) -> BulkOutcome:
+    """``deal_transfer`` for many deals at once, set-based: the deals the actor may change go
+    to ``owner`` with (``with_contacts``) their contacts, main contacts and organisations that the
+    actor may change; the rest is left alone and counted (``refused``; contacts kept by their
+    owner are said in ``reasons``)."""
+    if owner is None or not owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+    with transaction.atomic():
+        deals = split_selection(
+            Deal.objects.all(),
+            deal_ids,
+            actor,
+            fields=("main_contact_id", "organization_id"),
+            lock=True,
+        )
+        now = timezone.now()
+        changed = 0
+        for chunk in chunks(deals.allowed):
+            changed += Deal.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
+        outcome = BulkOutcome(changed=changed, refused=deals.refused, missing=deals.missing)
+        if not with_contacts or not deals.allowed:
+            return outcome
+        contact_ids = {
+            pk
+            for row in deals.rows.values()
+            for pk in (row["main_contact_id"], row["organization_id"])
+            if pk is not None
+        }
+        for chunk in chunks(deals.allowed):
+            contact_ids.update(
+                DealContact.objects.filter(deal_id__any=chunk).values_list("contact_id", flat=True)
+            )
+        contacts = split_selection(Contact.objects.all(), contact_ids, actor, lock=True)
+        for chunk in chunks(contacts.allowed):
+            Contact.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
+        if contacts.refused:
+            outcome.reasons.append(
+                ngettext(
+                    "%(count)s contact of these deals stays with its owner: you may only give "
+                    "away records you own.",
+                    "%(count)s contacts of these deals stay with their owners: you may only give "
+                    "away records you own.",
+                    contacts.refused,
+                )
+                % {"count": contacts.refused}
+            )
     return outcome
 
 

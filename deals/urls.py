@@ -19,6 +19,7 @@ urlpatterns = [
         ),
         name="export",
     ),
+    path("bulk/transfer/", views.bulk_transfer_view, name="bulk_transfer"),
     path("new/", views.create_view, name="create"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),

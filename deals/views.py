@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -12,16 +13,19 @@ from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from crm.bulk_views import FORM_PREFIX, LIST_STATE_PARAMS, BulkAction, bulk_action_view
 from crm.listing import render_list, wants_partial
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import can_change
+from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 from crm.templatetags.crm_tags import badge
 from deals.filters import BoardFilter, DealFilter
-from deals.forms import DealForm, MoveForm, TransferForm
+from deals.forms import DealForm, DealsTransferForm, MoveForm, TransferForm
 from deals.models import Deal, StageCategory
 from deals.selectors import (
     deal_contacts_with_status,
@@ -30,15 +34,61 @@ from deals.selectors import (
     deal_stages,
     pipeline_board,
 )
-from deals.services import deal_move_stage, deal_transfer
+from deals.services import deal_move_stage, deal_transfer, deals_transfer
 from deals.tables import DealTable
 
 
 def list_view(request: HttpRequest) -> HttpResponse:
     filterset = DealFilter(request.GET, queryset=deal_list(), request=request)
+    params = request.GET.copy()
+    for name in LIST_STATE_PARAMS:
+        params.pop(name, None)
     return render_list(
-        request, "deals/deal_list.html", table=DealTable(filterset.qs), filterset=filterset
+        request,
+        "deals/deal_list.html",
+        table=DealTable(filterset.qs),
+        filterset=filterset,
+        context={"filter_query": params.urlencode()},
     )
+
+
+def _transfer_done(outcome: BulkOutcome, form: Any) -> str:
+    owner = form.cleaned_data["owner"]
+    return ngettext(
+        "%(count)s deal transferred to %(owner)s.",
+        "%(count)s deals transferred to %(owner)s.",
+        outcome.changed,
+    ) % {"count": outcome.changed, "owner": owner.get_full_name() or owner.username}
+
+
+TRANSFER = BulkAction(
+    name="transfer",
+    url_name="deals:bulk_transfer",
+    list_url_name="deals:list",
+    filterset=DealFilter,
+    queryset=lambda: Deal.objects.all(),
+    form=lambda data: DealsTransferForm(data, prefix=FORM_PREFIX),
+    run=lambda actor, ids, form: deals_transfer(
+        actor=actor,
+        deal_ids=ids,
+        owner=form.cleaned_data["owner"],
+        with_contacts=form.cleaned_data["with_contacts"],
+    ),
+    notices=lambda outcome: outcome.notices((_("deal"), _("deals"))),
+    title=lambda n: (
+        ngettext("Transfer %(count)s deal", "Transfer %(count)s deals", n) % {"count": n}
+    ),
+    done=_transfer_done,
+    event="dealsChanged",
+    dialog_body="#deal-dialog-body",
+    fields_template="deals/_bulk_transfer.html",
+    submit_label=gettext_lazy("Transfer"),
+)
+
+
+def bulk_transfer_view(request: HttpRequest) -> HttpResponse:
+    """Transfer the ticked deals, or all matching the filter, with their contacts."""
+    return bulk_action_view(request, TRANSFER)
 
 
 def _board_response(request: HttpRequest, query: QueryDict, *, partial: bool) -> HttpResponse:

@@ -174,3 +174,22 @@ def test_transfer_a_deal_and_back_to_lead(page: Any) -> None:
     expect(dialog).to_contain_text("This contact cannot become a lead:")
     expect(dialog).to_contain_text("“Hughes consulting”")
     shot(page, "contact-back-to-lead-refused", full_page=False)
+
+
+def test_transfer_ticked_deals_from_the_deals_list(page: Any) -> None:
+    team = build_team()
+    log_in(page, team.rep.username, next_url="/deals/")
+    page.get_by_label(f"Select {team.deal.name}").check()
+    expect(page.locator("[data-selected-count='deal-bulk']")).to_have_text("1 selected")
+    page.locator("#deal-bulk").get_by_role("button", name="Transfer", exact=True).click()
+    dialog = page.locator("dialog#deal-dialog")
+    expect(dialog.get_by_role("heading", name="Transfer 1 deal")).to_be_visible()
+    dialog.get_by_label("Transfer to").select_option(label="Tom Baker")
+    shot(page, "deals-bulk-transfer-dialog", full_page=False)
+    dialog.get_by_role("button", name="Transfer").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#messages")).to_contain_text("1 deal transferred to Tom Baker.")
+    expect(page.locator("#results tbody tr", has_text=team.deal.name)).to_contain_text("Tom Baker")
+    deal = Deal.objects.select_related("main_contact").get(pk=team.deal.pk)
+    assert deal.owner is not None and deal.owner.username == "tom"
+    assert deal.main_contact is not None and deal.main_contact.owner == deal.owner
