@@ -79,7 +79,9 @@ class BulkAction:
     danger: bool = False
 
 
-def _filter_params(data: QueryDict) -> QueryDict:
+def filter_params(data: QueryDict) -> QueryDict:
+    """``data`` without the list state (page, sort, selection...) and the action's form: the
+    filter that "all N matching" re-applies."""
     params = data.copy()
     for name in list(params):
         if name in LIST_STATE_PARAMS or name.startswith(FORM_PREFIX + "-"):
@@ -87,11 +89,16 @@ def _filter_params(data: QueryDict) -> QueryDict:
     return params
 
 
+def filter_query(request: HttpRequest) -> str:
+    """The filter part of a list page's query string, for its "all N matching" links."""
+    return filter_params(request.GET).urlencode()
+
+
 def selected_ids(request: HttpRequest, action: BulkAction, selection: SelectionForm) -> list[int]:
     data = request.POST if request.method == "POST" else request.GET
     if selection.cleaned_data["all"]:
         filterset = action.filterset(
-            _filter_params(data), queryset=action.queryset(), request=request
+            filter_params(data), queryset=action.queryset(), request=request
         )
         return list(filterset.qs.order_by().values_list("pk", flat=True))
     return list(selection.cleaned_data["pk"])
@@ -117,7 +124,7 @@ def bulk_action_view(request: HttpRequest, action: BulkAction) -> HttpResponse:
         return redirect(list_url)
     ids = selected_ids(request, action, selection)
     select_all = selection.cleaned_data["all"]
-    params = _filter_params(data)
+    params = filter_params(data)
     back = list_url + ("?" + params.urlencode() if select_all and params else "")
     form = action.form(request.POST if request.method == "POST" else None)
     error = ""

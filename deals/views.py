@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from crm.bulk_views import FORM_PREFIX, LIST_STATE_PARAMS, BulkAction, bulk_action_view
+from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
 from crm.listing import render_list, wants_partial
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import can_change
@@ -40,15 +40,12 @@ from deals.tables import DealTable
 
 def list_view(request: HttpRequest) -> HttpResponse:
     filterset = DealFilter(request.GET, queryset=deal_list(), request=request)
-    params = request.GET.copy()
-    for name in LIST_STATE_PARAMS:
-        params.pop(name, None)
     return render_list(
         request,
         "deals/deal_list.html",
         table=DealTable(filterset.qs),
         filterset=filterset,
-        context={"filter_query": params.urlencode()},
+        context={"filter_query": filter_query(request)},
     )
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
+from crm.bulk_views import LIST_STATE_PARAMS, filter_query
 from crm.listing import render_list, wants_partial
 from crm.models import CrmSettings, CustomFieldScope, User
 from crm.permissions import can_change
@@ -53,8 +54,6 @@ from leads.selectors import conversions_in_force, lead_detail, lead_list, result
 from leads.tables import INLINE_FIELDS, LeadTable, company_cell, inline_editable, name_cell
 
 CARDS = "cards"
-# Not filters: the list state the bulk dialog leaves out of "all N matching".
-LIST_STATE_PARAMS = ("page", "sort", "per_page", "view", "pk", "all")
 RESULT_ROWS = 100  # per-lead rows rendered in a bulk result; the totals stay exact
 
 
@@ -82,14 +81,6 @@ def _flash_response(request: HttpRequest, *events: str, body: str = "") -> HttpR
     for event in events:
         trigger_client_event(response, event)
     return response
-
-
-def filter_query(request: HttpRequest) -> str:
-    """The filter part of the query string (without page, sort, view...), for "all matching"."""
-    params = request.GET.copy()
-    for name in LIST_STATE_PARAMS:
-        params.pop(name, None)
-    return params.urlencode()
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,7 +325,7 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
     lead_ids = _bulk_lead_ids(request, selection, data)
     select_all = selection.cleaned_data["all"]
     params = data.copy()
-    for name in ("csrfmiddlewaretoken", *LIST_STATE_PARAMS, *ConversionOptionsForm.base_fields):
+    for name in (*LIST_STATE_PARAMS, *ConversionOptionsForm.base_fields):
         params.pop(name, None)
     options = ConversionOptionsForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {
