@@ -961,14 +961,21 @@ def _tag_ids(names: Iterable[str], scope: str) -> dict[str, int]:
 def _link_tags(
     through: Any,
     column: str,
-    links: Iterable[tuple[int, str]],
+    created: list[tuple[int, str]],
+    updated: list[tuple[int, str]],
     scope: str,
-    existing: set[tuple[int, int]],
 ) -> None:
-    links = list(links)
+    """Link the (pk, tag name) pairs of created and updated records, skipping the links the
+    updated records already have."""
+    links = [*created, *updated]
     ids = _tag_ids((name for _pk, name in links), scope)
     rows = []
-    seen = set(existing)
+    updated_pks = {pk for pk, _name in updated}
+    seen = (
+        set(through.objects.filter(**{f"{column}__in": updated_pks}).values_list(column, "tag_id"))
+        if updated_pks
+        else set()
+    )
     for pk, name in links:
         pair = (pk, ids[name.lower()])
         if pair not in seen:
@@ -1034,17 +1041,7 @@ def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User
     changed, more = _apply_updates(Lead, updates, actor)
     fields = [f for f in FILLABLE if _has_field(Lead, f.removesuffix("_id"))]
     bulk_update(Lead, changed, [*fields, "custom_fields", "updated_at"])
-    through = Lead.tags.through
-    existing = (
-        set(
-            through.objects.filter(lead_id__in=[obj.pk for obj in changed]).values_list(
-                "lead_id", "tag_id"
-            )
-        )
-        if more
-        else set()
-    )
-    _link_tags(through, "lead_id", [*links, *more], Scope.LEADS, existing)
+    _link_tags(Lead.tags.through, "lead_id", links, more, Scope.LEADS)
 
 
 def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> int:
@@ -1109,17 +1106,7 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
         changed,
         [*fields, "custom_fields", "name_key", "domain_key", "updated_at"],
     )
-    through = Contact.tags.through
-    existing = (
-        set(
-            through.objects.filter(contact_id__in=[obj.pk for obj in changed]).values_list(
-                "contact_id", "tag_id"
-            )
-        )
-        if more
-        else set()
-    )
-    _link_tags(through, "contact_id", [*links, *more], Scope.CONTACTS, existing)
+    _link_tags(Contact.tags.through, "contact_id", links, more, Scope.CONTACTS)
     return len(new_employers)
 
 
