@@ -241,32 +241,33 @@ def _assign_done(outcome: BulkOutcome, form: Any) -> str:
     }
 
 
+COMMON: dict[str, Any] = {
+    "list_url_name": "contacts:list",
+    "filterset": ContactFilter,
+    "queryset": lambda: Contact.objects.all(),
+    "notices": contact_notices,
+    "event": "contactsChanged",
+    "dialog_body": "#contact-dialog-body",
+}
+
 ASSIGN = BulkAction(
     name="assign",
     url_name="contacts:bulk_assign",
-    list_url_name="contacts:list",
-    filterset=ContactFilter,
-    queryset=lambda: Contact.objects.all(),
     form=lambda data: AssignForm(data, prefix=FORM_PREFIX),
     run=lambda actor, ids, form: contacts_assign(
         actor=actor, contact_ids=ids, owner=form.cleaned_data["owner"]
     ),
-    notices=contact_notices,
     title=lambda n: (
         ngettext("Assign %(count)s contact", "Assign %(count)s contacts", n) % {"count": n}
     ),
     done=_assign_done,
-    event="contactsChanged",
-    dialog_body="#contact-dialog-body",
     fields_template="contacts/_bulk_assign.html",
+    **COMMON,
 )
 
 TAG = BulkAction(
     name="tag",
     url_name="contacts:bulk_tag",
-    list_url_name="contacts:list",
-    filterset=ContactFilter,
-    queryset=lambda: Contact.objects.all(),
     form=lambda data: TagsForm(data, prefix=FORM_PREFIX, scopes=CONTACT_TAG_SCOPES),
     run=lambda actor, ids, form: contacts_tag(
         actor=actor,
@@ -274,36 +275,29 @@ TAG = BulkAction(
         add=form.cleaned_data["add"],
         remove=form.cleaned_data["remove"],
     ),
-    notices=contact_notices,
     title=lambda n: ngettext("Tag %(count)s contact", "Tag %(count)s contacts", n) % {"count": n},
     done=lambda outcome, form: _("Tags changed on %s.") % _contacts_noun(outcome.changed),
-    event="contactsChanged",
-    dialog_body="#contact-dialog-body",
     fields_template="contacts/_bulk_tag.html",
     submit_label=gettext_lazy("Apply"),
+    **COMMON,
 )
 
 DELETE = BulkAction(
     name="delete",
     url_name="contacts:bulk_delete",
-    list_url_name="contacts:list",
-    filterset=ContactFilter,
-    queryset=lambda: Contact.objects.all(),
     form=lambda data: ContactsDeleteForm(data, prefix=FORM_PREFIX),
     run=lambda actor, ids, form: contacts_delete(
         actor=actor, contact_ids=ids, deals=form.cleaned_data["deals"]
     ),
-    notices=contact_notices,
     title=lambda n: (
         ngettext("Delete %(count)s contact", "Delete %(count)s contacts", n) % {"count": n}
     ),
     done=lambda outcome, form: _("%s deleted.") % _contacts_noun(outcome.changed),
-    event="contactsChanged",
-    dialog_body="#contact-dialog-body",
     fields_template="contacts/_bulk_delete.html",
     preview=lambda actor, ids: contacts_delete_preview(actor=actor, contact_ids=ids),
     submit_label=gettext_lazy("Delete"),
     danger=True,
+    **COMMON,
 )
 
 
