@@ -77,6 +77,11 @@ class TransferOutcome:
     contacts_kept: list[str] = field(default_factory=list)  # not the actor's to give away
 
 
+def _require_active(owner: Any) -> None:
+    if owner is None or not owner.is_active:
+        raise ValidationError({"owner": _("Choose an active user.")})
+
+
 def deal_transfer(
     *, actor: Any, deal: Deal, owner: Any, with_contacts: bool = True
 ) -> TransferOutcome:
@@ -85,8 +90,7 @@ def deal_transfer(
     are named in the outcome."""
     if not can_change(actor, deal):
         raise PermissionDenied(_("You may only transfer deals you own."))
-    if owner is None or not owner.is_active:
-        raise ValidationError({"owner": _("Choose an active user.")})
+    _require_active(owner)
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
         outcome = TransferOutcome(deal=deal)
@@ -121,8 +125,7 @@ def deals_transfer(
     to ``owner`` with (``with_contacts``) their contacts, main contacts and organisations that the
     actor may change; the rest is left alone and counted (``refused``; contacts kept by their
     owner are said in ``reasons``)."""
-    if owner is None or not owner.is_active:
-        raise ValidationError({"owner": _("Choose an active user.")})
+    _require_active(owner)
     with transaction.atomic():
         deals = split_selection(
             Deal.objects.all(),
