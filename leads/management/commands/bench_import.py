@@ -57,38 +57,21 @@ def write_file(path: Path, kind: str, rows: int, owners: list[str], sources: lis
     rng = random.Random(rows)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        if kind == "leads":
-            writer.writerow(
-                [
-                    "Prénom",
-                    "Nom",
-                    "Société",
-                    "E-mail",
-                    "Téléphone",
-                    "Ville",
-                    "Source",
-                    "Étiquettes",
-                    "Propriétaire",
-                    "Description",
-                    "Statut",
-                ]
-            )
-        else:
-            writer.writerow(
-                [
-                    "Prénom",
-                    "Nom",
-                    "Société",
-                    "E-mail",
-                    "Téléphone",
-                    "Ville",
-                    "Source",
-                    "Étiquettes",
-                    "Propriétaire",
-                    "Description",
-                    "Cycle de vie",
-                ]
-            )
+        writer.writerow(
+            [
+                "Prénom",
+                "Nom",
+                "Société",
+                "E-mail",
+                "Téléphone",
+                "Ville",
+                "Source",
+                "Étiquettes",
+                "Propriétaire",
+                "Description",
+                "Statut" if kind == "leads" else "Cycle de vie",
+            ]
+        )
         for n in range(rows):
             company = f"Société {run} {n // 4}" if n % 3 else ""
             email = f"p{n}.{run}@example.fr" if n % 50 else f"not-an-email-{n}"
