@@ -317,14 +317,14 @@ def bulk_delete_view(request: HttpRequest) -> HttpResponse:
 # Organisations and people: moving a person, deleting an organisation.
 
 
-def _dialog_response(request: HttpRequest, url: str) -> HttpResponse:
+def dialog_response(request: HttpRequest, url: str) -> HttpResponse:
     """After a dialog's successful submit: a full redirect (HTMX follows it as a page load)."""
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
-def _contact_to_change(request: HttpRequest, pk: int) -> Contact:
+def contact_to_change(request: HttpRequest, pk: int) -> Contact:
     contact = get_object_or_404(Contact.objects.select_related("organization"), pk=pk)
     if not can_change(request.user, contact):
         raise PermissionDenied(_("You may only change contacts you own."))
@@ -333,7 +333,7 @@ def _contact_to_change(request: HttpRequest, pk: int) -> Contact:
 
 def move_organization_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a person to another organisation: the employment history keeps the old one."""
-    person = _contact_to_change(request, pk)
+    person = contact_to_change(request, pk)
     if person.is_organization:
         raise Http404
     form = MoveOrganizationForm(
@@ -360,7 +360,7 @@ def move_organization_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 text = _("%(person)s no longer has an organisation; the history keeps the move.")
             messages.success(request, text % {"person": person.display_name, "organization": new})
-            return _dialog_response(request, person.get_absolute_url())
+            return dialog_response(request, person.get_absolute_url())
     context = {
         "contact": person,
         "form": form,
@@ -375,7 +375,7 @@ def move_organization_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete an organisation after saying what becomes of its employees and deals."""
-    organization = _contact_to_change(request, pk)
+    organization = contact_to_change(request, pk)
     if not organization.is_organization:
         raise Http404
     form = OrganizationDeleteForm(
@@ -432,7 +432,7 @@ def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"count": outcome.deals_kept}
                 )
             messages.success(request, " ".join(parts))
-            return _dialog_response(request, reverse("contacts:list"))
+            return dialog_response(request, reverse("contacts:list"))
     context = {
         "contact": organization,
         "form": form,

@@ -7,19 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django_htmx.http import HttpResponseClientRedirect
 
 from contacts.forms import AssignForm, DeleteConfirmForm, TagsForm
-from contacts.models import Contact
+from contacts.views import contact_to_change, dialog_response
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view
 from crm.listing import wants_partial
 from crm.models import Scope
-from crm.permissions import can_change
 from crm.selection import BulkOutcome
 from leads.bulk import (
     lead_notices,
@@ -115,9 +113,7 @@ def bulk_delete_view(request: HttpRequest) -> HttpResponse:
 def contact_to_lead_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Turn a contact back into a lead: a contact from a conversion is offered that conversion's
     undo (who may, and what blocks it); any other becomes a new lead, or is refused with why."""
-    contact = get_object_or_404(Contact.objects.select_related("organization"), pk=pk)
-    if not can_change(request.user, contact):
-        raise PermissionDenied(_("You may only change contacts you own."))
+    contact = contact_to_change(request, pk)
     conversion = contact_conversion(contact)
     context: dict[str, Any] = {"contact": contact, "conversion": conversion, "error": ""}
     if conversion is not None:
@@ -138,8 +134,6 @@ def contact_to_lead_view(request: HttpRequest, pk: int) -> HttpResponse:
                     _("%(name)s is a lead again, with its tags, notes and documents.")
                     % {"name": lead.display_name},
                 )
-                if request.htmx:  # type: ignore[attr-defined]
-                    return HttpResponseClientRedirect(lead.get_absolute_url())
-                return redirect(lead)
+                return dialog_response(request, lead.get_absolute_url())
     template = "leads/contact_to_lead.html"
     return render(request, template + "#dialog" if wants_partial(request) else template, context)
