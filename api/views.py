@@ -662,13 +662,15 @@ class LossReasonViewSet(Resource):
     def check_change(self, obj: Any) -> None:
         _manager(self.request.user)
 
-    def perform_create(self, data: dict[str, Any]) -> LossReason:
+    form_class: type[forms.ModelForm] = LossReasonForm
+
+    def perform_create(self, data: dict[str, Any]) -> Any:
         _manager(self.request.user)
-        form = _form_or_422(LossReasonForm(data))
+        form = _form_or_422(self.form_class(data))
         return api_services.loss_reason_save(actor=self.request.user, form=form)
 
-    def perform_update(self, obj: LossReason, data: dict[str, Any]) -> LossReason:
-        form = _form_or_422(LossReasonForm({"name": obj.name, **data}, instance=obj))
+    def perform_update(self, obj: Any, data: dict[str, Any]) -> Any:
+        form = _form_or_422(self.form_class({"name": obj.name, **data}, instance=obj))
         return api_services.loss_reason_save(actor=self.request.user, form=form)
 
     def perform_destroy(self, obj: LossReason) -> None:
@@ -681,21 +683,10 @@ DealUnqualifiedReasonForm = forms.modelform_factory(DealUnqualifiedReason, field
 @documented
 class DealUnqualifiedReasonViewSet(LossReasonViewSet):
     resource = "deal_unqualified_reason"
+    form_class = DealUnqualifiedReasonForm
 
     def get_queryset(self) -> QuerySet[Any]:
         return DealUnqualifiedReason.objects.all()
-
-    def perform_create(self, data: dict[str, Any]) -> Any:
-        _manager(self.request.user)
-        form = _form_or_422(DealUnqualifiedReasonForm(data))
-        return api_services.loss_reason_save(actor=self.request.user, form=form)
-
-    def perform_update(self, obj: Any, data: dict[str, Any]) -> Any:
-        form = _form_or_422(DealUnqualifiedReasonForm({"name": obj.name, **data}, instance=obj))
-        return api_services.loss_reason_save(actor=self.request.user, form=form)
-
-    def perform_destroy(self, obj: Any) -> None:
-        api_services.loss_reason_delete(actor=self.request.user, reason=obj)
 
 
 @documented
