@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from api import serializers as s
 from api.base import ReadResource, id_filter
 from api.dialect import ApiError, invalid, list_envelope, one
+from api.errors import validation_errors
 from api.views import _user, documented
 from crm.models import CrmSettings
 from leads.conversion import (
@@ -88,7 +89,7 @@ def _convert(actor: Any, **kwargs: Any) -> Any:
     try:
         return leads_convert(actor=actor, **kwargs)
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        errors = validation_errors(exc, "")
         raise invalid({OPTION_FIELDS.get(k, k): v for k, v in errors.items()}) from None
 
 

@@ -39,6 +39,12 @@ class ApiError(exceptions.APIException):
         ]
 
 
+def validation_errors(exc: DjangoValidationError, fallback: str) -> dict[str, list[str]]:
+    """A Django ``ValidationError`` as field -> messages; one without fields goes under
+    ``fallback``."""
+    return exc.message_dict if hasattr(exc, "error_dict") else {fallback: exc.messages}
+
+
 def invalid(errors: Mapping[str, Iterable[str]], *, code: str = "invalid") -> ApiError:
     """A 422 naming each field (``None`` or ``"__all__"`` for the record as a whole)."""
     items = []
@@ -139,8 +145,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = 422 if exc.status == 400 else exc.status
         return error_response(code, [{"code": _CODES.get(code, "invalid"), "message": exc.message}])
     if isinstance(exc, DjangoValidationError):
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        return error_response(422, invalid(errors).errors, resource)
+        return error_response(422, invalid(validation_errors(exc, "__all__")).errors, resource)
     if isinstance(exc, exceptions.ValidationError):
         flat = _flatten(exc.detail)
         return error_response(422, invalid(flat).errors, resource)

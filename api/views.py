@@ -35,6 +35,7 @@ from api.base import (
 )
 from api.bridge import apply_custom_fields, bound_form, sell_name, tag_ids
 from api.dialect import ApiError, invalid, one
+from api.errors import validation_errors
 from contacts.forms import ContactForm
 from contacts.models import Contact, CustomerStatus, ProspectStatus
 from contacts.services import contact_move_organization, contact_set_status
@@ -252,16 +253,14 @@ class ContactViewSet(Resource):
                         actor=user, contact=saved, organization=move_to, moved_on=date.today()
                     )
                 except ValidationError as exc:
-                    errors = exc.message_dict if hasattr(exc, "error_dict") else {}
-                    raise invalid(
-                        {sell_name(k): v for k, v in errors.items()} or {"contact_id": exc.messages}
-                    ) from None
+                    errors = validation_errors(exc, "organization")
+                    raise invalid({sell_name(k): v for k, v in errors.items()}) from None
             wanted = {k: v for k, v in statuses.items() if getattr(saved, k) != v}
             if wanted:
                 try:
                     saved = contact_set_status(actor=user, contact=saved, **wanted)
                 except ValidationError as exc:
-                    raise invalid(exc.message_dict) from None
+                    raise invalid(validation_errors(exc, "__all__")) from None
         return saved
 
     def perform_create(self, data: dict[str, Any]) -> Contact:
@@ -379,7 +378,7 @@ class DealViewSet(Resource):
                 if reasons:
                     Deal.objects.filter(pk=saved.pk).update(**reasons)
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"stage": exc.messages}
+            errors = validation_errors(exc, "stage")
             raise invalid({sell_name(k): v for k, v in errors.items()}) from None
         return saved
 
