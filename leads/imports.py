@@ -767,7 +767,7 @@ def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[i
         candidates = result.organization if row.is_organization else result.person
         if candidates:
             best = candidates[0]
-            may_change = actor is None or is_manager(actor) or best.owner_id in (None, actor.pk)
+            may_change = actor is None or can_change(actor, best)
             found[row.number] = Duplicate(best.name, best.reason, best.contact_id, None, may_change)
     return found
 
