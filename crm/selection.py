@@ -13,7 +13,6 @@ from typing import Any
 from django.db import router
 from django.db.models import CASCADE, DO_NOTHING, SET_NULL, Model, ProtectedError, QuerySet
 from django.db.models.deletion import get_candidate_relations_to_delete
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.permissions import is_manager
@@ -107,15 +106,6 @@ class BulkOutcome:
             )
         lines.extend(self.reasons)
         return lines
-
-
-def model_label(model: type[Model], count: int) -> str:
-    meta = model._meta
-    return str(meta.verbose_name if count == 1 else meta.verbose_name_plural)
-
-
-def nothing_selected() -> str:
-    return _("Nothing was selected.")
 
 
 def delete_rows(model: type[Model], ids: list[int]) -> int:
