@@ -1052,8 +1052,9 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
     org_objs = [Contact(**row.data) for row in orgs]
     employer_keys = {name_key_of(row.organization): row for row in people if row.organization}
     by_key: dict[str, int] = {}
-    for start in range(0, len(sorted(employer_keys)), CHUNK):
-        chunk = sorted(employer_keys)[start : start + CHUNK]
+    wanted = sorted(employer_keys)
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
         for pk, key in (
             Contact.objects.organizations()
             .filter(name_key__in=chunk)
