@@ -558,12 +558,6 @@ class TaskViewSet(Resource):
 # Settings lists: tags, sources, loss reasons, unqualified reasons, pipelines, stages
 
 
-def _form_or_422(form: forms.BaseForm) -> forms.BaseForm:
-    if not form.is_valid():
-        raise invalid({k: [str(m) for m in v] for k, v in form.errors.items()})
-    return form
-
-
 def _manager(user: Any) -> None:
     if not is_manager(user):
         raise ApiError(
@@ -594,10 +588,9 @@ class TagViewSet(Resource):
 
     def _form(self, tag: Tag | None, data: dict[str, Any]) -> Tag:
         _manager(self.request.user)
-        base = {"name": tag.name, "scope": tag.scope} if tag else {}
         if "scope" in data:
             data["scope"] = s.TAG_SCOPES[data["scope"]]
-        form = _form_or_422(TagForm({**base, **data}, instance=tag))
+        form = bound_form(TagForm, instance=tag, changes=data)
         saved: Tag = crm_services.settings_save(self.request.user, form)
         return saved
 
@@ -629,11 +622,11 @@ class SourceViewSet(Resource):
 
     def perform_create(self, data: dict[str, Any]) -> LeadSource:
         _manager(self.request.user)
-        _form_or_422(LeadSourceForm(data))
+        bound_form(LeadSourceForm, instance=None, changes=data)
         return crm_services.source_create(self.request.user, name=data["name"])
 
     def perform_update(self, obj: LeadSource, data: dict[str, Any]) -> LeadSource:
-        form = _form_or_422(LeadSourceForm({"name": obj.name, **data}, instance=obj))
+        form = bound_form(LeadSourceForm, instance=obj, changes=data)
         saved: LeadSource = crm_services.settings_save(self.request.user, form)
         return saved
 
@@ -665,11 +658,11 @@ class LossReasonViewSet(Resource):
 
     def perform_create(self, data: dict[str, Any]) -> Any:
         _manager(self.request.user)
-        form = _form_or_422(self.form_class(data))
+        form = bound_form(self.form_class, instance=None, changes=data)
         return api_services.loss_reason_save(actor=self.request.user, form=form)
 
     def perform_update(self, obj: Any, data: dict[str, Any]) -> Any:
-        form = _form_or_422(self.form_class({"name": obj.name, **data}, instance=obj))
+        form = bound_form(self.form_class, instance=obj, changes=data)
         return api_services.loss_reason_save(actor=self.request.user, form=form)
 
     def perform_destroy(self, obj: LossReason) -> None:
