@@ -23,13 +23,6 @@ from crm.models import CrmSettings, Document, DocumentLink, Note, Scope, Tag, Ta
 from crm.permissions import can_change
 from crm.selection import BulkOutcome, chunks, delete_rows, split_selection
 
-CHUNK = 5000  # ids per IN (...) list: keeps every statement well under SQLite's variable limit
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
 
 def _deal_fact(row: dict[str, Any], link_created_at: Any = None) -> DealFact:
     events = [row["deal__created_at"], row["deal__stage_changed_at"], link_created_at]
@@ -57,7 +50,7 @@ def _gather(contact_ids: set[int]) -> dict[int, ContactFacts]:
     rows: dict[int, dict[str, Any]] = {}
     wanted = sorted(contact_ids)
     while wanted:
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             for row in Contact.objects.filter(pk__any=chunk).values(*fields):
                 rows[row["id"]] = row
         # An employee's deals update the organisation too.
@@ -81,7 +74,7 @@ def _gather(contact_ids: set[int]) -> dict[int, ContactFacts]:
         "created_at",
     )
     ids = sorted(facts)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         # Deals the contact is on (main contact or other contact).
         for row in DealContact.objects.filter(contact_id__any=chunk).values(
             "contact_id", *deal_fields
@@ -152,7 +145,7 @@ def contacts_recompute_status(*, contact_ids: Iterable[int | None]) -> int:
             values["prospect_status_set_at"] = None
         if clear_customer:
             values["customer_status_set_at"] = None
-        for chunk in _chunks(sorted(pks)):
+        for chunk in chunks(sorted(pks)):
             changed += Contact.objects.filter(pk__any=chunk).update(**values)
     return changed
 
