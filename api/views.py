@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
@@ -53,7 +53,7 @@ from crm.models import (
     User,
 )
 from crm.permissions import is_manager
-from crm.services import Refused, subject_model
+from crm.services import subject_model
 from deals.forms import DealForm
 from deals.models import (
     Deal,
@@ -778,9 +778,7 @@ __all__ = [
     "LeadViewSet",
     "LossReasonViewSet",
     "NoteViewSet",
-    "PermissionDenied",
     "PipelineViewSet",
-    "Refused",
     "SourceViewSet",
     "StageViewSet",
     "TagViewSet",
