@@ -219,7 +219,7 @@ def contact_notices(outcome: BulkOutcome) -> list[str]:
     return outcome.notices(_noun())
 
 
-def _active_owner(owner: Any) -> Any:
+def require_active_owner(owner: Any) -> Any:
     if owner is not None and not getattr(owner, "is_active", False):
         raise ValidationError({"owner": _("Choose an active user.")})
     return owner
@@ -228,7 +228,7 @@ def _active_owner(owner: Any) -> Any:
 def contacts_assign(*, actor: Any, contact_ids: Iterable[int], owner: Any) -> BulkOutcome:
     """Give the selected contacts to ``owner`` (None: unassigned); the contacts the actor may
     not change are left alone and counted."""
-    _active_owner(owner)
+    require_active_owner(owner)
     with transaction.atomic():
         selection = split_selection(Contact.objects.all(), contact_ids, actor, lock=True)
         now = timezone.now()

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from contacts.services import delete_attached, records_tag
+from contacts.services import delete_attached, records_tag, require_active_owner
 from crm.models import Document, Note, Scope, Tag, Task
 from crm.selection import BulkOutcome, Selection, chunks, delete_rows, split_selection
 from leads.models import Lead, LeadConversion
@@ -60,8 +59,7 @@ def _outcome(selection: Selection, changed: int) -> BulkOutcome:
 
 def leads_assign(*, actor: Any, lead_ids: Iterable[int], owner: Any) -> BulkOutcome:
     """Give the selected leads to ``owner`` (None: unassigned)."""
-    if owner is not None and not owner.is_active:
-        raise ValidationError({"owner": _("Choose an active user.")})
+    require_active_owner(owner)
     with transaction.atomic():
         selection = _active_selection(actor, lead_ids, lock=True)
         now = timezone.now()
