@@ -97,7 +97,7 @@ def filter_parameters(
 
 class ReadResource(viewsets.GenericViewSet):
     """A resource that is read only (list and retrieve). Subclasses set ``resource``,
-    ``get_queryset``, ``serializer_class``, ``filters`` and ``sort_fields``."""
+    ``queryset`` (or ``get_queryset``), ``serializer_class``, ``filters`` and ``sort_fields``."""
 
     resource = "item"
     lookup_value_regex = "[^/]+"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -106,8 +105,7 @@ class LeadConversionViewSet(ReadResource):
     }
     sort_fields = {"id": "id", "created_at": "created_at"}
 
-    def get_queryset(self) -> QuerySet[LeadConversion]:
-        return LeadConversion.objects.all()
+    queryset = LeadConversion.objects.all()
 
     @extend_schema(
         request=s.LeadConversionCreateSerializer, responses={200: s.LeadConversionSerializer}

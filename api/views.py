@@ -215,8 +215,7 @@ class ContactViewSet(Resource):
     }
     FKS = ("owner", "organization")
 
-    def get_queryset(self) -> QuerySet[Contact]:
-        return Contact.objects.all()
+    queryset = Contact.objects.all()
 
     def _save(self, contact: Contact | None, data: dict[str, Any]) -> Contact:
         user = self.request.user
@@ -300,8 +299,7 @@ class DealViewSet(Resource):
     FKS = ("owner", "main_contact", "organization", "source", "stage")
     OVERRIDES = {"main_contact": "contact_id", "organization": "organization_id"}
 
-    def get_queryset(self) -> QuerySet[Deal]:
-        return Deal.objects.all()
+    queryset = Deal.objects.all()
 
     # Sell's reason attributes: the model, the stage category it belongs to, the messages.
     REASONS: dict[str, tuple[type[Model], str, Any, Any]] = {
@@ -484,8 +482,7 @@ class NoteViewSet(Resource):
     filters = {**SUBJECT_FILTERS, "creator_id": id_filter("author_id")}
     sort_fields = {"id": "id", "created_at": "created_at"}
 
-    def get_queryset(self) -> QuerySet[Note]:
-        return Note.objects.all()
+    queryset = Note.objects.all()
 
     def perform_create(self, data: dict[str, Any]) -> Note:
         return crm_services.note_add(self.request.user, _subject(data), data["content"])
@@ -513,8 +510,7 @@ class TaskViewSet(Resource):
     }
     sort_fields = {"id": "id", "created_at": "created_at", "due_date": "due_at"}
 
-    def get_queryset(self) -> QuerySet[Task]:
-        return Task.objects.all()
+    queryset = Task.objects.all()
 
     def check_change(self, obj: Any) -> None:
         pass  # the task services decide (the owner or a manager)
@@ -580,8 +576,7 @@ class TagViewSet(Resource):
     }
     sort_fields = {"id": "id", "name": "name"}
 
-    def get_queryset(self) -> QuerySet[Tag]:
-        return Tag.objects.all()
+    queryset = Tag.objects.all()
 
     def check_change(self, obj: Any) -> None:
         _manager(self.request.user)
@@ -614,8 +609,7 @@ class SourceViewSet(Resource):
     filters = {"name": Filter(lookup="name__iexact"), "active": bool_filter("active")}
     sort_fields = {"id": "id", "name": "name"}
 
-    def get_queryset(self) -> QuerySet[LeadSource]:
-        return LeadSource.objects.all()
+    queryset = LeadSource.objects.all()
 
     def check_change(self, obj: Any) -> None:
         _manager(self.request.user)
@@ -648,8 +642,7 @@ class LossReasonViewSet(Resource):
     filters = {"name": Filter(lookup="name__iexact")}
     sort_fields = {"id": "id", "name": "name"}
 
-    def get_queryset(self) -> QuerySet[LossReason]:
-        return LossReason.objects.all()
+    queryset: QuerySet[Any] = LossReason.objects.all()
 
     def check_change(self, obj: Any) -> None:
         _manager(self.request.user)
@@ -677,8 +670,7 @@ class DealUnqualifiedReasonViewSet(LossReasonViewSet):
     resource = "deal_unqualified_reason"
     form_class = DealUnqualifiedReasonForm
 
-    def get_queryset(self) -> QuerySet[Any]:
-        return DealUnqualifiedReason.objects.all()
+    queryset = DealUnqualifiedReason.objects.all()
 
 
 @documented
@@ -687,8 +679,7 @@ class LeadUnqualifiedReasonViewSet(ReadResource):
     serializer_class = s.NamedSerializer
     sort_fields = {"id": "id", "name": "name"}
 
-    def get_queryset(self) -> QuerySet[LeadUnqualifiedReason]:
-        return LeadUnqualifiedReason.objects.all()
+    queryset = LeadUnqualifiedReason.objects.all()
 
 
 @documented
@@ -698,8 +689,7 @@ class PipelineViewSet(ReadResource):
     filters = {"name": Filter(lookup="name__iexact")}
     sort_fields = {"id": "id", "name": "name"}
 
-    def get_queryset(self) -> QuerySet[Pipeline]:
-        return Pipeline.objects.all()
+    queryset = Pipeline.objects.all()
 
 
 @documented
@@ -714,8 +704,7 @@ class StageViewSet(ReadResource):
     sort_fields = {"id": "id", "position": "position"}
     default_sort = "id"
 
-    def get_queryset(self) -> QuerySet[Stage]:
-        return Stage.objects.all()
+    queryset = Stage.objects.all()
 
 
 # ------------------------------------------------------------------------------------------
