@@ -52,20 +52,12 @@ from contacts.services import (
     organization_delete_preview,
 )
 from contacts.tables import ContactTable
-from crm.bulk_views import FORM_PREFIX, LIST_STATE_PARAMS, BulkAction, bulk_action_view
+from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
 from crm.listing import render_list, wants_partial
 from crm.models import CustomFieldScope
 from crm.permissions import can_change
 from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
-
-
-def filter_query(request: HttpRequest) -> str:
-    """The filter part of the query string, for the "all N matching" bulk links."""
-    params = request.GET.copy()
-    for name in LIST_STATE_PARAMS:
-        params.pop(name, None)
-    return params.urlencode()
 
 
 def list_view(request: HttpRequest) -> HttpResponse:
