@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,7 +94,12 @@ def import_job_run(*, job_id: int) -> None:
     )
 
     def progress(done: int, total: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(processed_rows=done, total_rows=total)
+        # Best effort, in a savepoint: a busy job row (a poll reading it) must not fail the import.
+        try:
+            with transaction.atomic():
+                ImportJob.objects.filter(pk=job.pk).update(processed_rows=done, total_rows=total)
+        except DatabaseError:
+            logger.warning("Import %s: progress not recorded (%s/%s)", job.pk, done, total)
 
     try:
         table = import_job_table(job)

@@ -91,8 +91,10 @@ def test_win_a_converted_leads_deal_from_the_board(page: Any) -> None:
     expect(page.locator("#messages")).to_contain_text("Current customer")
     assert page.evaluate("window.__stillThisPage") is True  # HTMX, no page load
 
-    # Move it back to an open stage with the card's stage menu.
-    page.locator(f"#deal-card-{deal.pk} select").select_option(label="Quote")
+    # Move it back to an open stage with the card's stage menu (once the swapped board is live).
+    page.wait_for_load_state("networkidle")
+    with page.expect_response(lambda r: "/move/" in r.url):
+        page.locator(f"#deal-card-{deal.pk} select").select_option(label="Quote")
     expect(
         page.locator(".board__column--open").nth(2).locator(f"#deal-card-{deal.pk}")
     ).to_be_visible()
