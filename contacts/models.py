@@ -74,7 +74,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 class Contact(ContactInfo, OwnedModel, TimeStampedModel):
     """A person or an organisation (``is_organization``)."""
 
-    is_organization = models.BooleanField(_("organisation"), default=False, db_index=True)
+    is_organization = models.BooleanField(_("organisation"), default=False)
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     name = models.CharField(_("organisation name"), max_length=255, blank=True)
@@ -153,7 +153,6 @@ class Contact(ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(fields=["customer_status"], name="contact_customer_idx"),
             models.Index(fields=["lifecycle_stage"], name="contact_lifecycle_idx"),
             models.Index(fields=["contact_status"], name="contact_status_idx"),
-            models.Index(fields=["source"], name="contact_source_idx"),
             models.Index(fields=["support_end"], name="contact_support_idx"),
             # The "support active" filter: support_start <= today and (no end or end >= today).
             models.Index(

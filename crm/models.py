@@ -61,6 +61,9 @@ class OwnedModel(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # No index of its own: each owned model has a composite index led by the owner (its
+        # lists filter on owner and sort), which serves the foreign key as well.
+        db_index=False,
     )
 
     class Meta:
@@ -272,7 +275,10 @@ class AttachedModel(models.Model):
     """Something attached to a lead, a contact or a deal (generic relation, so the shared layer
     does not import the apps above it)."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    # Each attached model indexes (content_type, object_id), which serves the foreign key too.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     object_id = models.PositiveBigIntegerField()
     subject = GenericForeignKey("content_type", "object_id")
 
@@ -338,8 +344,13 @@ class Document(AttachedModel, TimeStampedModel):
 class DocumentLink(models.Model):
     """Makes a document visible from another record as well as its own."""
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="links")
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    # documentlink_unique (document, ...) and documentlink_subject_idx serve the foreign keys.
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="links", db_index=False
+    )
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     object_id = models.PositiveBigIntegerField()
 
     class Meta:

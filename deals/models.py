@@ -125,8 +125,12 @@ class Deal(OwnedModel, TimeStampedModel):
         validators=[MinValueValidator(0)],
     )
     currency = models.CharField(_("currency"), max_length=3, default=settings.CRM_DEFAULT_CURRENCY)
-    stage = models.ForeignKey(
-        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+    stage = models.ForeignKey(  # indexed by deal_stage_idx (stage, -created_at)
+        Stage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="deals",
+        db_index=False,
     )
     main_contact = models.ForeignKey(
         Contact,
@@ -188,7 +192,6 @@ class Deal(OwnedModel, TimeStampedModel):
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
             models.Index(fields=["value"], name="deal_value_idx"),
             models.Index(fields=["name"], name="deal_name_idx"),
-            models.Index(fields=["source"], name="deal_source_idx"),
             models.Index(fields=["closed_at"], name="deal_closed_idx"),
         ]
         constraints = [
@@ -236,8 +239,14 @@ class Deal(OwnedModel, TimeStampedModel):
 
 
 class DealContact(models.Model):
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contact_links")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deal_links")
+    # dealcontact_unique (deal, contact) and dealcontact_contact_idx (contact, deal) serve both
+    # foreign keys.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="contact_links", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="deal_links", db_index=False
+    )
     role = models.CharField(_("role"), max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

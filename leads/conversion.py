@@ -37,6 +37,7 @@ from crm.models import (
     User,
 )
 from crm.permissions import can_change, is_manager
+from crm.selection import chunks
 from deals.models import Deal, DealContact, Stage
 from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
 from leads.models import Lead, LeadConversion, LeadStatus
@@ -61,12 +62,10 @@ PERSON_FIELDS = (
     "description",
     *Contact.ADDRESS_FIELDS,
 )
-# Lead fields saved in the snapshot and restored exactly by an undo.
-LEAD_SNAPSHOT_FIELDS = tuple(
-    f.attname
-    for f in Lead._meta.concrete_fields
-    if f.attname not in ("id", "converted_at", "status")
-)
+# The lead fields a conversion changes besides converted_at and status: the snapshot keeps their
+# values so that an undo restores them. Every other field of a converted lead stays as it was (a
+# database trigger refuses changes to converted leads), so an undo has nothing else to restore.
+LEAD_SNAPSHOT_FIELDS = ("updated_at",)
 
 
 @dataclass
@@ -191,8 +190,12 @@ class _Plan:
     result: LeadResult
     person: _Party | None = None
     organization: _Party | None = None
-    deal: Deal | None = None
-    task: Task | None = None
+    # The deal and task to insert, as rows of attname -> value (crm.bulk.insert_rows), and the
+    # primary keys they get.
+    deal: dict[str, Any] | None = None
+    task: dict[str, Any] | None = None
+    deal_id: int | None = None
+    task_id: int | None = None
 
     @property
     def main(self) -> _Party:
@@ -317,26 +320,27 @@ class _Planner:
 
     # ---- deal and task ------------------------------------------------------------------
 
-    def make_deal(self, plan: _Plan) -> Deal:
+    def make_deal(self, plan: _Plan) -> dict[str, Any]:
+        """Rule 5. The main contact and organisation are set once the contacts have ids."""
         lead, options = plan.lead, self.options
-        main = plan.person or plan.organization
-        assert main is not None
         name = (options.deal_name if self.single else "") or lead.full_name or lead.company_name
-        return build(
-            Deal,
-            name=name[:255],
-            value=options.deal_value or 0,
-            currency=options.deal_currency or self.settings.default_currency,
-            stage_id=self.stage.pk if self.stage else None,
-            owner_id=self.owner_for(lead),
-            source_id=lead.source_id,
-            lead_created_at=lead.created_at,
-            custom_fields=_copy_custom(lead.custom_fields, self.deal_keys),
-            created_at=self.now,
-            stage_changed_at=self.now,
-        )
+        return {
+            "name": name[:255],
+            "value": options.deal_value or decimal.Decimal(0),
+            "currency": options.deal_currency or self.settings.default_currency,
+            "stage_id": self.stage.pk if self.stage else None,
+            "owner_id": self.owner_for(lead),
+            "source_id": lead.source_id,
+            "lead_created_at": lead.created_at,
+            "custom_fields": _copy_custom(lead.custom_fields, self.deal_keys),
+            "created_at": self.now,
+            "stage_changed_at": self.now,
+            "main_contact_id": None,
+            "organization_id": None,
+        }
 
-    def make_task(self, plan: _Plan) -> Task:
+    def make_task(self, plan: _Plan) -> dict[str, Any]:
+        """Rule 6. Its subject (the deal, else the contact) is set once those have ids."""
         options = self.options
         template = options.task_content or self.settings.convert_task_content
         content = template.replace("{name}", plan.lead.display_name) or template
@@ -344,7 +348,14 @@ class _Planner:
             days=self.settings.convert_task_due_days
         )
         owner = options.task_owner.pk if options.task_owner else self.owner_for(plan.lead)
-        return build(Task, content=content, due_at=due, owner_id=owner, created_at=self.now)
+        return {
+            "content": content,
+            "due_at": due,
+            "owner_id": owner,
+            "created_at": self.now,
+            "content_type_id": None,
+            "object_id": None,
+        }
 
 
 def _refuse(result: LeadResult, reason: str) -> LeadResult:
@@ -621,14 +632,17 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     if not plans:
         return
     now = planner.now
+    with_deal = planner.options.create_deal
     orgs = _unique_parties(p.organization for p in plans)
     people = _unique_parties(p.person for p in plans)
-    created = [party.contact for party in orgs + people if not party.merged]
-    if planner.options.create_deal:
-        # A new contact's only deal is the new open one: its statuses are known (SPEC status
-        # rules), so only merged contacts need the status service below.
-        for contact in created:
-            contact.prospect_status = ProspectStatus.CURRENT
+    merged = [party for party in orgs + people if party.merged]
+    if with_deal:
+        # Statuses (SPEC): with the new open deal every party is a current prospect, and its
+        # customer status stays (an open deal neither wins nor loses). A new contact's only deal
+        # is this one; a merged one's manual prospect status gives way to the new deal.
+        for party in orgs + people:
+            party.contact.prospect_status = ProspectStatus.CURRENT
+            party.contact.prospect_status_set_at = None
 
     # 1. New organisations, then new people (employees of their organisation: rule 1).
     bulk_insert(Contact, [o.contact for o in orgs if not o.merged])
@@ -641,52 +655,58 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
                 plan.person.fill(plan.lead, "organization_id", plan.organization.contact.pk)
     bulk_insert(Contact, [p.contact for p in people if not p.merged])
 
-    # 2. Merged contacts: fill the empty fields we planned (never overwrite: rule 7).
-    merged = [party for party in orgs + people if party.merged and party.changed_fields]
-    if merged:
-        fields = sorted({name for party in merged for name in party.changed_fields})
-        for party in merged:
+    # 2. Merged contacts: fill the empty fields we planned (never overwrite: rule 7), and with a
+    # deal, their statuses.
+    changed = merged if with_deal else [party for party in merged if party.changed_fields]
+    if changed:
+        fields = sorted({name for party in changed for name in party.changed_fields})
+        if with_deal:
+            fields += ["prospect_status", "prospect_status_set_at"]
+        for party in changed:
             party.contact.updated_at = now
             party.contact.compute_keys()
         bulk_update(
-            Contact, [p.contact for p in merged], [*fields, "updated_at", "name_key", "domain_key"]
+            Contact, [p.contact for p in changed], [*fields, "updated_at", "name_key", "domain_key"]
         )
 
-    # 3. Deals (rule 5) with their main contact, then tasks (rule 6).
-    with_deal = [plan for plan in plans if plan.deal is not None]
-    for plan in with_deal:
+    # 3. Deals (rule 5) with their main contact, then tasks (rule 6). Rows go as plain dicts: no
+    # model instance per row.
+    deal_plans = [plan for plan in plans if plan.deal is not None]
+    deal_rows = []
+    for plan in deal_plans:
         assert plan.deal is not None
-        plan.deal.main_contact_id = plan.main.contact.pk
-        plan.deal.organization_id = plan.organization.contact.pk if plan.organization else None
-    bulk_insert(Deal, [plan.deal for plan in with_deal if plan.deal is not None])
-    # Link rows go as plain dicts: no model instance per row.
+        plan.deal["main_contact_id"] = plan.main.contact.pk
+        plan.deal["organization_id"] = plan.organization.contact.pk if plan.organization else None
+        deal_rows.append(plan.deal)
+    for plan, deal_id in zip(deal_plans, insert_rows(Deal, deal_rows), strict=True):
+        plan.deal_id = deal_id
     insert_rows(
         DealContact,
         [
-            {"deal_id": plan.deal.pk, "contact_id": plan.main.contact.pk, "created_at": now}
-            for plan in with_deal
-            if plan.deal is not None
+            {"deal_id": plan.deal_id, "contact_id": plan.main.contact.pk, "created_at": now}
+            for plan in deal_plans
         ],
     )
     types = ContentType.objects.get_for_models(Lead, Contact, Deal)
-    tasks = []
-    for plan in plans:
-        if plan.task is None:
-            continue
-        subject: Deal | Contact = plan.deal or plan.main.contact
-        plan.task.content_type = types[type(subject)]
-        plan.task.object_id = subject.pk
-        tasks.append(plan.task)
-    bulk_insert(Task, tasks)
+    task_plans = [plan for plan in plans if plan.task is not None]
+    task_rows = []
+    for plan in task_plans:
+        assert plan.task is not None
+        on_deal = plan.deal_id is not None
+        plan.task["content_type_id"] = types[Deal if on_deal else Contact].pk
+        plan.task["object_id"] = plan.deal_id if on_deal else plan.main.contact.pk
+        task_rows.append(plan.task)
+    for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
+        plan.task_id = task_id
 
     # 4. Tags (rule 4): to the contacts (the prospects & customers list when a deal was made,
     # else the contacts list) and to the deal.
-    contact_scope = Scope.CUSTOMERS if planner.options.create_deal else Scope.CONTACTS
+    contact_scope = Scope.CUSTOMERS if with_deal else Scope.CONTACTS
     scoped = _scoped_tags(
         {tag for ids in lead_tag_ids.values() for tag in ids},
-        [contact_scope, Scope.DEALS] if planner.options.create_deal else [contact_scope],
+        [contact_scope, Scope.DEALS] if with_deal else [contact_scope],
     )
-    has_tag = _existing_tags([p.contact.pk for p in orgs + people if p.merged])
+    has_tag = _existing_tags([p.contact.pk for p in merged])
     contact_tags: list[dict[str, int]] = []
     deal_tags: list[dict[str, int]] = []
     for plan in plans:
@@ -701,9 +721,9 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
                     contact_tags.append({"contact_id": link[0], "tag_id": link[1]})
                     if side.merged:
                         side.tags_added.setdefault(plan.lead.pk, []).append(link[1])
-        if plan.deal is not None:
+        if plan.deal_id is not None:
             deal_tags += [
-                {"deal_id": plan.deal.pk, "tag_id": scoped[(tag_id, Scope.DEALS)]}
+                {"deal_id": plan.deal_id, "tag_id": scoped[(tag_id, Scope.DEALS)]}
                 for tag_id in tags
             ]
     insert_rows(Contact.tags.through, contact_tags)
@@ -714,7 +734,7 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     lead_ids = [plan.lead.pk for plan in plans]
     moved_notes = _attached_ids(Note, types[Lead], lead_ids)
     moved_documents = _attached_ids(Document, types[Lead], lead_ids)
-    deal_of = {plan.lead.pk: plan.deal.pk for plan in plans if plan.deal is not None}
+    deal_of = {plan.lead.pk: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
     DocumentLink.objects.bulk_create(
         [
             DocumentLink(document_id=doc_id, content_type=types[Deal], object_id=deal_of[lead_id])
@@ -727,41 +747,80 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     )
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
-    conversions = [
-        build(
-            LeadConversion,
-            lead_id=plan.lead.pk,
-            person_id=plan.person.contact.pk if plan.person else None,
-            person_merged=bool(plan.person and plan.person.merged),
-            organization_id=plan.organization.contact.pk if plan.organization else None,
-            organization_merged=bool(plan.organization and plan.organization.merged),
-            deal_id=plan.deal.pk if plan.deal else None,
-            task_id=plan.task.pk if plan.task else None,
-            options=planner.options_json,
-            snapshot=_snapshot(plan, lead_tag_ids, moved_notes, moved_documents, now),
-            converted_by_id=planner.actor.pk,
-            created_at=now,
-        )
-        for plan in plans
-    ]
-    bulk_insert(LeadConversion, conversions)
+    conversion_ids = insert_rows(
+        LeadConversion,
+        [
+            {
+                "lead_id": plan.lead.pk,
+                "person_id": plan.person.contact.pk if plan.person else None,
+                "person_merged": bool(plan.person and plan.person.merged),
+                "organization_id": plan.organization.contact.pk if plan.organization else None,
+                "organization_merged": bool(plan.organization and plan.organization.merged),
+                "deal_id": plan.deal_id,
+                "task_id": plan.task_id,
+                "options": planner.options_json,
+                "snapshot": _snapshot(plan, lead_tag_ids, moved_notes, moved_documents, now),
+                "converted_by_id": planner.actor.pk,
+                "created_at": now,
+            }
+            for plan in plans
+        ],
+    )
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
     for start in range(0, len(lead_ids), 5000):
         Lead.objects.filter(pk__any=lead_ids[start : start + 5000]).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
-    for plan, conversion in zip(plans, conversions, strict=True):
+    for plan, conversion_id in zip(plans, conversion_ids, strict=True):
         r = plan.result
-        r.conversion_id = conversion.pk
-        r.person_id, r.person_merged = conversion.person_id, conversion.person_merged
-        r.organization_id = conversion.organization_id
-        r.organization_merged = conversion.organization_merged
-        r.deal_id, r.task_id = conversion.deal_id, conversion.task_id
+        r.conversion_id = conversion_id
+        r.person_id = plan.person.contact.pk if plan.person else None
+        r.person_merged = bool(plan.person and plan.person.merged)
+        r.organization_id = plan.organization.contact.pk if plan.organization else None
+        r.organization_merged = bool(plan.organization and plan.organization.merged)
+        r.deal_id, r.task_id = plan.deal_id, plan.task_id
 
-    # 7. Statuses of the merged contacts (and their organisations), once: bulk writes bypass
-    # the deal signals.
-    contacts_recompute_status(contact_ids=[p.contact.pk for p in orgs + people if p.merged])
+    # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
+    _settle_statuses(planner, plans, merged)
+
+
+def _settle_statuses(planner: _Planner, plans: list[_Plan], merged: list[_Party]) -> None:
+    """Statuses after the writes, where step 2 could not know them: with a deal, a merged
+    person's own organisation outside the batch is a current prospect too (an employee's deal
+    updates the organisation); and a merged person who joined an organisation now brings their
+    other deals to it, so that organisation is recomputed from all its deals."""
+    batch_contacts = {
+        party.contact.pk for plan in plans for party in (plan.person, plan.organization) if party
+    }
+    merged_people = [party for party in merged if not party.contact.is_organization]
+    if planner.options.create_deal:
+        employers = {
+            party.contact.organization_id
+            for party in merged_people
+            if party.contact.organization_id is not None
+        }
+        for chunk in chunks(sorted(employers - batch_contacts)):
+            Contact.objects.filter(pk__any=chunk).update(
+                prospect_status=ProspectStatus.CURRENT,
+                prospect_status_set_at=None,
+                updated_at=planner.now,
+            )
+    joined = [
+        party.contact.pk
+        for party in merged_people
+        if any("organization_id" in filled for filled in party.previous.values())
+    ]
+    new_deals = {plan.deal_id for plan in plans}
+    with_other_deals = {
+        contact_id
+        for chunk in chunks(joined)
+        for contact_id, deal_id in DealContact.objects.filter(contact_id__any=chunk).values_list(
+            "contact_id", "deal_id"
+        )
+        if deal_id not in new_deals
+    }
+    contacts_recompute_status(contact_ids=with_other_deals)
 
 
 def _unique_parties(parties: Iterable[_Party | None]) -> list[_Party]:
@@ -891,7 +950,7 @@ def _snapshot(
         "documents": moved_documents.get(lead.pk, []),
         "created": created,
         "merged": merged,
-        "deal_stage_id": plan.deal.stage_id if plan.deal else None,
+        "deal_stage_id": plan.deal["stage_id"] if plan.deal else None,
         "converted_at": now.isoformat(),
     }
 
@@ -1061,7 +1120,8 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
         Lead.objects.filter(pk=lead.pk).update(
             converted_at=None,
             status=lead.status,
-            **{name: getattr(lead, name) for name in LEAD_SNAPSHOT_FIELDS},
+            # What the conversion changed (older conversions kept every field: same values).
+            **{name: getattr(lead, name) for name in snapshot["lead"]},
         )
         lead.tags.set(snapshot.get("tags", []))
         conversion.undone_at = timezone.now()

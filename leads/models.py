@@ -76,8 +76,13 @@ class Lead(ContactInfo, OwnedModel, TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
     )
-    source = models.ForeignKey(
-        LeadSource, verbose_name=_("source"), null=True, blank=True, on_delete=models.SET_NULL
+    source = models.ForeignKey(  # indexed by lead_source_idx (source, -created_at)
+        LeadSource,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="leads")
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
@@ -190,6 +195,7 @@ class LeadConversion(models.Model):
         null=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # conversion_creator_idx (converted_by, -created_at)
     )
     created_at = models.DateTimeField(_("converted at"), db_index=True)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
@@ -215,9 +221,6 @@ class LeadConversion(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["person"], name="conversion_person_idx"),
-            models.Index(fields=["organization"], name="conversion_org_idx"),
-            models.Index(fields=["deal"], name="conversion_deal_idx"),
             models.Index(fields=["converted_by", "-created_at"], name="conversion_creator_idx"),
         ]
 

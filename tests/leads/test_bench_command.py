@@ -16,7 +16,16 @@ from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
-KEYS = ["leads", "seconds", "leads_per_second", "queries", "copy_seconds", "ratio_to_copy"]
+KEYS = [
+    "leads",
+    "seconds",
+    "leads_per_second",
+    "queries",
+    "copy_seconds",
+    "ratio_to_copy",
+    "durable_copy_seconds",
+    "ratio_to_durable_copy",
+]
 
 
 def bench(*args: str) -> dict:
@@ -36,6 +45,8 @@ def test_converts_every_seeded_lead_and_prints_the_figures() -> None:
         assert figures["copy_seconds"] > 0 and figures["ratio_to_copy"] > 0
     else:
         assert figures["copy_seconds"] is None and figures["ratio_to_copy"] is None
+    # Inside the test's transaction the durable floor cannot run (it needs committed rows).
+    assert figures["durable_copy_seconds"] is None and figures["ratio_to_durable_copy"] is None
     seeded = Lead.objects.exclude(pk=existing.pk)
     assert seeded.count() == 30
     assert seeded.filter(status=LeadStatus.CONVERTED, converted_at__isnull=False).count() == 30
@@ -60,3 +71,19 @@ def test_rollback_leaves_no_trace() -> None:
     figures = bench("--leads", "9", "--rollback")
     assert figures["leads"] == 9
     assert not Lead.objects.exists() and not Contact.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # rows the migrations made
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY floors are PostgreSQL's")
+def test_durable_floor_writes_the_same_rows_with_their_foreign_keys_and_leaves_no_table() -> None:
+    out = StringIO()
+    call_command("bench_conversion", "--leads", "6", stdout=out, stderr=StringIO())
+    lines = out.getvalue().strip().splitlines()
+    figures = json.loads(lines[-1])
+    assert figures["durable_copy_seconds"] > 0 and figures["ratio_to_durable_copy"] > 0
+    temp = next(line for line in lines if line.startswith("COPY floor:"))
+    durable = next(line for line in lines if line.startswith("durable COPY floor"))
+    assert temp.split(" rows in ")[0].split()[-1] == durable.split(" rows in ")[0].split()[-1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'bench_floor_%%'")
+        assert cursor.fetchone()[0] == 0
