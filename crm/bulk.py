@@ -4,7 +4,8 @@
 - ``bulk_insert(Model, objs)`` writes new instances and sets their primary keys, like
   ``Model.objects.bulk_create(objs)``.
 - ``insert_rows(Model, rows)`` writes dicts of attname -> value, the columns left out taking
-  their defaults (``auto_now``/``auto_now_add``: now), and returns the new primary keys.
+  their defaults (``auto_now``/``auto_now_add``: now), and returns the new primary keys
+  (``ids=False``: the database numbers the rows, nothing is returned).
 - ``bulk_update(Model, objs, fields)`` is ``QuerySet.bulk_update`` without its per-row ``CASE``.
 - ``build(Model, **values)`` makes a new instance cheaply (positional construction).
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
@@ -109,11 +110,15 @@ def bulk_insert(
     return objs
 
 
-def insert_rows(model: type[Model], rows: Sequence[Row], *, using: str | None = None) -> list[int]:
+def insert_rows(
+    model: type[Model], rows: Sequence[Row], *, using: str | None = None, ids: bool = True
+) -> list[int]:
     """Insert ``rows`` (dicts of attname -> Python value, all with the same keys, no primary
     key); returns their new primary keys, in order. The values are written as given (no
     ``pre_save``); the columns left out take what a new ``model()`` would save: their defaults,
-    now for ``auto_now``/``auto_now_add``."""
+    now for ``auto_now``/``auto_now_add``. ``ids=False`` (rows nobody refers to, such as
+    many-to-many links) lets the database number the rows as it writes them, without a query
+    for the ids first, and returns ``[]``."""
     if not rows:
         return []
     using = using or router.db_for_write(model)
@@ -130,10 +135,13 @@ def insert_rows(model: type[Model], rows: Sequence[Row], *, using: str | None = 
     blank = model()
     columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
     columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
+    if not ids:
+        _write(connection, model, [*given, *rest], list(zip(*columns, strict=True)))
+        return []
     with transaction.atomic(using=using, savepoint=False):
-        ids = _reserve(connection, model, len(rows))
-        _write(connection, model, [pk, *given, *rest], list(zip(ids, *columns, strict=True)))
-    return ids
+        new_ids = _reserve(connection, model, len(rows))
+        _write(connection, model, [pk, *given, *rest], list(zip(new_ids, *columns, strict=True)))
+    return new_ids
 
 
 def bulk_update(

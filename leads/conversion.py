@@ -686,6 +686,7 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
             {"deal_id": plan.deal_id, "contact_id": plan.main.contact.pk, "created_at": now}
             for plan in deal_plans
         ],
+        ids=False,
     )
     types = ContentType.objects.get_for_models(Lead, Contact, Deal)
     task_plans = [plan for plan in plans if plan.task is not None]
@@ -726,8 +727,8 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
                 {"deal_id": plan.deal_id, "tag_id": scoped[(tag_id, Scope.DEALS)]}
                 for tag_id in tags
             ]
-    insert_rows(Contact.tags.through, contact_tags)
-    insert_rows(Deal.tags.through, deal_tags)
+    insert_rows(Contact.tags.through, contact_tags, ids=False)
+    insert_rows(Deal.tags.through, deal_tags, ids=False)
 
     # 5. Notes and documents go to the person, else the organisation; documents are also
     # visible from the deal (rule 3).

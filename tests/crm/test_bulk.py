@@ -617,6 +617,28 @@ def test_insert_rows_m2m_through_rows_and_query_count(django_assert_num_queries:
     assert set(tags[2].leads.all()) == {leads[3]}
 
 
+def test_insert_rows_without_ids_lets_the_database_number_them(
+    django_assert_num_queries: Any,
+) -> None:
+    tags = [TagFactory(name=f"t{i}", scope="leads") for i in range(2)]
+    leads = [LeadFactory() for _ in range(3)]
+    through = Lead.tags.through
+    with django_assert_num_queries(1):  # one COPY or executemany, no query for the ids
+        assert (
+            insert_rows(
+                through, [{"lead_id": lead.pk, "tag_id": tags[0].pk} for lead in leads], ids=False
+            )
+            == []
+        )
+    # Rows written afterwards, with reserved ids or by the ORM, get other ids.
+    ids = insert_rows(through, [{"lead_id": lead.pk, "tag_id": tags[1].pk} for lead in leads[:2]])
+    leads[2].tags.add(tags[1])
+    assert through.objects.count() == 6
+    assert len(set(through.objects.values_list("pk", flat=True))) == 6
+    assert set(ids) < set(through.objects.values_list("pk", flat=True))
+    assert all(set(lead.tags.all()) == set(tags) for lead in leads)
+
+
 def test_insert_rows_refuses_unknown_columns_and_the_pk() -> None:
     assert insert_rows(Tag, []) == []
     with pytest.raises(ValueError, match="colour"):

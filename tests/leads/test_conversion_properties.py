@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 
 from contacts.models import Contact
+from contacts.services import contacts_recompute_status
 from crm.models import CustomField, Document, DocumentLink, LeadSource, Note, Tag, Task
 from deals.models import Deal
 from leads.conversion import ConversionOptions, lead_conversion_undo, leads_convert
@@ -456,6 +457,9 @@ def check_conversion(
         assert task.owner_id == lead.owner_id and task.due_at is not None and not task.done
     else:
         assert result.task_id is None and not Task.objects.exists()
+
+    # Statuses: what the conversion left is what the status service computes.
+    assert contacts_recompute_status(contact_ids=Contact.objects.values_list("pk", flat=True)) == 0
 
 
 # ---- c: a batch with duplicates of each other ------------------------------------------------
