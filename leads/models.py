@@ -150,7 +150,12 @@ class Lead(ContactInfo, OwnedModel, TimeStampedModel):
 
 class LeadConversion(models.Model):
     """One conversion: what it created or merged, the options chosen, and a snapshot that makes an
-    undo exact. At most one conversion of a lead is in force (not undone) at a time."""
+    undo exact. At most one conversion of a lead is in force (not undone) at a time.
+
+    The snapshot holds what the conversion changed: the lead's status and update time, its tags,
+    the notes and documents it moved, the contacts it created, and per merged contact the values
+    it filled (and what they were), the custom fields and tags it added. The lead's other fields
+    need no copy: a converted lead is read-only (a database trigger refuses any change)."""
 
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="conversions")
     person = models.ForeignKey(

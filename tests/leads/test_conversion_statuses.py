@@ -34,6 +34,7 @@ def convert(actor: Any, *leads: Lead, create_deal: bool = True, **kwargs: Any) -
 
 
 def statuses(pk: int | None) -> tuple[str, str]:
+    assert pk is not None
     contact = Contact.objects.get(pk=pk)
     return contact.prospect_status, contact.customer_status
 
