@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import build, bulk_insert, bulk_update, insert_rows
+from crm.bulk import bulk_update, insert_rows
 from crm.models import (
     CrmSettings,
     CustomField,
@@ -62,6 +62,7 @@ PERSON_FIELDS = (
     "description",
     *Contact.ADDRESS_FIELDS,
 )
+NEW_FIELDS = {True: ORGANIZATION_FIELDS, False: PERSON_FIELDS}  # by is_organization
 # The lead fields a conversion changes besides converted_at and status: the snapshot keeps their
 # values so that an undo restores them. Every other field of a converted lead stays as it was (a
 # database trigger refuses changes to converted leads), so an undo has nothing else to restore.
@@ -164,19 +165,28 @@ class ConversionRefused(Exception):
 
 @dataclass
 class _Party:
-    """A contact the batch will create or merge into, shared by the leads of one party. For a
-    merged contact, what each lead filled is kept apart, so each conversion undoes only its own."""
+    """A contact the batch will create or merge into, shared by the leads of one party: a new one
+    is a row to insert (attname -> value: no model instance per contact), a merged one is the
+    existing contact, locked. For a merged contact, what each lead filled is kept apart, so each
+    conversion undoes only its own."""
 
-    contact: Contact
     merged: bool
+    contact: Contact | None = None  # merged: the existing contact
+    row: dict[str, Any] = field(default_factory=dict)  # new: the row to insert
+    pk: int = 0  # the contact's id (a new one's once inserted)
     leads: list[Lead] = field(default_factory=list)
     previous: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> field -> before
     custom_added: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> key -> value
     tags_added: dict[int, list[int]] = field(default_factory=dict)  # lead -> tag ids
 
+    @property
+    def existing(self) -> Contact:
+        assert self.contact is not None, "a new contact has no existing record"
+        return self.contact
+
     def fill(self, lead: Lead, name: str, value: Any) -> None:
-        self.previous.setdefault(lead.pk, {})[name] = getattr(self.contact, name)
-        setattr(self.contact, name, value)
+        self.previous.setdefault(lead.pk, {})[name] = getattr(self.existing, name)
+        setattr(self.existing, name, value)
 
     @property
     def changed_fields(self) -> set[str]:
@@ -248,7 +258,7 @@ class _Planner:
         """Merge rule 7: fill the contact's empty fields from the lead, never overwrite."""
         party = self.merged.get(contact.pk)
         if party is None:
-            party = self.merged[contact.pk] = _Party(contact=contact, merged=True)
+            party = self.merged[contact.pk] = _Party(merged=True, contact=contact, pk=contact.pk)
         for name in fields:
             value = getattr(lead, name)
             if value not in ("", None) and getattr(contact, name) in ("", None):
@@ -266,9 +276,11 @@ class _Planner:
         return party
 
     def new_party(self, lead: Lead, *, organization: bool) -> _Party:
-        fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
-        contact = build(
-            Contact,
+        """Rule 2: what a new contact inherits. Its duplicate keys are the lead's (the same
+        normalisation of the same name and website as ``Contact.compute_keys``)."""
+        keys = self.keys[lead.pk]
+        row = {name: getattr(lead, name) for name in NEW_FIELDS[organization]}
+        row.update(
             is_organization=organization,
             name=lead.company_name if organization else "",
             owner_id=self.owner_for(lead),
@@ -276,10 +288,13 @@ class _Planner:
             lead_created_at=lead.created_at,
             custom_fields=_copy_custom(lead.custom_fields, self.contact_keys),
             created_at=self.now,
-            **{name: getattr(lead, name) for name in fields},
+            updated_at=self.now,
+            name_key=keys.organization if organization else keys.name,
+            domain_key=keys.domain,
+            organization_id=None,
+            prospect_status=ProspectStatus.NONE,
         )
-        contact.compute_keys()
-        return _Party(contact=contact, merged=False, leads=[lead])
+        return _Party(merged=False, row=row, leads=[lead])
 
     def choose(
         self,
@@ -641,19 +656,21 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
         # customer status stays (an open deal neither wins nor loses). A new contact's only deal
         # is this one; a merged one's manual prospect status gives way to the new deal.
         for party in orgs + people:
-            party.contact.prospect_status = ProspectStatus.CURRENT
-            party.contact.prospect_status_set_at = None
+            if party.merged:
+                party.existing.prospect_status = ProspectStatus.CURRENT
+                party.existing.prospect_status_set_at = None
+            else:
+                party.row["prospect_status"] = ProspectStatus.CURRENT
 
     # 1. New organisations, then new people (employees of their organisation: rule 1).
-    bulk_insert(Contact, [o.contact for o in orgs if not o.merged])
+    _insert_new(orgs)
     for plan in plans:
         if plan.person and plan.organization:
-            person = plan.person.contact
             if not plan.person.merged:
-                person.organization_id = plan.organization.contact.pk
-            elif person.organization_id is None:
-                plan.person.fill(plan.lead, "organization_id", plan.organization.contact.pk)
-    bulk_insert(Contact, [p.contact for p in people if not p.merged])
+                plan.person.row["organization_id"] = plan.organization.pk
+            elif plan.person.existing.organization_id is None:
+                plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
+    _insert_new(people)
 
     # 2. Merged contacts: fill the empty fields we planned (never overwrite: rule 7), and with a
     # deal, their statuses.
@@ -663,10 +680,12 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
         if with_deal:
             fields += ["prospect_status", "prospect_status_set_at"]
         for party in changed:
-            party.contact.updated_at = now
-            party.contact.compute_keys()
+            party.existing.updated_at = now
+            party.existing.compute_keys()
         bulk_update(
-            Contact, [p.contact for p in changed], [*fields, "updated_at", "name_key", "domain_key"]
+            Contact,
+            [p.existing for p in changed],
+            [*fields, "updated_at", "name_key", "domain_key"],
         )
 
     # 3. Deals (rule 5) with their main contact, then tasks (rule 6). Rows go as plain dicts: no
@@ -675,15 +694,15 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     deal_rows = []
     for plan in deal_plans:
         assert plan.deal is not None
-        plan.deal["main_contact_id"] = plan.main.contact.pk
-        plan.deal["organization_id"] = plan.organization.contact.pk if plan.organization else None
+        plan.deal["main_contact_id"] = plan.main.pk
+        plan.deal["organization_id"] = plan.organization.pk if plan.organization else None
         deal_rows.append(plan.deal)
     for plan, deal_id in zip(deal_plans, insert_rows(Deal, deal_rows), strict=True):
         plan.deal_id = deal_id
     insert_rows(
         DealContact,
         [
-            {"deal_id": plan.deal_id, "contact_id": plan.main.contact.pk, "created_at": now}
+            {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
             for plan in deal_plans
         ],
         ids=False,
@@ -695,7 +714,7 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
         assert plan.task is not None
         on_deal = plan.deal_id is not None
         plan.task["content_type_id"] = types[Deal if on_deal else Contact].pk
-        plan.task["object_id"] = plan.deal_id if on_deal else plan.main.contact.pk
+        plan.task["object_id"] = plan.deal_id if on_deal else plan.main.pk
         task_rows.append(plan.task)
     for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
         plan.task_id = task_id
@@ -707,7 +726,7 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
         {tag for ids in lead_tag_ids.values() for tag in ids},
         [contact_scope, Scope.DEALS] if with_deal else [contact_scope],
     )
-    has_tag = _existing_tags([p.contact.pk for p in merged])
+    has_tag = _existing_tags([p.pk for p in merged])
     contact_tags: list[dict[str, int]] = []
     deal_tags: list[dict[str, int]] = []
     for plan in plans:
@@ -716,7 +735,7 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
             if side is None:
                 continue
             for tag_id in tags:
-                link = (side.contact.pk, scoped[(tag_id, contact_scope)])
+                link = (side.pk, scoped[(tag_id, contact_scope)])
                 if link not in has_tag:
                     has_tag.add(link)
                     contact_tags.append({"contact_id": link[0], "tag_id": link[1]})
@@ -753,9 +772,9 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
         [
             {
                 "lead_id": plan.lead.pk,
-                "person_id": plan.person.contact.pk if plan.person else None,
+                "person_id": plan.person.pk if plan.person else None,
                 "person_merged": bool(plan.person and plan.person.merged),
-                "organization_id": plan.organization.contact.pk if plan.organization else None,
+                "organization_id": plan.organization.pk if plan.organization else None,
                 "organization_merged": bool(plan.organization and plan.organization.merged),
                 "deal_id": plan.deal_id,
                 "task_id": plan.task_id,
@@ -776,9 +795,9 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     for plan, conversion_id in zip(plans, conversion_ids, strict=True):
         r = plan.result
         r.conversion_id = conversion_id
-        r.person_id = plan.person.contact.pk if plan.person else None
+        r.person_id = plan.person.pk if plan.person else None
         r.person_merged = bool(plan.person and plan.person.merged)
-        r.organization_id = plan.organization.contact.pk if plan.organization else None
+        r.organization_id = plan.organization.pk if plan.organization else None
         r.organization_merged = bool(plan.organization and plan.organization.merged)
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
 
@@ -791,25 +810,19 @@ def _settle_statuses(planner: _Planner, plans: list[_Plan], merged: list[_Party]
     person's own organisation outside the batch is a current prospect too (an employee's deal
     updates the organisation); and a merged person who joined an organisation now brings their
     other deals to it, so that organisation is recomputed from all its deals."""
-    batch_contacts = {
-        party.contact.pk for plan in plans for party in (plan.person, plan.organization) if party
-    }
-    merged_people = [party for party in merged if not party.contact.is_organization]
+    in_batch = {party.pk for plan in plans for party in (plan.person, plan.organization) if party}
+    people = [party for party in merged if not party.existing.is_organization]
     if planner.options.create_deal:
-        employers = {
-            party.contact.organization_id
-            for party in merged_people
-            if party.contact.organization_id is not None
-        }
-        for chunk in chunks(sorted(employers - batch_contacts)):
+        employers = {party.existing.organization_id for party in people} - in_batch - {None}
+        for chunk in chunks(sorted(pk for pk in employers if pk is not None)):
             Contact.objects.filter(pk__any=chunk).update(
                 prospect_status=ProspectStatus.CURRENT,
                 prospect_status_set_at=None,
                 updated_at=planner.now,
             )
     joined = [
-        party.contact.pk
-        for party in merged_people
+        party.pk
+        for party in people
         if any("organization_id" in filled for filled in party.previous.values())
     ]
     new_deals = {plan.deal_id for plan in plans}
@@ -822,6 +835,13 @@ def _settle_statuses(planner: _Planner, plans: list[_Plan], merged: list[_Party]
         if deal_id not in new_deals
     }
     contacts_recompute_status(contact_ids=with_other_deals)
+
+
+def _insert_new(parties: list[_Party]) -> None:
+    """Insert the new contacts among ``parties`` (one statement) and give them their ids."""
+    new = [party for party in parties if not party.merged]
+    for party, pk in zip(new, insert_rows(Contact, [p.row for p in new]), strict=True):
+        party.pk = pk
 
 
 def _unique_parties(parties: Iterable[_Party | None]) -> list[_Party]:
@@ -929,7 +949,7 @@ def _snapshot(
         side: {
             "previous": {k: _json_value(v) for k, v in party.previous.get(lead.pk, {}).items()},
             "filled": {
-                k: _json_value(getattr(party.contact, k)) for k in party.previous.get(lead.pk, {})
+                k: _json_value(getattr(party.existing, k)) for k in party.previous.get(lead.pk, {})
             },
             "custom_added": party.custom_added.get(lead.pk, {}),
             "tags_added": party.tags_added.get(lead.pk, []),
@@ -939,7 +959,7 @@ def _snapshot(
     }
     # A contact made for several leads of one batch belongs to the first of them.
     created = {
-        side: party.contact.pk
+        side: party.pk
         for side, party in sides.items()
         if party is not None and not party.merged and party.leads[0] is lead
     }
