@@ -62,7 +62,6 @@ PERSON_FIELDS = (
     "description",
     *Contact.ADDRESS_FIELDS,
 )
-NEW_FIELDS = {True: ORGANIZATION_FIELDS, False: PERSON_FIELDS}  # by is_organization
 # The lead fields a conversion changes besides converted_at and status: the snapshot keeps their
 # values so that an undo restores them. Every other field of a converted lead stays as it was (a
 # database trigger refuses changes to converted leads), so an undo has nothing else to restore.
@@ -279,7 +278,8 @@ class _Planner:
         """Rule 2: what a new contact inherits. Its duplicate keys are the lead's (the same
         normalisation of the same name and website as ``Contact.compute_keys``)."""
         keys = self.keys[lead.pk]
-        row = {name: getattr(lead, name) for name in NEW_FIELDS[organization]}
+        fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
+        row = {name: getattr(lead, name) for name in fields}
         row.update(
             is_organization=organization,
             name=lead.company_name if organization else "",
@@ -767,15 +767,22 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
     )
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
+    for plan in plans:
+        r = plan.result
+        r.person_id = plan.person.pk if plan.person else None
+        r.person_merged = bool(plan.person and plan.person.merged)
+        r.organization_id = plan.organization.pk if plan.organization else None
+        r.organization_merged = bool(plan.organization and plan.organization.merged)
+        r.deal_id, r.task_id = plan.deal_id, plan.task_id
     conversion_ids = insert_rows(
         LeadConversion,
         [
             {
                 "lead_id": plan.lead.pk,
-                "person_id": plan.person.pk if plan.person else None,
-                "person_merged": bool(plan.person and plan.person.merged),
-                "organization_id": plan.organization.pk if plan.organization else None,
-                "organization_merged": bool(plan.organization and plan.organization.merged),
+                "person_id": plan.result.person_id,
+                "person_merged": plan.result.person_merged,
+                "organization_id": plan.result.organization_id,
+                "organization_merged": plan.result.organization_merged,
                 "deal_id": plan.deal_id,
                 "task_id": plan.task_id,
                 "options": planner.options_json,
@@ -786,20 +793,14 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
             for plan in plans
         ],
     )
+    for plan, conversion_id in zip(plans, conversion_ids, strict=True):
+        plan.result.conversion_id = conversion_id
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
     for start in range(0, len(lead_ids), 5000):
         Lead.objects.filter(pk__any=lead_ids[start : start + 5000]).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
-    for plan, conversion_id in zip(plans, conversion_ids, strict=True):
-        r = plan.result
-        r.conversion_id = conversion_id
-        r.person_id = plan.person.pk if plan.person else None
-        r.person_merged = bool(plan.person and plan.person.merged)
-        r.organization_id = plan.organization.pk if plan.organization else None
-        r.organization_merged = bool(plan.organization and plan.organization.merged)
-        r.deal_id, r.task_id = plan.deal_id, plan.task_id
 
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(planner, plans, merged)
