@@ -214,6 +214,26 @@ class _Plan:
         return party
 
 
+class _OwnerNames:
+    """Owners' names for refusal messages: one query for every owner the batch may name, made on
+    the first refusal that needs one, instead of a query per refused lead or contact."""
+
+    def __init__(self) -> None:
+        self.wanted: set[int] = set()
+        self.names: dict[int, str] = {}
+
+    def want(self, ids: Iterable[int | None]) -> None:
+        self.wanted.update(pk for pk in ids if pk is not None)
+
+    def __getitem__(self, pk: int | None) -> str:
+        if pk is None:
+            return _("nobody")
+        if pk not in self.names:
+            missing = sorted((self.wanted - set(self.names)) | {pk})
+            self.names.update((user.pk, str(user)) for user in User.objects.filter(pk__in=missing))
+        return self.names.get(pk, _("nobody"))
+
+
 def _display(contact: Contact) -> str:
     return contact.display_name
 
@@ -245,6 +265,7 @@ class _Planner:
         self.new_orgs: dict[str, _Party] = {}
         self.new_people: dict[str, _Party] = {}
         self.merged: dict[int, _Party] = {}
+        self.owners = _OwnerNames()
 
     def owner_for(self, lead: Lead) -> int | None:
         if self.options.owner is not None:
@@ -487,6 +508,7 @@ def _convert_batch(
         for lead in Lead.objects.select_for_update().filter(pk__any=ordered).order_by("pk")
     }
     results = {pk: LeadResult(lead_id=pk) for pk in ordered}
+    planner.owners.want(lead.owner_id for lead in leads.values())
     convertible: list[Lead] = []
     for pk in ordered:
         lead = leads.get(pk)
@@ -501,7 +523,7 @@ def _convert_batch(
             _refuse(
                 result,
                 _("You may only convert leads you own (this one is %(owner)s's).")
-                % {"owner": lead.owner},
+                % {"owner": planner.owners[lead.owner_id]},
             )
         else:
             convertible.append(lead)
@@ -510,6 +532,7 @@ def _convert_batch(
     planner.keys = {lead.pk: lead_keys(lead) for lead in convertible}
     findings = find_duplicates(convertible, planner.settings, planner.keys)
     targets = _merge_targets(convertible, decisions, findings)
+    planner.owners.want(target.owner_id for target in targets.values())
     plans: list[_Plan] = []
     for lead in convertible:
         plan = _plan_lead(planner, lead, results[lead.pk], decisions, findings, targets)
@@ -553,12 +576,7 @@ def _merge_targets(
     for start in range(0, len(ordered), 5000):
         chunk = ordered[start : start + 5000]
         # Merged contacts are changed: lock them in pk order, like the leads.
-        for contact in (
-            Contact.objects.select_for_update(of=("self",))
-            .filter(pk__any=chunk)
-            .select_related("owner")
-            .order_by("pk")
-        ):
+        for contact in Contact.objects.select_for_update().filter(pk__any=chunk).order_by("pk"):
             targets[contact.pk] = contact
     return targets
 
@@ -623,7 +641,7 @@ def _refusal(
         if not can_change(planner.actor, target):
             return _("You may not change %(name)s (owned by %(owner)s).") % {
                 "name": _display(target),
-                "owner": target.owner or _("nobody"),
+                "owner": planner.owners[target.owner_id],
             }
     elif decision == AUTO and findings:
         target = targets[findings[0].contact_id]
@@ -634,7 +652,7 @@ def _refusal(
             ) % {
                 "name": findings[0].name,
                 "reason": findings[0].reason,
-                "owner": target.owner or _("nobody"),
+                "owner": planner.owners[target.owner_id],
             }
     return None
 

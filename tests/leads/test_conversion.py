@@ -31,6 +31,7 @@ from tests.factories import (
     LeadSourceFactory,
     OrganizationFactory,
     TagFactory,
+    UserFactory,
     make_document,
     make_note,
     make_task,
@@ -466,6 +467,29 @@ def test_batch_query_count_does_not_grow(rep: Any) -> None:
         if connection.vendor == "sqlite":
             sql = [q for q in sql if not q.startswith("INSERT")]
         statements.append(len(sql))
+    assert statements[0] == statements[1], statements
+
+
+def test_refusals_cost_no_query_each(rep: Any, other_rep: Any) -> None:
+    """A rep converting others' leads, or leads whose duplicate is another rep's: the refusals
+    name the owners without a query per refused lead."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    convert(rep, LeadFactory(owner=rep))  # warm the content-type and settings caches
+    statements = []
+    for size in (2, 40):
+        others = LeadFactory.create_batch(size, owner=other_rep)
+        theirs = LeadFactory.create_batch(size, owner=rep, company_name="")
+        for lead in theirs:
+            ContactFactory(owner=UserFactory(first_name="Carla"), email=lead.email)
+        with CaptureQueriesContext(connection) as ctx:
+            result = convert(rep, *others, *theirs)
+        assert not any(r.converted for r in result.results)
+        reasons = [r.reason for r in result.results]
+        assert all(str(other_rep) in reason for reason in reasons[:size]), reasons[:size]
+        assert all("belongs to Carla" in reason for reason in reasons[size:]), reasons[size:]
+        statements.append(len(ctx.captured_queries))
     assert statements[0] == statements[1], statements
 
 
