@@ -1173,6 +1173,8 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
 
 def _json_value(value: Any) -> Any:
     """A field value as JSON, without losing precision (DjangoJSONEncoder drops microseconds)."""
+    if value is None or type(value) is str:  # most values: no isinstance checks
+        return value
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
