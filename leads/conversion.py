@@ -229,8 +229,8 @@ class _OwnerNames:
         if pk is None:
             return _("nobody")
         if pk not in self.names:
-            missing = sorted((self.wanted - set(self.names)) | {pk})
-            self.names.update((user.pk, str(user)) for user in User.objects.filter(pk__in=missing))
+            users = User.objects.in_bulk(self.wanted | {pk})
+            self.names = {user_id: str(user) for user_id, user in users.items()}
         return self.names.get(pk, _("nobody"))
 
 
@@ -545,8 +545,7 @@ def _convert_batch(
 def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
     tags: dict[int, list[int]] = defaultdict(list)
     through = Lead.tags.through
-    for chunk_start in range(0, len(lead_ids), 5000):
-        chunk = lead_ids[chunk_start : chunk_start + 5000]
+    for chunk in chunks(lead_ids):
         for lead_id, tag_id in (
             through.objects.filter(lead_id__any=chunk)
             .order_by("lead_id", "tag_id")
@@ -572,9 +571,7 @@ def _merge_targets(
         if found:
             ids.update(f.contact_id for f in found.person + found.organization)
     targets: dict[int, Contact] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 5000):
-        chunk = ordered[start : start + 5000]
+    for chunk in chunks(sorted(ids)):
         # Merged contacts are changed: lock them in pk order, like the leads.
         for contact in Contact.objects.select_for_update().filter(pk__any=chunk).order_by("pk"):
             targets[contact.pk] = contact
@@ -815,8 +812,8 @@ def _write(planner: _Planner, plans: list[_Plan], lead_tag_ids: dict[int, list[i
         plan.result.conversion_id = conversion_id
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
-    for start in range(0, len(lead_ids), 5000):
-        Lead.objects.filter(pk__any=lead_ids[start : start + 5000]).update(
+    for chunk in chunks(lead_ids):
+        Lead.objects.filter(pk__any=chunk).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
 
@@ -832,7 +829,7 @@ def _settle_statuses(planner: _Planner, plans: list[_Plan], merged: list[_Party]
     in_batch = {party.pk for plan in plans for party in (plan.person, plan.organization) if party}
     people = [party for party in merged if not party.existing.is_organization]
     if planner.options.create_deal:
-        employers = {party.existing.organization_id for party in people} - in_batch - {None}
+        employers = {party.existing.organization_id for party in people} - in_batch
         for chunk in chunks(sorted(pk for pk in employers if pk is not None)):
             Contact.objects.filter(pk__any=chunk).update(
                 prospect_status=ProspectStatus.CURRENT,
@@ -922,8 +919,7 @@ def _attached_ids(
 ) -> dict[int, list[int]]:
     """Per lead, the ids of its notes (or documents): what the conversion moves."""
     found: dict[int, list[int]] = defaultdict(list)
-    for start in range(0, len(lead_ids), 5000):
-        chunk = lead_ids[start : start + 5000]
+    for chunk in chunks(lead_ids):
         for pk, lead_id in (
             model.objects.filter(content_type=lead_type, object_id__any=chunk)
             .order_by("pk")
@@ -947,8 +943,7 @@ def _move_attached(
         .annotate(contact=Coalesce("person_id", "organization_id"))
         .values("contact")[:1]
     )
-    for start in range(0, len(lead_ids), 5000):
-        chunk = lead_ids[start : start + 5000]
+    for chunk in chunks(lead_ids):
         model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
             content_type=contact_type, object_id=Subquery(destination)
         )

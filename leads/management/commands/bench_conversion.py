@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
@@ -270,11 +271,7 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             tables = floor_data(result, seeded)
             rows, copy_seconds = copy_floor(tables)
-            self.stdout.write(
-                f"COPY floor: {sum(rows.values())} rows in {copy_seconds:.3f}s ("
-                + ", ".join(f"{table} {n}" for table, n in rows.items())
-                + ")"
-            )
+            self.stdout.write(floor_line("COPY floor", rows, copy_seconds))
             if connection.in_atomic_block:
                 # --rollback: the rows to write reference rows this run has not committed, which
                 # another connection can neither see nor lock (it would wait on our locks).
@@ -284,12 +281,10 @@ class Command(BaseCommand):
                 )
             else:
                 rows, durable_seconds = durable_copy_floor(tables)
-                self.stdout.write(
-                    "durable COPY floor (logged tables with their foreign keys, commit "
-                    f"included): {sum(rows.values())} rows in {durable_seconds:.3f}s ("
-                    + ", ".join(f"{table} {n}" for table, n in rows.items())
-                    + ")"
+                label = (
+                    "durable COPY floor (logged tables with their foreign keys, commit included)"
                 )
+                self.stdout.write(floor_line(label, rows, durable_seconds))
         return {
             "leads": count,
             "seconds": round(seconds, 3),
@@ -457,6 +452,11 @@ def seed(count: int, rng: random.Random) -> Seeded:
 # The floors: PostgreSQL COPY writing the rows the conversion wrote.
 
 
+def floor_line(label: str, rows: dict[str, int], seconds: float) -> str:
+    tables = ", ".join(f"{table} {n}" for table, n in rows.items())
+    return f"{label}: {sum(rows.values())} rows in {seconds:.3f}s ({tables})"
+
+
 def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, bytes]]:
     """Rows the conversion inserted (contacts, deals, deal contacts, tag links, tasks,
     conversions) or rewrote (merged contacts, leads, notes), read back with COPY TO on Django's
@@ -528,8 +528,6 @@ def durable_copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int],
     Runs on a connection of its own (Django's wraps things in atomic blocks), so it needs the
     rows it references committed: not usable inside --rollback's transaction. The scratch tables
     are created in a committed transaction before timing and dropped afterwards."""
-    import psycopg  # PostgreSQL only: not needed (maybe not installed) for SQLite
-
     quote = connection.ops.quote_name
     floors = [(table, quote(f"bench_floor_{table}"), data) for table, data in tables]
     rows: dict[str, int] = {}
