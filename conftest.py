@@ -1,4 +1,5 @@
-"""Shared fixtures: users by role, logged-in clients, uploads in a temporary folder."""
+"""Shared fixtures: users by role, logged-in clients, uploads in a temporary folder; the
+``--screenshots`` option (``bin/screenshots``): without it the suite writes no tracked file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,21 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.browser import screenshots
 from tests.factories import UserFactory
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="browser tests save the README's screenshots into docs/screenshots/ "
+        "(bin/screenshots); without it they take none",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    screenshots.configure(screenshots.DOCS_SCREENSHOTS if config.getoption("screenshots") else None)
 
 
 @pytest.fixture(autouse=True)

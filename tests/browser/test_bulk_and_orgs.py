@@ -6,30 +6,22 @@ with its contacts, and the "back to lead" dialog. Screenshots for docs/screensho
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead
 from tests.browser.data import build_team
+from tests.browser.screenshots import shot
 from tests.factories import ContactFactory
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def shot(page: Any, name: str, *, full_page: bool = True) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def log_in(page: Any, username: str, next_url: str = "/leads/") -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.browser.data import build_team
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+from tests.browser.screenshots import shot
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,11 +17,6 @@ pytestmark = [
     # sources that migrations create, which a transactional test's flush would otherwise erase.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def log_in(page: Any, username: str, *, screenshot: bool = False) -> None:

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from leads.models import ImportJob, Lead
 from tests.browser.data import build_team
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+from tests.browser.screenshots import shot
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,11 +31,6 @@ CSV = (
     "Inès;Haddad;Haddad Conseil;ines@haddad.example;;Lille;\n"
     "Paul;;;paul@nowhere.example;;;\n"
 )
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def settled(page: Any) -> None:

@@ -5,28 +5,20 @@ a deal and a task through the dialog (with a duplicate choice), bulk convert wit
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from contacts.models import Contact
 from leads.models import Lead, LeadConversion
 from tests.browser.data import build_team
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+from tests.browser.screenshots import shot
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def shot(page: Any, name: str, *, full_page: bool = True) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def log_in(page: Any, username: str) -> None:

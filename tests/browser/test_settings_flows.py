@@ -4,28 +4,20 @@ refused. Screenshots: docs/screenshots/settings-*.png."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from crm.models import CrmSettings, CustomField
 from tests.browser.data import build_team
+from tests.browser.screenshots import shot
 from tests.factories import DealFactory, stage
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def log_in(page: Any, username: str) -> None:
