@@ -15,10 +15,6 @@ from leads.models import Lead
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.xfail(
-    reason="SQLite: IntegrityError for Éducation/ÉDUCATION, a second tag for éducation",
-    strict=False,
-)
 @pytest.mark.parametrize("written", ["Éducation", "éducation", "ÉDUCATION"])
 def test_an_existing_accented_tag_is_reused_in_any_case(rep: Any, written: str) -> None:
     existing = Tag.objects.create(name="Éducation", scope=Scope.LEADS)

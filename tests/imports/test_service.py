@@ -20,6 +20,7 @@ from leads.imports import (
     records_import,
     records_import_preview,
     rejected_csv,
+    writing,
 )
 from leads.models import Lead
 from tests.factories import ContactFactory, LeadFactory, OrganizationFactory
@@ -131,7 +132,7 @@ def test_a_failure_while_writing_writes_nothing(rep: Any, monkeypatch: Any) -> N
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(imports, "_link_tags", explode)
+    monkeypatch.setattr(writing, "_link_tags", explode)
     with pytest.raises(RuntimeError):
         run(rep, "leads", "Last name,Tags\nMartin,vip\nDurand,\n")
     assert not Lead.objects.exists()
