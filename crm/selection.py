@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import router
 from django.db.models import CASCADE, DO_NOTHING, SET_NULL, Model, ProtectedError, QuerySet
@@ -17,13 +17,17 @@ from django.utils.translation import ngettext
 
 from crm.permissions import is_manager
 
+T = TypeVar("T")
+
 CHUNK = 5000  # ids per IN (...) list: well under SQLite's variable limit
 
 
-def chunks(ids: list[int], size: int | None = None) -> Iterator[list[int]]:
+def chunks(items: list[T], size: int | None = None) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (``CHUNK``) at most: ids for an ``IN (...)``, rows for a
+    round of work."""
     size = size or CHUNK
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @dataclass

@@ -28,10 +28,10 @@ from crm.models import (
     DocumentLink,
     Note,
     Scope,
-    Tag,
     Task,
 )
 from crm.permissions import can_change
+from crm.tags import tags_by_name
 from deals.models import Deal, DealContact
 from leads.models import Lead, LeadConversion, LeadStatus
 
@@ -100,18 +100,8 @@ def contact_to_lead_check(*, contact: Contact) -> ReverseCheck:
 
 
 def _lead_tags(names: list[str]) -> list[int]:
-    """The lead-scope tag of each name (created when missing; names compared case-blind)."""
-    if not names:
-        return []
-    existing = {t.name.lower(): t.pk for t in Tag.objects.filter(scope=Scope.LEADS)}
-    missing = {n.lower(): n for n in names if n.lower() not in existing}
-    if missing:
-        Tag.objects.bulk_create(
-            [Tag(name=name, scope=Scope.LEADS) for name in missing.values()],
-            ignore_conflicts=True,
-        )
-        existing = {t.name.lower(): t.pk for t in Tag.objects.filter(scope=Scope.LEADS)}
-    return sorted({existing[n.lower()] for n in names})
+    """The lead-scope tag of each name (created when missing), by ``crm.tags``."""
+    return sorted(set(tags_by_name(scope=Scope.LEADS, names=names, create=True).values()))
 
 
 def contact_to_lead(*, actor: Any, contact: Contact) -> Lead:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from leads import bulk_views, import_views, views
+from leads import bulk_views, views
+from leads.imports import views as import_views
 
 app_name = "leads"
 urlpatterns = [

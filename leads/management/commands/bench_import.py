@@ -157,7 +157,7 @@ class Command(BaseCommand):
         from django.urls import reverse
 
         from contacts.urls import urlpatterns as contact_urls
-        from leads.import_views import lead_export_view
+        from leads.imports.views import lead_export_view
 
         view = lead_export_view
         if kind == "contacts":

@@ -1,34 +1,14 @@
-"""Import of leads and contacts from CSV and XLSX files (SPEC "Contacts management").
-
-1. ``read_table(data, filename)``: the file's header and rows as text. tablib loads both
-   formats (openpyxl read-only for XLSX); this module only decides the encoding (UTF-8 with or
-   without BOM, UTF-16 with BOM, else Windows-1252) and the separator (``;``, ``,`` or tab,
-   from the header line). A file that cannot be read raises ``ImportFileError`` with a message
-   for the user, never anything else.
-2. ``auto_mapping(kind, headers)``: which field each column feeds, from its header (the export's
-   headers, English and French names, field names); the user adjusts it.
-3. ``records_import_preview(...)``: every row checked (each error with its message, the row's
-   other values still checked) and its duplicate found: an existing record by the conversion's
-   rules (``leads.duplicates``: same email, or same name at the same organisation; organisations
-   by name or website domain; the team's settings decide which apply) or an earlier row of the
-   same file. One choice per file decides what a duplicate does: skip, fill the existing
-   record's empty fields, or create a new record anyway.
-4. ``records_import(...)``: the same analysis over the whole file, then every accepted row
-   written in one transaction with set-based inserts (``crm.bulk``): all or nothing. Rows with
-   errors are not written; they come back with their reasons (``rejected_csv``) to be fixed and
-   imported again.
-
-Who owns what: records belong to the importer unless an ``Owner`` column names a user the
-importer may assign to (a rep only themselves, a manager anyone); a duplicate is updated only if
-the importer may change it. ``actor=None`` is the command line, with a manager's rights, where a
-row without owner stays unowned.
-"""
+"""Checking the rows of an import: every row checked (each error with its message, the row's
+other values still checked) and its duplicate found: an existing record by the conversion's rules
+(``leads.duplicates``: same email, or same name at the same organisation; organisations by name
+or website domain; the team's settings decide which apply) or an earlier row of the same file.
+One choice per file decides what a duplicate does: skip, fill the existing record's empty
+fields, or create a new record anyway. ``records_import_preview`` shows the first rows so
+checked; it writes nothing."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -37,243 +17,37 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact, ContactStatus, LifecycleStage
-from contacts.resources import contact_columns
-from crm.bulk import analyze, bulk_insert, bulk_update, insert_rows
-from crm.exports import Column, header_key
+from crm.exports import header_key
 from crm.models import (
     CrmSettings,
     CustomField,
     CustomFieldScope,
     LeadSource,
-    Scope,
-    Tag,
     User,
-    domain_key_of,
-    name_key_of,
 )
 from crm.permissions import can_change, is_manager
+from crm.selection import chunks
 from leads.duplicates import LeadKeys, find_duplicates, lead_keys
+from leads.imports.mapping import CONTACTS, KINDS, LEADS, mapping_errors, targets_for
+from leads.imports.reading import Table
 from leads.models import Lead, LeadStatus
-from leads.resources import lead_columns
 
-LEADS, CONTACTS = "leads", "contacts"
-KINDS = (LEADS, CONTACTS)
-KIND_LABELS = {LEADS: gettext_lazy("Leads"), CONTACTS: gettext_lazy("Contacts")}
+Progress = Callable[[int, int], None]
 PREVIEW_ROWS = 20
 CHUNK = 5000  # rows analysed between two progress reports
-MAX_ROWS = 1_000_000
 
 
 class DuplicateMode(models.TextChoices):
     SKIP = "skip", gettext_lazy("Skip them")
     UPDATE = "update", gettext_lazy("Fill in their empty fields")
     CREATE = "create", gettext_lazy("Create new records anyway")
-
-
-class ImportFileError(Exception):
-    """A file (or a mapping) that cannot be imported; ``str()`` is the message for the user."""
-
-
-# ---- 1. reading a file ---------------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (what Excel saves as
-    "CSV" on a French Windows)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ImportFileError(_("This file's text encoding cannot be read.")) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def sniff_delimiter(text: str) -> str:
-    """The separator of the header line: the most frequent of ``;``, ``,`` and tab outside
-    quotes (``,`` when there is none: a one-column file)."""
-    line = next((line for line in text.splitlines() if line.strip()), "")
-    unquoted = re.sub(r'"[^"]*"', "", line)
-    counts = {sep: unquoted.count(sep) for sep in (";", ",", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
-
-
-def _cell_text(value: Any) -> str:
-    """An XLSX cell as text, the way the export writes it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime.datetime):
-        if value.time() == datetime.time(0, 0):
-            return value.date().isoformat()
-        return value.replace(microsecond=0).isoformat(sep=" ")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def read_table(data: bytes, filename: str = "") -> Table:
-    """The header and the non-empty rows of a CSV or XLSX file, every cell as stripped text."""
-    import tablib
-    from tablib.exceptions import InvalidDimensions
-
-    if not data.strip():
-        raise ImportFileError(_("The file is empty."))
-    dataset = tablib.Dataset()
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            dataset.load(io.BytesIO(data), format="xlsx")
-        except InvalidDimensions:
-            raise ImportFileError(_("A row has more cells than the header has columns.")) from None
-        except Exception:
-            raise ImportFileError(
-                _("This file cannot be read as an Excel workbook (.xlsx).")
-            ) from None
-        headers = [_cell_text(h) for h in (dataset.headers or [])]
-        rows = [[_cell_text(v) for v in row] for row in dataset]
-    elif data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(
-            _("Old Excel files (.xls) cannot be imported: save the sheet as .xlsx or CSV.")
-        )
-    else:
-        text = decode(data)
-        if "\x00" in text:
-            raise ImportFileError(_("This is not a CSV or XLSX file."))
-        delimiter = sniff_delimiter(text)
-        try:
-            dataset.load(text, format="csv", delimiter=delimiter)
-        except InvalidDimensions:
-            line = _first_long_line(text, delimiter)
-            raise ImportFileError(
-                _("Row %(row)s has more values than the header has columns.") % {"row": line}
-            ) from None
-        except csv.Error as exc:
-            raise ImportFileError(_("This CSV file cannot be read: %s.") % exc) from None
-        headers = [(h or "").strip() for h in (dataset.headers or [])]
-        rows = [[(v or "").strip() for v in row] for row in dataset]
-    rows = [row for row in rows if any(row)]
-    while headers and not headers[-1] and not any(len(r) >= len(headers) and r[-1] for r in rows):
-        headers.pop()
-        rows = [r[: len(headers)] for r in rows]
-    if not any(headers):
-        raise ImportFileError(_("The first row of the file must hold the column names."))
-    if not rows:
-        raise ImportFileError(_("The file has no rows under its header."))
-    if len(rows) > MAX_ROWS:
-        raise ImportFileError(
-            _("The file has %(count)s rows; at most %(max)s can be imported at once.")
-            % {"count": len(rows), "max": MAX_ROWS}
-        )
-    headers = [h or _("Column %s") % (i + 1) for i, h in enumerate(headers)]
-    return Table(headers, rows)
-
-
-def _first_long_line(text: str, delimiter: str) -> int:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    width = 0
-    for number, row in enumerate(reader):
-        if number == 0:
-            width = len(row)
-        elif len(row) > width:
-            return number
-    return 0
-
-
-# ---- 2. mapping columns to fields -----------------------------------------------------------
-
-
-def columns_for(kind: str) -> list[Column]:
-    if kind == LEADS:
-        return lead_columns()
-    if kind == CONTACTS:
-        return contact_columns()
-    raise ValueError(f"Unknown import kind {kind!r}")
-
-
-def targets_for(kind: str) -> dict[str, Column]:
-    """The fields a column may feed, by key."""
-    return {c.key: c for c in columns_for(kind) if c.importable}
-
-
-def _names_of(column: Column) -> list[str]:
-    names = [column.key, *column.aliases]
-    for language in ("en", "fr", translation.get_language() or "en"):
-        with translation.override(language):
-            names.append(str(column.header))
-    return names
-
-
-def auto_mapping(kind: str, headers: Sequence[str]) -> list[str]:
-    """For each column, the field its header names ("" for none); a field feeds from one column
-    at most (the first). Columns an export writes but an import leaves alone map to nothing."""
-    lookup: dict[str, str] = {}
-    for column in columns_for(kind):
-        for name in _names_of(column):
-            lookup.setdefault(header_key(name), column.key if column.importable else "")
-    mapping: list[str] = []
-    used: set[str] = set()
-    for header in headers:
-        key = lookup.get(header_key(header), "")
-        if key and key not in used:
-            used.add(key)
-            mapping.append(key)
-        else:
-            mapping.append("")
-    return mapping
-
-
-def mapping_errors(kind: str, mapping: Sequence[str]) -> list[str]:
-    """What makes a mapping unusable: a field fed by two columns, no name column at all."""
-    targets = targets_for(kind)
-    errors = []
-    counts = Counter(key for key in mapping if key)
-    for key, count in counts.items():
-        if key not in targets:
-            errors.append(_("“%s” is not a field that can be imported.") % key)
-        elif count > 1:
-            errors.append(
-                _("%(field)s is chosen for %(count)s columns; choose it for one only.")
-                % {"field": targets[key].header, "count": count}
-            )
-    names = (
-        {"last_name", "company_name"}
-        if kind == LEADS
-        else {
-            "first_name",
-            "last_name",
-            "organization",
-        }
-    )
-    if not names & set(counts):
-        labels = ", ".join(str(targets[k].header) for k in sorted(names))
-        errors.append(_("Choose a column for at least one of: %s.") % labels)
-    return errors
-
-
-# ---- 3. checking rows ------------------------------------------------------------------------
 
 
 @dataclass
@@ -450,7 +224,7 @@ class RowChecker:
         self.lengths: dict[str, int | None] = {
             name: getattr(self.model._meta.get_field(name), "max_length", None)
             for name in TEXT_FIELDS
-            if _has_field(self.model, name)
+            if has_field(self.model, name)
         }
         self.lead_status = _choices_lookup(LeadStatus.choices)
         self.lifecycle = _choices_lookup([("", ""), *LifecycleStage.choices])
@@ -639,7 +413,7 @@ class RowChecker:
             row.errors.append(_("Support until comes before support from."))
 
 
-def _has_field(model: type[models.Model], name: str) -> bool:
+def has_field(model: type[models.Model], name: str) -> bool:
     try:
         model._meta.get_field(name)
     except Exception:
@@ -717,14 +491,12 @@ def _lead_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int,
         "owner_id",
         "converted_at",
     )
-    for start in range(0, len(emails), CHUNK):
-        chunk = emails[start : start + CHUNK]
+    for chunk in chunks(emails):
         for lead in base.annotate(email_ci=Lower("email")).filter(email_ci__in=chunk):
             by_email.setdefault(lead.email.strip().lower(), lead)
     # Same full name at the same company: candidates by last name and company (lower-cased,
     # index lead_company_ci_idx), compared by lead_keys.
-    for start in range(0, len(named), CHUNK):
-        chunk_rows = named[start : start + CHUNK]
+    for chunk_rows in chunks(named):
         lasts = sorted({str(r.data["last_name"]).lower() for r in chunk_rows})
         companies = sorted(
             {str(r.data["company_name"]).lower() for r in chunk_rows}
@@ -809,6 +581,17 @@ class Analyser:
                     self.seen.setdefault(key, row)
         return rows
 
+    def analyse_all(
+        self, rows: list[list[str]], progress: Progress | None = None
+    ) -> list[RowResult]:
+        """Every row checked, ``CHUNK`` rows at a time; ``progress(done, total)`` after each."""
+        results: list[RowResult] = []
+        for chunk in chunks(rows, CHUNK):
+            results.extend(self.analyse(enumerate(chunk, start=len(results) + 1)))
+            if progress:
+                progress(len(results), len(rows))
+        return results
+
     def _decide(self, row: RowResult) -> None:
         duplicate = row.duplicate
         if duplicate is None or self.mode == DuplicateMode.CREATE:
@@ -871,256 +654,5 @@ def records_import_preview(
     if errors:
         return analysis
     analyser = Analyser(kind=kind, actor=actor, mapping=mapping, duplicates=duplicates)
-    rows = table.rows if limit is None else table.rows[:limit]
-    for start in range(0, len(rows), CHUNK):
-        numbered = enumerate(rows[start : start + CHUNK], start=start + 1)
-        analysis.rows.extend(analyser.analyse(numbered))
+    analysis.rows = analyser.analyse_all(table.rows if limit is None else table.rows[:limit])
     return analysis
-
-
-# ---- 4. writing ------------------------------------------------------------------------------
-
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    organizations_created: int = 0
-    rejected: list[RowResult] = field(default_factory=list)
-    total: int = 0
-
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated
-
-
-Progress = Callable[[int, int], None]
-
-
-def records_import(
-    *,
-    actor: User | None,
-    kind: str,
-    table: Table,
-    mapping: Sequence[str],
-    duplicates: str = DuplicateMode.SKIP,
-    progress: Progress | None = None,
-) -> ImportResult:
-    """Import every row of ``table``: rows with errors are rejected (with their reasons), the
-    others created, merged into an existing record or skipped as ``duplicates`` says, in one
-    transaction: all of them or, on any failure, none. ``progress(done, total)`` is called
-    between chunks of rows (not inside the transaction)."""
-    if actor is not None and not (actor.is_authenticated and actor.is_active):
-        raise ImportFileError(_("Only active users may import."))
-    if errors := mapping_errors(kind, mapping):
-        raise ImportFileError(" ".join(errors))
-    analyser = Analyser(kind=kind, actor=actor, mapping=mapping, duplicates=duplicates)
-    total = len(table.rows)
-    rows: list[RowResult] = []
-    for start in range(0, total, CHUNK):
-        rows.extend(analyser.analyse(enumerate(table.rows[start : start + CHUNK], start=start + 1)))
-        if progress:
-            progress(len(rows), total)
-    result = ImportResult(total=total)
-    result.rejected = [row for row in rows if row.action == REJECT]
-    result.skipped = sum(1 for row in rows if row.action in (SKIP, MERGE))
-    creates = [row for row in rows if row.action == CREATE]
-    updates = [row for row in rows if row.action == UPDATE]
-    with transaction.atomic():
-        if kind == LEADS:
-            _write_leads(creates, updates, actor)
-        else:
-            result.organizations_created = _write_contacts(creates, updates, actor)
-        result.created, result.updated = len(creates), len(updates)
-    analyze(Lead if kind == LEADS else Contact)
-    return result
-
-
-def _tag_ids(names: Iterable[str], scope: str) -> dict[str, int]:
-    """Tag ids by lower-cased name in ``scope``; missing tags are created."""
-    wanted = {name.lower(): name for name in names}
-    if not wanted:
-        return {}
-    found: dict[str, int] = {}
-    keys = sorted(wanted)
-    for start in range(0, len(keys), CHUNK):
-        for pk, lower in (
-            Tag.objects.filter(scope=scope)
-            .annotate(lower=Lower("name"))
-            .filter(lower__in=keys[start : start + CHUNK])
-            .values_list("pk", "lower")
-        ):
-            found[lower] = pk
-    missing = [Tag(name=wanted[key], scope=scope) for key in keys if key not in found]
-    for tag in bulk_insert(Tag, missing):
-        found[tag.name.lower()] = tag.pk
-    return found
-
-
-def _link_tags(
-    through: Any,
-    column: str,
-    created: list[tuple[int, str]],
-    updated: list[tuple[int, str]],
-    scope: str,
-) -> None:
-    """Link the (pk, tag name) pairs of created and updated records, skipping the links the
-    updated records already have."""
-    links = [*created, *updated]
-    ids = _tag_ids((name for _pk, name in links), scope)
-    rows = []
-    updated_pks = {pk for pk, _name in updated}
-    seen = (
-        set(through.objects.filter(**{f"{column}__in": updated_pks}).values_list(column, "tag_id"))
-        if updated_pks
-        else set()
-    )
-    for pk, name in links:
-        pair = (pk, ids[name.lower()])
-        if pair not in seen:
-            seen.add(pair)
-            rows.append({column: pk, "tag_id": pair[1]})
-    insert_rows(through, rows)
-
-
-def _apply_updates(
-    model: type[Lead] | type[Contact], updates: list[RowResult], actor: User | None
-) -> tuple[list[Any], list[tuple[int, str]]]:
-    """Fill the empty fields of the duplicates rows name (locked, pk order); returns the
-    changed objects and their (pk, tag name) pairs to add."""
-    ids = sorted(
-        {row.duplicate.record_id for row in updates if row.duplicate and row.duplicate.record_id}
-    )
-    objects: dict[int, Any] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        queryset = model.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
-        objects.update({obj.pk: obj for obj in queryset})
-    changed: dict[int, Any] = {}
-    tags: list[tuple[int, str]] = []
-    now = timezone.now()
-    for row in updates:
-        assert row.duplicate is not None and row.duplicate.record_id is not None
-        obj = objects.get(row.duplicate.record_id)
-        if obj is None or (actor is not None and not can_change(actor, obj)):
-            continue  # deleted meanwhile, or no longer the actor's: leave it
-        if isinstance(obj, Lead) and obj.is_converted:
-            continue
-        for key in FILLABLE:
-            if _has_field(model, key.removesuffix("_id")) and not getattr(obj, key, None):
-                value = row.data.get(key)
-                if value:
-                    setattr(obj, key, value)
-        custom = {**row.data.get("custom_fields", {}), **(obj.custom_fields or {})}
-        obj.custom_fields = custom
-        obj.updated_at = now
-        if isinstance(obj, Contact):
-            obj.compute_keys()
-        changed[obj.pk] = obj
-        tags.extend((obj.pk, name) for name in row.tags)
-    return list(changed.values()), tags
-
-
-def _insert_dicts(model: type[models.Model], dicts: Sequence[dict[str, Any]]) -> list[int]:
-    """``crm.bulk.insert_rows`` for rows that name different fields: a field a row leaves out
-    takes its default (no model instance per row)."""
-    if not dicts:
-        return []
-    names = sorted({name for data in dicts for name in data})
-    defaults: dict[str, Any] = {}
-    for name in names:
-        model_field: Any = model._meta.get_field(name)
-        defaults[name] = model_field.get_default()
-    return insert_rows(model, [{**defaults, **data} for data in dicts])
-
-
-def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> None:
-    ids = _insert_dicts(Lead, [row.data for row in creates])
-    links = [(pk, name) for pk, row in zip(ids, creates, strict=True) for name in row.tags]
-    changed, more = _apply_updates(Lead, updates, actor)
-    fields = [f for f in FILLABLE if _has_field(Lead, f.removesuffix("_id"))]
-    bulk_update(Lead, changed, [*fields, "custom_fields", "updated_at"])
-    _link_tags(Lead.tags.through, "lead_id", links, more, Scope.LEADS)
-
-
-def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> int:
-    """Organisations first (those of the file, then the employers no record has yet), then
-    people linked to them. Returns how many employers were created."""
-    orgs = [row for row in creates if row.is_organization]
-    people = [row for row in creates if not row.is_organization]
-    org_objs = [Contact(**row.data) for row in orgs]
-    employer_keys = {name_key_of(row.organization): row for row in people if row.organization}
-    by_key: dict[str, int] = {}
-    wanted = sorted(employer_keys)
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        for pk, key in (
-            Contact.objects.organizations()
-            .filter(name_key__in=chunk)
-            .order_by("-pk")
-            .values_list("pk", "name_key")
-        ):
-            by_key[key] = pk
-    for obj in org_objs:
-        obj.compute_keys()
-    file_orgs = {obj.name_key: obj for obj in org_objs}
-    new_employers = []
-    for key, row in employer_keys.items():
-        if key not in by_key and key not in file_orgs:
-            employer = Contact(
-                is_organization=True, name=row.organization, owner_id=row.data.get("owner_id")
-            )
-            employer.compute_keys()
-            new_employers.append(employer)
-            file_orgs[key] = employer
-    bulk_insert(Contact, [*org_objs, *new_employers])
-    by_key.update({key: obj.pk for key, obj in file_orgs.items()})
-    people_rows = []
-    for row in people:
-        data = dict(row.data)
-        if row.organization:
-            data["organization_id"] = by_key[name_key_of(row.organization)]
-        # What Contact.compute_keys() sets, without a model instance per person.
-        full = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
-        data["name_key"] = name_key_of(full)
-        data["domain_key"] = domain_key_of(data.get("website", ""))
-        people_rows.append(data)
-    people_ids = _insert_dicts(Contact, people_rows)
-    links = [
-        (pk, name)
-        for pk, row in zip(
-            [*(obj.pk for obj in org_objs), *people_ids], [*orgs, *people], strict=True
-        )
-        for name in row.tags
-    ]
-    # Updates: a person's employer is filled only when the person has none.
-    for row in updates:
-        if row.organization and not row.is_organization:
-            key = name_key_of(row.organization)
-            if key in by_key:
-                row.data["organization_id"] = by_key[key]
-    changed, more = _apply_updates(Contact, updates, actor)
-    fields = [f for f in FILLABLE if _has_field(Contact, f.removesuffix("_id"))]
-    bulk_update(
-        Contact,
-        changed,
-        [*fields, "custom_fields", "name_key", "domain_key", "updated_at"],
-    )
-    _link_tags(Contact.tags.through, "contact_id", links, more, Scope.CONTACTS)
-    return len(new_employers)
-
-
-# ---- rejected rows ---------------------------------------------------------------------------
-
-
-def rejected_csv(headers: Sequence[str], rejected: Iterable[RowResult]) -> bytes:
-    """The rejected rows as they were, with their reasons in a last column, to fix and import
-    again (UTF-8 with BOM, so spreadsheets read the accents)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([*headers, _("Reason")])
-    for row in rejected:
-        values = (row.values + [""] * len(headers))[: len(headers)]
-        writer.writerow([*values, " ".join(row.errors)])
-    return ("\ufeff" + buffer.getvalue()).encode()

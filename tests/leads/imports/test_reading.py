@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from leads.imports import ImportFileError, auto_mapping, read_table, sniff_delimiter
+from leads.imports import ImportFileError, read_table, sniff_delimiter
 
 
 def test_utf8_with_bom_and_semicolons() -> None:
@@ -85,27 +85,3 @@ def test_xlsx() -> None:
 def test_unreadable_files_say_why(data: bytes, message: str) -> None:
     with pytest.raises(ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_table(data, "bad.csv")
-
-
-@pytest.mark.django_db
-def test_french_and_english_headers_map_to_fields() -> None:
-    headers = ["Nom", "Prénom", "Société", "E-mail", "Téléphone", "Ville", "Statut", "Whatever"]
-    assert auto_mapping("leads", headers) == [
-        "last_name",
-        "first_name",
-        "company_name",
-        "email",
-        "phone",
-        "city",
-        "status",
-        "",
-    ]
-    headers = ["First name", "EMAIL", "email", "Organisation", "Type", "Prospect status"]
-    assert auto_mapping("contacts", headers) == [
-        "first_name",
-        "email",
-        "",  # a field feeds from one column only
-        "organization",
-        "type",
-        "",  # exported, never imported: statuses follow the deals
-    ]

@@ -1,6 +1,6 @@
 """Imports from the web app: an ``ImportJob`` row per uploaded file, run in a background thread
 that reports its progress on the row (the page polls it), so a 100,000-row file never holds a
-request open. The rows are written in one transaction (``leads.imports.records_import``): a
+request open. The rows are written in one transaction (``leads.imports.writing.records_import``): a
 failed run leaves nothing behind but its message."""
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from django.utils.translation import gettext as _
 
 from crm.models import User
 from crm.permissions import is_manager
-from leads.imports import (
-    DuplicateMode,
-    ImportFileError,
-    Table,
-    auto_mapping,
-    read_table,
-    records_import,
-    rejected_csv,
-)
+from leads.imports.checking import DuplicateMode
+from leads.imports.mapping import auto_mapping
+from leads.imports.reading import ImportFileError, Table, read_table
+from leads.imports.writing import records_import, rejected_csv
 from leads.models import ImportJob, ImportJobStatus
 
 logger = logging.getLogger(__name__)

@@ -23,22 +23,10 @@ from crm.exports import export_view
 from crm.listing import wants_partial
 from crm.models import User
 from leads.filters import LeadFilter
-from leads.import_jobs import (
-    import_job_create,
-    import_job_start,
-    import_job_table,
-    visible_jobs,
-)
-from leads.imports import (
-    KIND_LABELS,
-    KINDS,
-    LEADS,
-    DuplicateMode,
-    ImportFileError,
-    mapping_errors,
-    records_import_preview,
-    targets_for,
-)
+from leads.imports.checking import DuplicateMode, records_import_preview
+from leads.imports.jobs import import_job_create, import_job_start, import_job_table, visible_jobs
+from leads.imports.mapping import KIND_LABELS, KINDS, LEADS, mapping_errors, targets_for
+from leads.imports.reading import ImportFileError
 from leads.models import ImportJob, ImportJobStatus
 from leads.resources import lead_columns, lead_export_queryset
 
