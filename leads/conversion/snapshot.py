@@ -59,12 +59,8 @@ class MergedContact:
     tags_added: list[int] = field(default_factory=list)
 
     def to_json(self) -> MergedContactJSON:
-        return {
-            "previous": self.previous,
-            "filled": self.filled,
-            "custom_added": self.custom_added,
-            "tags_added": self.tags_added,
-        }
+        # The fields, in order, are the JSON keys: a shallow copy of the instance's dict.
+        return cast(MergedContactJSON, dict(vars(self)))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MergedContact:
