@@ -38,6 +38,7 @@ from tests.factories import (
     make_document,
     make_note,
 )
+from tests.leads.conversion.helpers import lead_state
 
 pytestmark = pytest.mark.django_db
 
@@ -213,15 +214,6 @@ def make_lead(owner: Any, data: dict[str, Any]) -> Lead:
     for i in range(data["documents"]):
         make_document(lead, f"doc-{i}.txt", f"contenu {i} é漢😀".encode())
     return lead
-
-
-def lead_state(lead: Lead) -> dict[str, Any]:
-    lead.refresh_from_db()
-    state = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
-    state["tags"] = sorted(lead.tags.values_list("pk", flat=True))
-    state["notes"] = sorted(lead.notes.values_list("pk", flat=True))
-    state["documents"] = sorted(lead.documents.values_list("pk", flat=True))
-    return state
 
 
 def contact_state(contact: Contact) -> dict[str, Any]:

@@ -15,20 +15,18 @@ from django.utils import timezone
 
 from contacts.models import Contact, CustomerStatus, ProspectStatus
 from contacts.services import contacts_recompute_status
-from leads.conversion import ConversionOptions, Decision, leads_convert
+from deals.models import Deal
+from deals.services import deal_move_stage
+from leads.conversion import Decision
 from leads.models import Lead
 from tests.factories import ContactFactory, DealFactory, LeadFactory, OrganizationFactory, stage
+from tests.leads.conversion import helpers
 
 pytestmark = pytest.mark.django_db
 
 
-def convert(actor: Any, *leads: Lead, create_deal: bool = True, **kwargs: Any) -> Any:
-    result = leads_convert(
-        actor=actor,
-        lead_ids=[lead.pk for lead in leads],
-        options=ConversionOptions(create_deal=create_deal),
-        **kwargs,
-    )
+def convert(actor: Any, *leads: Lead, **kwargs: Any) -> Any:
+    result = helpers.convert(actor, *leads, **kwargs)
     assert all(r.converted for r in result.results), [r.reason for r in result.results]
     return result
 
@@ -164,3 +162,14 @@ def test_a_batch_with_every_case_is_settled(rep: Any) -> None:
     assert statuses(existing_org.pk)[0] == ProspectStatus.CURRENT
     assert statuses(employer.pk)[0] == ProspectStatus.CURRENT
     assert_settled()
+
+
+def test_customer_after_winning_converted_deal(rep: Any) -> None:
+    lead = LeadFactory(owner=rep)
+    result = convert(rep, lead).results[0]
+    deal_move_stage(actor=rep, deal=Deal.objects.get(pk=result.deal_id), stage=stage("Won"))
+    person = Contact.objects.get(pk=result.person_id)
+    assert (person.prospect_status, person.customer_status) == (
+        ProspectStatus.NONE,
+        CustomerStatus.CURRENT,
+    )

@@ -1,0 +1,105 @@
+"""The conversion service: ``leads_convert`` (single and bulk) and ``lead_convert_edited``. A
+batch is planned (``planning``) then written (``writing``) in one transaction; each lead converts
+all-or-nothing, refused leads come back with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
+
+from crm.models import User
+from crm.permissions import can_change
+from leads.conversion.planning import options_validate, plan_batch
+from leads.conversion.types import (
+    ConversionOptions,
+    ConversionRefused,
+    ConversionResult,
+    Decision,
+    LeadResult,
+)
+from leads.conversion.writing import write_batch
+from leads.models import Lead
+
+
+def leads_convert(
+    *,
+    actor: User,
+    lead_ids: Sequence[int],
+    options: ConversionOptions | None = None,
+    decisions: dict[int, Decision] | None = None,
+    all_or_none: bool = False,
+) -> ConversionResult:
+    """Convert leads into contacts (and deals and tasks). Returns one result per lead, in the
+    order given. ``all_or_none`` makes the batch one unit: if any lead is refused, nothing is
+    converted and ``ConversionRefused`` carries the per-lead reasons."""
+    options = options or ConversionOptions()
+    options_validate(options)
+    ordered = list(dict.fromkeys(int(pk) for pk in lead_ids))
+    single = len(ordered) == 1
+    try:
+        with transaction.atomic():
+            result = _convert_batch(actor, ordered, options, decisions or {}, single)
+            if all_or_none and result.refused:
+                raise ConversionRefused(result)
+            return result
+    except DatabaseError:
+        if all_or_none or single:
+            raise
+    # A database error in a batch: convert lead by lead so each one stands or falls alone.
+    result = ConversionResult()
+    for pk in ordered:
+        try:
+            with transaction.atomic():
+                result.results += _convert_batch(
+                    actor, [pk], options, decisions or {}, False
+                ).results
+        except DatabaseError as exc:
+            result.results.append(
+                LeadResult(lead_id=pk).refuse(_("Database error: %s") % str(exc)[:200])
+            )
+    return result
+
+
+def lead_convert_edited(
+    *,
+    actor: User,
+    lead: Lead,
+    options: ConversionOptions | None = None,
+    decision: Decision | None = None,
+) -> ConversionResult:
+    """Save the edits made to ``lead`` (a validated, unsaved change of a stored lead, as the
+    single conversion dialog makes it) and convert it, as one unit: a refused conversion
+    raises ``ConversionRefused`` and leaves the lead exactly as it was. A lead the actor may not
+    change, or already converted, is not saved: the conversion's refusal says why."""
+    with transaction.atomic():
+        stored = (
+            Lead.objects.select_for_update()
+            .filter(pk=lead.pk, converted_at__isnull=True)
+            .only("owner_id")
+            .first()
+        )
+        if stored is not None and can_change(actor, stored) and can_change(actor, lead):
+            lead.save()
+        return leads_convert(
+            actor=actor,
+            lead_ids=[lead.pk],
+            options=options,
+            decisions={lead.pk: decision or Decision()},
+            all_or_none=True,
+        )
+
+
+def _convert_batch(
+    actor: User,
+    ordered: list[int],
+    options: ConversionOptions,
+    decisions: dict[int, Decision],
+    single: bool,
+) -> ConversionResult:
+    batch = plan_batch(
+        actor=actor, lead_ids=ordered, options=options, decisions=decisions, single=single
+    )
+    write_batch(batch)
+    return ConversionResult(results=[batch.results[pk] for pk in ordered])

@@ -1,0 +1,479 @@
+"""Planning a conversion batch: read and lock the leads, find their duplicates, vet every decision
+and decide, in Python, every row the batch will write. Nothing is written here: a refused lead
+leaves no trace."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact, ProspectStatus
+from crm.models import CrmSettings, CustomField, User
+from crm.permissions import can_change
+from crm.selection import chunks
+from deals.models import Stage
+from leads.conversion.types import (
+    AUTO,
+    CONVERTED,
+    NEW,
+    ConversionOptions,
+    Decision,
+    LeadResult,
+)
+from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
+from leads.models import Lead
+
+MAX_DEAL_VALUE = decimal.Decimal(10) ** (14 - 2)  # Deal.value: max_digits=14, decimal_places=2
+
+# SPEC rule 2: what each new contact inherits from the lead.
+ORGANIZATION_FIELDS = ("industry", "website", *Contact.ADDRESS_FIELDS)
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "mobile",
+    "phone",
+    "email",
+    "fax",
+    *Contact.SOCIAL_FIELDS,
+    "industry",
+    "website",
+    "description",
+    *Contact.ADDRESS_FIELDS,
+)
+
+
+@dataclass
+class Party:
+    """A contact the batch will create or merge into, shared by the leads of one party: a new one
+    is a row to insert (attname -> value: no model instance per contact), a merged one is the
+    existing contact, locked. For a merged contact, what each lead filled is kept apart, so each
+    conversion undoes only its own."""
+
+    merged: bool
+    contact: Contact | None = None  # merged: the existing contact
+    row: dict[str, Any] = field(default_factory=dict)  # new: the row to insert
+    pk: int = 0  # the contact's id (a new one's once inserted)
+    leads: list[Lead] = field(default_factory=list)
+    previous: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> field -> before
+    custom_added: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> key -> value
+    tags_added: dict[int, list[int]] = field(default_factory=dict)  # lead -> tag ids
+
+    @property
+    def existing(self) -> Contact:
+        assert self.contact is not None, "a new contact has no existing record"
+        return self.contact
+
+    def fill(self, lead: Lead, name: str, value: Any) -> None:
+        self.previous.setdefault(lead.pk, {})[name] = getattr(self.existing, name)
+        setattr(self.existing, name, value)
+
+    @property
+    def changed_fields(self) -> set[str]:
+        names = {name for filled in self.previous.values() for name in filled}
+        return names | ({"custom_fields"} if any(self.custom_added.values()) else set())
+
+
+@dataclass
+class Plan:
+    lead: Lead
+    result: LeadResult
+    person: Party | None = None
+    organization: Party | None = None
+    # The deal and task to insert, as rows of attname -> value (crm.bulk.insert_rows), and the
+    # primary keys they get.
+    deal: dict[str, Any] | None = None
+    task: dict[str, Any] | None = None
+    deal_id: int | None = None
+    task_id: int | None = None
+
+    @property
+    def main(self) -> Party:
+        """The party notes, documents, tasks and the deal's main contact go to (rule 3)."""
+        party = self.person or self.organization
+        assert party is not None
+        return party
+
+
+class OwnerNames:
+    """Owners' names for refusal messages: one query for every owner the batch may name, made on
+    the first refusal that needs one, instead of a query per refused lead or contact."""
+
+    def __init__(self) -> None:
+        self.wanted: set[int] = set()
+        self.names: dict[int, str] = {}
+
+    def want(self, ids: Iterable[int | None]) -> None:
+        self.wanted.update(pk for pk in ids if pk is not None)
+
+    def __getitem__(self, pk: int | None) -> str:
+        if pk is None:
+            return _("nobody")
+        if pk not in self.names:
+            users = User.objects.in_bulk(self.wanted | {pk})
+            self.names = {user_id: str(user) for user_id, user in users.items()}
+        return self.names.get(pk, _("nobody"))
+
+
+def _copy_custom(values: dict[str, Any], keys: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in keys and v not in (None, "")}
+
+
+class Planner:
+    """What every plan of one batch shares (the actor, the options, the settings, the custom
+    fields that are copied) and the parties made so far, so one party gives one contact."""
+
+    def __init__(self, *, actor: User, options: ConversionOptions, single: bool) -> None:
+        self.keys: dict[int, LeadKeys] = {}
+        self.actor = actor
+        self.options = options
+        self.options_json = options.as_json()
+        self.single = single
+        self.now = timezone.now()
+        self.settings = CrmSettings.load()
+        self.stage = Stage.objects.first_open()
+        fields = CustomField.objects.filter(scope__in=["lead", "contact", "deal"])
+        by_scope: dict[str, set[str]] = defaultdict(set)
+        copy_keys: set[str] = set()
+        for f in fields.values("scope", "key", "copy_on_conversion"):
+            by_scope[f["scope"]].add(f["key"])
+            if f["scope"] == "lead" and f["copy_on_conversion"]:
+                copy_keys.add(f["key"])
+        self.contact_keys = by_scope["contact"] & copy_keys
+        self.deal_keys = by_scope["deal"] & copy_keys
+        # Parties created within this batch, by their duplicate keys (rule 10).
+        self.new_orgs: dict[str, Party] = {}
+        self.new_people: dict[str, Party] = {}
+        self.merged: dict[int, Party] = {}
+        self.owners = OwnerNames()
+
+    def owner_for(self, lead: Lead) -> int | None:
+        if self.options.owner is not None:
+            return self.options.owner.pk
+        return lead.owner_id or self.actor.pk
+
+    # ---- parties ------------------------------------------------------------------------
+
+    def merge_party(self, contact: Contact, lead: Lead, fields: Sequence[str]) -> Party:
+        """Merge rule 7: fill the contact's empty fields from the lead, never overwrite."""
+        party = self.merged.get(contact.pk)
+        if party is None:
+            party = self.merged[contact.pk] = Party(merged=True, contact=contact, pk=contact.pk)
+        for name in fields:
+            value = getattr(lead, name)
+            if value not in ("", None) and getattr(contact, name) in ("", None):
+                party.fill(lead, name, value)
+        if contact.source_id is None and lead.source_id:
+            party.fill(lead, "source_id", lead.source_id)
+        if contact.lead_created_at is None:
+            party.fill(lead, "lead_created_at", lead.created_at)
+        custom = _copy_custom(lead.custom_fields, self.contact_keys)
+        added = {k: v for k, v in custom.items() if k not in contact.custom_fields}
+        if added:
+            contact.custom_fields = {**contact.custom_fields, **added}
+            party.custom_added[lead.pk] = added
+        party.leads.append(lead)
+        return party
+
+    def new_party(self, lead: Lead, *, organization: bool) -> Party:
+        """Rule 2: what a new contact inherits. Its duplicate keys are the lead's (the same
+        normalisation of the same name and website as ``Contact.compute_keys``)."""
+        keys = self.keys[lead.pk]
+        fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
+        row = {name: getattr(lead, name) for name in fields}
+        row.update(
+            is_organization=organization,
+            name=lead.company_name if organization else "",
+            owner_id=self.owner_for(lead),
+            source_id=lead.source_id,
+            lead_created_at=lead.created_at,
+            custom_fields=_copy_custom(lead.custom_fields, self.contact_keys),
+            created_at=self.now,
+            updated_at=self.now,
+            name_key=keys.organization if organization else keys.name,
+            domain_key=keys.domain,
+            organization_id=None,
+            prospect_status=ProspectStatus.NONE,
+        )
+        return Party(merged=False, row=row, leads=[lead])
+
+    def choose(
+        self,
+        lead: Lead,
+        decision: str | int,
+        findings: list[Finding],
+        targets: dict[int, Contact],
+        *,
+        organization: bool,
+    ) -> Party:
+        """The party for one side of a lead (``_refusal`` has already vetted the decision)."""
+        fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
+        if decision not in (AUTO, NEW):
+            return self.merge_party(targets[int(decision)], lead, fields)
+        if decision == AUTO and findings:
+            return self.merge_party(targets[findings[0].contact_id], lead, fields)
+        # Within the batch, the same party gives one contact (rule 10).
+        email, name, org_name, domain = self.keys[lead.pk]
+        if organization:
+            batch_keys = [f"name:{org_name}", f"domain:{domain}" if domain else ""]
+            pool = self.new_orgs
+        else:
+            batch_keys = [f"email:{email}" if email else "", f"name:{name}@{org_name}"]
+            if not org_name:
+                batch_keys[1] = ""
+            pool = self.new_people
+        batch_keys = [k for k in batch_keys if k]
+        if decision == AUTO:
+            for key in batch_keys:
+                if key in pool:
+                    party = pool[key]
+                    party.leads.append(lead)
+                    return party
+        party = self.new_party(lead, organization=organization)
+        for key in batch_keys:
+            pool.setdefault(key, party)
+        return party
+
+    # ---- deal and task ------------------------------------------------------------------
+
+    def make_deal(self, plan: Plan) -> dict[str, Any]:
+        """Rule 5. The main contact and organisation are set once the contacts have ids."""
+        lead, options = plan.lead, self.options
+        name = (options.deal_name if self.single else "") or lead.full_name or lead.company_name
+        return {
+            "name": name[:255],
+            "value": options.deal_value or decimal.Decimal(0),
+            "currency": options.deal_currency or self.settings.default_currency,
+            "stage_id": self.stage.pk if self.stage else None,
+            "owner_id": self.owner_for(lead),
+            "source_id": lead.source_id,
+            "lead_created_at": lead.created_at,
+            "custom_fields": _copy_custom(lead.custom_fields, self.deal_keys),
+            "created_at": self.now,
+            "stage_changed_at": self.now,
+            "main_contact_id": None,
+            "organization_id": None,
+        }
+
+    def make_task(self, plan: Plan) -> dict[str, Any]:
+        """Rule 6. Its subject (the deal, else the contact) is set once those have ids."""
+        options = self.options
+        template = options.task_content or self.settings.convert_task_content
+        content = template.replace("{name}", plan.lead.display_name) or template
+        due = options.task_due_at or self.now + datetime.timedelta(
+            days=self.settings.convert_task_due_days
+        )
+        owner = options.task_owner.pk if options.task_owner else self.owner_for(plan.lead)
+        return {
+            "content": content,
+            "due_at": due,
+            "owner_id": owner,
+            "created_at": self.now,
+            "content_type_id": None,
+            "object_id": None,
+        }
+
+
+def options_validate(options: ConversionOptions) -> None:
+    """Refuse bad options before anything is read or written (``ValidationError`` per field)."""
+    errors: dict[str, str] = {}
+    if options.create_deal:
+        value = options.deal_value
+        if value is not None and (not value.is_finite() or value < 0):
+            errors["deal_value"] = _("The deal value must be a positive amount.")
+        elif value is not None and value >= MAX_DEAL_VALUE:
+            errors["deal_value"] = _("The deal value must be less than %s.") % MAX_DEAL_VALUE
+        if options.deal_currency and (
+            len(options.deal_currency) != 3 or not options.deal_currency.isalpha()
+        ):
+            errors["deal_currency"] = _("Use a three-letter currency code such as EUR.")
+        if len(options.deal_name) > 255:
+            errors["deal_name"] = _("The deal name is limited to 255 characters.")
+    if options.create_task and options.task_content and not options.task_content.strip():
+        errors["task_content"] = _("The task needs some text.")
+    if errors:
+        raise ValidationError(errors)
+    if options.create_deal and Stage.objects.first_open() is None:
+        raise ValidationError({"create_deal": _("There is no open pipeline stage for new deals.")})
+
+
+@dataclass
+class BatchPlan:
+    """A planned batch: one result per lead asked for (refused ones already say why), the plans
+    of the leads that convert, and each lead's tag ids (read once, for the writes and the
+    snapshots)."""
+
+    planner: Planner
+    results: dict[int, LeadResult]
+    plans: list[Plan]
+    lead_tag_ids: dict[int, list[int]]
+
+
+def plan_batch(
+    *,
+    actor: User,
+    lead_ids: list[int],
+    options: ConversionOptions,
+    decisions: dict[int, Decision],
+    single: bool,
+) -> BatchPlan:
+    """Lock and read the leads, find their duplicates and decide each one (a fixed number of
+    queries, whatever the batch's size)."""
+    planner = Planner(actor=actor, options=options, single=single)
+    # Lock the leads in pk order: two conversions of one lead queue here, and the second one
+    # sees it converted (rule 10).
+    leads = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update().filter(pk__any=lead_ids).order_by("pk")
+    }
+    results = {pk: LeadResult(lead_id=pk) for pk in lead_ids}
+    planner.owners.want(lead.owner_id for lead in leads.values())
+    convertible: list[Lead] = []
+    for pk in lead_ids:
+        lead = leads.get(pk)
+        result = results[pk]
+        if lead is None:
+            result.refuse(_("There is no lead #%s.") % pk)
+            continue
+        result.lead_name = lead.display_name
+        if lead.converted_at is not None:
+            result.refuse(_("This lead is already converted."))
+        elif not can_change(actor, lead):
+            result.refuse(
+                _("You may only convert leads you own (this one is %(owner)s's).")
+                % {"owner": planner.owners[lead.owner_id]},
+            )
+        else:
+            convertible.append(lead)
+
+    tag_ids = _lead_tag_ids([lead.pk for lead in convertible])
+    planner.keys = {lead.pk: lead_keys(lead) for lead in convertible}
+    findings = find_duplicates(convertible, planner.settings, planner.keys)
+    targets = _merge_targets(convertible, decisions, findings)
+    planner.owners.want(target.owner_id for target in targets.values())
+    plans: list[Plan] = []
+    for lead in convertible:
+        plan = _plan_lead(planner, lead, results[lead.pk], decisions, findings, targets)
+        if plan is not None:
+            plans.append(plan)
+    return BatchPlan(planner=planner, results=results, plans=plans, lead_tag_ids=tag_ids)
+
+
+def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
+    tags: dict[int, list[int]] = defaultdict(list)
+    through = Lead.tags.through
+    for chunk in chunks(lead_ids):
+        for lead_id, tag_id in (
+            through.objects.filter(lead_id__any=chunk)
+            .order_by("lead_id", "tag_id")
+            .values_list("lead_id", "tag_id")
+        ):
+            tags[lead_id].append(tag_id)
+    return tags
+
+
+def _merge_targets(
+    leads: list[Lead], decisions: dict[int, Decision], findings: dict[int, LeadFindings]
+) -> dict[int, Contact]:
+    ids: set[int] = set()
+    for lead in leads:
+        decision = decisions.get(lead.pk, Decision())
+        for chosen in (decision.person, decision.organization):
+            if chosen not in (AUTO, NEW):
+                try:
+                    ids.add(int(chosen))
+                except (TypeError, ValueError):
+                    continue
+        found = findings.get(lead.pk)
+        if found:
+            ids.update(f.contact_id for f in found.person + found.organization)
+    targets: dict[int, Contact] = {}
+    for chunk in chunks(sorted(ids)):
+        # Merged contacts are changed: lock them in pk order, like the leads.
+        for contact in Contact.objects.select_for_update().filter(pk__any=chunk).order_by("pk"):
+            targets[contact.pk] = contact
+    return targets
+
+
+def _plan_lead(
+    planner: Planner,
+    lead: Lead,
+    result: LeadResult,
+    decisions: dict[int, Decision],
+    findings: dict[int, LeadFindings],
+    targets: dict[int, Contact],
+) -> Plan | None:
+    decision = decisions.get(lead.pk, Decision())
+    found = findings.get(lead.pk, LeadFindings())
+    plan = Plan(lead=lead, result=result)
+    # Decide both sides before touching anything, so a refusal leaves no trace.
+    sides: dict[str, str | None] = {"organization": None, "person": None}
+    if lead.company_name:
+        sides["organization"] = _refusal(planner, decision.organization, found, targets, True)
+    if lead.full_name:
+        sides["person"] = _refusal(planner, decision.person, found, targets, False)
+    for reason in sides.values():
+        if reason:
+            result.refuse(reason)
+            return None
+    if lead.company_name:
+        plan.organization = planner.choose(
+            lead, decision.organization, found.organization, targets, organization=True
+        )
+    if lead.full_name:
+        plan.person = planner.choose(
+            lead, decision.person, found.person, targets, organization=False
+        )
+    if planner.options.create_deal:
+        plan.deal = planner.make_deal(plan)
+    if planner.options.create_task:
+        plan.task = planner.make_task(plan)
+    result.status = CONVERTED
+    return plan
+
+
+def _refusal(
+    planner: Planner,
+    decision: str | int,
+    found: LeadFindings,
+    targets: dict[int, Contact],
+    organization: bool,
+) -> str | None:
+    """Why one side of a lead cannot be converted as decided (None when it can)."""
+    findings = found.organization if organization else found.person
+    if decision not in (AUTO, NEW):
+        try:
+            target = targets.get(int(decision))
+        except (TypeError, ValueError):
+            target = None
+        if target is None or target.is_organization != organization:
+            kind = _("organisation") if organization else _("person")
+            return _("The %(kind)s to merge into (#%(id)s) does not exist.") % {
+                "kind": kind,
+                "id": decision,
+            }
+        if not can_change(planner.actor, target):
+            return _("You may not change %(name)s (owned by %(owner)s).") % {
+                "name": target.display_name,
+                "owner": planner.owners[target.owner_id],
+            }
+    elif decision == AUTO and findings:
+        target = targets[findings[0].contact_id]
+        if not can_change(planner.actor, target):
+            return _(
+                "%(name)s already exists (%(reason)s) and belongs to %(owner)s: choose "
+                "“create new” or ask a manager."
+            ) % {
+                "name": findings[0].name,
+                "reason": findings[0].reason,
+                "owner": planner.owners[target.owner_id],
+            }
+    return None

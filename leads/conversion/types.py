@@ -1,0 +1,108 @@
+"""The conversion's vocabulary: what a caller asks for (``ConversionOptions``, ``Decision``) and what
+it gets back (``LeadResult``, ``ConversionResult``, ``ConversionRefused``). No queries here."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from crm.models import User
+
+AUTO, NEW = "auto", "new"
+CONVERTED, REFUSED = "converted", "refused"
+
+
+@dataclass
+class Decision:
+    """What to do with one party of one lead: ``auto`` (merge into the duplicate the rules find,
+    else create), ``new`` (always create), or the id of an existing contact to merge into."""
+
+    person: str | int = AUTO
+    organization: str | int = AUTO
+
+
+@dataclass
+class ConversionOptions:
+    owner: User | None = None  # owner of the new records; default: the lead's owner, else actor
+    create_deal: bool = True
+    deal_name: str = ""  # single conversion only; default: person's full name, else company
+    deal_value: decimal.Decimal | None = None
+    deal_currency: str = ""
+    create_task: bool = False
+    task_content: str = ""  # "{name}" is replaced by the lead's name
+    task_due_at: datetime.datetime | None = None
+    task_owner: User | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["owner"] = self.owner.pk if self.owner else None
+        data["task_owner"] = self.task_owner.pk if self.task_owner else None
+        data["deal_value"] = str(self.deal_value) if self.deal_value is not None else None
+        data["task_due_at"] = self.task_due_at.isoformat() if self.task_due_at else None
+        return data
+
+
+@dataclass
+class LeadResult:
+    lead_id: int
+    lead_name: str = ""
+    status: str = REFUSED
+    reason: str = ""
+    conversion_id: int | None = None
+    person_id: int | None = None
+    person_merged: bool = False
+    organization_id: int | None = None
+    organization_merged: bool = False
+    deal_id: int | None = None
+    task_id: int | None = None
+
+    @property
+    def converted(self) -> bool:
+        return self.status == CONVERTED
+
+    def refuse(self, reason: str) -> LeadResult:
+        self.status, self.reason = REFUSED, reason
+        return self
+
+
+@dataclass
+class ConversionResult:
+    results: list[LeadResult] = field(default_factory=list)
+
+    @property
+    def totals(self) -> Counter[str]:
+        totals: Counter[str] = Counter()
+        for r in self.results:
+            if not r.converted:
+                totals["refused"] += 1
+                continue
+            totals["converted"] += 1
+            if r.person_id:
+                totals["people_merged" if r.person_merged else "people_created"] += 1
+            if r.organization_id:
+                kind = "organizations_merged" if r.organization_merged else "organizations_created"
+                totals[kind] += 1
+            totals["deals_created"] += bool(r.deal_id)
+            totals["tasks_created"] += bool(r.task_id)
+        return totals
+
+    @property
+    def converted(self) -> list[LeadResult]:
+        return [r for r in self.results if r.converted]
+
+    @property
+    def refused(self) -> list[LeadResult]:
+        return [r for r in self.results if not r.converted]
+
+
+class ConversionRefused(Exception):
+    """An all-or-none batch in which some lead was refused: nothing was converted."""
+
+    def __init__(self, result: ConversionResult) -> None:
+        super().__init__(_("No lead was converted: some leads were refused."))
+        self.result = result

@@ -1,0 +1,190 @@
+"""Undoing a conversion (rule 11): who may, what stands in the way, and the undo itself, which
+gives the lead back exactly from the conversion's snapshot."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact
+from contacts.services import contacts_recompute_status
+from crm.models import CrmSettings, Document, DocumentLink, Note, Task, User
+from crm.permissions import is_manager
+from deals.models import Deal, DealContact
+from leads.conversion.snapshot import SIDES, ConversionSnapshot, field_value, json_value
+from leads.models import Lead, LeadConversion
+
+
+def undo_not_allowed(*, actor: User, conversion: LeadConversion) -> str | None:
+    """Why ``actor`` may not undo ``conversion`` (None when allowed): a manager at any time; the
+    converting rep within the grace period (SPEC "Who may do what")."""
+    if conversion.undone_at is not None:
+        return _("This conversion was already undone.")
+    if is_manager(actor):
+        return None
+    if conversion.converted_by_id != actor.pk:
+        return _("Only a manager or the rep who converted this lead may undo it.")
+    grace = CrmSettings.load().undo_grace_hours
+    if timezone.now() - conversion.created_at > datetime.timedelta(hours=grace):
+        return _("The %(hours)s-hour undo period is over: ask a manager.") % {"hours": grace}
+    return None
+
+
+def undo_blockers(*, conversion: LeadConversion) -> list[str]:
+    """What was done since the conversion with the records it created."""
+    snapshot = ConversionSnapshot.from_json(conversion.snapshot)
+    created = snapshot.created
+    created_ids = set(created.values())
+    types = ContentType.objects.get_for_models(Contact, Deal)
+    reasons: list[str] = []
+    contacts = Contact.objects.in_bulk(created_ids)
+    names = {pk: c.display_name for pk, c in contacts.items()}
+
+    # Other conversions that merged into, or reuse, what this one created.
+    for other in (
+        LeadConversion.objects.filter(undone_at__isnull=True)
+        .exclude(pk=conversion.pk)
+        .filter(models.Q(person_id__in=created_ids) | models.Q(organization_id__in=created_ids))
+        .select_related("lead")
+    ):
+        reasons.append(
+            _("Lead “%(lead)s” was converted into the same contact since.")
+            % {"lead": other.lead.display_name}
+        )
+    deal_links = DealContact.objects.filter(contact_id__in=created_ids)
+    if conversion.deal_id:
+        deal_links = deal_links.exclude(deal_id=conversion.deal_id)
+    org_deals = Deal.objects.filter(organization_id__in=created_ids)
+    if conversion.deal_id:
+        org_deals = org_deals.exclude(pk=conversion.deal_id)
+    other_deals = set(deal_links.values_list("deal__name", flat=True)) | set(
+        org_deals.values_list("name", flat=True)
+    )
+    for name in sorted(other_deals):
+        reasons.append(_("The deal “%s” was made with the new contact since.") % name)
+    subjects = models.Q(content_type=types[Contact], object_id__in=created_ids)
+    if conversion.deal_id:
+        subjects |= models.Q(content_type=types[Deal], object_id=conversion.deal_id)
+    if Note.objects.filter(subjects).exclude(pk__in=set(snapshot.notes)).exists():
+        reasons.append(_("Notes were added to the new records since."))
+    if Document.objects.filter(subjects).exclude(pk__in=set(snapshot.documents)).exists():
+        reasons.append(_("Documents were added to the new records since."))
+    tasks = Task.objects.filter(subjects)
+    if conversion.task_id:
+        tasks = tasks.exclude(pk=conversion.task_id)
+    if tasks.exists():
+        reasons.append(_("Tasks were added to the new records since."))
+    if conversion.task_id and Task.objects.filter(pk=conversion.task_id, done=True).exists():
+        reasons.append(_("The follow-up task was completed since."))
+    if "organization" in created:
+        employees = Contact.objects.filter(organization_id=created["organization"])
+        if conversion.person_id:  # created or merged, the conversion made it an employee
+            employees = employees.exclude(pk=conversion.person_id)
+        for employee in employees.only("first_name", "last_name"):
+            reasons.append(
+                _("%(person)s was added to %(organization)s since.")
+                % {"person": employee.full_name, "organization": names[created["organization"]]}
+            )
+    if conversion.deal_id:
+        deal = Deal.objects.filter(pk=conversion.deal_id).select_related("stage").first()
+        if deal is not None:
+            if deal.stage_id != snapshot.deal_stage_id:
+                reasons.append(
+                    _("The deal “%(deal)s” moved to %(stage)s since.")
+                    % {"deal": deal.name, "stage": deal.stage.name}
+                )
+            extra = DealContact.objects.filter(deal=deal).exclude(
+                contact_id__in=[conversion.person_id, conversion.organization_id]
+            )
+            if extra.exists():
+                reasons.append(_("Contacts were added to the deal “%s” since.") % deal.name)
+    return reasons
+
+
+def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
+    """Undo a conversion: the lead comes back exactly as it was; what the conversion created is
+    removed and merged contacts get their previous values back. Refused, with the reasons, when
+    later work depends on what it created."""
+    with transaction.atomic():
+        conversion = LeadConversion.objects.select_for_update().get(pk=conversion.pk)
+        lead = Lead.objects.select_for_update().get(pk=conversion.lead_id)
+        not_allowed = undo_not_allowed(actor=actor, conversion=conversion)
+        if not_allowed:
+            raise PermissionDenied(not_allowed)
+        blockers = undo_blockers(conversion=conversion)
+        if blockers:
+            raise ValidationError(blockers)
+        snapshot = ConversionSnapshot.from_json(conversion.snapshot)
+        types = ContentType.objects.get_for_models(Lead, Contact, Deal)
+
+        # Notes and documents back to the lead; their links to the deal go.
+        Note.objects.filter(pk__in=snapshot.notes).update(
+            content_type=types[Lead], object_id=lead.pk
+        )
+        Document.objects.filter(pk__in=snapshot.documents).update(
+            content_type=types[Lead], object_id=lead.pk
+        )
+        if conversion.task_id:
+            Task.objects.filter(pk=conversion.task_id).delete()
+        if conversion.deal_id:
+            DocumentLink.objects.filter(
+                content_type=types[Deal], object_id=conversion.deal_id
+            ).delete()
+            Deal.objects.filter(pk=conversion.deal_id).delete()
+        touched = _merged_contacts_restore(conversion, snapshot)
+        # Created contacts go (person first: it is the organisation's employee).
+        for side in SIDES:
+            if side in snapshot.created:
+                Contact.objects.filter(pk=snapshot.created[side]).delete()
+        # The lead, exactly as it was (older snapshots kept every field: same values).
+        values = snapshot.lead_values()
+        for name, value in values.items():
+            setattr(lead, name, value)
+        lead.converted_at = None
+        lead.status = snapshot.lead_status
+        Lead.objects.filter(pk=lead.pk).update(converted_at=None, status=lead.status, **values)
+        lead.tags.set(snapshot.tags)
+        conversion.undone_at = timezone.now()
+        conversion.undone_by = actor
+        conversion.save(update_fields=["undone_at", "undone_by"])
+        contacts_recompute_status(contact_ids=touched)
+    return lead
+
+
+def _merged_contacts_restore(conversion: LeadConversion, snapshot: ConversionSnapshot) -> set[int]:
+    """Give the contacts the conversion merged into back the fields it filled (those nobody
+    changed since), and take away the custom fields and tags it added. Returns their ids."""
+    touched: set[int] = set()
+    for side, merged in snapshot.merged.items():
+        contact_id = conversion.person_id if side == "person" else conversion.organization_id
+        contact = (
+            Contact.objects.select_for_update().filter(pk=contact_id).first()
+            if contact_id
+            else None
+        )
+        if contact is None:
+            continue
+        touched.add(contact.pk)
+        changed = []
+        for name, previous in merged.previous.items():
+            if json_value(getattr(contact, name)) == merged.filled.get(name):
+                setattr(contact, name, field_value(contact, name, previous))
+                changed.append(name)
+        custom = dict(contact.custom_fields)
+        for key, value in merged.custom_added.items():
+            if custom.get(key) == value:
+                del custom[key]
+        if custom != contact.custom_fields:
+            contact.custom_fields = custom
+            changed.append("custom_fields")
+        if changed:
+            contact.save(update_fields=changed)
+        contact.tags.through.objects.filter(
+            contact_id=contact.pk, tag_id__in=merged.tags_added
+        ).delete()
+    return touched

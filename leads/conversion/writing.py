@@ -1,0 +1,375 @@
+"""Writing a planned batch: a fixed number of set-based statements whatever its size (rows go as
+plain dicts through ``crm.bulk``, ids in ``crm.selection.chunks``), then the conversion records
+with their snapshots, and the statuses the bulk writes did not settle."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from contacts.models import Contact, ProspectStatus
+from contacts.services import contacts_recompute_status
+from crm.bulk import bulk_update, insert_rows
+from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
+from crm.selection import chunks
+from deals.models import Deal, DealContact
+from leads.conversion.planning import BatchPlan, Party, Plan, Planner
+from leads.conversion.snapshot import (
+    LEAD_SNAPSHOT_FIELDS,
+    ConversionSnapshot,
+    MergedContact,
+    Side,
+    json_value,
+)
+from leads.models import Lead, LeadConversion, LeadStatus
+
+BATCH = 1000  # rows per INSERT/UPDATE statement
+
+
+def write_batch(batch: BatchPlan) -> None:
+    """Write every plan of ``batch`` and fill in the ids on its results."""
+    planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
+    if not plans:
+        return
+    now = planner.now
+    with_deal = planner.options.create_deal
+    orgs = _unique_parties(p.organization for p in plans)
+    people = _unique_parties(p.person for p in plans)
+    merged = [party for party in orgs + people if party.merged]
+    if with_deal:
+        # Statuses (SPEC): with the new open deal every party is a current prospect, and its
+        # customer status stays (an open deal neither wins nor loses). A new contact's only deal
+        # is this one; a merged one's manual prospect status gives way to the new deal.
+        for party in orgs + people:
+            if party.merged:
+                party.existing.prospect_status = ProspectStatus.CURRENT
+                party.existing.prospect_status_set_at = None
+            else:
+                party.row["prospect_status"] = ProspectStatus.CURRENT
+
+    # 1. New organisations, then new people (employees of their organisation: rule 1).
+    _insert_new(orgs)
+    for plan in plans:
+        if plan.person and plan.organization:
+            if not plan.person.merged:
+                plan.person.row["organization_id"] = plan.organization.pk
+            elif plan.person.existing.organization_id is None:
+                plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
+    _insert_new(people)
+
+    # 2. Merged contacts: fill the empty fields we planned (never overwrite: rule 7), and with a
+    # deal, their statuses.
+    changed = merged if with_deal else [party for party in merged if party.changed_fields]
+    if changed:
+        fields = sorted({name for party in changed for name in party.changed_fields})
+        if with_deal:
+            fields += ["prospect_status", "prospect_status_set_at"]
+        for party in changed:
+            party.existing.updated_at = now
+            party.existing.compute_keys()
+        bulk_update(
+            Contact,
+            [p.existing for p in changed],
+            [*fields, "updated_at", "name_key", "domain_key"],
+        )
+
+    # 3. Deals (rule 5) with their main contact, then tasks (rule 6). Rows go as plain dicts: no
+    # model instance per row.
+    deal_plans = [plan for plan in plans if plan.deal is not None]
+    deal_rows = []
+    for plan in deal_plans:
+        assert plan.deal is not None
+        plan.deal["main_contact_id"] = plan.main.pk
+        plan.deal["organization_id"] = plan.organization.pk if plan.organization else None
+        deal_rows.append(plan.deal)
+    for plan, deal_id in zip(deal_plans, insert_rows(Deal, deal_rows), strict=True):
+        plan.deal_id = deal_id
+    insert_rows(
+        DealContact,
+        [
+            {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
+            for plan in deal_plans
+        ],
+        ids=False,
+    )
+    types = ContentType.objects.get_for_models(Lead, Contact, Deal)
+    task_plans = [plan for plan in plans if plan.task is not None]
+    task_rows = []
+    for plan in task_plans:
+        assert plan.task is not None
+        on_deal = plan.deal_id is not None
+        plan.task["content_type_id"] = types[Deal if on_deal else Contact].pk
+        plan.task["object_id"] = plan.deal_id if on_deal else plan.main.pk
+        task_rows.append(plan.task)
+    for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
+        plan.task_id = task_id
+
+    # 4. Tags (rule 4): to the contacts (the prospects & customers list when a deal was made,
+    # else the contacts list) and to the deal.
+    contact_scope = Scope.CUSTOMERS if with_deal else Scope.CONTACTS
+    scoped = _scoped_tags(
+        {tag for ids in lead_tag_ids.values() for tag in ids},
+        [contact_scope, Scope.DEALS] if with_deal else [contact_scope],
+    )
+    has_tag = _existing_tags([p.pk for p in merged])
+    contact_tags: list[dict[str, int]] = []
+    deal_tags: list[dict[str, int]] = []
+    for plan in plans:
+        tags = lead_tag_ids.get(plan.lead.pk, [])
+        for side in (plan.organization, plan.person):
+            if side is None:
+                continue
+            for tag_id in tags:
+                link = (side.pk, scoped[(tag_id, contact_scope)])
+                if link not in has_tag:
+                    has_tag.add(link)
+                    contact_tags.append({"contact_id": link[0], "tag_id": link[1]})
+                    if side.merged:
+                        side.tags_added.setdefault(plan.lead.pk, []).append(link[1])
+        if plan.deal_id is not None:
+            deal_tags += [
+                {"deal_id": plan.deal_id, "tag_id": scoped[(tag_id, Scope.DEALS)]}
+                for tag_id in tags
+            ]
+    insert_rows(Contact.tags.through, contact_tags, ids=False)
+    insert_rows(Deal.tags.through, deal_tags, ids=False)
+
+    # 5. Notes and documents go to the person, else the organisation; documents are also
+    # visible from the deal (rule 3).
+    lead_ids = [plan.lead.pk for plan in plans]
+    moved_notes = _attached_ids(Note, types[Lead], lead_ids)
+    moved_documents = _attached_ids(Document, types[Lead], lead_ids)
+    deal_of = {plan.lead.pk: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
+    DocumentLink.objects.bulk_create(
+        [
+            DocumentLink(document_id=doc_id, content_type=types[Deal], object_id=deal_of[lead_id])
+            for lead_id, doc_ids in moved_documents.items()
+            if lead_id in deal_of
+            for doc_id in doc_ids
+        ],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+
+    # 6. The conversion records, with what an exact undo needs, and the leads themselves.
+    for plan in plans:
+        r = plan.result
+        r.person_id = plan.person.pk if plan.person else None
+        r.person_merged = bool(plan.person and plan.person.merged)
+        r.organization_id = plan.organization.pk if plan.organization else None
+        r.organization_merged = bool(plan.organization and plan.organization.merged)
+        r.deal_id, r.task_id = plan.deal_id, plan.task_id
+    conversion_ids = insert_rows(
+        LeadConversion,
+        [
+            {
+                "lead_id": plan.lead.pk,
+                "person_id": plan.result.person_id,
+                "person_merged": plan.result.person_merged,
+                "organization_id": plan.result.organization_id,
+                "organization_merged": plan.result.organization_merged,
+                "deal_id": plan.deal_id,
+                "task_id": plan.task_id,
+                "options": planner.options_json,
+                "snapshot": _snapshot(
+                    plan, lead_tag_ids, moved_notes, moved_documents, now
+                ).to_json(),
+                "converted_by_id": planner.actor.pk,
+                "created_at": now,
+            }
+            for plan in plans
+        ],
+    )
+    for plan, conversion_id in zip(plans, conversion_ids, strict=True):
+        plan.result.conversion_id = conversion_id
+    _move_attached(Note, types[Lead], types[Contact], lead_ids)
+    _move_attached(Document, types[Lead], types[Contact], lead_ids)
+    for chunk in chunks(lead_ids):
+        Lead.objects.filter(pk__any=chunk).update(
+            converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
+        )
+
+    # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
+    _settle_statuses(planner, plans, merged)
+
+
+def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -> None:
+    """Statuses after the writes, where step 2 could not know them: with a deal, a merged
+    person's own organisation outside the batch is a current prospect too (an employee's deal
+    updates the organisation); and a merged person who joined an organisation now brings their
+    other deals to it, so that organisation is recomputed from all its deals."""
+    in_batch = {party.pk for plan in plans for party in (plan.person, plan.organization) if party}
+    people = [party for party in merged if not party.existing.is_organization]
+    if planner.options.create_deal:
+        employers = {party.existing.organization_id for party in people} - in_batch
+        for chunk in chunks(sorted(pk for pk in employers if pk is not None)):
+            Contact.objects.filter(pk__any=chunk).update(
+                prospect_status=ProspectStatus.CURRENT,
+                prospect_status_set_at=None,
+                updated_at=planner.now,
+            )
+    joined = [
+        party.pk
+        for party in people
+        if any("organization_id" in filled for filled in party.previous.values())
+    ]
+    new_deals = {plan.deal_id for plan in plans}
+    with_other_deals = {
+        contact_id
+        for chunk in chunks(joined)
+        for contact_id, deal_id in DealContact.objects.filter(contact_id__any=chunk).values_list(
+            "contact_id", "deal_id"
+        )
+        if deal_id not in new_deals
+    }
+    contacts_recompute_status(contact_ids=with_other_deals)
+
+
+def _insert_new(parties: list[Party]) -> None:
+    """Insert the new contacts among ``parties`` (one statement) and give them their ids."""
+    new = [party for party in parties if not party.merged]
+    for party, pk in zip(new, insert_rows(Contact, [p.row for p in new]), strict=True):
+        party.pk = pk
+
+
+def _unique_parties(parties: Iterable[Party | None]) -> list[Party]:
+    seen: dict[int, Party] = {}
+    for party in parties:
+        if party is not None:
+            seen.setdefault(id(party), party)
+    return list(seen.values())
+
+
+def _scoped_tags(tag_ids: set[int], scopes: list[str]) -> dict[tuple[int, str], int]:
+    """For each lead tag, the tag of the same name in each scope (created when missing)."""
+    if not tag_ids:
+        return {}
+    names = dict(Tag.objects.filter(pk__in=tag_ids).values_list("pk", "name"))
+    found = _tags_by_name(set(names.values()), scopes)
+    return {
+        (tag_id, scope): found[(name.lower(), scope)]
+        for tag_id, name in names.items()
+        for scope in scopes
+    }
+
+
+def _tags_by_name(names: set[str], scopes: list[str]) -> dict[tuple[str, str], int]:
+    """The tag id for each of ``names`` in each of ``scopes``, keyed by (lowered name, scope),
+    the tags that are missing created. Names are compared in Python, case-insensitively: SQL's
+    LOWER() disagrees with Python's on non-ASCII letters (SQLite lowers ASCII only), and tag
+    lists are short. The conversion's one tag lookup by name, kept apart to be swapped for a
+    shared one."""
+
+    def lookup() -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for pk, name, scope in (
+            Tag.objects.filter(scope__in=scopes).order_by("pk").values_list("pk", "name", "scope")
+        ):
+            found.setdefault((name.lower(), scope), pk)
+        return found
+
+    found = lookup()
+    missing = {
+        (name.lower(), scope): name
+        for name in names
+        for scope in scopes
+        if (name.lower(), scope) not in found
+    }
+    if missing:
+        Tag.objects.bulk_create(
+            [Tag(name=name, scope=scope) for (_lower, scope), name in missing.items()],
+            ignore_conflicts=True,
+        )
+        found = lookup()
+    return found
+
+
+def _existing_tags(contact_ids: list[int]) -> set[tuple[int, int]]:
+    return {
+        link
+        for chunk in chunks(contact_ids)
+        for link in Contact.tags.through.objects.filter(contact_id__any=chunk).values_list(
+            "contact_id", "tag_id"
+        )
+    }
+
+
+def _attached_ids(
+    model: type[Note] | type[Document], lead_type: ContentType, lead_ids: list[int]
+) -> dict[int, list[int]]:
+    """Per lead, the ids of its notes (or documents): what the conversion moves."""
+    found: dict[int, list[int]] = defaultdict(list)
+    for chunk in chunks(lead_ids):
+        for pk, lead_id in (
+            model.objects.filter(content_type=lead_type, object_id__any=chunk)
+            .order_by("pk")
+            .values_list("pk", "object_id")
+        ):
+            found[lead_id].append(pk)
+    return found
+
+
+def _move_attached(
+    model: type[Note] | type[Document],
+    lead_type: ContentType,
+    contact_type: ContentType,
+    lead_ids: list[int],
+) -> None:
+    """Re-attach the notes (or documents) of converted leads to the person their conversion
+    made or merged, else the organisation: one UPDATE per 5,000 leads, joined to the conversions
+    just written."""
+    destination = (
+        LeadConversion.objects.filter(lead_id=OuterRef("object_id"), undone_at__isnull=True)
+        .annotate(contact=Coalesce("person_id", "organization_id"))
+        .values("contact")[:1]
+    )
+    for chunk in chunks(lead_ids):
+        model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
+            content_type=contact_type, object_id=Subquery(destination)
+        )
+
+
+def _snapshot(
+    plan: Plan,
+    lead_tag_ids: dict[int, list[int]],
+    moved_notes: dict[int, list[int]],
+    moved_documents: dict[int, list[int]],
+    now: datetime.datetime,
+) -> ConversionSnapshot:
+    """Everything an exact undo of this lead's conversion needs."""
+    lead = plan.lead
+    sides: dict[Side, Party | None] = {"person": plan.person, "organization": plan.organization}
+    merged = {
+        side: MergedContact(
+            previous={k: json_value(v) for k, v in party.previous.get(lead.pk, {}).items()},
+            filled={
+                k: json_value(getattr(party.existing, k)) for k in party.previous.get(lead.pk, {})
+            },
+            custom_added=party.custom_added.get(lead.pk, {}),
+            tags_added=party.tags_added.get(lead.pk, []),
+        )
+        for side, party in sides.items()
+        if party is not None and party.merged
+    }
+    # A contact made for several leads of one batch belongs to the first of them.
+    created = {
+        side: party.pk
+        for side, party in sides.items()
+        if party is not None and not party.merged and party.leads[0] is lead
+    }
+    return ConversionSnapshot(
+        lead={name: json_value(getattr(lead, name)) for name in LEAD_SNAPSHOT_FIELDS},
+        lead_status=lead.status,
+        tags=lead_tag_ids.get(lead.pk, []),
+        notes=moved_notes.get(lead.pk, []),
+        documents=moved_documents.get(lead.pk, []),
+        created=created,
+        merged=merged,
+        deal_stage_id=plan.deal["stage_id"] if plan.deal else None,
+        converted_at=now,
+    )
