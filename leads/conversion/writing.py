@@ -17,6 +17,7 @@ from contacts.services import contacts_recompute_status
 from crm.bulk import bulk_update, insert_rows
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import chunks
+from crm.tags import scoped_tags_by_name, tag_key
 from deals.models import Deal, DealContact
 from leads.conversion.planning import BatchPlan, Party, Plan, Planner
 from leads.conversion.snapshot import (
@@ -246,47 +247,19 @@ def _unique_parties(parties: Iterable[Party | None]) -> list[Party]:
 
 
 def _scoped_tags(tag_ids: set[int], scopes: list[str]) -> dict[tuple[int, str], int]:
-    """For each lead tag, the tag of the same name in each scope (created when missing)."""
+    """For each lead tag, the tag of the same name in each scope (created when missing), through
+    the one tag lookup (``crm.tags``)."""
     if not tag_ids:
         return {}
     names = dict(Tag.objects.filter(pk__in=tag_ids).values_list("pk", "name"))
-    found = _tags_by_name(set(names.values()), scopes)
+    found = scoped_tags_by_name(
+        names=[(scope, name) for name in set(names.values()) for scope in scopes], create=True
+    )
     return {
-        (tag_id, scope): found[(name.lower(), scope)]
+        (tag_id, scope): found[(scope, tag_key(name))]
         for tag_id, name in names.items()
         for scope in scopes
     }
-
-
-def _tags_by_name(names: set[str], scopes: list[str]) -> dict[tuple[str, str], int]:
-    """The tag id for each of ``names`` in each of ``scopes``, keyed by (lowered name, scope),
-    the tags that are missing created. Names are compared in Python, case-insensitively: SQL's
-    LOWER() disagrees with Python's on non-ASCII letters (SQLite lowers ASCII only), and tag
-    lists are short. The conversion's one tag lookup by name, kept apart to be swapped for a
-    shared one."""
-
-    def lookup() -> dict[tuple[str, str], int]:
-        found: dict[tuple[str, str], int] = {}
-        for pk, name, scope in (
-            Tag.objects.filter(scope__in=scopes).order_by("pk").values_list("pk", "name", "scope")
-        ):
-            found.setdefault((name.lower(), scope), pk)
-        return found
-
-    found = lookup()
-    missing = {
-        (name.lower(), scope): name
-        for name in names
-        for scope in scopes
-        if (name.lower(), scope) not in found
-    }
-    if missing:
-        Tag.objects.bulk_create(
-            [Tag(name=name, scope=scope) for (_lower, scope), name in missing.items()],
-            ignore_conflicts=True,
-        )
-        found = lookup()
-    return found
 
 
 def _existing_tags(contact_ids: list[int]) -> set[tuple[int, int]]:
