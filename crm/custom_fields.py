@@ -27,7 +27,7 @@ def custom_form_field(definition: CustomField) -> forms.Field:
         return forms.ChoiceField(choices=choices, **common)
     if kind == CustomFieldType.NUMBER:  # a comma is a decimal point too (French)
         return forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common)
-    input_types = {
+    input_types: dict[str, str] = {
         CustomFieldType.DATE: "date",
         CustomFieldType.URL: "url",
         CustomFieldType.EMAIL: "email",

@@ -15,7 +15,9 @@ M = TypeVar("M", bound=Model)
 CUSTOM_FIELDS = "custom_fields"
 
 
-def merge_custom_values(stored: Mapping[str, Any] | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+def merge_custom_values(
+    stored: Mapping[str, Any] | None, changes: Mapping[str, Any]
+) -> dict[str, Any]:
     """Custom values: ``changes`` maps a key to its new value, or to None to remove it; keys it
     does not name stay as stored (another user's edit of another custom field is kept)."""
     merged = dict(stored or {})
@@ -33,7 +35,8 @@ def _same(instance: Model, name: str, value: Any) -> bool:
         current = set(getattr(instance, name).values_list("pk", flat=True))
         return current == {getattr(v, "pk", v) for v in value or ()}
     if field.is_relation:
-        return bool(getattr(instance, field.attname) == getattr(value, "pk", value))
+        attname = getattr(field, "attname", name)
+        return bool(getattr(instance, attname) == getattr(value, "pk", value))
     return bool(getattr(instance, name) == value)
 
 

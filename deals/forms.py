@@ -183,7 +183,7 @@ class DealForm(CustomFieldsMixin, forms.ModelForm):
         if "contacts" in self.fields:
             others: forms.ModelMultipleChoiceField[Any] = self.fields["contacts"]  # type: ignore[assignment]
             kept = {c.pk for c in self.cleaned_data.get("contacts") or []}
-            remove = [c for c in others.queryset if c.pk not in kept]
+            remove = [c for c in others.queryset or () if c.pk not in kept]
         return {"add_contacts": add, "remove_contacts": remove}
 
     def save_deal(self, *, actor: User) -> Deal:

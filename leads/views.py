@@ -179,7 +179,10 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form})
 
 
-INLINE_FORMS = {"name": LeadNameForm, "company": LeadCompanyForm}
+INLINE_FORMS: dict[str, type[LeadNameForm | LeadCompanyForm]] = {
+    "name": LeadNameForm,
+    "company": LeadCompanyForm,
+}
 
 
 def inline_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
