@@ -20,43 +20,13 @@ from contacts.models import Contact
 from contacts.services import contact_move_organization, contacts_recompute_status
 from crm.models import User
 from crm.permissions import can_change
-from crm.records import model_update
+from crm.records import model_update, writable_fields
 
-# What the contact forms, the admin and the API may write. Prospect and customer statuses are
-# not here: they follow the deals (``contacts_recompute_status``) or a manual change
-# (``contact_set_status``), which checks the rules.
-CONTACT_FIELDS = (
-    "is_organization",
-    "first_name",
-    "last_name",
-    "name",
-    "organization",
-    "reports_to",
-    "title",
-    "email",
-    "mobile",
-    "phone",
-    "fax",
-    "website",
-    "industry",
-    "street",
-    "postal_code",
-    "city",
-    "region",
-    "country",
-    "social_x",
-    "facebook",
-    "skype",
-    "linkedin",
-    "lifecycle_stage",
-    "contact_status",
-    "support_start",
-    "support_end",
-    "source",
-    "owner",
-    "description",
-    "custom_fields",
-    "tags",
+# Prospect and customer statuses are not written here: they follow the deals
+# (``contacts_recompute_status``) or a manual change (``contact_set_status``), which checks the
+# rules; the lead's creation date is the conversion's.
+CONTACT_FIELDS = writable_fields(
+    Contact, exclude=("prospect_status", "customer_status", "lead_created_at")
 )
 
 

@@ -15,6 +15,20 @@ M = TypeVar("M", bound=Model)
 CUSTOM_FIELDS = "custom_fields"
 
 
+def writable_fields(model: type[Model], *, exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """What a record's forms, the admin and the API may write: its editable fields (many-to-many
+    included), less the creation time and ``exclude`` (what other services own)."""
+    skip = {"created_at", *exclude}
+    return tuple(
+        f.name
+        for f in model._meta.get_fields()
+        if getattr(f, "editable", False)
+        and not f.auto_created
+        and (f.concrete or f.many_to_many)
+        and f.name not in skip
+    )
+
+
 def merge_custom_values(
     stored: Mapping[str, Any] | None, changes: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -15,25 +15,14 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm.models import User
 from crm.permissions import can_change
-from crm.records import model_update
+from crm.records import model_update, writable_fields
 from deals.models import Deal, DealContact
 from deals.services import deal_move_stage
 
-# What the deal forms, the admin and the API may write (the stage of an existing deal moves
-# through ``deal_move_stage``; closing times follow the stage).
-DEAL_FIELDS = (
-    "name",
-    "value",
-    "currency",
-    "stage",
-    "loss_reason",
-    "main_contact",
-    "organization",
-    "owner",
-    "expected_close_date",
-    "source",
-    "custom_fields",
-    "tags",
+# Closing times follow the stage (``Deal.save``); the stage of an existing deal moves through
+# ``deal_move_stage``; other contacts through ``add_contacts`` / ``remove_contacts``.
+DEAL_FIELDS = writable_fields(
+    Deal, exclude=("closed_at", "stage_changed_at", "lead_created_at", "contacts")
 )
 
 

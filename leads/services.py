@@ -14,39 +14,12 @@ from django.utils.translation import gettext as _
 
 from crm.models import User
 from crm.permissions import can_change
-from crm.records import model_update
+from crm.records import model_update, writable_fields
 from leads.models import Lead, LeadStatus
 
-# What a lead's forms, the admin and the API may write (conversion fields are the conversion
-# service's: ``converted_at`` and the status "converted").
-LEAD_FIELDS = (
-    "first_name",
-    "last_name",
-    "company_name",
-    "title",
-    "email",
-    "mobile",
-    "phone",
-    "fax",
-    "website",
-    "industry",
-    "status",
-    "unqualified_reason",
-    "source",
-    "owner",
-    "street",
-    "postal_code",
-    "city",
-    "region",
-    "country",
-    "social_x",
-    "facebook",
-    "skype",
-    "linkedin",
-    "description",
-    "custom_fields",
-    "tags",
-)
+# The conversion fields are the conversion service's (``converted_at``; the status "converted"
+# is refused below).
+LEAD_FIELDS = writable_fields(Lead)
 
 
 class LeadReadOnly(Exception):
