@@ -46,9 +46,6 @@ SELECTABLE_STATUSES = [
 ]
 
 
-_actor = acting_user
-
-
 @admin.register(LeadUnqualifiedReason)
 class LeadUnqualifiedReasonAdmin(admin.ModelAdmin):
     list_display = ("name",)
@@ -177,7 +174,7 @@ class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin)
         if form.is_bound and form.is_valid():
             try:
                 result = leads_convert(
-                    actor=_actor(request), lead_ids=lead_ids, options=form.to_options()
+                    actor=acting_user(request), lead_ids=lead_ids, options=form.to_options()
                 )
             except ValidationError as exc:
                 for message in exc.messages:
@@ -297,7 +294,7 @@ class LeadConversionAdmin(admin.ModelAdmin):
     def undo_conversions(
         self, request: HttpRequest, queryset: QuerySet[LeadConversion]
     ) -> TemplateResponse | None:
-        actor = _actor(request)
+        actor = acting_user(request)
         conversions = list(queryset.select_related("lead", "converted_by").order_by("pk"))
         if "apply" in request.POST:
             undone = 0

@@ -58,9 +58,6 @@ CARDS = "cards"
 RESULT_ROWS = 100  # per-lead rows rendered in a bulk result; the totals stay exact
 
 
-_actor = acting_user
-
-
 def _lead_to_change(request: HttpRequest, pk: int) -> Lead:
     """The lead, if the user may change it: 404 for an unknown id, 403 for a converted lead or
     one owned by another rep (whatever id is typed into the URL)."""
@@ -110,7 +107,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     conversion = lead.conversion
     undo_refusal = undo_blocked = None
     if conversion is not None:
-        undo_refusal = undo_not_allowed(actor=_actor(request), conversion=conversion)
+        undo_refusal = undo_not_allowed(actor=acting_user(request), conversion=conversion)
         if undo_refusal is None:
             undo_blocked = undo_blockers(conversion=conversion)
     return render(
@@ -137,7 +134,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def create_view(request: HttpRequest) -> HttpResponse:
     form = LeadForm(request.POST or None, initial={"owner": request.user.pk})
     if request.method == "POST" and form.is_valid():
-        lead = lead_create(actor=_actor(request), data=form.record_data())
+        lead = lead_create(actor=acting_user(request), data=form.record_data())
         messages.success(request, _("Lead “%s” created.") % lead.display_name)
         return redirect(lead)
     return render(request, "leads/lead_form.html", {"form": form, "lead": None})
@@ -148,7 +145,7 @@ def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = LeadForm(request.POST or None, instance=lead)
     if request.method == "POST" and form.is_valid():
         try:
-            lead = lead_update(actor=_actor(request), lead=lead, data=form.record_data())
+            lead = lead_update(actor=acting_user(request), lead=lead, data=form.record_data())
         except LeadReadOnly as exc:  # converted while the form was open
             messages.error(request, str(exc))
             return redirect(lead)
@@ -161,7 +158,7 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
     """A few fields, in a dialog from the list (a page without JavaScript); the rep owns it."""
     form = LeadQuickForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        actor = _actor(request)
+        actor = acting_user(request)
         lead = lead_create(actor=actor, data={**form.record_data(), "owner": actor})
         messages.success(
             request,
@@ -220,7 +217,7 @@ def inline_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     form = INLINE_FORMS[field](request.POST if request.method == "POST" else None, instance=lead)
     if request.method == "POST" and form.is_valid():
         try:
-            lead = lead_update(actor=_actor(request), lead=lead, data=form.record_data())
+            lead = lead_update(actor=acting_user(request), lead=lead, data=form.record_data())
         except LeadReadOnly as exc:  # converted while this edit waited on its lock
             return refused(Lead.objects.get(pk=pk), str(exc))
         return HttpResponse(render_cell(lead, request.user))
@@ -278,7 +275,7 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     elif post is not None and profile.is_valid() and options.is_valid() and duplicates.is_valid():
         try:
             result = lead_convert_edited(
-                actor=_actor(request),
+                actor=acting_user(request),
                 lead=profile.instance,
                 options=options.to_options(),
                 decision=duplicates.decision(),
@@ -350,7 +347,7 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and options.is_valid():
         try:
             result = leads_convert(
-                actor=_actor(request), lead_ids=list(lead_ids), options=options.to_options()
+                actor=acting_user(request), lead_ids=list(lead_ids), options=options.to_options()
             )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
@@ -383,7 +380,7 @@ def undo_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("This lead is not converted: there is nothing to undo."))
         return redirect(lead)
     try:
-        lead_conversion_undo(actor=_actor(request), conversion=conversion)
+        lead_conversion_undo(actor=acting_user(request), conversion=conversion)
     except PermissionDenied as exc:
         messages.error(request, str(exc) or _("You may not undo this conversion."))
     except ValidationError as exc:
