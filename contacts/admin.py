@@ -14,15 +14,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact, Employment
+from contacts.records import contact_create, contact_update
 from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,
     CustomFieldsFormMixin,
     ParentPermissionInlineMixin,
     RecordPermissionMixin,
+    WriteServiceAdminMixin,
     tag_names,
 )
-from crm.models import CustomFieldScope
+from crm.models import CustomFieldScope, User
 from crm.permissions import can_change
 
 
@@ -90,7 +92,7 @@ class EmploymentInline(ParentPermissionInlineMixin, admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
+class ContactAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
     form = ContactAdminForm
     list_display = (
         "display_name_col",
@@ -188,6 +190,12 @@ class ContactAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
             .prefetch_related("tags")
             .annotate(num_deals=deal_count())
         )
+
+    def record_create(self, actor: User, data: dict[str, Any]) -> Contact:
+        return contact_create(actor=actor, data=data)
+
+    def record_update(self, actor: User, obj: Contact, data: dict[str, Any]) -> Contact:
+        return contact_update(actor=actor, contact=obj, data=data)
 
     def get_inlines(self, request: HttpRequest, obj: Contact | None) -> Any:
         if obj is not None and obj.is_organization:

@@ -1,5 +1,5 @@
 """Forms of the contact pages: create/edit (full and quick), the manual status change, and the
-pieces the deal forms share (custom fields, record pickers)."""
+pieces the deal forms share (record pickers; custom fields are ``crm.custom_fields``)."""
 
 from __future__ import annotations
 
@@ -13,82 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, CustomerStatus, ProspectStatus
-from crm.models import CustomField, CustomFieldType, Scope, Tag, User, normalize_text
+from crm.custom_fields import CustomFieldsMixin
+from crm.models import Scope, Tag, User, normalize_text
 
 PICKER_LIMIT = 50  # options a picker shows before the user searches
-
-
-# ---------------------------------------------------------------- custom fields
-
-
-def _custom_form_field(definition: CustomField) -> forms.Field:
-    """A form field for one custom field definition; the definition itself validates."""
-    label = definition.label
-    kind = definition.field_type
-    if kind == CustomFieldType.CHECKBOX:
-        return forms.BooleanField(label=label, required=False)
-    if kind == CustomFieldType.CHOICE:
-        choices = [("", "—"), *((c, c) for c in definition.choices or [])]
-        return forms.ChoiceField(label=label, required=False, choices=choices)
-    input_types: dict[str, str] = {
-        CustomFieldType.NUMBER: "number",
-        CustomFieldType.DATE: "date",
-        CustomFieldType.URL: "url",
-        CustomFieldType.EMAIL: "email",
-        CustomFieldType.PHONE: "tel",
-    }
-    input_type = input_types.get(kind, "text")
-    attrs = {"type": input_type}
-    if input_type == "number":
-        attrs["step"] = "any"
-    return forms.CharField(label=label, required=False, widget=forms.TextInput(attrs=attrs))
-
-
-class CustomFieldsMixin(forms.BaseForm):
-    """Adds a ``cf_<key>`` field per custom field of ``custom_scope``, validated by the
-    definitions (``CustomField.to_python``), and merges the values into ``custom_fields``."""
-
-    custom_scope: str = ""
-    custom_definitions: list[CustomField]
-
-    def add_custom_fields(self, values: dict[str, Any] | None) -> None:
-        values = values or {}
-        self.custom_definitions = list(CustomField.objects.filter(scope=self.custom_scope))
-        for definition in self.custom_definitions:
-            name = f"cf_{definition.key}"
-            self.fields[name] = _custom_form_field(definition)
-            if definition.key in values and not self.is_bound:
-                self.initial[name] = values[definition.key]
-
-    @property
-    def custom_field_names(self) -> list[str]:
-        return [f"cf_{d.key}" for d in self.custom_definitions]
-
-    @property
-    def custom_bound_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.custom_field_names]
-
-    def clean_custom_fields(self) -> None:
-        for definition in self.custom_definitions:
-            name = f"cf_{definition.key}"
-            if name not in self.cleaned_data:
-                continue
-            try:
-                self.cleaned_data[name] = definition.to_python(self.cleaned_data[name])
-            except ValidationError as exc:
-                self.add_error(name, exc)
-
-    def merged_custom_fields(self, existing: dict[str, Any] | None) -> dict[str, Any]:
-        """The stored values with this form's fields applied (keys of removed definitions are
-        kept: nothing stored is lost by an edit)."""
-        merged = dict(existing or {})
-        for definition in self.custom_definitions:
-            value = self.cleaned_data.get(f"cf_{definition.key}")
-            if value is None or value is False or value == "":
-                merged.pop(definition.key, None)
-            else:
-                merged[definition.key] = value
-        return merged
 
 
 # ---------------------------------------------------------------- pickers
@@ -249,7 +177,15 @@ class _ContactFormBase(CustomFieldsMixin, forms.ModelForm):
         self.clean_custom_fields()
         return data
 
+    def record_data(self) -> dict[str, Any]:
+        """For ``contact_create`` / ``contact_update``: what the user changed."""
+        data = super().record_data()
+        if self.instance.pk is None:
+            data["is_organization"] = self.is_organization
+        return data
+
     def save(self, commit: bool = True) -> Contact:
+        """Kept for the API until it calls ``contact_create`` / ``contact_update``."""
         contact: Contact = super().save(commit=False)
         contact.is_organization = self.is_organization
         contact.custom_fields = self.merged_custom_fields(contact.custom_fields)
@@ -306,7 +242,7 @@ class QuickContactForm(_ContactFormBase):
         fields = ["first_name", "last_name", "name", "organization", "email", "mobile", "owner"]
 
     def add_custom_fields(self, values: dict[str, Any] | None) -> None:
-        self.custom_definitions = []
+        self.custom_definitions, self.custom_stored = [], {}
 
 
 class StatusForm(forms.Form):

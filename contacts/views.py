@@ -32,6 +32,7 @@ from contacts.forms import (
 )
 from contacts.hierarchy import employee_tree, employment_history, past_employees
 from contacts.models import Contact
+from contacts.records import contact_create, contact_update
 from contacts.selectors import (
     contact_detail,
     contact_list,
@@ -46,7 +47,6 @@ from contacts.services import (
     contacts_assign,
     contacts_delete,
     contacts_delete_preview,
-    contacts_recompute_status,
     contacts_tag,
     organization_delete,
     organization_delete_preview,
@@ -55,7 +55,7 @@ from contacts.tables import ContactTable
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
 from crm.listing import render_list, wants_partial
 from crm.models import CustomFieldScope
-from crm.permissions import can_change
+from crm.permissions import acting_user, can_change
 from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 
@@ -139,14 +139,18 @@ def _contact_link(contact: Contact) -> str:
     return format_html('<a href="{}">{}</a>', contact.get_absolute_url(), contact.display_name)
 
 
-def _save_contact(form: ContactForm | QuickContactForm) -> Contact:
-    """Save the contact; when a person changes organisation both organisations' statuses follow
-    (an employee's deals count for the organisation)."""
-    before = form.initial.get("organization") if form.instance.pk else None
-    contact = form.save()
-    if before != contact.organization_id:
-        contacts_recompute_status(contact_ids=[before, contact.organization_id, contact.pk])
-    return contact
+def _save_contact(request: HttpRequest, form: ContactForm | QuickContactForm) -> Contact | None:
+    """Write through ``contact_create`` / ``contact_update`` (a new organisation of a person is
+    a move: the history keeps the old one, statuses follow); a refusal goes onto the form."""
+    actor = acting_user(request)
+    try:
+        if form.instance.pk is None:
+            return contact_create(actor=actor, data=form.record_data())
+        return contact_update(actor=actor, contact=form.instance, data=form.record_data())
+    except ValidationError as exc:
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    return None
 
 
 def create_view(request: HttpRequest) -> HttpResponse:
@@ -159,9 +163,10 @@ def create_view(request: HttpRequest) -> HttpResponse:
         initial["organization"] = int(organization)
     form = ContactForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        contact = _save_contact(form)
-        messages.success(request, format_html(_("Contact {} created."), _contact_link(contact)))
-        return redirect(contact)
+        created = _save_contact(request, form)
+        if created is not None:
+            messages.success(request, format_html(_("Contact {} created."), _contact_link(created)))
+            return redirect(created)
     return render(request, "contacts/contact_form.html", {"form": form, "contact": None})
 
 
@@ -171,9 +176,10 @@ def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("You may only change contacts you own."))
     form = ContactForm(request.POST or None, instance=contact, user=request.user)
     if request.method == "POST" and form.is_valid():
-        contact = _save_contact(form)
-        messages.success(request, _("Contact saved."))
-        return redirect(contact)
+        saved = _save_contact(request, form)
+        if saved is not None:
+            messages.success(request, _("Contact saved."))
+            return redirect(saved)
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
 
 
@@ -181,8 +187,8 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
     """Quick create in a dialog (HTMX) or on its own page: invalid input re-renders the form with
     its errors; success closes the dialog, refreshes the list and says what was created."""
     form = QuickContactForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        contact = _save_contact(form)
+    contact = _save_contact(request, form) if request.method == "POST" and form.is_valid() else None
+    if contact is not None:
         messages.success(request, format_html(_("Contact {} created."), _contact_link(contact)))
         if not request.htmx:  # type: ignore[attr-defined]
             return redirect(contact)

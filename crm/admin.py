@@ -39,7 +39,7 @@ from crm.models import (
     User,
 )
 from crm.models import clean_custom_fields as validate_custom_fields
-from crm.permissions import can_change
+from crm.permissions import acting_user, can_change
 
 admin.site.site_header = _("CRM administration")
 admin.site.site_title = _("CRM administration")
@@ -178,6 +178,46 @@ class AttachmentsAdminMixin(RecordPermissionMixin):
                 stamp_user(instance, request.user, self.STAMP_FIELDS)
             instance.save()
         formset.save_m2m()
+
+
+class WriteServiceAdminMixin:
+    """For Lead, Contact and Deal admins: the admin form validates, the record's write service
+    writes (``record_create`` / ``record_update``, e.g. ``lead_create`` / ``lead_update``), as
+    the pages and the API do: only the changed fields, on a locked and re-checked row, with
+    the service's side effects (employment history, statuses)."""
+
+    def record_create(self, actor: User, data: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+    def record_update(self, actor: User, obj: Any, data: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        actor = acting_user(request)
+        data = admin_record_data(form, change=change)
+        saved = self.record_update(actor, obj, data) if change else self.record_create(actor, data)
+        obj.__dict__.update(saved.__dict__)  # the admin goes on with ``obj`` (inlines, messages)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The inlines; the form's many-to-many fields were written by the service."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)  # type: ignore[attr-defined]
+
+
+def admin_record_data(form: forms.ModelForm, *, change: bool) -> dict[str, Any]:
+    """What an admin form hands a write service: the changed values (all of them for a new
+    record); the edited ``custom_fields`` JSON as changes (key -> value, None: removed)."""
+    cleaned = form.cleaned_data
+    names = form.changed_data if change else list(cleaned)
+    data = {name: cleaned[name] for name in names if name in cleaned}
+    if "custom_fields" in data:
+        old = (form.initial.get("custom_fields") or {}) if change else {}
+        new = data["custom_fields"] or {}
+        data["custom_fields"] = {
+            **{key: None for key in old if key not in new},
+            **{key: value for key, value in new.items() if old.get(key) != value},
+        }
+    return data
 
 
 def stamp_user(instance: Model, user: Any, fields: tuple[str, ...]) -> None:

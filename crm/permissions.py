@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from crm.models import User
 
 QS = TypeVar("QS", bound=QuerySet[Any])
 
@@ -29,3 +34,13 @@ def changeable(queryset: QS, user: Any) -> QS:
     if is_manager(user):
         return queryset
     return queryset.filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in user who acts, for the write services (``LoginRequiredMiddleware`` and the
+    admin let no one else this far)."""
+    from crm.models import User
+
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user

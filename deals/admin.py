@@ -18,12 +18,14 @@ from crm.admin import (
     CustomFieldsFormMixin,
     ParentPermissionInlineMixin,
     RecordPermissionMixin,
+    WriteServiceAdminMixin,
     admin_url,
     tag_names,
 )
-from crm.models import CustomFieldScope, Document
+from crm.models import CustomFieldScope, Document, User
 from crm.permissions import can_change
 from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
+from deals.records import deal_create, deal_update
 
 
 class StageInline(admin.TabularInline):
@@ -71,7 +73,7 @@ class DealContactInline(ParentPermissionInlineMixin, admin.TabularInline):
 
 
 @admin.register(Deal)
-class DealAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
+class DealAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
     form = DealAdminForm
     list_display = (
         "name",
@@ -163,6 +165,12 @@ class DealAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
         ).order_by("name")
         rows = [(admin_url(document) or "", document.name) for document in documents]
         return format_html_join(", ", '<a href="{}">{}</a>', rows) or "-"
+
+    def record_create(self, actor: User, data: dict[str, Any]) -> Deal:
+        return deal_create(actor=actor, data=data)
+
+    def record_update(self, actor: User, obj: Deal, data: dict[str, Any]) -> Deal:
+        return deal_update(actor=actor, deal=obj, data=data)
 
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool

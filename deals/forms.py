@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from contacts.forms import (
     ORGANIZATION,
-    CustomFieldsMixin,
     UserChoiceField,
     active_users,
     limit_picker,
@@ -18,16 +16,16 @@ from contacts.forms import (
     tag_queryset,
 )
 from contacts.models import Contact
+from crm.custom_fields import CustomFieldsMixin
 from crm.models import CrmSettings, Scope, User
 from deals.models import (
     Deal,
-    DealContact,
     DealUnqualifiedReason,
     LossReason,
     Stage,
     StageCategory,
 )
-from deals.services import deal_move_stage
+from deals.records import deal_create, deal_update
 
 OUTCOMES = {
     "won": StageCategory.WON,
@@ -178,32 +176,25 @@ class DealForm(CustomFieldsMixin, forms.ModelForm):
         self.clean_custom_fields()
         return data
 
-    def save_deal(self, *, actor: Any) -> Deal:
-        """Save the deal, its contacts and tags in one transaction (the deal signals keep the
-        contacts' statuses true)."""
-        deal: Deal = self.instance
-        data = self.cleaned_data
-        new_stage = data["stage"]
-        editing = deal.pk is not None
-        with transaction.atomic():
-            if editing:
-                current = Deal.objects.select_related("stage").get(pk=deal.pk)
-                deal.stage = current.stage  # moved below, through the service
-            deal.custom_fields = self.merged_custom_fields(deal.custom_fields)
-            deal.save()
-            deal.tags.set(data.get("tags") or [])
-            keep = {c.pk for c in data.get("contacts") or []}
-            if editing and "contacts" in self.fields:
-                removed = DealContact.objects.filter(deal=deal).exclude(
-                    contact_id__in=keep | {deal.main_contact_id}
-                )
-                for link in removed:
-                    link.delete()  # one by one: each deletion recomputes that contact's status
-            if data.get("add_contact"):
-                DealContact.objects.get_or_create(deal=deal, contact=data["add_contact"])
-            if editing and new_stage.pk != deal.stage_id:
-                deal = deal_move_stage(actor=actor, deal=deal, stage=new_stage)
-        return deal
+    def contact_changes(self) -> dict[str, list[Contact]]:
+        """The other contacts the user added (``add_contact``) and unticked (``contacts``)."""
+        add = [self.cleaned_data["add_contact"]] if self.cleaned_data.get("add_contact") else []
+        remove: list[Contact] = []
+        if "contacts" in self.fields:
+            others: forms.ModelMultipleChoiceField[Any] = self.fields["contacts"]  # type: ignore[assignment]
+            kept = {c.pk for c in self.cleaned_data.get("contacts") or []}
+            remove = [c for c in others.queryset or () if c.pk not in kept]
+        return {"add_contacts": add, "remove_contacts": remove}
+
+    def save_deal(self, *, actor: User) -> Deal:
+        """Write through ``deal_create`` / ``deal_update`` (the pages call those directly; the
+        API still calls this)."""
+        changes = self.contact_changes()
+        if self.instance.pk is None:
+            return deal_create(
+                actor=actor, data=self.record_data(), add_contacts=changes["add_contacts"]
+            )
+        return deal_update(actor=actor, deal=self.instance, data=self.record_data(), **changes)
 
 
 class TransferForm(forms.Form):

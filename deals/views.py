@@ -20,13 +20,14 @@ from django_htmx.http import HttpResponseClientRedirect
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
 from crm.listing import render_list, wants_partial
 from crm.models import CrmSettings, CustomFieldScope
-from crm.permissions import can_change
+from crm.permissions import acting_user, can_change
 from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 from crm.templatetags.crm_tags import badge
 from deals.filters import BoardFilter, DealFilter
 from deals.forms import DealForm, DealsTransferForm, MoveForm, TransferForm
 from deals.models import Deal, StageCategory
+from deals.records import deal_create, deal_update
 from deals.selectors import (
     deal_contacts_with_status,
     deal_detail,
@@ -221,7 +222,11 @@ def create_view(request: HttpRequest) -> HttpResponse:
     form = DealForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            deal = form.save_deal(actor=request.user)
+            deal = deal_create(
+                actor=acting_user(request),
+                data=form.record_data(),
+                add_contacts=form.contact_changes()["add_contacts"],
+            )
         except (PermissionDenied, ValidationError) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
@@ -243,7 +248,12 @@ def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = DealForm(request.POST or None, instance=deal, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            deal = form.save_deal(actor=request.user)
+            deal = deal_update(
+                actor=acting_user(request),
+                deal=deal,
+                data=form.record_data(),
+                **form.contact_changes(),
+            )
         except (PermissionDenied, ValidationError) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         else:

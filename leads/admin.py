@@ -24,11 +24,13 @@ from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,
     CustomFieldsFormMixin,
+    WriteServiceAdminMixin,
     admin_url,
     pretty_json,
     tag_names,
 )
 from crm.models import CustomFieldScope, User
+from crm.permissions import acting_user
 from leads.conversion import (
     lead_conversion_undo,
     leads_convert,
@@ -37,17 +39,11 @@ from leads.conversion import (
 )
 from leads.forms import ConversionOptionsForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
+from leads.services import LeadReadOnly, lead_create, lead_update
 
 SELECTABLE_STATUSES = [
     (value, label) for value, label in LeadStatus.choices if value != LeadStatus.CONVERTED
 ]
-
-
-def _actor(request: HttpRequest) -> User:
-    """The signed-in user, who acts: the admin site lets only authenticated staff this far."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    return request.user
 
 
 @admin.register(LeadUnqualifiedReason)
@@ -76,7 +72,7 @@ class LeadAdminForm(CustomFieldsFormMixin):
 
 
 @admin.register(Lead)
-class LeadAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
+class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
     form = LeadAdminForm
     actions = ["convert_leads"]
     list_display = (
@@ -149,6 +145,15 @@ class LeadAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
     def record_changeable(self, request: HttpRequest, obj: Lead) -> bool:
         return not obj.is_converted and super().record_changeable(request, obj)
 
+    def record_create(self, actor: User, data: dict[str, Any]) -> Lead:
+        return lead_create(actor=actor, data=data)
+
+    def record_update(self, actor: User, obj: Lead, data: dict[str, Any]) -> Lead:
+        try:
+            return lead_update(actor=actor, lead=obj, data=data)
+        except LeadReadOnly as exc:  # converted since the page was loaded
+            raise PermissionDenied(str(exc)) from exc
+
     @admin.action(description=_("Convert selected leads"), permissions=["change"])
     def convert_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> TemplateResponse:
         """Options page, then the per-lead results, through the one conversion service."""
@@ -169,7 +174,7 @@ class LeadAdmin(AttachmentsAdminMixin, admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             try:
                 result = leads_convert(
-                    actor=_actor(request), lead_ids=lead_ids, options=form.to_options()
+                    actor=acting_user(request), lead_ids=lead_ids, options=form.to_options()
                 )
             except ValidationError as exc:
                 for message in exc.messages:
@@ -289,7 +294,7 @@ class LeadConversionAdmin(admin.ModelAdmin):
     def undo_conversions(
         self, request: HttpRequest, queryset: QuerySet[LeadConversion]
     ) -> TemplateResponse | None:
-        actor = _actor(request)
+        actor = acting_user(request)
         conversions = list(queryset.select_related("lead", "converted_by").order_by("pk"))
         if "apply" in request.POST:
             undone = 0

@@ -12,11 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.custom_fields import CustomFieldsMixin, RecordFormMixin
 from crm.models import (
     CrmSettings,
-    CustomField,
     CustomFieldScope,
-    CustomFieldType,
     LeadSource,
     Scope,
     Tag,
@@ -111,7 +110,6 @@ class ConversionOptionsForm(forms.Form):
 # The lead's own forms (web pages): create/edit, quick create, inline cells, the single dialog.
 
 NAME_OR_COMPANY = _("A lead needs a last name or a company name.")
-CUSTOM_PREFIX = "cf_"
 
 
 class LeadFormMixin:
@@ -134,32 +132,11 @@ class LeadFormMixin:
         return data
 
 
-def _custom_form_field(definition: CustomField) -> forms.Field:
-    """A form field for one custom field; its value is checked by ``CustomField.to_python``."""
-    common: dict[str, Any] = {"label": definition.label, "required": False}
-    kind = definition.field_type
-    if kind == CustomFieldType.CHECKBOX:
-        return forms.BooleanField(**common)
-    if kind == CustomFieldType.CHOICE:
-        choices = [("", "—"), *((c, c) for c in definition.choices)]
-        return forms.ChoiceField(choices=choices, **common)
-    if kind == CustomFieldType.DATE:
-        return forms.CharField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if kind == CustomFieldType.NUMBER:
-        return forms.CharField(widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common)
-    if kind == CustomFieldType.EMAIL:
-        return forms.CharField(widget=forms.EmailInput, **common)
-    if kind == CustomFieldType.URL:
-        return forms.CharField(widget=forms.URLInput, **common)
-    if kind == CustomFieldType.PHONE:
-        return forms.CharField(widget=forms.TextInput(attrs={"type": "tel"}), **common)
-    return forms.CharField(**common)
-
-
-class LeadForm(LeadFormMixin, forms.ModelForm):
+class LeadForm(LeadFormMixin, CustomFieldsMixin, forms.ModelForm):
     """Create and edit a lead: profile, status, source, owner, tags and the lead custom fields
     (each validated by its definition, the error next to it)."""
 
+    custom_scope = CustomFieldScope.LEAD
     tags = forms.ModelMultipleChoiceField(
         queryset=Tag.objects.filter(scope=Scope.LEADS),
         required=False,
@@ -212,48 +189,17 @@ class LeadForm(LeadFormMixin, forms.ModelForm):
         source.queryset = LeadSource.objects.filter(active=True) | LeadSource.objects.filter(
             pk=self.instance.source_id or 0
         )
-        self.custom_definitions = list(CustomField.objects.filter(scope=CustomFieldScope.LEAD))
-        stored = self.instance.custom_fields or {}
-        for definition in self.custom_definitions:
-            name = CUSTOM_PREFIX + definition.key
-            self.fields[name] = _custom_form_field(definition)
-            if definition.key in stored:
-                self.initial[name] = stored[definition.key]
-
-    @property
-    def custom_field_names(self) -> list[str]:
-        return [CUSTOM_PREFIX + d.key for d in self.custom_definitions]
-
-    def custom_bound_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.custom_field_names]
-
-    def profile_bound_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name not in self.custom_field_names]
+        self.add_custom_fields(self.instance.custom_fields)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        custom = dict(self.instance.custom_fields or {})
-        for definition in self.custom_definitions:
-            name = CUSTOM_PREFIX + definition.key
-            if name not in data:
-                continue  # the field's own validation failed
-            raw = data[name]
-            if definition.field_type == CustomFieldType.CHECKBOX:
-                raw = True if raw else None  # an unticked box stores nothing
-            try:
-                value = definition.to_python(raw)
-            except ValidationError as exc:
-                self.add_error(name, exc)
-                continue
-            if value is None:
-                custom.pop(definition.key, None)
-            else:
-                custom[definition.key] = value
-        self.instance.custom_fields = custom
+        self.clean_custom_fields()
+        # ``ModelForm.save`` (kept for the API until it calls ``lead_update``) saves these.
+        self.instance.custom_fields = self.merged_custom_fields(self.instance.custom_fields)
         return data
 
 
-class LeadQuickForm(LeadFormMixin, forms.ModelForm):
+class LeadQuickForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
     """Quick create from the leads list: only a few fields; the rep creating it owns it."""
 
     class Meta:
@@ -262,7 +208,7 @@ class LeadQuickForm(LeadFormMixin, forms.ModelForm):
         labels = {"mobile": _("Phone")}
 
 
-class LeadNameForm(LeadFormMixin, forms.ModelForm):
+class LeadNameForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
     """Inline edit of the name cell of the leads table."""
 
     class Meta:
@@ -270,7 +216,7 @@ class LeadNameForm(LeadFormMixin, forms.ModelForm):
         fields = ["first_name", "last_name"]
 
 
-class LeadCompanyForm(LeadFormMixin, forms.ModelForm):
+class LeadCompanyForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
     """Inline edit of the company cell of the leads table."""
 
     class Meta:

@@ -25,8 +25,8 @@ from django_htmx.http import trigger_client_event
 
 from crm.bulk_views import LIST_STATE_PARAMS, filter_query
 from crm.listing import render_list, wants_partial
-from crm.models import CrmSettings, CustomFieldScope, User
-from crm.permissions import can_change
+from crm.models import CrmSettings, CustomFieldScope
+from crm.permissions import acting_user, can_change
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 from leads.conversion import (
     ConversionRefused,
@@ -51,17 +51,11 @@ from leads.forms import (
 )
 from leads.models import Lead
 from leads.selectors import conversions_in_force, lead_detail, lead_list, result_rows
+from leads.services import LeadReadOnly, lead_create, lead_update
 from leads.tables import INLINE_FIELDS, LeadTable, company_cell, inline_editable, name_cell
 
 CARDS = "cards"
 RESULT_ROWS = 100  # per-lead rows rendered in a bulk result; the totals stay exact
-
-
-def _actor(request: HttpRequest) -> User:
-    """The signed-in user (LoginRequiredMiddleware lets no one else this far)."""
-    if not isinstance(request.user, User):
-        raise PermissionDenied
-    return request.user
 
 
 def _lead_to_change(request: HttpRequest, pk: int) -> Lead:
@@ -113,7 +107,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     conversion = lead.conversion
     undo_refusal = undo_blocked = None
     if conversion is not None:
-        undo_refusal = undo_not_allowed(actor=_actor(request), conversion=conversion)
+        undo_refusal = undo_not_allowed(actor=acting_user(request), conversion=conversion)
         if undo_refusal is None:
             undo_blocked = undo_blockers(conversion=conversion)
     return render(
@@ -140,7 +134,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def create_view(request: HttpRequest) -> HttpResponse:
     form = LeadForm(request.POST or None, initial={"owner": request.user.pk})
     if request.method == "POST" and form.is_valid():
-        lead = form.save()
+        lead = lead_create(actor=acting_user(request), data=form.record_data())
         messages.success(request, _("Lead “%s” created.") % lead.display_name)
         return redirect(lead)
     return render(request, "leads/lead_form.html", {"form": form, "lead": None})
@@ -150,7 +144,11 @@ def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_to_change(request, pk)
     form = LeadForm(request.POST or None, instance=lead)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        try:
+            lead = lead_update(actor=acting_user(request), lead=lead, data=form.record_data())
+        except LeadReadOnly as exc:  # converted while the form was open
+            messages.error(request, str(exc))
+            return redirect(lead)
         messages.success(request, _("Lead “%s” saved.") % lead.display_name)
         return redirect(lead)
     return render(request, "leads/lead_form.html", {"form": form, "lead": lead})
@@ -160,8 +158,8 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
     """A few fields, in a dialog from the list (a page without JavaScript); the rep owns it."""
     form = LeadQuickForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.instance.owner = _actor(request)
-        lead = form.save()
+        actor = acting_user(request)
+        lead = lead_create(actor=actor, data={**form.record_data(), "owner": actor})
         messages.success(
             request,
             format_html(
@@ -178,7 +176,10 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form})
 
 
-INLINE_FORMS = {"name": LeadNameForm, "company": LeadCompanyForm}
+INLINE_FORMS: dict[str, type[LeadNameForm | LeadCompanyForm]] = {
+    "name": LeadNameForm,
+    "company": LeadCompanyForm,
+}
 
 
 def inline_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
@@ -192,12 +193,8 @@ def inline_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
             raise PermissionDenied
         return redirect("leads:edit", pk=pk)
     render_cell = name_cell if field == "name" else company_cell
-    if not inline_editable(request.user, lead):
-        refusal = (
-            _("A converted lead is read-only.")
-            if lead.is_converted
-            else _("You may only change leads you own.")
-        )
+
+    def refused(lead: Lead, refusal: str) -> HttpResponse:
         cell = format_html(
             '{}<span class="cell-error" role="alert">{}</span>',
             render_cell(lead, request.user),
@@ -207,11 +204,22 @@ def inline_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
         if request.method != "GET":
             response["HX-Refused"] = "true"  # static/js/app.js swaps it into the cell all the same
         return response
+
+    if not inline_editable(request.user, lead):
+        return refused(
+            lead,
+            _("A converted lead is read-only.")
+            if lead.is_converted
+            else _("You may only change leads you own."),
+        )
     if request.method == "GET" and "cancel" in request.GET:
         return HttpResponse(render_cell(lead, request.user))
     form = INLINE_FORMS[field](request.POST if request.method == "POST" else None, instance=lead)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        try:
+            lead = lead_update(actor=acting_user(request), lead=lead, data=form.record_data())
+        except LeadReadOnly as exc:  # converted while this edit waited on its lock
+            return refused(Lead.objects.get(pk=pk), str(exc))
         return HttpResponse(render_cell(lead, request.user))
     return render(request, "leads/lead_inline.html", {"form": form, "lead": lead, "field": field})
 
@@ -267,7 +275,7 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     elif post is not None and profile.is_valid() and options.is_valid() and duplicates.is_valid():
         try:
             result = lead_convert_edited(
-                actor=_actor(request),
+                actor=acting_user(request),
                 lead=profile.instance,
                 options=options.to_options(),
                 decision=duplicates.decision(),
@@ -339,7 +347,7 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and options.is_valid():
         try:
             result = leads_convert(
-                actor=_actor(request), lead_ids=list(lead_ids), options=options.to_options()
+                actor=acting_user(request), lead_ids=list(lead_ids), options=options.to_options()
             )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
@@ -372,7 +380,7 @@ def undo_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("This lead is not converted: there is nothing to undo."))
         return redirect(lead)
     try:
-        lead_conversion_undo(actor=_actor(request), conversion=conversion)
+        lead_conversion_undo(actor=acting_user(request), conversion=conversion)
     except PermissionDenied as exc:
         messages.error(request, str(exc) or _("You may not undo this conversion."))
     except ValidationError as exc:
