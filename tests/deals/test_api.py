@@ -9,20 +9,10 @@ import pytest
 
 from contacts.models import ProspectStatus
 from deals.models import Deal, DealUnqualifiedReason
-from tests.crm.api.client import ApiClient, api_for, error_of
+from tests.crm.api.client import ApiClient, error_of
 from tests.factories import ContactFactory, DealFactory, stage
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def rep_api(rep: Any) -> ApiClient:
-    return api_for(rep)
-
-
-@pytest.fixture
-def manager_api(manager: Any) -> ApiClient:
-    return api_for(manager)
 
 
 def test_unqualified_reason_goes_with_an_unqualified_stage(rep: Any, rep_api: ApiClient) -> None:

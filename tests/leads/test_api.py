@@ -9,26 +9,11 @@ import pytest
 from contacts.models import Contact
 from deals.models import Deal
 from leads.models import Lead, LeadConversion
-from tests.crm.api.client import ApiClient, api_for, error_of
+from tests.crm.api.client import ApiClient, error_of
 from tests.factories import ContactFactory, LeadFactory, LeadSourceFactory, make_note
 
 URL = "/api/v2/lead_conversions"
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def rep_api(rep: Any) -> ApiClient:
-    return api_for(rep)
-
-
-@pytest.fixture
-def other_api(other_rep: Any) -> ApiClient:
-    return api_for(other_rep)
-
-
-@pytest.fixture
-def manager_api(manager: Any) -> ApiClient:
-    return api_for(manager)
 
 
 def test_convert_one_lead_with_deal_and_task(rep_api: ApiClient, rep: Any) -> None:

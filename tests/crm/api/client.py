@@ -1,12 +1,14 @@
 """The API tests' client: Django's test client speaking the envelope with a bearer token
-(``api_for(user)``), and ``error_of`` to read an error answer. The fixtures are in conftest.py
-(and in the test modules of the apps, which sit outside tests/crm/api/)."""
+(``api_for(user)``), ``error_of`` to read an error answer, and the fixtures ``rep_api``,
+``other_api`` and ``manager_api``, which the conftest.py of tests/crm/api/,
+tests/deals/ and tests/leads/ import."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from crm.api.tokens import api_token_create
@@ -56,3 +58,18 @@ def error_of(response: Any) -> dict[str, Any]:
     assert body["meta"]["http_status"].startswith(str(response.status_code))
     error: dict[str, Any] = body["errors"][0]["error"]
     return error
+
+
+@pytest.fixture
+def rep_api(rep: Any) -> ApiClient:
+    return api_for(rep)
+
+
+@pytest.fixture
+def other_api(other_rep: Any) -> ApiClient:
+    return api_for(other_rep)
+
+
+@pytest.fixture
+def manager_api(manager: Any) -> ApiClient:
+    return api_for(manager)
