@@ -80,8 +80,6 @@ class TaskSerializer(AttachedSerializer):
 
 
 def _subject_filter(queryset: QuerySet[Any], kind: str) -> QuerySet[Any]:
-    from django.contrib.contenttypes.models import ContentType
-
     model = subject_model(kind)
     assert model is not None
     return queryset.filter(content_type=ContentType.objects.get_for_model(model))

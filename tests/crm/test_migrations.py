@@ -3,8 +3,6 @@ keeps every token (same rows, same hashes, still accepted), its content type and
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -16,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from crm.api.tokens import token_hash
-from crm.models import ApiToken
+from crm.models import ApiToken, User
 
 BEFORE = ("crm", "0003_drop_redundant_indexes")
 AFTER = ("crm", "0004_apitoken")
@@ -49,8 +47,9 @@ def tables() -> list[str]:
     return connection.introspection.table_names()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_tokens_of_the_api_app_survive_the_move(rep: Any) -> None:
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_tokens_of_the_api_app_survive_the_move() -> None:
+    rep = User.objects.create(username="alice")
     executor = migrate(BEFORE)
     try:
         assert "crm_apitoken" not in tables()
@@ -87,7 +86,7 @@ def test_tokens_of_the_api_app_survive_the_move(rep: Any) -> None:
         MigrationRecorder(connection).record_unapplied(*OLD_MIGRATION)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_new_database_gets_the_table_and_back_drops_it() -> None:
     try:
         migrate(BEFORE)
