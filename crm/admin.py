@@ -27,6 +27,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.models import (
     CrmSettings,
     CustomField,

@@ -19,6 +19,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.models import ApiToken, ApiTokenQuerySet  # noqa: F401  (the API tokens are crm models)
+
 MANAGER_GROUP = "Sales manager"
 REP_GROUP = "Sales rep"
 

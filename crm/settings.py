@@ -63,7 +63,6 @@ INSTALLED_APPS = [
     "leads",
     "rest_framework",
     "drf_spectacular",
-    "api",
 ]
 
 MIDDLEWARE = [
@@ -156,15 +155,16 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200_000  # bulk selections post many ids
 
 CRM_DEFAULT_CURRENCY = os.environ.get("CRM_DEFAULT_CURRENCY", "EUR")
 
-# The JSON API (api/): Zendesk Sell's Core API v2 dialect, bearer tokens only.
+# The JSON API: Zendesk Sell's Core API v2 dialect, bearer tokens only. The dialect is crm/api/;
+# each app's resources are in its api.py.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["crm.api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["api.parsers.EnvelopeRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.EnvelopeParser"],
-    "DEFAULT_PAGINATION_CLASS": "api.dialect.SellPagination",
-    "DEFAULT_SCHEMA_CLASS": "api.schema.EnvelopeAutoSchema",
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["crm.api.parsers.EnvelopeRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.EnvelopeParser"],
+    "DEFAULT_PAGINATION_CLASS": "crm.api.dialect.SellPagination",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.EnvelopeAutoSchema",
+    "EXCEPTION_HANDLER": "crm.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
 }

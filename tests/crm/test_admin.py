@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, Employment
+from crm.api.tokens import api_token_create
 from crm.models import (
+    ApiToken,
     CrmSettings,
     CustomField,
     Document,
@@ -228,6 +230,7 @@ def one_of_each(superuser: User) -> dict[type[Model], Model]:
     )
     return {
         User: superuser,
+        ApiToken: api_token_create(actor=None, user=superuser, name="Zapier")[0],
         LeadSource: LeadSource.objects.get(name="Website"),
         Tag: Tag.objects.get(name="vip"),
         CustomField: custom_field_factory(),

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class ApiConfig(AppConfig):
-    name = "api"
-    verbose_name = _("JSON API")

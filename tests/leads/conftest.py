@@ -1,0 +1,3 @@
+"""The API clients for tests/leads/test_api.py (see tests/crm/api/client.py)."""
+
+from tests.crm.api.client import manager_api, other_api, rep_api  # noqa: F401
