@@ -7,4 +7,9 @@ class DealsConfig(AppConfig):
     verbose_name = _("Deals")
 
     def ready(self) -> None:
+        from contacts.services import deals_port
         from deals import signals  # noqa: F401  (connects the receivers)
+        from deals.status import ContactDeals
+
+        # Contacts ask deals through this port (they cannot import deals).
+        deals_port.register(ContactDeals())

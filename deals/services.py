@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact
-from contacts.services import contacts_recompute_status
 from crm.permissions import can_change
 from crm.selection import BulkOutcome, chunks, split_selection
 from deals.models import (
@@ -24,6 +23,7 @@ from deals.models import (
     Stage,
     StageCategory,
 )
+from deals.status import contacts_recompute_status
 
 
 def deal_contact_ids(*, deal: Deal) -> set[int]:

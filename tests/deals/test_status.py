@@ -1,17 +1,19 @@
-"""SPEC "Prospect and customer status": every transition, through deal signals and services."""
+"""The statuses deals give their contacts (docs/rules.md#statuses): every transition, through
+the deal signals and services, recomputed by ``deals.status``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 
 from contacts.models import Contact, CustomerStatus, ProspectStatus
-from contacts.services import contact_set_status, contacts_recompute_status
+from contacts.services import contact_set_status
 from crm.models import CrmSettings
 from deals.models import Deal, DealContact
 from deals.services import deal_move_stage
+from deals.status import contacts_recompute_status
 from tests.factories import ContactFactory, DealFactory, OrganizationFactory, stage
 
 pytestmark = pytest.mark.django_db
@@ -155,40 +157,6 @@ def test_main_contact_change_updates_old_and_new() -> None:
     assert statuses(first) == (P.NONE, C.NONE)
     assert statuses(second) == (P.CURRENT, C.NONE)
     assert DealContact.objects.filter(deal=deal, contact=second).exists()
-
-
-def test_manual_change_refused_with_open_deal() -> None:
-    person = ContactFactory()
-    DealFactory(main_contact=person)
-    for value in (P.NONE, P.LOST):
-        with pytest.raises(ValidationError, match="open deal"):
-            contact_set_status(actor=person.owner, contact=person, prospect_status=value)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-
-
-def test_manual_lost_prospect_refused_with_won_deal() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Won")
-    with pytest.raises(ValidationError, match="won deal"):
-        contact_set_status(actor=person.owner, contact=person, prospect_status=P.LOST)
-
-
-def test_manual_change_stands_until_a_deal_event() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Lost")
-    contact_set_status(actor=person.owner, contact=person, prospect_status=P.NONE)
-    contacts_recompute_status(contact_ids=[person.pk])
-    assert statuses(person) == (P.NONE, C.NONE)
-    DealFactory(main_contact=person)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-
-
-def test_manual_change_respects_ownership(rep: Any, other_rep: Any, manager: Any) -> None:
-    person = ContactFactory(owner=other_rep)
-    with pytest.raises(PermissionDenied):
-        contact_set_status(actor=rep, contact=person, customer_status=C.PAST)
-    contact_set_status(actor=manager, contact=person, customer_status=C.PAST)
-    assert statuses(person)[1] == C.PAST
 
 
 def test_move_stage_respects_ownership(rep: Any, other_rep: Any) -> None:
