@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ContactsConfig(AppConfig):
     name = "contacts"
     verbose_name = _("Contacts")
+
+    def ready(self) -> None:
+        from contacts import signals
+        from crm.services import crm_settings_changed
+
+        crm_settings_changed.connect(
+            signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"
+        )

@@ -19,12 +19,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import Max
+from django.dispatch import Signal
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crm.models import Document, LeadSource, Note, Tag, Task
+from crm.models import CrmSettings, Document, LeadSource, Note, Tag, Task
 from crm.permissions import can_change, is_manager
 
 # The records notes, documents and tasks attach to, by the short name used in URLs.
@@ -305,6 +306,29 @@ def tag_delete(user: Any, tag: Tag) -> None:
     """Delete a tag; the records that carried it simply lose it (the M2M rows go with it)."""
     require_manager(user)
     Tag.objects.filter(pk=tag.pk).delete()
+
+
+crm_settings_changed = Signal()
+"""Sent inside the transaction that saved the CrmSettings row, with ``changed`` (the names of the
+fields that changed). An app that follows a setting connects a receiver (contacts: the
+repeat-business policy recomputes the customers' statuses) and returns the notices to show the
+manager (a list of strings). The shared layer knows no app above it."""
+
+
+def crm_settings_save(user: Any, form: Any) -> list[str]:
+    """Save a valid ModelForm of the CrmSettings row for a manager, in one transaction with what
+    the apps do about the changed settings; their notices (e.g. how many contacts changed)."""
+    require_manager(user)
+    notices: list[str] = []
+    with transaction.atomic():
+        form.save()
+        if form.changed_data:
+            responses = crm_settings_changed.send(
+                sender=CrmSettings, changed=frozenset(form.changed_data)
+            )
+            for _receiver, response in responses:
+                notices.extend(response or ())
+    return notices
 
 
 def settings_save(user: Any, form: Any) -> Any:

@@ -383,7 +383,8 @@ def _single(request: HttpRequest, section: str) -> HttpResponse:
     form_class, title, intro = SINGLE_FORMS[section]
     form = form_class(request.POST or None, instance=CrmSettings.load())
     if request.method == "POST" and form.is_valid():
-        _save(request, form)
+        for notice in services.crm_settings_save(request.user, form):
+            messages.info(request, notice)
         return _saved(request, _("%(section)s saved.") % {"section": title}, f"settings:{section}")
     return _render(
         request,

@@ -145,22 +145,10 @@ def contacts_recompute_status(*, contact_ids: Iterable[int | None]) -> int:
     return changed
 
 
-def deal_categories(*, contact: Contact) -> set[str]:
-    """Stage categories of the deals that drive the contact's statuses: the deals it is on and,
-    for an organisation, the deals of its employees and those made with it."""
-    categories = set(
-        DealContact.objects.filter(contact=contact).values_list("deal__stage__category", flat=True)
-    )
-    if contact.is_organization:
-        categories |= set(
-            DealContact.objects.filter(contact__organization=contact).values_list(
-                "deal__stage__category", flat=True
-            )
-        )
-        categories |= set(
-            Deal.objects.filter(organization=contact).values_list("stage__category", flat=True)
-        )
-    return categories
+def contact_status_facts(*, contact: Contact) -> ContactFacts:
+    """The contact's statuses and the deals that drive them: the deals it is on and, for an
+    organisation, the deals of its employees and those made with it."""
+    return _gather({contact.pk})[contact.pk]
 
 
 def deal_contact_links(*, contact_ids: list[int]) -> set[tuple[int, int]]:
@@ -224,8 +212,8 @@ class ContactDeals:
     def recompute_statuses(self, contact_ids: Iterable[int | None]) -> int:
         return contacts_recompute_status(contact_ids=contact_ids)
 
-    def categories(self, contact: Contact) -> set[str]:
-        return deal_categories(contact=contact)
+    def facts(self, contact: Contact) -> ContactFacts:
+        return contact_status_facts(contact=contact)
 
     def links(self, contact_ids: list[int]) -> set[tuple[int, int]]:
         return deal_contact_links(contact_ids=contact_ids)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from contacts.models import Contact
+from contacts.status import ContactFacts
 
 
 class DealsPort(Protocol):
@@ -21,8 +22,8 @@ class DealsPort(Protocol):
         them) in line with their deals; how many contacts changed."""
         ...
 
-    def categories(self, contact: Contact) -> set[str]:
-        """Stage categories of the deals that drive the contact's statuses."""
+    def facts(self, contact: Contact) -> ContactFacts:
+        """The contact's statuses and the deals that drive them (for the manual rule)."""
         ...
 
     def links(self, contact_ids: list[int]) -> set[tuple[int, int]]:
@@ -52,8 +53,13 @@ class NoDeals:
     def recompute_statuses(self, contact_ids: Iterable[int | None]) -> int:
         return 0
 
-    def categories(self, contact: Contact) -> set[str]:
-        return set()
+    def facts(self, contact: Contact) -> ContactFacts:
+        return ContactFacts(
+            prospect_status=contact.prospect_status,
+            customer_status=contact.customer_status,
+            prospect_status_set_at=contact.prospect_status_set_at,
+            customer_status_set_at=contact.customer_status_set_at,
+        )
 
     def links(self, contact_ids: list[int]) -> set[tuple[int, int]]:
         return set()

@@ -1,5 +1,6 @@
 """The prospect and customer statuses of contacts: the recompute (which deals carry out, see
-``deals.status``) and the manual change (docs/rules.md#status-manual)."""
+``deals.status``), the manual change (docs/rules.md#status-manual) and the recompute when the
+repeat-business policy changes (docs/rules.md#repeat-business)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services.deals_port import deals
-from contacts.status import manual_change_refusal
+from contacts.status import CUSTOMERS, manual_change_refusal
+from crm.models import CrmSettings
 from crm.permissions import can_change
 
 
@@ -39,9 +41,10 @@ def contact_set_status(
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         reason = manual_change_refusal(
-            categories=deals().categories(contact),
+            deals().facts(contact),
             prospect_status=prospect_status,
             customer_status=customer_status,
+            repeat_business=CrmSettings.load().repeat_business,
         )
         if reason:
             field = "prospect_status" if prospect_status is not None else "customer_status"
@@ -57,4 +60,19 @@ def contact_set_status(
             contact.customer_status_set_at = now
             update_fields += ["customer_status", "customer_status_set_at"]
         contact.save(update_fields=update_fields)
+        # The status not set by hand follows (under the repeat-business policy a manual customer
+        # makes an automatic lost prospect a non-prospect).
+        if contacts_recompute_status(contact_ids=[contact.pk]):
+            contact.refresh_from_db()
     return contact
+
+
+def contacts_apply_repeat_business() -> int:
+    """The repeat-business policy changed: recompute every customer (the only contacts the
+    policy speaks about), set-based; how many contacts changed (docs/rules.md#repeat-business)."""
+    ids = list(
+        Contact.objects.filter(customer_status__in=CUSTOMERS)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return contacts_recompute_status(contact_ids=ids)

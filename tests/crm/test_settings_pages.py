@@ -10,10 +10,19 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from contacts.models import Contact
 from crm.models import CrmSettings, CustomField, LeadSource, Tag
 from deals.models import Stage
+from deals.services import deal_move_stage
 from leads.models import Lead
-from tests.factories import CustomFieldFactory, DealFactory, LeadFactory, TagFactory, stage
+from tests.factories import (
+    ContactFactory,
+    CustomFieldFactory,
+    DealFactory,
+    LeadFactory,
+    TagFactory,
+    stage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -299,6 +308,35 @@ def test_duplicate_rules_and_policies(manager_client: Client) -> None:
     assert crm.repeat_business and crm.undo_grace_hours == 48
     response = manager_client.post(reverse("settings:policies"), {"undo_grace_hours": "99999"})
     assert "at most one year" in text(response)
+
+
+def test_turning_repeat_business_on_or_off_recomputes_the_customers(
+    manager_client: Client,
+) -> None:
+    person = ContactFactory()
+    for name in ("Won", "Lost"):
+        deal = DealFactory(main_contact=person)
+        deal_move_stage(actor=deal.owner, deal=deal, stage=stage(name))
+    other = ContactFactory()  # not a customer: the policy does not apply
+    deal = DealFactory(main_contact=other)
+    deal_move_stage(actor=deal.owner, deal=deal, stage=stage("Lost"))
+
+    def statuses() -> list[tuple[str, str]]:
+        return [
+            (c.prospect_status, c.customer_status)
+            for c in Contact.objects.filter(pk__in=[person.pk, other.pk]).order_by("pk")
+        ]
+
+    assert statuses() == [("lost", "current"), ("lost", "none")]
+    on = {"repeat_business": "on", "undo_grace_hours": "48"}
+    page = follow(manager_client, reverse("settings:policies"), on)
+    assert statuses() == [("none", "current"), ("lost", "none")]
+    assert "1 contact has a new prospect status" in page
+    page = follow(manager_client, reverse("settings:policies"), on)  # no change, no recompute
+    assert "new prospect status" not in page
+    page = follow(manager_client, reverse("settings:policies"), {"undo_grace_hours": "48"})
+    assert statuses() == [("lost", "current"), ("lost", "none")]
+    assert "1 contact has a new prospect status" in page
 
 
 # ---------------------------------------------------------------- query counts
