@@ -8,8 +8,10 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts import signals
-        from crm.services import crm_settings_changed
+        from contacts.models import Contact
+        from crm.services import crm_settings_changed, register_subject
 
+        register_subject("contact", Contact)  # notes, documents and tasks attach to contacts
         crm_settings_changed.connect(
             signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"
         )

@@ -1,8 +1,7 @@
 """The contacts' prospect and customer statuses as their deals make them: the facts are
 gathered here, where the deals are, and judged by the pure rules of ``contacts.status``
-(docs/rules.md#statuses). Deals answer the contacts services through ``ContactDeals``, the
-implementation of ``contacts.services.deals_port.DealsPort`` that ``DealsConfig.ready``
-registers: contacts never import deals."""
+(docs/rules.md#statuses), and the other writes deals do for the contacts services (through the
+port ``deals.contact_deals.ContactDeals``): contacts never import deals."""
 
 from __future__ import annotations
 
@@ -204,31 +203,3 @@ def deals_delete_for_organization(*, deal_ids: list[int]) -> set[int]:
     # signals find no contacts left, the caller recomputes the statuses.
     Deal.objects.filter(pk__in=deal_ids).delete()
     return affected
-
-
-class ContactDeals:
-    """The deals side of ``contacts.services.deals_port.DealsPort``."""
-
-    def recompute_statuses(self, contact_ids: Iterable[int | None]) -> int:
-        return contacts_recompute_status(contact_ids=contact_ids)
-
-    def facts(self, contact: Contact) -> ContactFacts:
-        return contact_status_facts(contact=contact)
-
-    def links(self, contact_ids: list[int]) -> set[tuple[int, int]]:
-        return deal_contact_links(contact_ids=contact_ids)
-
-    def detach(self, contact_ids: list[int]) -> None:
-        DealContact.objects.filter(contact_id__any=contact_ids)._raw_delete(DealContact.objects.db)
-
-    def adopt_documents(self, contact_ids: list[int]) -> None:
-        deals_adopt_documents(contact_ids=contact_ids)
-
-    def organization_deals(self, organization: Contact, *, lock: bool = False) -> list[Any]:
-        deals = Deal.objects.filter(organization=organization).only("pk", "name", "owner_id")
-        if lock:  # locked in primary-key order
-            return list(deals.select_for_update().order_by("pk"))
-        return list(deals.order_by("name", "pk"))
-
-    def delete_deals(self, deal_ids: list[int]) -> set[int]:
-        return deals_delete_for_organization(deal_ids=deal_ids)

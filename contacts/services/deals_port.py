@@ -2,7 +2,8 @@
 fills at start-up (``DealsConfig.ready`` calls :func:`register`).
 
 Contacts cannot import deals (leads > deals > contacts > crm, checked by import-linter), yet a
-contact's statuses follow its deals and deleting a contact or an organisation touches its deals.
+contact's statuses follow its deals, its pages list them and deleting a contact or an
+organisation touches its deals.
 So contacts states the few questions it asks (this protocol) and deals answers them: the
 dependency points down, the call goes up. Without the deals app a contact simply has no deals
 (:class:`NoDeals`)."""
@@ -12,11 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from django.db.models import Value
+
 from contacts.models import Contact
 from contacts.status import ContactFacts
 
 
 class DealsPort(Protocol):
+    def deal_count(self) -> Any:
+        """An annotation for contact querysets: the deals a contact is on or, for an
+        organisation, made with it, each counted once."""
+        ...
+
+    def deals_of_contact(self, contact: Contact) -> Any:
+        """The deals the contact is on, plus (for an organisation) the deals made with it and
+        those of its employees, newest first."""
+        ...
+
     def recompute_statuses(self, contact_ids: Iterable[int | None]) -> int:
         """Bring the statuses of these contacts (and of the organisations of the people among
         them) in line with their deals; how many contacts changed."""
@@ -49,6 +62,12 @@ class DealsPort(Protocol):
 
 class NoDeals:
     """The port when no deals app is installed: nobody has a deal."""
+
+    def deal_count(self) -> Any:
+        return Value(0)
+
+    def deals_of_contact(self, contact: Contact) -> Any:
+        return []
 
     def recompute_statuses(self, contact_ids: Iterable[int | None]) -> int:
         return 0
