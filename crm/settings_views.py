@@ -311,23 +311,19 @@ SECTIONS = [
             path("custom-fields/<int:pk>/", custom_field_edit, name="custom_field_edit"),
         ],
     ),
-    SettingsSection(
-        "settings:duplicates",
-        gettext_lazy("Duplicate rules"),
-        60,
-        urls=[path("duplicates/", duplicates, name="duplicates")],
-    ),
-    SettingsSection(
-        "settings:conversion",
-        gettext_lazy("Conversion defaults"),
-        70,
-        urls=[path("conversion/", conversion, name="conversion")],
-    ),
-    SettingsSection(
-        "settings:policies",
-        gettext_lazy("Policies"),
-        80,
-        urls=[path("policies/", policies, name="policies")],
+    # The CrmSettings row, one page per part.
+    *(
+        SettingsSection(
+            f"settings:{name}",
+            SINGLE_FORMS[name][1],
+            position,
+            urls=[path(f"{name}/", view, name=name)],
+        )
+        for name, position, view in (
+            ("duplicates", 60, duplicates),
+            ("conversion", 70, conversion),
+            ("policies", 80, policies),
+        )
     ),
     # The api app's page, mounted by the root URLconf (the api moves into the apps later).
     SettingsSection(

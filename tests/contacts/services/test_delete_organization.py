@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import pytest
@@ -24,10 +23,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-TODAY = datetime.date(2026, 11, 23)
-
-
-# ---------------------------------------------------------------- deleting an organisation
 
 
 def test_delete_keeping_employees_and_deals(rep: Any) -> None:

@@ -25,9 +25,6 @@ pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 11, 23)
 
 
-# ---------------------------------------------------------------- moving a person
-
-
 def test_moving_keeps_the_history_deals_and_notes(rep: Any) -> None:
     old = OrganizationFactory(owner=rep, name="Old Co")
     new = OrganizationFactory(owner=rep, name="New Co")

@@ -8,25 +8,15 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from contacts.models import Contact, CustomerStatus, ProspectStatus
+from contacts.models import CustomerStatus, ProspectStatus
 from contacts.services import contact_set_status, contacts_recompute_status
 from crm.models import CrmSettings
-from deals.models import Deal
-from deals.services import deal_move_stage
-from tests.factories import ContactFactory, DealFactory, stage
+from tests.deals.test_status import move, statuses
+from tests.factories import ContactFactory, DealFactory
 
 pytestmark = pytest.mark.django_db
 
 P, C = ProspectStatus, CustomerStatus
-
-
-def statuses(contact: Contact) -> tuple[str, str]:
-    contact.refresh_from_db()
-    return contact.prospect_status, contact.customer_status
-
-
-def move(deal: Deal, name: str, actor: Any = None) -> Deal:
-    return deal_move_stage(actor=actor or deal.owner, deal=deal, stage=stage(name))
 
 
 def test_manual_change_refused_with_open_deal() -> None:
