@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import mimetypes
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -244,15 +245,19 @@ def crm_settings_save(user: Any, form: Any) -> list[str]:
     """Save a valid ModelForm of the CrmSettings row for a manager, in one transaction with what
     the apps do about the changed settings; their notices (e.g. how many contacts changed)."""
     require_manager(user)
-    notices: list[str] = []
     with transaction.atomic():
         form.save()
-        if form.changed_data:
-            responses = crm_settings_changed.send(
-                sender=CrmSettings, changed=frozenset(form.changed_data)
-            )
-            for _receiver, response in responses:
-                notices.extend(response or ())
+        return crm_settings_followed(changed=form.changed_data)
+
+
+def crm_settings_followed(*, changed: Iterable[str]) -> list[str]:
+    """After the CrmSettings row was saved (the settings pages, the admin): let the apps follow
+    the changed fields (``crm_settings_changed``); their notices for the manager."""
+    changed = frozenset(changed)
+    notices: list[str] = []
+    if changed:
+        for _receiver, response in crm_settings_changed.send(sender=CrmSettings, changed=changed):
+            notices.extend(response or ())
     return notices
 
 
