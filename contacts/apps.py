@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class ContactsConfig(AppConfig):
     name = "contacts"
     verbose_name = _("Contacts")
+
+    def ready(self) -> None:
+        from contacts import signals
+        from contacts.models import Contact
+        from crm.services import crm_settings_changed, register_subject
+
+        register_subject("contact", Contact)  # notes, documents and tasks attach to contacts
+        crm_settings_changed.connect(
+            signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"
+        )

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import Any
 
-from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from contacts.models import Contact, ContactQuerySet
-
-if TYPE_CHECKING:
-    from deals import models as deals_models
-
-# Deals sit one layer above contacts (crm <- contacts <- deals <- leads), so their models are
-# reached through the reverse relations they declare instead of an import (the import above is
-# for the type checker only).
-Deal = cast("type[deals_models.Deal]", Contact.organization_deals.field.model)
-DealContact = cast("type[deals_models.DealContact]", Contact.deal_links.field.model)
+from contacts.services.deals_port import deals
 
 
-def _deal_count() -> Coalesce:
-    """Deals a contact is on (``DealContact``) or, for an organisation, made with it
-    (``Deal.organization``), each counted once: a correlated ``SELECT COUNT(*)`` subquery, so the
-    list needs no join that multiplies rows and no query per row."""
-    linked = DealContact.objects.filter(contact=OuterRef(OuterRef("pk"))).values("deal_id")
-    count = (
-        Deal.objects.filter(Q(organization=OuterRef("pk")) | Q(pk__in=linked))
-        .order_by()
-        .annotate(n=Func(F("pk"), function="COUNT"))
-        .values("n")
-    )
-    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
+def _deal_count() -> Any:
+    """Deals a contact is on or, for an organisation, made with it, each counted once: asked of
+    the deals one layer up through the port (``deals.contact_deals``)."""
+    return deals().deal_count()
 
 
 def contact_list() -> ContactQuerySet:
@@ -55,19 +38,10 @@ def contact_detail(pk: int) -> Contact:
     )
 
 
-def deals_of_contact(contact: Contact) -> QuerySet[deals_models.Deal]:
+def deals_of_contact(contact: Contact) -> Any:
     """The deals the contact is on, plus (for an organisation) the deals made with it and those
     of its employees (they drive the organisation's statuses too)."""
-    condition = Q(pk__in=DealContact.objects.filter(contact=contact).values("deal_id"))
-    if contact.is_organization:
-        condition |= Q(organization=contact) | Q(
-            pk__in=DealContact.objects.filter(contact__organization=contact).values("deal_id")
-        )
-    return (
-        Deal.objects.filter(condition)
-        .select_related("stage", "owner", "main_contact", "organization")
-        .order_by("-created_at", "-id")
-    )
+    return deals().deals_of_contact(contact)
 
 
 def employees_of(organization: Contact) -> list[Contact]:

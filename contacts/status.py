@@ -1,7 +1,11 @@
-"""SPEC "Prospect and customer status" as pure rules over the facts of a contact's deals.
+"""The prospect and customer statuses (docs/rules.md#statuses) as pure rules over the facts of
+a contact's deals: the automatic rule (:func:`decide`) and the manual one
+(:func:`manual_change_refusal`, docs/rules.md#status-manual), written so that the automatic rule
+never produces a state the manual rule forbids.
 
-Kept free of queries so the rules read like the SPEC and can be tested exhaustively; the service
-``contacts.services.contacts_recompute_status`` gathers the facts for many contacts at once.
+Kept free of queries so the rules can be tested exhaustively; the deals app gathers the facts for
+many contacts at once (``deals.status``). The stage categories are defined here, one layer below
+deals, because these rules need them; ``deals.models`` uses this enum for ``Stage.category``.
 """
 
 from __future__ import annotations
@@ -9,9 +13,28 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import models
+from django.utils.translation import gettext_lazy
+
 from contacts.models import CustomerStatus, ProspectStatus
 
-OPEN, WON, LOST, UNQUALIFIED = "open", "won", "lost", "unqualified"
+
+class StageCategory(models.TextChoices):
+    """What a deal stage means for the deal's outcome (and so for its contacts' statuses)."""
+
+    OPEN = "open", gettext_lazy("Open")
+    WON = "won", gettext_lazy("Won")
+    LOST = "lost", gettext_lazy("Lost")
+    UNQUALIFIED = "unqualified", gettext_lazy("Unqualified")
+
+
+OPEN, WON, LOST, UNQUALIFIED = (
+    StageCategory.OPEN,
+    StageCategory.WON,
+    StageCategory.LOST,
+    StageCategory.UNQUALIFIED,
+)
+CUSTOMERS = (CustomerStatus.CURRENT, CustomerStatus.PAST)
 
 
 @dataclass
@@ -59,10 +82,17 @@ def _latest(values: list[datetime.datetime | None]) -> datetime.datetime | None:
     return max(present) if present else None
 
 
+def latest_closed(deals: list[DealFact]) -> DealFact | None:
+    """The deal closed last (won, lost or unqualified), None when no deal is closed."""
+    closed = [d for d in deals if d.category != OPEN]
+    if not closed:
+        return None
+    return max(closed, key=lambda d: (d.closed_at or d.event_at or _EPOCH, d.deal_id))
+
+
 def decide(facts: ContactFacts, *, repeat_business: bool) -> Decision:
     """The statuses a contact should have now, given its deals and any manual setting."""
     deals = list(facts.deals.values())
-    closed = [d for d in deals if d.category != OPEN]
     won = [d for d in deals if d.category == WON]
 
     # Customer: current once any deal is won; a lost deal never takes it away; "past" (or any
@@ -80,10 +110,10 @@ def decide(facts: ContactFacts, *, repeat_business: bool) -> Decision:
     # unqualified (non-prospect instead for a customer under the repeat-business policy).
     if any(d.category == OPEN for d in deals):
         prospect: str = ProspectStatus.CURRENT
-    elif closed:
-        latest = max(closed, key=lambda d: (d.closed_at or d.event_at or _EPOCH, d.deal_id))
-        is_customer = customer in (CustomerStatus.CURRENT, CustomerStatus.PAST)
-        if latest.category == WON or (repeat_business and is_customer):
+    elif (latest := latest_closed(deals)) is not None:
+        if latest.category == WON or (repeat_business and customer in CUSTOMERS):
+            # The same test as lost_prospect_refusal: the automatic rule never gives a state
+            # the manual rule refuses.
             prospect = ProspectStatus.NONE
         else:
             prospect = ProspectStatus.LOST
@@ -100,24 +130,64 @@ def decide(facts: ContactFacts, *, repeat_business: bool) -> Decision:
     return Decision(prospect, customer, prospect_set_at, customer_set_at)
 
 
-def manual_change_refusal(
-    *, categories: set[str], prospect_status: str | None, customer_status: str | None
+def lost_prospect_refusal(
+    facts: ContactFacts, *, customer_status: str, repeat_business: bool
 ) -> str | None:
-    """Why a manual status change is refused (None when allowed). ``categories`` are the stage
-    categories of the contact's deals."""
+    """Why the contact may not be a lost prospect (None when it may): its latest closed deal was
+    won, or it is a customer (``customer_status``) under the repeat-business policy. An open deal
+    is refused separately (the contact is then a current prospect)."""
     from django.utils.translation import gettext as _
 
+    latest = latest_closed(list(facts.deals.values()))
+    if latest is not None and latest.category == WON:
+        return _(
+            "The latest closed deal of this contact is a won deal, so it cannot be a lost prospect."
+        )
+    if repeat_business and customer_status in CUSTOMERS:
+        return _(
+            "Under the repeat-business policy a customer is never a lost prospect: it is a "
+            "non-prospect until its next deal."
+        )
+    return None
+
+
+def manual_change_refusal(
+    facts: ContactFacts,
+    *,
+    prospect_status: str | None,
+    customer_status: str | None,
+    repeat_business: bool,
+) -> str | None:
+    """Why a manual status change is refused (None when allowed). ``facts`` are the contact's
+    deals and current statuses; a manual change may choose only what they allow
+    (docs/rules.md#status-manual):
+
+    - with an open deal the contact is a current prospect (non-prospect and lost are refused);
+    - a lost prospect is refused when the latest closed deal was won, or for a customer under the
+      repeat-business policy (:func:`lost_prospect_refusal`): checked on the statuses after the
+      change whenever the prospect status is or becomes a manual one (an automatic prospect
+      status simply follows the new customer status).
+    """
+    from django.utils.translation import gettext as _
+
+    if customer_status is not None and customer_status not in CustomerStatus.values:
+        return _("Unknown customer status.")
+    if prospect_status is not None and prospect_status not in ProspectStatus.values:
+        return _("Unknown prospect status.")
+    categories = {d.category for d in facts.deals.values()}
     if prospect_status in (ProspectStatus.NONE, ProspectStatus.LOST) and OPEN in categories:
         return _(
             "This contact has an open deal, so it is a current prospect: close or remove the "
             "deal first."
         )
-    if prospect_status == ProspectStatus.LOST and WON in categories:
-        return _("This contact has a won deal, so it cannot be a lost prospect.")
-    if customer_status is not None and customer_status not in CustomerStatus.values:
-        return _("Unknown customer status.")
-    if prospect_status is not None and prospect_status not in ProspectStatus.values:
-        return _("Unknown prospect status.")
+    prospect_after = facts.prospect_status if prospect_status is None else prospect_status
+    manual_prospect = prospect_status is not None or facts.prospect_status_set_at is not None
+    if prospect_after == ProspectStatus.LOST and manual_prospect:
+        return lost_prospect_refusal(
+            facts,
+            customer_status=facts.customer_status if customer_status is None else customer_status,
+            repeat_business=repeat_business,
+        )
     return None
 
 

@@ -41,6 +41,7 @@ from crm.models import (
 )
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
+from crm.services import crm_settings_followed
 
 admin.site.site_header = _("CRM administration")
 admin.site.site_title = _("CRM administration")
@@ -502,6 +503,13 @@ class CrmSettingsAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and not CrmSettings.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """As on the settings pages, the apps follow a changed setting (the repeat-business
+        policy recomputes the customers' statuses) and say what changed."""
+        super().save_model(request, obj, form, change)
+        for notice in crm_settings_followed(changed=form.changed_data):
+            self.message_user(request, notice)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

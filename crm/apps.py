@@ -7,4 +7,11 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM")
 
     def ready(self) -> None:
-        from crm import lookups  # noqa: F401  (registers ``__any``)
+        from crm import (
+            lookups,  # noqa: F401  (registers ``__any``)
+            settings_registry,
+            settings_views,
+        )
+
+        for section in settings_views.SECTIONS:
+            settings_registry.register(section)

@@ -20,7 +20,6 @@ from crm.models import (
 )
 from crm.permissions import changeable
 from crm.services import SUBJECT_MODELS, document_max_size, subject_model
-from deals.models import Stage
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -166,32 +165,6 @@ def user_choices() -> list[tuple[int, str]]:
 
 
 # ---------- Settings ----------
-
-
-class StageForm(forms.ModelForm):
-    likelihood = forms.IntegerField(
-        label=_("Win likelihood (%)"), min_value=0, max_value=100, initial=0
-    )
-
-    class Meta:
-        model = Stage
-        fields = ["name", "category", "likelihood"]
-
-    def __init__(self, *args: Any, pipeline: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["category"].initial = "open"
-        self.pipeline = pipeline or getattr(self.instance, "pipeline", None)
-
-    def clean_name(self) -> str:
-        name = (self.cleaned_data.get("name") or "").strip()
-        if not name:
-            raise forms.ValidationError(_("Give the stage a name."))
-        others = Stage.objects.filter(pipeline=self.pipeline, name__iexact=name)
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise forms.ValidationError(_("There is already a stage with this name."))
-        return name
 
 
 class LeadSourceForm(forms.ModelForm):

@@ -1,5 +1,6 @@
 """Writes of the shared layer that pages call: notes, documents and tasks on a lead, contact or
-deal, and the managers' settings (stages, sources, tags). Every rule lives here, views only parse
+deal, and the managers' settings of the shared layer (sources, tags, the CrmSettings row; the
+pipeline stages are the deals' own, ``deals.services``). Every rule lives here, views only parse
 and render.
 
 Permission rule (SPEC "Who may do what"): a user adds to a record they may change
@@ -11,28 +12,36 @@ from __future__ import annotations
 import datetime
 import mimetypes
 import os
+from collections.abc import Iterable
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import Max
+from django.dispatch import Signal
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from crm.models import Document, LeadSource, Note, Tag, Task
+from crm.models import CrmSettings, Document, LeadSource, Note, Tag, Task
 from crm.permissions import can_change, is_manager
 
-# The records notes, documents and tasks attach to, by the short name used in URLs.
-SUBJECT_MODELS: dict[str, tuple[str, str]] = {
-    "lead": ("leads", "Lead"),
-    "contact": ("contacts", "Contact"),
-    "deal": ("deals", "Deal"),
-}
+# The records notes, documents and tasks attach to, by the short name used in URLs, in this
+# order. Each app registers its model from its AppConfig.ready() (``register_subject``): the
+# shared layer names no app above it.
+SUBJECT_KINDS = ("lead", "contact", "deal")
+SUBJECT_MODELS: dict[str, type[models.Model]] = {}
+
+
+def register_subject(kind: str, model: type[models.Model]) -> None:
+    SUBJECT_MODELS[kind] = model
+    order = {k: i for i, k in enumerate(SUBJECT_KINDS)}
+    registered = sorted(SUBJECT_MODELS.items(), key=lambda item: order.get(item[0], len(order)))
+    SUBJECT_MODELS.clear()
+    SUBJECT_MODELS.update(registered)
+
 
 DEFAULT_DOCUMENT_MAX_SIZE = 20 * 1024 * 1024
 
@@ -51,17 +60,13 @@ def document_max_size() -> int:
 
 
 def subject_model(kind: str) -> type[models.Model] | None:
-    names = SUBJECT_MODELS.get(kind)
-    return apps.get_model(*names) if names else None
+    return SUBJECT_MODELS.get(kind)
 
 
 def subject_kind(obj: Any) -> str | None:
     """ "lead", "contact" or "deal" for a record, None for anything else."""
-    meta = getattr(obj, "_meta", None)
-    if meta is None:
-        return None
-    for kind, (app_label, model_name) in SUBJECT_MODELS.items():
-        if meta.app_label == app_label and meta.object_name == model_name:
+    for kind, model in SUBJECT_MODELS.items():
+        if isinstance(obj, model):
             return kind
     return None
 
@@ -209,84 +214,6 @@ def require_manager(user: Any) -> None:
         raise Refused(_("Only managers may change the CRM settings."))
 
 
-def stage_create(user: Any, *, pipeline: Any, name: str, category: str, likelihood: int) -> Any:
-    """A new stage at the end of its pipeline."""
-    require_manager(user)
-    stage_model = apps.get_model("deals", "Stage")
-    with transaction.atomic():
-        last = (
-            stage_model.objects.select_for_update()
-            .filter(pipeline=pipeline)
-            .aggregate(last=Max("position"))["last"]
-        )
-        return stage_model.objects.create(
-            pipeline=pipeline,
-            name=name,
-            category=category,
-            likelihood=likelihood,
-            position=(last or 0) + 1,
-        )
-
-
-def stage_move(user: Any, stage: Any, direction: int) -> bool:
-    """Swap ``stage`` with its neighbour above (-1) or below (+1); False at either end."""
-    require_manager(user)
-    stage_model = type(stage)
-    with transaction.atomic():
-        stages = list(
-            stage_model.objects.select_for_update()
-            .filter(pipeline_id=stage.pipeline_id)
-            .order_by("position")
-        )
-        index = next((i for i, s in enumerate(stages) if s.pk == stage.pk), None)
-        if index is None:
-            return False
-        other_index = index + (1 if direction > 0 else -1)
-        if not 0 <= other_index < len(stages):
-            return False
-        this, other = stages[index], stages[other_index]
-        this_position, other_position = this.position, other.position
-        # (pipeline, position) is unique: park one row past the end while swapping.
-        parking = max(s.position for s in stages) + 1
-        stage_model.objects.filter(pk=this.pk).update(position=parking)
-        stage_model.objects.filter(pk=other.pk).update(position=this_position)
-        stage_model.objects.filter(pk=this.pk).update(position=other_position)
-    return True
-
-
-def stage_delete(user: Any, stage: Any) -> None:
-    """Delete a stage nobody uses; refuse (with the number of deals) a stage that has deals, and
-    the last open stage (new deals and conversions start in the first open one)."""
-    require_manager(user)
-    stage_model = type(stage)
-    with transaction.atomic():
-        locked = stage_model.objects.select_for_update().filter(pk=stage.pk).first()
-        if locked is None:
-            return
-        deals = locked.deals.count()
-        if deals:
-            raise Refused(
-                ngettext(
-                    "“%(name)s” cannot be deleted: %(count)d deal is in this stage. "
-                    "Move it to another stage first.",
-                    "“%(name)s” cannot be deleted: %(count)d deals are in this stage. "
-                    "Move them to another stage first.",
-                    deals,
-                )
-                % {"name": locked.name, "count": deals},
-                status=400,
-            )
-        if (
-            locked.is_open
-            and not stage_model.objects.filter(category="open").exclude(pk=locked.pk).exists()
-        ):
-            raise Refused(
-                _("“%(name)s” is the last open stage; new deals need one.") % {"name": locked.name},
-                status=400,
-            )
-        locked.delete()
-
-
 def source_create(user: Any, *, name: str) -> LeadSource:
     require_manager(user)
     with transaction.atomic():
@@ -305,6 +232,33 @@ def tag_delete(user: Any, tag: Tag) -> None:
     """Delete a tag; the records that carried it simply lose it (the M2M rows go with it)."""
     require_manager(user)
     Tag.objects.filter(pk=tag.pk).delete()
+
+
+crm_settings_changed = Signal()
+"""Sent inside the transaction that saved the CrmSettings row, with ``changed`` (the names of the
+fields that changed). An app that follows a setting connects a receiver (contacts: the
+repeat-business policy recomputes the customers' statuses) and returns the notices to show the
+manager (a list of strings). The shared layer knows no app above it."""
+
+
+def crm_settings_save(user: Any, form: Any) -> list[str]:
+    """Save a valid ModelForm of the CrmSettings row for a manager, in one transaction with what
+    the apps do about the changed settings; their notices (e.g. how many contacts changed)."""
+    require_manager(user)
+    with transaction.atomic():
+        form.save()
+        return crm_settings_followed(changed=form.changed_data)
+
+
+def crm_settings_followed(*, changed: Iterable[str]) -> list[str]:
+    """After the CrmSettings row was saved (the settings pages, the admin): let the apps follow
+    the changed fields (``crm_settings_changed``); their notices for the manager."""
+    changed = frozenset(changed)
+    notices: list[str] = []
+    if changed:
+        for _receiver, response in crm_settings_changed.send(sender=CrmSettings, changed=changed):
+            notices.extend(response or ())
+    return notices
 
 
 def settings_save(user: Any, form: Any) -> Any:

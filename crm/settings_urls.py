@@ -1,23 +1,13 @@
-from django.urls import path
+"""The settings shell's URLs (namespace ``settings``): the overview here, then the pages of the
+sections the apps registered (``crm.settings_registry``; URL names unchanged)."""
 
+from django.urls import URLPattern, URLResolver, path
+
+from crm import settings_registry
 from crm import settings_views as views
 
 app_name = "settings"
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
-    path("stages/", views.stages, name="stages"),
-    path("stages/<int:pk>/", views.stage_edit, name="stage_edit"),
-    path("stages/<int:pk>/move/", views.stage_move, name="stage_move"),
-    path("stages/<int:pk>/delete/", views.stage_delete, name="stage_delete"),
-    path("sources/", views.sources, name="sources"),
-    path("sources/<int:pk>/", views.source_edit, name="source_edit"),
-    path("sources/<int:pk>/active/", views.source_toggle, name="source_toggle"),
-    path("tags/", views.tags, name="tags"),
-    path("tags/<int:pk>/", views.tag_edit, name="tag_edit"),
-    path("tags/<int:pk>/delete/", views.tag_delete, name="tag_delete"),
-    path("custom-fields/", views.custom_fields, name="custom_fields"),
-    path("custom-fields/<int:pk>/", views.custom_field_edit, name="custom_field_edit"),
-    path("duplicates/", views.duplicates, name="duplicates"),
-    path("conversion/", views.conversion, name="conversion"),
-    path("policies/", views.policies, name="policies"),
+    *settings_registry.urlpatterns(),
 ]

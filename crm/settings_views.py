@@ -1,6 +1,12 @@
-"""The managers' settings pages: pipeline stages, lead sources, tags, custom fields, duplicate
-rules, conversion defaults and policies. Reps get a 403 page. Forms post back to their page
-(errors in place) and redirect with a success message."""
+"""The settings shell and the shared layer's own settings pages.
+
+The shell (``/settings/``, URL namespace ``settings``): the menu and the overview built from the
+sections the apps register (``crm.settings_registry``), the manager check, and the helpers every
+section's pages use (render with the menu, the edit page, the success redirect). The sections
+owned here: tags, custom fields and the single CrmSettings row (duplicate rules, conversion
+defaults, policies). Pipeline stages live in ``deals.settings_pages``, lead sources in
+``leads.settings_pages``. Reps get a 403 page. Forms post back to their page (errors in place)
+and redirect with a success message."""
 
 from __future__ import annotations
 
@@ -9,46 +15,31 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, ManyToManyRel, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from contacts.models import Contact
 from crm import services
 from crm.forms import (
     ConversionDefaultsForm,
     CustomFieldForm,
     DuplicateRulesForm,
-    LeadSourceForm,
     PoliciesForm,
-    StageForm,
     TagForm,
 )
-from crm.models import CrmSettings, CustomField, CustomFieldScope, LeadSource, Scope, Tag
+from crm.models import CrmSettings, CustomField, CustomFieldScope, Scope, Tag
 from crm.permissions import is_manager
+from crm.settings_registry import MENU, SettingsSection, sections
 from crm.views import refused
-from deals.models import Deal, Pipeline, Stage
-from leads.models import Lead
 
 View = Callable[..., HttpResponse]
 
-# The left menu: (url name, label).
-MENU = [
-    ("settings:home", gettext_lazy("Overview")),
-    ("settings:stages", gettext_lazy("Pipeline stages")),
-    ("settings:sources", gettext_lazy("Lead sources")),
-    ("settings:tags", gettext_lazy("Tags")),
-    ("settings:custom_fields", gettext_lazy("Custom fields")),
-    ("settings:duplicates", gettext_lazy("Duplicate rules")),
-    ("settings:conversion", gettext_lazy("Conversion defaults")),
-    ("settings:policies", gettext_lazy("Policies")),
-    ("api_tokens:list", gettext_lazy("API tokens")),  # the api app's page (root URLconf)
-]
+__all__ = ["MENU", "count_of", "edit_page", "manager_required", "render_settings", "saved"]
 
 
 def manager_required(view: View) -> View:
@@ -61,16 +52,15 @@ def manager_required(view: View) -> View:
     return wrapper
 
 
-def _render(
+def render_settings(
     request: HttpRequest, template: str, section: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
+    """A page of the section ``settings:<section>``, with the menu."""
     context = {"menu": MENU, "section": f"settings:{section}", **context}
     return render(request, template, context, status=status)
 
 
-def _saved(
-    request: HttpRequest, message: str, to: str, *args: Any, query: str = ""
-) -> HttpResponse:
+def saved(request: HttpRequest, message: str, to: str, *args: Any, query: str = "") -> HttpResponse:
     messages.success(request, message)
     return redirect(reverse(to, args=args) + query)
 
@@ -80,12 +70,12 @@ def _save(request: HttpRequest, form: Any) -> Any:
     return services.settings_save(request.user, form)
 
 
-def _edit_page(
+def edit_page(
     request: HttpRequest,
     form: Any,
     *,
     section: str,
-    saved: Callable[[], str],
+    saved_message: Callable[[], str],
     title: Callable[[], str],
     query: str = "",
 ) -> HttpResponse:
@@ -93,106 +83,12 @@ def _edit_page(
     service and go back to the list, or show the form with its errors."""
     if request.method == "POST" and form.is_valid():
         _save(request, form)
-        return _saved(request, saved(), f"settings:{section}", query=query)
+        return saved(request, saved_message(), f"settings:{section}", query=query)
     context = {"form": form, "title": title(), "back": reverse(f"settings:{section}") + query}
-    return _render(request, "settings/edit.html", section, context)
+    return render_settings(request, "settings/edit.html", section, context)
 
 
-# ---------- Overview ----------
-
-
-@manager_required
-def home(request: HttpRequest) -> HttpResponse:
-    crm = CrmSettings.load()
-    counts = {
-        "stages": Stage.objects.count(),
-        "sources": LeadSource.objects.filter(active=True).count(),
-        "tags": Tag.objects.count(),
-        "custom_fields": CustomField.objects.count(),
-    }
-    return _render(request, "settings/home.html", "home", {"crm": crm, "counts": counts})
-
-
-# ---------- Pipeline stages ----------
-
-
-def _stages_context() -> dict[str, Any]:
-    pipelines = list(Pipeline.objects.all())
-    stages = list(
-        Stage.objects.annotate(deal_count=Count("deals")).order_by("pipeline_id", "position")
-    )
-    by_pipeline: dict[int, list[Stage]] = {p.pk: [] for p in pipelines}
-    for stage in stages:
-        by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
-    return {
-        "pipelines": [(p, by_pipeline.get(p.pk, [])) for p in pipelines],
-    }
-
-
-def _default_pipeline() -> Pipeline | None:
-    return Pipeline.objects.order_by("id").first()
-
-
-@manager_required
-def stages(request: HttpRequest) -> HttpResponse:
-    pipeline = _default_pipeline()
-    form = StageForm(request.POST or None, pipeline=pipeline)
-    if request.method == "POST" and pipeline is not None and form.is_valid():
-        try:
-            stage = services.stage_create(
-                request.user,
-                pipeline=pipeline,
-                name=form.cleaned_data["name"],
-                category=form.cleaned_data["category"],
-                likelihood=form.cleaned_data["likelihood"],
-            )
-        except services.Refused as exc:
-            return refused(request, exc.message, exc.status)
-        return _saved(
-            request, _("Stage “%(name)s” added.") % {"name": stage.name}, "settings:stages"
-        )
-    return _render(request, "settings/stages.html", "stages", {"form": form, **_stages_context()})
-
-
-@manager_required
-def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    stage = get_object_or_404(Stage, pk=pk)
-    return _edit_page(
-        request,
-        StageForm(request.POST or None, instance=stage, pipeline=stage.pipeline),
-        section="stages",
-        saved=lambda: _("Stage “%(name)s” saved.") % {"name": stage.name},
-        title=lambda: _("Edit stage “%(name)s”") % {"name": stage.name},
-    )
-
-
-@require_POST
-@manager_required
-def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
-    stage = get_object_or_404(Stage, pk=pk)
-    direction = -1 if request.POST.get("direction") == "up" else 1
-    if services.stage_move(request.user, stage, direction):
-        messages.success(request, _("Stage “%(name)s” moved.") % {"name": stage.name})
-    return redirect("settings:stages")
-
-
-@require_POST
-@manager_required
-def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    stage = get_object_or_404(Stage, pk=pk)
-    try:
-        services.stage_delete(request.user, stage)
-    except services.Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Stage “%(name)s” deleted.") % {"name": stage.name})
-    return redirect("settings:stages")
-
-
-# ---------- Lead sources ----------
-
-
-def _count_of(model: Any, field: str) -> Coalesce:
+def count_of(model: Any, field: str) -> Coalesce:
     """How many rows of ``model`` point at the row (one correlated subquery, no join fan-out)."""
     rows = (
         model.objects.filter(**{field: OuterRef("pk")})
@@ -204,49 +100,23 @@ def _count_of(model: Any, field: str) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
-@manager_required
-def sources(request: HttpRequest) -> HttpResponse:
-    form = LeadSourceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        source = services.source_create(request.user, name=form.cleaned_data["name"])
-        return _saved(
-            request, _("Source “%(name)s” added.") % {"name": source.name}, "settings:sources"
-        )
-    rows = LeadSource.objects.annotate(lead_count=_count_of(Lead, "source")).order_by(
-        "-active", "position", "name"
-    )
-    return _render(
-        request,
-        "settings/sources.html",
-        "sources",
-        {"form": form, "sources": rows},
-    )
+# ---------- Overview ----------
 
 
 @manager_required
-def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_object_or_404(LeadSource, pk=pk)
-    return _edit_page(
-        request,
-        LeadSourceForm(request.POST or None, instance=source),
-        section="sources",
-        saved=lambda: _("Source “%(name)s” saved.") % {"name": source.name},
-        title=lambda: _("Rename source “%(name)s”") % {"name": source.name},
-    )
-
-
-@require_POST
-@manager_required
-def source_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_object_or_404(LeadSource, pk=pk)
-    active = request.POST.get("active") == "1"
-    services.source_set_active(request.user, source, active)
-    if active:
-        message = _("Source “%(name)s” is active again.")
-    else:
-        message = _("Source “%(name)s” deactivated: it is kept on existing records.")
-    messages.success(request, message % {"name": source.name})
-    return redirect("settings:sources")
+def home(request: HttpRequest) -> HttpResponse:
+    tiles = [
+        {
+            "url_name": s.url_name,
+            "label": s.label,
+            "text": s.tile_text,
+            "count": s.count() if s.count else None,
+        }
+        for s in sections()
+        if s.tile_text
+    ]
+    crm = CrmSettings.load()
+    return render_settings(request, "settings/home.html", "home", {"crm": crm, "tiles": tiles})
 
 
 # ---------- Tags ----------
@@ -257,32 +127,35 @@ def _scope(request: HttpRequest) -> str:
     return scope if scope in Scope.values else Scope.LEADS
 
 
+def _tag_usage() -> dict[str, Coalesce]:
+    """``<model>_count`` for every kind of record that carries tags (``lead_count``,
+    ``contact_count``, ``deal_count``): read from the tags' reverse relations, so the shared
+    layer names no app above it."""
+    return {
+        f"{rel.field.model._meta.model_name}_count": count_of(rel.through, "tag")
+        for rel in Tag._meta.related_objects
+        if isinstance(rel, ManyToManyRel)
+    }
+
+
 @manager_required
 def tags(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     form = TagForm(request.POST or None, initial={"scope": scope})
     if request.method == "POST" and form.is_valid():
         tag = _save(request, form)
-        return _saved(
+        return saved(
             request,
             _("Tag “%(name)s” added.") % {"name": tag.name},
             "settings:tags",
             query=f"?scope={tag.scope}",
         )
-    rows = (
-        Tag.objects.filter(scope=scope)
-        .annotate(
-            lead_count=_count_of(Lead.tags.through, "tag"),
-            contact_count=_count_of(Contact.tags.through, "tag"),
-            deal_count=_count_of(Deal.tags.through, "tag"),
-        )
-        .order_by("name")
-    )
+    rows = Tag.objects.filter(scope=scope).annotate(**_tag_usage()).order_by("name")
     scope_counts = dict(
         Tag.objects.order_by().values_list("scope").annotate(n=Count("*")).values_list("scope", "n")
     )
     scopes = [(value, label, scope_counts.get(value, 0)) for value, label in Scope.choices]
-    return _render(
+    return render_settings(
         request,
         "settings/tags.html",
         "tags",
@@ -293,11 +166,11 @@ def tags(request: HttpRequest) -> HttpResponse:
 @manager_required
 def tag_edit(request: HttpRequest, pk: int) -> HttpResponse:
     tag = get_object_or_404(Tag, pk=pk)
-    return _edit_page(
+    return edit_page(
         request,
         TagForm(request.POST or None, instance=tag),
         section="tags",
-        saved=lambda: _("Tag “%(name)s” saved.") % {"name": tag.name},
+        saved_message=lambda: _("Tag “%(name)s” saved.") % {"name": tag.name},
         title=lambda: _("Edit tag “%(name)s”") % {"name": tag.name},
         query=f"?scope={tag.scope}",
     )
@@ -308,7 +181,7 @@ def tag_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
     tag = get_object_or_404(Tag, pk=pk)
     services.tag_delete(request.user, tag)
-    return _saved(
+    return saved(
         request,
         _("Tag “%(name)s” deleted.") % {"name": tag.name},
         "settings:tags",
@@ -324,7 +197,7 @@ def custom_fields(request: HttpRequest) -> HttpResponse:
     form = CustomFieldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         field = _save(request, form)
-        return _saved(
+        return saved(
             request,
             _("Custom field “%(label)s” added.") % {"label": field.label},
             "settings:custom_fields",
@@ -333,7 +206,7 @@ def custom_fields(request: HttpRequest) -> HttpResponse:
     groups = [
         (label, [f for f in rows if f.scope == value]) for value, label in CustomFieldScope.choices
     ]
-    return _render(
+    return render_settings(
         request,
         "settings/custom_fields.html",
         "custom_fields",
@@ -344,11 +217,11 @@ def custom_fields(request: HttpRequest) -> HttpResponse:
 @manager_required
 def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     field = get_object_or_404(CustomField, pk=pk)
-    return _edit_page(
+    return edit_page(
         request,
         CustomFieldForm(request.POST or None, instance=field),
         section="custom_fields",
-        saved=lambda: _("Custom field “%(label)s” saved.") % {"label": field.label},
+        saved_message=lambda: _("Custom field “%(label)s” saved.") % {"label": field.label},
         title=lambda: _("Edit custom field “%(label)s”") % {"label": field.label},
     )
 
@@ -383,9 +256,10 @@ def _single(request: HttpRequest, section: str) -> HttpResponse:
     form_class, title, intro = SINGLE_FORMS[section]
     form = form_class(request.POST or None, instance=CrmSettings.load())
     if request.method == "POST" and form.is_valid():
-        _save(request, form)
-        return _saved(request, _("%(section)s saved.") % {"section": title}, f"settings:{section}")
-    return _render(
+        for notice in services.crm_settings_save(request.user, form):
+            messages.info(request, notice)
+        return saved(request, _("%(section)s saved.") % {"section": title}, f"settings:{section}")
+    return render_settings(
         request,
         "settings/single.html",
         section,
@@ -406,3 +280,58 @@ def conversion(request: HttpRequest) -> HttpResponse:
 @manager_required
 def policies(request: HttpRequest) -> HttpResponse:
     return _single(request, "policies")
+
+
+# ---------- The sections owned here (registered by CrmConfig.ready) ----------
+
+SECTIONS = [
+    SettingsSection("settings:home", gettext_lazy("Overview"), 0),
+    SettingsSection(
+        "settings:tags",
+        gettext_lazy("Tags"),
+        40,
+        tile_text=gettext_lazy("Tag lists for leads, contacts, prospects & customers, and deals."),
+        count=lambda: Tag.objects.count(),
+        urls=[
+            path("tags/", tags, name="tags"),
+            path("tags/<int:pk>/", tag_edit, name="tag_edit"),
+            path("tags/<int:pk>/delete/", tag_delete, name="tag_delete"),
+        ],
+    ),
+    SettingsSection(
+        "settings:custom_fields",
+        gettext_lazy("Custom fields"),
+        50,
+        tile_text=gettext_lazy(
+            "Extra fields on leads, contacts and deals, and what a conversion copies."
+        ),
+        count=lambda: CustomField.objects.count(),
+        urls=[
+            path("custom-fields/", custom_fields, name="custom_fields"),
+            path("custom-fields/<int:pk>/", custom_field_edit, name="custom_field_edit"),
+        ],
+    ),
+    # The CrmSettings row, one page per part.
+    *(
+        SettingsSection(
+            f"settings:{name}",
+            SINGLE_FORMS[name][1],
+            position,
+            urls=[path(f"{name}/", view, name=name)],
+        )
+        for name, position, view in (
+            ("duplicates", 60, duplicates),
+            ("conversion", 70, conversion),
+            ("policies", 80, policies),
+        )
+    ),
+    # The api app's page, mounted by the root URLconf (the api moves into the apps later).
+    SettingsSection(
+        "api_tokens:list",
+        gettext_lazy("API tokens"),
+        90,
+        tile_text=gettext_lazy(
+            "Tokens for integrations using the JSON API (Zendesk Sell's v2 dialect)."
+        ),
+    ),
+]

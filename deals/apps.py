@@ -7,4 +7,15 @@ class DealsConfig(AppConfig):
     verbose_name = _("Deals")
 
     def ready(self) -> None:
-        from deals import signals  # noqa: F401  (connects the receivers)
+        from contacts.services import deals_port
+        from crm.services import register_subject
+        from crm.settings_registry import register
+        from deals import settings_pages, signals  # noqa: F401  (signals: connects the receivers)
+        from deals.contact_deals import ContactDeals
+        from deals.models import Deal
+
+        # Contacts ask deals through this port (they cannot import deals).
+        deals_port.register(ContactDeals())
+        # The layer below hosts notes, documents and tasks and the settings shell.
+        register_subject("deal", Deal)
+        register(settings_pages.SECTION)

@@ -16,18 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
+from contacts.status import StageCategory  # one layer down, with the rules that read it
 from crm.models import Document, LeadSource, Note, OwnedModel, Tag, Task, TimeStampedModel
 from crm.permissions import changeable
-
-
-class StageCategory(models.TextChoices):
-    OPEN = "open", _("Open")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
-    UNQUALIFIED = "unqualified", _("Unqualified")
-
-
-CLOSED_CATEGORIES = (StageCategory.WON, StageCategory.LOST, StageCategory.UNQUALIFIED)
 
 
 class Pipeline(models.Model):

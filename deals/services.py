@@ -8,14 +8,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact
-from contacts.services import contacts_recompute_status
 from crm.permissions import can_change
 from crm.selection import BulkOutcome, chunks, split_selection
+from crm.services import Refused, require_manager
 from deals.models import (
     Deal,
     DealContact,
@@ -24,6 +25,7 @@ from deals.models import (
     Stage,
     StageCategory,
 )
+from deals.status import contacts_recompute_status
 
 
 def deal_contact_ids(*, deal: Deal) -> set[int]:
@@ -172,3 +174,84 @@ def _name(row: dict[str, Any]) -> str:
     if row["is_organization"]:
         return str(row["name"])
     return " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+
+
+# ---------- Settings: the pipeline stages (managers only; pages in deals.settings_pages) ----------
+
+
+def stage_create(user: Any, *, pipeline: Any, name: str, category: str, likelihood: int) -> Any:
+    """A new stage at the end of its pipeline."""
+    require_manager(user)
+    stage_model = Stage
+    with transaction.atomic():
+        last = (
+            stage_model.objects.select_for_update()
+            .filter(pipeline=pipeline)
+            .aggregate(last=Max("position"))["last"]
+        )
+        return stage_model.objects.create(
+            pipeline=pipeline,
+            name=name,
+            category=category,
+            likelihood=likelihood,
+            position=(last or 0) + 1,
+        )
+
+
+def stage_move(user: Any, stage: Any, direction: int) -> bool:
+    """Swap ``stage`` with its neighbour above (-1) or below (+1); False at either end."""
+    require_manager(user)
+    stage_model = type(stage)
+    with transaction.atomic():
+        stages = list(
+            stage_model.objects.select_for_update()
+            .filter(pipeline_id=stage.pipeline_id)
+            .order_by("position")
+        )
+        index = next((i for i, s in enumerate(stages) if s.pk == stage.pk), None)
+        if index is None:
+            return False
+        other_index = index + (1 if direction > 0 else -1)
+        if not 0 <= other_index < len(stages):
+            return False
+        this, other = stages[index], stages[other_index]
+        this_position, other_position = this.position, other.position
+        # (pipeline, position) is unique: park one row past the end while swapping.
+        parking = max(s.position for s in stages) + 1
+        stage_model.objects.filter(pk=this.pk).update(position=parking)
+        stage_model.objects.filter(pk=other.pk).update(position=this_position)
+        stage_model.objects.filter(pk=this.pk).update(position=other_position)
+    return True
+
+
+def stage_delete(user: Any, stage: Any) -> None:
+    """Delete a stage nobody uses; refuse (with the number of deals) a stage that has deals, and
+    the last open stage (new deals and conversions start in the first open one)."""
+    require_manager(user)
+    stage_model = type(stage)
+    with transaction.atomic():
+        locked = stage_model.objects.select_for_update().filter(pk=stage.pk).first()
+        if locked is None:
+            return
+        deals = locked.deals.count()
+        if deals:
+            raise Refused(
+                ngettext(
+                    "“%(name)s” cannot be deleted: %(count)d deal is in this stage. "
+                    "Move it to another stage first.",
+                    "“%(name)s” cannot be deleted: %(count)d deals are in this stage. "
+                    "Move them to another stage first.",
+                    deals,
+                )
+                % {"name": locked.name, "count": deals},
+                status=400,
+            )
+        if (
+            locked.is_open
+            and not stage_model.objects.filter(category="open").exclude(pk=locked.pk).exists()
+        ):
+            raise Refused(
+                _("“%(name)s” is the last open stage; new deals need one.") % {"name": locked.name},
+                status=400,
+            )
+        locked.delete()

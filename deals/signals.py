@@ -9,9 +9,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from contacts.models import Contact
-from contacts.services import contacts_recompute_status
 from deals.models import Deal, DealContact
 from deals.services import deal_contact_ids, deal_link_main_contact
+from deals.status import contacts_recompute_status
 
 
 @receiver(post_save, sender=Deal, dispatch_uid="deals_deal_saved")

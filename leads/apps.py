@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = _("Leads")
+
+    def ready(self) -> None:
+        from crm.services import register_subject
+        from crm.settings_registry import register
+        from leads import settings_pages
+        from leads.models import Lead
+
+        register_subject("lead", Lead)  # notes, documents and tasks attach to leads
+        register(settings_pages.SECTION)  # the lead sources' settings pages

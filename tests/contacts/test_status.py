@@ -1,209 +1,70 @@
-"""SPEC "Prospect and customer status": every transition, through deal signals and services."""
+"""contacts.status, the pure rules: over every short deal history, both policies and every
+starting customer status, the automatic rule never gives a state the manual rule refuses
+(docs/rules.md#statuses, #status-manual, #repeat-business)."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime
+import itertools
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
 
-from contacts.models import Contact, CustomerStatus, ProspectStatus
-from contacts.services import contact_set_status, contacts_recompute_status
-from crm.models import CrmSettings
-from deals.models import Deal, DealContact
-from deals.services import deal_move_stage
-from tests.factories import ContactFactory, DealFactory, OrganizationFactory, stage
+from contacts.models import CustomerStatus, ProspectStatus
+from contacts.status import ContactFacts, DealFact, StageCategory, decide, manual_change_refusal
 
-pytestmark = pytest.mark.django_db
-
-P, C = ProspectStatus, CustomerStatus
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+CATEGORIES = list(StageCategory.values)
+HISTORIES = [h for n in range(4) for h in itertools.product(CATEGORIES, repeat=n)]
 
 
-def statuses(contact: Contact) -> tuple[str, str]:
-    contact.refresh_from_db()
-    return contact.prospect_status, contact.customer_status
+def facts(history: tuple[str, ...], customer_status: str, customer_set: bool) -> ContactFacts:
+    result = ContactFacts(
+        customer_status=customer_status,
+        customer_status_set_at=T0 if customer_set else None,
+    )
+    for i, category in enumerate(history, start=1):
+        at = T0 + datetime.timedelta(days=i)
+        closed_at = None if category == StageCategory.OPEN else at
+        result.add(DealFact(deal_id=i, category=category, closed_at=closed_at, event_at=at))
+    return result
 
 
-def move(deal: Deal, name: str, actor: Any = None) -> Deal:
-    return deal_move_stage(actor=actor or deal.owner, deal=deal, stage=stage(name))
+@pytest.mark.parametrize("repeat_business", [False, True])
+def test_the_automatic_state_is_one_the_manual_rule_allows(repeat_business: bool) -> None:
+    starts = [
+        (CustomerStatus.NONE, False),
+        (CustomerStatus.PAST, True),
+        (CustomerStatus.NONE, True),
+    ]
+    for history, (customer_status, customer_set) in itertools.product(HISTORIES, starts):
+        known = facts(history, customer_status, customer_set)
+        decision = decide(known, repeat_business=repeat_business)
+        now = ContactFacts(
+            deals=known.deals,
+            prospect_status=decision.prospect_status,
+            customer_status=decision.customer_status,
+        )
+        for change in (
+            {"prospect_status": decision.prospect_status, "customer_status": None},
+            {"prospect_status": None, "customer_status": decision.customer_status},
+        ):
+            assert manual_change_refusal(now, repeat_business=repeat_business, **change) is None, (
+                history,
+                customer_status,
+                decision,
+            )
 
 
-def test_no_deal_is_non_prospect_non_customer() -> None:
-    assert statuses(ContactFactory()) == (P.NONE, C.NONE)
-
-
-def test_open_deal_makes_current_prospect() -> None:
-    person = ContactFactory()
-    DealFactory(main_contact=person)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-
-
-def test_won_deal_makes_current_customer_and_non_prospect() -> None:
-    person = ContactFactory()
-    deal = DealFactory(main_contact=person)
-    move(deal, "Won")
-    assert statuses(person) == (P.NONE, C.CURRENT)
-    deal.refresh_from_db()
-    assert deal.closed_at is not None
-
-
-@pytest.mark.parametrize("closing", ["Lost", "Unqualified"])
-def test_lost_or_unqualified_deal_makes_lost_prospect(closing: str) -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), closing)
-    assert statuses(person) == (P.LOST, C.NONE)
-
-
-def test_new_deal_after_loss_makes_current_prospect_again() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Lost")
-    DealFactory(main_contact=person)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-
-
-def test_lost_deal_never_takes_customer_away() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Won")
-    move(DealFactory(main_contact=person), "Lost")
-    assert statuses(person) == (P.LOST, C.CURRENT)
-
-
-def test_repeat_business_policy_customer_with_lost_deal_is_non_prospect() -> None:
-    CrmSettings.objects.filter(pk=1).update(repeat_business=True)
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Won")
-    move(DealFactory(main_contact=person), "Lost")
-    assert statuses(person) == (P.NONE, C.CURRENT)
-    # Not a customer: the policy does not apply.
-    other = ContactFactory()
-    move(DealFactory(main_contact=other), "Lost")
-    assert statuses(other) == (P.LOST, C.NONE)
-
-
-def test_reopened_deal_is_current_prospect_again() -> None:
-    person = ContactFactory()
-    deal = move(DealFactory(main_contact=person), "Lost")
-    move(deal, "Quote")
-    assert statuses(person) == (P.CURRENT, C.NONE)
-    deal.refresh_from_db()
-    assert deal.closed_at is None
-
-
-def test_past_customer_is_sticky_until_a_new_won_deal() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Won")
-    contact_set_status(actor=person.owner, contact=person, customer_status=C.PAST)
-    assert statuses(person) == (P.NONE, C.PAST)
-    move(DealFactory(main_contact=person), "Lost")
-    assert statuses(person)[1] == C.PAST
-    contacts_recompute_status(contact_ids=[person.pk])
-    assert statuses(person)[1] == C.PAST
-    move(DealFactory(main_contact=person), "Won")
-    assert statuses(person) == (P.NONE, C.CURRENT)
-
-
-def test_employee_deal_updates_organisation_too() -> None:
-    org = OrganizationFactory()
-    person = ContactFactory(organization=org)
-    deal = DealFactory(main_contact=person)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-    assert statuses(org) == (P.CURRENT, C.NONE)
-    move(deal, "Won")
-    assert statuses(org) == (P.NONE, C.CURRENT)
-
-
-def test_deal_organisation_field_updates_organisation() -> None:
-    org = OrganizationFactory()
-    DealFactory(organization=org)
-    assert statuses(org) == (P.CURRENT, C.NONE)
-
-
-def test_deal_deleted_recomputes() -> None:
-    org = OrganizationFactory()
-    person = ContactFactory(organization=org)
-    deal = DealFactory(main_contact=person, organization=org)
-    deal.delete()
-    assert statuses(person) == (P.NONE, C.NONE)
-    assert statuses(org) == (P.NONE, C.NONE)
-
-
-def test_contact_added_and_removed() -> None:
-    person, other = ContactFactory(), ContactFactory()
-    deal = DealFactory(main_contact=person)
-    deal.contacts.add(other)
-    assert statuses(other) == (P.CURRENT, C.NONE)
-    deal.contacts.remove(other)
-    assert statuses(other) == (P.NONE, C.NONE)
-    DealContact.objects.create(deal=deal, contact=other)
-    assert statuses(other) == (P.CURRENT, C.NONE)
-    DealContact.objects.filter(deal=deal, contact=other).delete()
-    assert statuses(other) == (P.NONE, C.NONE)
-    other.deals.add(deal)
-    assert statuses(other) == (P.CURRENT, C.NONE)
-    deal.contacts.clear()
-    assert statuses(other) == (P.NONE, C.NONE)
-    assert statuses(person) == (P.NONE, C.NONE)
-
-
-def test_main_contact_change_updates_old_and_new() -> None:
-    first, second = ContactFactory(), ContactFactory()
-    deal = DealFactory(main_contact=first)
-    deal = Deal.objects.get(pk=deal.pk)
-    DealContact.objects.filter(deal=deal, contact=first).delete()
-    deal.main_contact = second
-    deal.save()
-    assert statuses(first) == (P.NONE, C.NONE)
-    assert statuses(second) == (P.CURRENT, C.NONE)
-    assert DealContact.objects.filter(deal=deal, contact=second).exists()
-
-
-def test_manual_change_refused_with_open_deal() -> None:
-    person = ContactFactory()
-    DealFactory(main_contact=person)
-    for value in (P.NONE, P.LOST):
-        with pytest.raises(ValidationError, match="open deal"):
-            contact_set_status(actor=person.owner, contact=person, prospect_status=value)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-
-
-def test_manual_lost_prospect_refused_with_won_deal() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Won")
-    with pytest.raises(ValidationError, match="won deal"):
-        contact_set_status(actor=person.owner, contact=person, prospect_status=P.LOST)
-
-
-def test_manual_change_stands_until_a_deal_event() -> None:
-    person = ContactFactory()
-    move(DealFactory(main_contact=person), "Lost")
-    contact_set_status(actor=person.owner, contact=person, prospect_status=P.NONE)
-    contacts_recompute_status(contact_ids=[person.pk])
-    assert statuses(person) == (P.NONE, C.NONE)
-    DealFactory(main_contact=person)
-    assert statuses(person) == (P.CURRENT, C.NONE)
-
-
-def test_manual_change_respects_ownership(rep: Any, other_rep: Any, manager: Any) -> None:
-    person = ContactFactory(owner=other_rep)
-    with pytest.raises(PermissionDenied):
-        contact_set_status(actor=rep, contact=person, customer_status=C.PAST)
-    contact_set_status(actor=manager, contact=person, customer_status=C.PAST)
-    assert statuses(person)[1] == C.PAST
-
-
-def test_move_stage_respects_ownership(rep: Any, other_rep: Any) -> None:
-    deal = DealFactory(owner=other_rep, main_contact=ContactFactory())
-    with pytest.raises(PermissionDenied):
-        move(deal, "Won", actor=rep)
-
-
-def test_recompute_is_idempotent_and_set_based(django_assert_max_num_queries: Any) -> None:
-    people = ContactFactory.create_batch(30)
-    for person in people:
-        DealFactory(main_contact=person)
-    Contact.objects.update(prospect_status=P.NONE)
-    with django_assert_max_num_queries(8):
-        changed = contacts_recompute_status(contact_ids=[p.pk for p in people])
-    assert changed == 30
-    assert contacts_recompute_status(contact_ids=[p.pk for p in people]) == 0
-    assert set(Contact.objects.values_list("prospect_status", flat=True)) == {P.CURRENT}
+def test_lost_prospect_is_refused_exactly_where_the_automatic_rule_avoids_it() -> None:
+    won_then_lost = facts(("won", "lost"), CustomerStatus.NONE, False)
+    lost_then_won = facts(("lost", "won"), CustomerStatus.NONE, False)
+    lost = ProspectStatus.LOST
+    for policy, expected in ((False, lost), (True, ProspectStatus.NONE)):
+        assert decide(won_then_lost, repeat_business=policy).prospect_status == expected
+    won_then_lost.customer_status = CustomerStatus.CURRENT
+    args = {"prospect_status": lost, "customer_status": None}
+    assert manual_change_refusal(won_then_lost, repeat_business=False, **args) is None
+    assert "repeat-business" in (
+        manual_change_refusal(won_then_lost, repeat_business=True, **args) or ""
+    )
+    assert "won deal" in (manual_change_refusal(lost_then_won, repeat_business=False, **args) or "")

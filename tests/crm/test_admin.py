@@ -30,6 +30,7 @@ from crm.models import (
     User,
 )
 from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
+from deals.services import deal_move_stage
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 from tests.factories import (
     ContactFactory,
@@ -639,3 +640,22 @@ def test_admin_index_and_new_lead_owner_default(staff_rep: User, su_client: Clie
     data = {**page.data, "last_name": ["Newman"], "status": ["new"]}
     assert client.post(url(Lead, "add"), data).status_code == 302
     assert Lead.objects.get(last_name="Newman").owner == staff_rep
+
+
+@pytest.mark.django_db
+def test_the_repeat_business_policy_changed_in_the_admin_recomputes_the_customers(
+    superuser: User, su_client: Client
+) -> None:
+    person = ContactFactory()
+    for name in ("Won", "Lost"):
+        deal = DealFactory(main_contact=person)
+        deal_move_stage(actor=deal.owner, deal=deal, stage=stage(name))
+    person.refresh_from_db()
+    assert person.prospect_status == "lost"
+    settings_row = CrmSettings.load()
+    page = scrape(su_client, change_url(settings_row), "crmsettings_form")
+    data = {**page.data, "repeat_business": ["on"]}
+    response = su_client.post(change_url(settings_row), data, follow=True)
+    assert "1 contact has a new prospect status" in response.content.decode()
+    person.refresh_from_db()
+    assert person.prospect_status == "none"

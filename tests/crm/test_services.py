@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import Document, LeadSource, Note, Tag, Task
-from deals.models import Stage
 from leads.models import Lead, LeadStatus
 from tests.factories import (
     ContactFactory,
@@ -22,7 +21,6 @@ from tests.factories import (
     TagFactory,
     UserFactory,
     make_task,
-    stage,
 )
 
 pytestmark = pytest.mark.django_db
@@ -170,46 +168,10 @@ def test_task_complete_permissions(rep: Any, other_rep: Any, manager: Any) -> No
 def test_settings_are_for_managers(rep: Any) -> None:
     for call in (
         lambda: services.source_create(rep, name="Fair"),
-        lambda: services.stage_move(rep, stage("Quote"), -1),
-        lambda: services.stage_delete(rep, stage("Quote")),
         lambda: services.tag_delete(rep, TagFactory()),
     ):
         with pytest.raises(services.Refused):
             call()
-
-
-def test_stage_create_appends(manager: Any) -> None:
-    pipeline = stage("Incoming").pipeline
-    last = Stage.objects.filter(pipeline=pipeline).order_by("-position").first()
-    assert last is not None
-    new = services.stage_create(
-        manager, pipeline=pipeline, name="Negotiation", category="open", likelihood=60
-    )
-    assert new.position == last.position + 1
-
-
-def test_stage_move_swaps_neighbours(manager: Any) -> None:
-    names = lambda: list(Stage.objects.order_by("position").values_list("name", flat=True))  # noqa: E731
-    before = names()
-    assert services.stage_move(manager, stage(before[1]), -1)
-    after = names()
-    assert after[:2] == [before[1], before[0]] and after[2:] == before[2:]
-    assert not services.stage_move(manager, stage(after[0]), -1)  # already first
-    assert not services.stage_move(manager, stage(after[-1]), 1)  # already last
-
-
-def test_stage_delete_refuses_used_and_last_open(manager: Any) -> None:
-    DealFactory(stage=stage("Quote"))
-    DealFactory(stage=stage("Quote"))
-    with pytest.raises(services.Refused) as exc:
-        services.stage_delete(manager, stage("Quote"))
-    assert "2 deals" in exc.value.message
-    services.stage_delete(manager, stage("Closure"))
-    assert not Stage.objects.filter(name="Closure").exists()
-    Stage.objects.filter(category="open").exclude(name="Incoming").update(category="lost")
-    with pytest.raises(services.Refused) as exc:
-        services.stage_delete(manager, stage("Incoming"))
-    assert "last open stage" in exc.value.message
 
 
 def test_source_create_and_deactivate(manager: Any) -> None:

@@ -1,5 +1,7 @@
-"""The managers' settings pages: reps refused, forms with errors in place and success messages,
-stages/sources/tags/custom fields, the CrmSettings forms, and fixed query counts."""
+"""The settings shell and the shared layer's settings pages: every section's page in the menu,
+reps refused, tags and custom fields, the CrmSettings forms (the repeat-business policy recomputes
+the customers), and fixed query counts. The sections of the apps are tested beside them
+(tests/deals/test_settings_pages.py, tests/leads/test_settings_pages.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,19 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from contacts.models import Contact
 from crm.models import CrmSettings, CustomField, LeadSource, Tag
 from deals.models import Stage
+from deals.services import deal_move_stage
 from leads.models import Lead
-from tests.factories import CustomFieldFactory, DealFactory, LeadFactory, TagFactory, stage
+from tests.factories import (
+    ContactFactory,
+    CustomFieldFactory,
+    DealFactory,
+    LeadFactory,
+    TagFactory,
+    stage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,82 +88,6 @@ def test_reps_cannot_post_either(rep_client: Client) -> None:
 def test_settings_link_in_navigation(manager_client: Client, rep_client: Client) -> None:
     assert f'href="{reverse("settings:home")}"' in text(manager_client.get(reverse("tasks:list")))
     assert f'href="{reverse("settings:home")}"' not in text(rep_client.get(reverse("tasks:list")))
-
-
-# ---------------------------------------------------------------- stages
-
-
-def test_stages_list_in_order_with_deal_counts(manager_client: Client) -> None:
-    DealFactory(stage=stage("Quote"))
-    page = text(manager_client.get(reverse("settings:stages")))
-    names = list(Stage.objects.order_by("position").values_list("name", flat=True))
-    positions = [page.index(f">{name}</a>") for name in names]
-    assert positions == sorted(positions)
-    row = page.split(">Quote</a>")[1].split("</tr>")[0]
-    assert '<td class="cell-number">1</td>' in row
-
-
-def test_add_rename_and_reorder_a_stage(manager_client: Client) -> None:
-    page = follow(
-        manager_client,
-        reverse("settings:stages"),
-        {"name": "Negotiation", "category": "open", "likelihood": 70},
-    )
-    assert "Stage “Negotiation” added." in page
-    new = Stage.objects.get(name="Negotiation")
-    assert new.position == Stage.objects.order_by("-position").values_list("position", flat=True)[0]
-    page = follow(
-        manager_client,
-        reverse("settings:stage_edit", args=[new.pk]),
-        {"name": "Negotiating", "category": "open", "likelihood": 75},
-    )
-    assert "saved" in page
-    before = list(Stage.objects.order_by("position").values_list("name", flat=True))
-    follow(manager_client, reverse("settings:stage_move", args=[new.pk]), {"direction": "up"})
-    after = list(Stage.objects.order_by("position").values_list("name", flat=True))
-    assert after.index("Negotiating") == before.index("Negotiating") - 1
-
-
-def test_stage_form_errors_in_place(manager_client: Client) -> None:
-    response = manager_client.post(
-        reverse("settings:stages"), {"name": "quote", "category": "nope", "likelihood": 120}
-    )
-    page = text(response)
-    assert response.status_code == 200
-    assert "There is already a stage with this name." in page
-    assert "Select a valid choice" in page
-    assert "less than or equal to 100" in page
-    assert not Stage.objects.filter(name="quote").exists()
-
-
-def test_deleting_a_stage_with_deals_is_refused_with_the_count(manager_client: Client) -> None:
-    DealFactory(stage=stage("Quote"))
-    DealFactory(stage=stage("Quote"))
-    DealFactory(stage=stage("Quote"))
-    page = follow(manager_client, reverse("settings:stage_delete", args=[stage("Quote").pk]), {})
-    assert "3 deals are in this stage" in page
-    assert Stage.objects.filter(name="Quote").exists()
-    page = follow(manager_client, reverse("settings:stage_delete", args=[stage("Closure").pk]), {})
-    assert "Stage “Closure” deleted." in page
-    assert manager_client.post(reverse("settings:stage_delete", args=[999999])).status_code == 404
-
-
-# ---------------------------------------------------------------- sources
-
-
-def test_sources_add_rename_deactivate(manager_client: Client) -> None:
-    page = follow(manager_client, reverse("settings:sources"), {"name": "Trade fair"})
-    assert "Source “Trade fair” added." in page
-    source = LeadSource.objects.get(name="Trade fair")
-    follow(manager_client, reverse("settings:source_edit", args=[source.pk]), {"name": "Fairs"})
-    page = follow(
-        manager_client, reverse("settings:source_toggle", args=[source.pk]), {"active": "0"}
-    )
-    assert "deactivated" in page
-    source.refresh_from_db()
-    assert source.name == "Fairs" and not source.active
-    response = manager_client.post(reverse("settings:sources"), {"name": "fairs"})
-    assert "There is already a source with this name." in text(response)
 
 
 # ---------------------------------------------------------------- tags
@@ -299,6 +234,35 @@ def test_duplicate_rules_and_policies(manager_client: Client) -> None:
     assert crm.repeat_business and crm.undo_grace_hours == 48
     response = manager_client.post(reverse("settings:policies"), {"undo_grace_hours": "99999"})
     assert "at most one year" in text(response)
+
+
+def test_turning_repeat_business_on_or_off_recomputes_the_customers(
+    manager_client: Client,
+) -> None:
+    person = ContactFactory()
+    for name in ("Won", "Lost"):
+        deal = DealFactory(main_contact=person)
+        deal_move_stage(actor=deal.owner, deal=deal, stage=stage(name))
+    other = ContactFactory()  # not a customer: the policy does not apply
+    deal = DealFactory(main_contact=other)
+    deal_move_stage(actor=deal.owner, deal=deal, stage=stage("Lost"))
+
+    def statuses() -> list[tuple[str, str]]:
+        return [
+            (c.prospect_status, c.customer_status)
+            for c in Contact.objects.filter(pk__in=[person.pk, other.pk]).order_by("pk")
+        ]
+
+    assert statuses() == [("lost", "current"), ("lost", "none")]
+    on = {"repeat_business": "on", "undo_grace_hours": "48"}
+    page = follow(manager_client, reverse("settings:policies"), on)
+    assert statuses() == [("none", "current"), ("lost", "none")]
+    assert "1 contact has a new prospect status" in page
+    page = follow(manager_client, reverse("settings:policies"), on)  # no change, no recompute
+    assert "new prospect status" not in page
+    page = follow(manager_client, reverse("settings:policies"), {"undo_grace_hours": "48"})
+    assert statuses() == [("lost", "current"), ("lost", "none")]
+    assert "1 contact has a new prospect status" in page
 
 
 # ---------------------------------------------------------------- query counts
