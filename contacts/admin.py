@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact, Employment
-from contacts.records import contact_create, contact_update
+from contacts.services import contact_create, contact_update
 from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,

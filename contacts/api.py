@@ -1,12 +1,11 @@
 """The contacts' resource of the API (Sentry's layout: endpoints inside their domain package):
 ``/contacts``, people and organisations, with their moves between organisations and their manual
 statuses. Writes go through the web app's form and services (``ContactForm``,
-``contact_move_organization``, ``contact_set_status``, ``contacts_delete``); the dialect is
+``contact_create``, ``contact_update``, ``contact_set_status``, ``contacts_delete``); the dialect is
 ``crm/api/``. Registered on the one router by the root URLconf (``ROUTES``)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,8 +18,9 @@ from contacts.models import Contact, CustomerStatus, ProspectStatus
 from contacts.services import (
     DEALS_DETACH,
     DEALS_SKIP,
-    contact_move_organization,
+    contact_create,
     contact_set_status,
+    contact_update,
     contacts_delete,
 )
 from crm.api.base import (
@@ -38,6 +38,7 @@ from crm.api.errors import validation_errors
 from crm.api.serializers import ProfileSerializer, Text, ref
 from crm.api.services import outcome_refusal
 from crm.models import CustomFieldScope, Scope
+from crm.permissions import acting_user
 
 
 class ContactSerializer(ProfileSerializer):
@@ -117,15 +118,20 @@ class ContactViewSet(Resource):
                         raise invalid({"contact_id": [_("There is no organisation with this id.")]})
         with transaction.atomic():
             form = bound_form(ContactForm, instance=contact, changes=changes, user=user)
-            saved: Contact = form.save()
+            record = form.record_data()
             if move_to is not False:
-                try:
-                    saved = contact_move_organization(
-                        actor=user, contact=saved, organization=move_to, moved_on=date.today()
+                record["organization"] = move_to
+            try:
+                saved = (
+                    contact_create(actor=acting_user(self.request), data=record)
+                    if contact is None
+                    else contact_update(
+                        actor=acting_user(self.request), contact=contact, data=record
                     )
-                except ValidationError as exc:
-                    errors = validation_errors(exc, "organization")
-                    raise invalid({sell_name(k): v for k, v in errors.items()}) from None
+                )
+            except ValidationError as exc:
+                errors = validation_errors(exc, "organization")
+                raise invalid({sell_name(k): v for k, v in errors.items()}) from None
             wanted = {k: v for k, v in statuses.items() if getattr(saved, k) != v}
             if wanted:
                 try:

@@ -32,7 +32,6 @@ from contacts.forms import (
 )
 from contacts.hierarchy import employee_tree, employment_history, past_employees
 from contacts.models import Contact
-from contacts.records import contact_create, contact_update
 from contacts.selectors import (
     contact_detail,
     contact_list,
@@ -41,9 +40,11 @@ from contacts.selectors import (
 )
 from contacts.services import (
     CONTACT_TAG_SCOPES,
+    contact_create,
     contact_move_organization,
     contact_notices,
     contact_set_status,
+    contact_update,
     contacts_assign,
     contacts_delete,
     contacts_delete_preview,

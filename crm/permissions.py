@@ -9,6 +9,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
+    from rest_framework.request import Request
+
     from crm.models import User
 
 QS = TypeVar("QS", bound=QuerySet[Any])
@@ -36,7 +38,7 @@ def changeable(queryset: QS, user: Any) -> QS:
     return queryset.filter(Q(owner__isnull=True) | Q(owner=user))
 
 
-def acting_user(request: HttpRequest) -> User:
+def acting_user(request: HttpRequest | Request) -> User:
     """The signed-in user who acts, for the write services (``LoginRequiredMiddleware`` and the
     admin let no one else this far)."""
     from crm.models import User

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -43,6 +42,7 @@ from crm.api.serializers import (
 )
 from crm.api.services import outcome_refusal
 from crm.models import CrmSettings, CustomFieldScope, Scope
+from crm.permissions import acting_user
 from leads.bulk import leads_delete
 from leads.conversion import (
     AUTO,
@@ -55,6 +55,7 @@ from leads.conversion import (
 )
 from leads.forms import LeadForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
+from leads.services import LeadReadOnly, lead_create, lead_update
 
 # ------------------------------------------------------------------------------------------
 # Leads
@@ -148,10 +149,15 @@ class LeadViewSet(Resource):
         tags = tag_ids(data.get("tags"), scopes=(Scope.LEADS,), user=user)
         if tags is not None:
             changes["tags"] = tags
-        with transaction.atomic():
-            form = bound_form(LeadForm, instance=lead, changes=changes)
-            saved: Lead = form.save()
-        return saved
+        form = bound_form(LeadForm, instance=lead, changes=changes)
+        if lead is None:
+            return lead_create(actor=acting_user(self.request), data=form.record_data())
+        try:
+            return lead_update(actor=acting_user(self.request), lead=lead, data=form.record_data())
+        except LeadReadOnly:
+            raise ApiError(
+                _("This lead has been converted and is read-only."), code="converted"
+            ) from None
 
     def perform_create(self, data: dict[str, Any]) -> Lead:
         return self._save(None, data)

@@ -3,6 +3,7 @@ like Zulip's ``zerver/actions``):
 
 - ``status``: the prospect/customer statuses (recompute, manual change);
 - ``bulk``: the bulk actions of the contacts table (assign, tag, delete);
+- ``records``: the one write path of a contact (create, update);
 - ``move_person``: a person moves to another organisation;
 - ``delete_organization``: an organisation is deleted;
 - ``deals_port``: what these services ask of the deals one layer up (filled by ``deals``).
@@ -36,6 +37,7 @@ from contacts.services.delete_organization import (
     organization_delete_preview,
 )
 from contacts.services.move_person import contact_move_organization
+from contacts.services.records import contact_create, contact_update
 from contacts.services.status import contact_set_status, contacts_recompute_status
 
 __all__ = [
@@ -51,9 +53,11 @@ __all__ = [
     "OrganizationDeleteOutcome",
     "OrganizationDeletePreview",
     "attached_counts",
+    "contact_create",
     "contact_move_organization",
     "contact_notices",
     "contact_set_status",
+    "contact_update",
     "contacts_assign",
     "contacts_delete",
     "contacts_delete_preview",

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, CustomerStatus, Employment, ProspectStatus
-from contacts.records import contact_create, contact_update
+from contacts.services import contact_create, contact_update
 from tests.crm.test_admin import change_url, scrape
 from tests.factories import ContactFactory, DealFactory, OrganizationFactory, stage
 

@@ -4,7 +4,7 @@ these write (HackSoftware Django-Styleguide services, Zulip ``zerver/actions``).
 
 A person's organisation changes one way only, ``contact_move_organization``: the employment
 history keeps the old employer and both organisations' statuses follow, whichever page the
-change comes from. (The module sits beside ``contacts.services`` until that package takes it.)"""
+change comes from."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from contacts.services import contact_move_organization, contacts_recompute_status
+from contacts.services.move_person import contact_move_organization
+from contacts.services.status import contacts_recompute_status
 from crm.models import User
 from crm.permissions import can_change
 from crm.records import model_update, writable_fields
