@@ -1,6 +1,6 @@
 """Django admin for the shared layer, and the admin building blocks the other apps reuse:
-record-level permissions (SPEC "Who may do what"), generic inlines for notes, documents and tasks,
-and the custom-fields form validation."""
+record-level permissions (docs/rules.md#permissions), generic inlines for notes, documents and
+tasks, and the custom-fields form validation."""
 
 from __future__ import annotations
 
@@ -325,7 +325,8 @@ class SubjectTaskForm(SubjectForm, TaskForm):
 
 class OwnedRowsInlineFormSet(BaseGenericInlineFormSet):
     """Rows of an inline that have their own owner (tasks): a rep may add rows, but may change or
-    delete only the rows the rep may change (SPEC), even on a record the rep owns."""
+    delete only the rows the rep owns and unowned ones, even on a record the rep owns
+    (docs/rules.md#permissions)."""
 
     user: Any = None
 

@@ -1,5 +1,5 @@
 """Set-based writes: many rows in one statement, behind the contracts of ``bulk_create`` and
-``bulk_update`` (DESIGN.md "Speed").
+``bulk_update``: a batch costs a few statements whatever its size, not one per row.
 
 - ``bulk_insert(Model, objs)`` writes new instances and sets their primary keys, like
   ``Model.objects.bulk_create(objs)``.

@@ -406,7 +406,8 @@ class Task(AttachedModel, OwnedModel, TimeStampedModel):
 class CrmSettings(models.Model):
     """The one row of team-wide settings (pk is always 1)."""
 
-    # Duplicate rules (SPEC "Lead conversion" 7).
+    # Duplicate rules: which matches make a lead the same party as a contact
+    # (docs/rules.md#duplicates).
     match_person_email = models.BooleanField(_("people: same email"), default=True)
     match_person_name_and_organization = models.BooleanField(
         _("people: same full name and same organisation"), default=True
@@ -457,7 +458,7 @@ class CrmSettings(models.Model):
 
 
 class ContactInfo(models.Model):
-    """The profile fields a lead and a contact share (SPEC "Records")."""
+    """The profile fields a lead and a contact share (docs/rules.md#records)."""
 
     title = models.CharField(_("title"), max_length=150, blank=True)
     email = models.EmailField(_("email"), max_length=254, blank=True)

@@ -1,4 +1,5 @@
-"""SPEC "Who may do what", in one place for pages, bulk actions, admin, API and services."""
+"""Who may change what (docs/rules.md#permissions), in one place for pages, bulk actions, admin,
+API and services."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What the bulk actions of every list share: splitting a selection of ids into the rows the
-actor may change and those left alone (SPEC "Who may do what", also for ids typed by hand), and
+actor may change and those left alone (also for ids typed by hand: docs/rules.md#permissions), and
 the outcome a bulk service returns.
 
 Set-based: one query per ``CHUNK`` ids whatever the selection, decided in Python."""

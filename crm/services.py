@@ -3,7 +3,7 @@ deal, and the managers' settings of the shared layer (sources, tags, the CrmSett
 pipeline stages are the deals' own, ``deals.services``). Every rule lives here, views only parse
 and render.
 
-Permission rule (SPEC "Who may do what"): a user adds to a record they may change
+Permission rule (docs/rules.md#permissions): a user adds to a record they may change
 (``crm.permissions.can_change``); a converted lead is read-only, so nothing is added to it.
 Settings are for managers only."""
 

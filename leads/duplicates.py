@@ -1,4 +1,4 @@
-"""SPEC "Lead conversion" rule 7: find the existing contacts that are the same party as a lead.
+"""Find the existing contacts that are the same party as a lead (docs/rules.md#duplicates).
 
 Set-based: one pass over a batch of leads costs four queries (per 5,000 distinct keys) whatever
 its size. A person matches on the same email, or on the same full name *and* the same

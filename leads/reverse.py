@@ -1,4 +1,4 @@
-"""Turning a contact back into a lead (SPEC "Contacts management").
+"""Turning a contact back into a lead (docs/rules.md#back-to-lead).
 
 A contact made or merged by a lead conversion goes back through that conversion's undo
 (``leads.conversion.lead_conversion_undo``), which restores the lead exactly. Any other contact

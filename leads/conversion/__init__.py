@@ -1,4 +1,4 @@
-"""The one lead-conversion service (SPEC "Lead conversion" 1-11), single and bulk, and its undo.
+"""The one lead-conversion service (docs/rules.md#conversion), single and bulk, and its undo.
 
 Every entry point (web dialogs, admin action, API, commands) calls ``leads_convert`` and
 ``lead_conversion_undo``. A batch is set-based: a fixed number of queries decides and writes it

@@ -33,7 +33,7 @@ from leads.models import Lead
 
 MAX_DEAL_VALUE = decimal.Decimal(10) ** (14 - 2)  # Deal.value: max_digits=14, decimal_places=2
 
-# SPEC rule 2: what each new contact inherits from the lead.
+# What each new contact inherits from the lead (docs/rules.md#conversion-creates).
 ORGANIZATION_FIELDS = ("industry", "website", *Contact.ADDRESS_FIELDS)
 PERSON_FIELDS = (
     "first_name",
@@ -97,7 +97,8 @@ class Plan:
 
     @property
     def main(self) -> Party:
-        """The party notes, documents, tasks and the deal's main contact go to (rule 3)."""
+        """The party notes, documents, tasks and the deal's main contact go to: the person, else
+        the organisation (docs/rules.md#carried-over)."""
         party = self.person or self.organization
         assert party is not None
         return party
@@ -149,7 +150,8 @@ class Planner:
                 copy_keys.add(f["key"])
         self.contact_keys = by_scope["contact"] & copy_keys
         self.deal_keys = by_scope["deal"] & copy_keys
-        # Parties created within this batch, by their duplicate keys (rule 10).
+        # Parties created within this batch, by their duplicate keys: leads of one party give one
+        # contact (docs/rules.md#duplicates).
         self.new_orgs: dict[str, Party] = {}
         self.new_people: dict[str, Party] = {}
         self.merged: dict[int, Party] = {}
@@ -163,7 +165,8 @@ class Planner:
     # ---- parties ------------------------------------------------------------------------
 
     def merge_party(self, contact: Contact, lead: Lead, fields: Sequence[str]) -> Party:
-        """Merge rule 7: fill the contact's empty fields from the lead, never overwrite."""
+        """Merge: fill the contact's empty fields from the lead, never overwrite
+        (docs/rules.md#no-overwrite)."""
         party = self.merged.get(contact.pk)
         if party is None:
             party = self.merged[contact.pk] = Party(merged=True, contact=contact, pk=contact.pk)
@@ -184,8 +187,9 @@ class Planner:
         return party
 
     def new_party(self, lead: Lead, *, organization: bool) -> Party:
-        """Rule 2: what a new contact inherits. Its duplicate keys are the lead's (the same
-        normalisation of the same name and website as ``Contact.compute_keys``)."""
+        """What a new contact inherits (docs/rules.md#conversion-creates). Its duplicate keys are
+        the lead's (the same normalisation of the same name and website as
+        ``Contact.compute_keys``)."""
         keys = self.keys[lead.pk]
         fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
         row = {name: getattr(lead, name) for name in fields}
@@ -220,7 +224,7 @@ class Planner:
             return self.merge_party(targets[int(decision)], lead, fields)
         if decision == AUTO and findings:
             return self.merge_party(targets[findings[0].contact_id], lead, fields)
-        # Within the batch, the same party gives one contact (rule 10).
+        # Within the batch, the same party gives one contact (docs/rules.md#duplicates).
         email, name, org_name, domain = self.keys[lead.pk]
         if organization:
             batch_keys = [f"name:{org_name}", f"domain:{domain}" if domain else ""]
@@ -245,7 +249,8 @@ class Planner:
     # ---- deal and task ------------------------------------------------------------------
 
     def make_deal(self, plan: Plan) -> dict[str, Any]:
-        """Rule 5. The main contact and organisation are set once the contacts have ids."""
+        """The deal (docs/rules.md#conversion-creates). Its main contact and organisation are set
+        once the contacts have ids."""
         lead, options = plan.lead, self.options
         name = (options.deal_name if self.single else "") or lead.full_name or lead.company_name
         return {
@@ -264,7 +269,8 @@ class Planner:
         }
 
     def make_task(self, plan: Plan) -> dict[str, Any]:
-        """Rule 6. Its subject (the deal, else the contact) is set once those have ids."""
+        """The follow-up task (docs/rules.md#conversion-creates). Its subject (the deal, else the
+        contact) is set once those have ids."""
         options = self.options
         template = options.task_content or self.settings.convert_task_content
         content = template.replace("{name}", plan.lead.display_name) or template
@@ -329,7 +335,7 @@ def plan_batch(
     queries, whatever the batch's size)."""
     planner = Planner(actor=actor, options=options, single=single)
     # Lock the leads in pk order: two conversions of one lead queue here, and the second one
-    # sees it converted (rule 10).
+    # sees it converted: a lead converts once (docs/rules.md#refusals).
     leads = {
         lead.pk: lead
         for lead in Lead.objects.select_for_update().filter(pk__any=lead_ids).order_by("pk")

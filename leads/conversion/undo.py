@@ -1,5 +1,5 @@
-"""Undoing a conversion (rule 11): who may, what stands in the way, and the undo itself, which
-gives the lead back exactly from the conversion's snapshot."""
+"""Undoing a conversion (docs/rules.md#undo): who may, what stands in the way, and the undo
+itself, which gives the lead back exactly from the conversion's snapshot."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from leads.models import Lead, LeadConversion
 
 def undo_not_allowed(*, actor: User, conversion: LeadConversion) -> str | None:
     """Why ``actor`` may not undo ``conversion`` (None when allowed): a manager at any time; the
-    converting rep within the grace period (SPEC "Who may do what")."""
+    converting rep within the grace period (docs/rules.md#permissions-undo)."""
     if conversion.undone_at is not None:
         return _("This conversion was already undone.")
     if is_manager(actor):

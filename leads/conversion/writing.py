@@ -43,9 +43,10 @@ def write_batch(batch: BatchPlan) -> None:
     people = _unique_parties(p.person for p in plans)
     merged = [party for party in orgs + people if party.merged]
     if with_deal:
-        # Statuses (SPEC): with the new open deal every party is a current prospect, and its
-        # customer status stays (an open deal neither wins nor loses). A new contact's only deal
-        # is this one; a merged one's manual prospect status gives way to the new deal.
+        # Statuses (docs/rules.md#status-automatic): with the new open deal every party is a
+        # current prospect, and its customer status stays (an open deal neither wins nor loses).
+        # A new contact's only deal is this one; a merged one's manual prospect status gives way
+        # to the new deal.
         for party in orgs + people:
             if party.merged:
                 party.existing.prospect_status = ProspectStatus.CURRENT
@@ -53,7 +54,8 @@ def write_batch(batch: BatchPlan) -> None:
             else:
                 party.row["prospect_status"] = ProspectStatus.CURRENT
 
-    # 1. New organisations, then new people (employees of their organisation: rule 1).
+    # 1. New organisations, then new people, each an employee of the organisation made or merged
+    # for the same lead (docs/rules.md#conversion-creates).
     _insert_new(orgs)
     for plan in plans:
         if plan.person and plan.organization:
@@ -63,8 +65,8 @@ def write_batch(batch: BatchPlan) -> None:
                 plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
     _insert_new(people)
 
-    # 2. Merged contacts: fill the empty fields we planned (never overwrite: rule 7), and with a
-    # deal, their statuses.
+    # 2. Merged contacts: fill the empty fields we planned (never overwrite:
+    # docs/rules.md#no-overwrite), and with a deal, their statuses.
     changed = merged if with_deal else [party for party in merged if party.changed_fields]
     if changed:
         fields = sorted({name for party in changed for name in party.changed_fields})
@@ -79,8 +81,8 @@ def write_batch(batch: BatchPlan) -> None:
             [*fields, "updated_at", "name_key", "domain_key"],
         )
 
-    # 3. Deals (rule 5) with their main contact, then tasks (rule 6). Rows go as plain dicts: no
-    # model instance per row.
+    # 3. Deals with their main contact, then follow-up tasks (docs/rules.md#conversion-creates).
+    # Rows go as plain dicts: no model instance per row.
     deal_plans = [plan for plan in plans if plan.deal is not None]
     deal_rows = []
     for plan in deal_plans:
@@ -110,8 +112,8 @@ def write_batch(batch: BatchPlan) -> None:
     for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
         plan.task_id = task_id
 
-    # 4. Tags (rule 4): to the contacts (the prospects & customers list when a deal was made,
-    # else the contacts list) and to the deal.
+    # 4. Tags (docs/rules.md#carried-over): to the contacts (the prospects & customers list when
+    # a deal was made, else the contacts list) and to the deal.
     contact_scope = Scope.CUSTOMERS if with_deal else Scope.CONTACTS
     scoped = _scoped_tags(
         {tag for ids in lead_tag_ids.values() for tag in ids},
@@ -141,7 +143,7 @@ def write_batch(batch: BatchPlan) -> None:
     insert_rows(Deal.tags.through, deal_tags, ids=False)
 
     # 5. Notes and documents go to the person, else the organisation; documents are also
-    # visible from the deal (rule 3).
+    # visible from the deal (docs/rules.md#carried-over).
     lead_ids = [plan.lead.pk for plan in plans]
     moved_notes = _attached_ids(Note, types[Lead], lead_ids)
     moved_documents = _attached_ids(Document, types[Lead], lead_ids)

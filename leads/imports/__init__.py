@@ -1,4 +1,4 @@
-"""Import of leads and contacts from CSV and XLSX files (SPEC "Contacts management"), one
+"""Import of leads and contacts from CSV and XLSX files (docs/rules.md#imports), one
 job per module (Saleor's one-job-per-module domains):
 
 1. ``reading``: ``read_table(data, filename)``, the file's header and rows as text;

@@ -63,7 +63,8 @@ def project_counts() -> dict[str, int]:
 
 
 def expected_statuses(repeat_business: bool) -> dict[int, tuple[str, str]]:
-    """SPEC "Prospect and customer status", recomputed independently from the stored deals."""
+    """The prospect and customer statuses (docs/rules.md#statuses), recomputed independently
+    from the stored deals."""
     deals: dict[int, list[tuple[str, datetime.datetime | None, int]]] = {}
     rows = DealContact.objects.values_list(
         "contact_id", "deal__stage__category", "deal__closed_at", "deal_id"

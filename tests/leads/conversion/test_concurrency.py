@@ -1,5 +1,6 @@
-"""SPEC "Lead conversion" rule 10 ("a lead converts once") and rule 11 (undo) under real
-concurrency: threads, each with its own PostgreSQL connection, released together by a barrier.
+"""A lead converts once (docs/rules.md#refusals) and a conversion is undone once
+(docs/rules.md#undo), under real concurrency: threads, each with its own PostgreSQL connection,
+released together by a barrier.
 
 SQLite serialises writers for the whole file, so these tests only mean something on PostgreSQL.
 They run with real transactions (``transaction=True``); ``serialized_rollback`` puts back the rows

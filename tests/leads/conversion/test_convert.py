@@ -1,5 +1,5 @@
 """The conversion service as a whole (``leads.conversion.convert``): one result per lead in
-the order given, the totals, and all-or-none batches (SPEC "Lead conversion" rule 9)."""
+the order given, the totals, and all-or-none batches (docs/rules.md#bulk-conversion)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.leads.conversion.helpers import convert
 pytestmark = pytest.mark.django_db
 
 
-# ---- rule 9: bulk ---------------------------------------------------------------------------
+# ---- bulk conversion (docs/rules.md#bulk-conversion) ----------------------------------------
 
 
 def test_bulk_reports_per_lead_and_totals(rep: Any, other_rep: Any) -> None:

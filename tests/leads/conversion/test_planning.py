@@ -1,6 +1,6 @@
-"""How a conversion decides (SPEC "Lead conversion" rules 7, 9 and 10): duplicates found and
-merged, explicit decisions, refusals and their reasons, the same party within a batch, bad
-options (``leads.conversion.planning``)."""
+"""How a conversion decides: duplicates found and merged, explicit decisions, refusals and their
+reasons, the same party within a batch, bad options (``leads.conversion.planning``; see
+docs/rules.md#duplicates, #merge and #refusals)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from tests.leads.conversion.helpers import convert
 pytestmark = pytest.mark.django_db
 
 
-# ---- rule 7: duplicates ---------------------------------------------------------------------
+# ---- duplicates (docs/rules.md#duplicates) --------------------------------------------------
 
 
 def test_merge_into_existing_person_by_email_fills_empty_fields_only(rep: Any) -> None:
@@ -136,7 +136,7 @@ def test_merge_into_unknown_contact_is_refused(rep: Any) -> None:
     assert not result.converted and "does not exist" in result.reason
 
 
-# ---- rules 9 and 10: bulk, safety -----------------------------------------------------------
+# ---- bulk, safety: one contact per party, refusals (docs/rules.md#duplicates, #refusals) ----
 
 
 def test_within_batch_the_same_party_gives_one_contact(rep: Any) -> None:

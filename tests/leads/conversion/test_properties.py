@@ -1,4 +1,5 @@
-"""Property-based tests of the conversion service (SPEC "Lead conversion" rules 1-4, 7, 10, 11).
+"""Property-based tests of the conversion service (docs/rules.md#conversion): what it creates,
+what each contact inherits, nothing lost, duplicates, a lead converting once, and undo.
 
 Hypothesis draws arbitrary leads (unicode text with accents, CJK and emoji, empty and maximal
 values for every CharField, a valid email or none, tags, custom fields, notes, documents, a source,
@@ -49,7 +50,8 @@ COMMON: dict[str, Any] = {
 if os.environ.get("CRM_HYPOTHESIS_NO_SHRINK"):  # while working on these tests
     COMMON["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
 
-# SPEC rule 2, spelled out here rather than imported from the service under test.
+# What each new contact inherits (docs/rules.md#conversion-creates), spelled out here rather
+# than imported from the service under test.
 ADDRESS = ("street", "city", "postal_code", "region", "country")
 SOCIALS = ("social_x", "facebook", "skype", "linkedin")
 PERSON_GETS = (
@@ -280,7 +282,7 @@ def expected_task_content(options: dict[str, Any], lead: Lead) -> str:
     return template.replace("{name}", lead.display_name)
 
 
-# ---- a + b: every value arrives where SPEC says, and an undo gives everything back -----------
+# ---- a + b: every value lands where docs/rules.md#carried-over says, an undo puts all back ---
 
 
 @settings(max_examples=150, **COMMON)
@@ -363,7 +365,7 @@ def check_conversion(
     assert snapshot["lead_status"] == before["status"]
     assert sorted(snapshot["tags"]) == before["tags"]
 
-    # Rule 1 and 2: who is created, and what each inherits.
+    # Who is created, and what each inherits (docs/rules.md#conversion-creates).
     sides = {}
     for side, wanted, fields in (
         ("person", bool(lead.full_name), PERSON_GETS),
@@ -395,7 +397,7 @@ def check_conversion(
         if side == "organization":
             assert contact.name == lead.company_name
         assert contact.owner_id == lead.owner_id
-        # Rule 3: source and the lead's creation date on the contacts.
+        # Source and the lead's creation date on the contacts (docs/rules.md#carried-over).
         assert contact.source_id == lead.source_id
         assert contact.lead_created_at == lead.created_at
         assert contact.custom_fields == budget  # "secret" is not copied on conversion
@@ -408,14 +410,15 @@ def check_conversion(
         scope = "customers" if options["create_deal"] else "contacts"
         assert tag_names <= {t.name.lower() for t in contact.tags.filter(scope=scope)}, side
 
-    # Rule 3: notes and documents to the person, else the organisation; documents also from the deal.
+    # Notes and documents to the person, else the organisation; documents also from the deal
+    # (docs/rules.md#carried-over).
     assert sorted(main.notes.values_list("pk", flat=True)) == before["notes"]
     assert sorted(main.documents.values_list("pk", flat=True)) == before["documents"]
     assert sorted(Note.objects.values_list("content", flat=True)) == sorted(data["notes"])
     for document in Document.objects.all():
         assert document.file.read().startswith(b"contenu")
 
-    # Rule 5: the deal.
+    # The deal (docs/rules.md#conversion-creates).
     if options["create_deal"]:
         deal = Deal.objects.select_related("stage").get(pk=result.deal_id)
         name = options["deal_name"] or lead.full_name or lead.company_name
@@ -440,7 +443,8 @@ def check_conversion(
         assert result.deal_id is None and not Deal.objects.exists()
         assert not DocumentLink.objects.exists()
 
-    # Rule 6: the task, on the deal if one was made, else on the contact.
+    # The task, on the deal if one was made, else on the contact
+    # (docs/rules.md#conversion-creates).
     if options["create_task"]:
         task = Task.objects.get(pk=result.task_id)
         assert task.content == expected_task_content(options, lead)
@@ -460,8 +464,9 @@ def check_conversion(
 @st.composite
 def batch(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]]:
     """Leads drawn from a few parties. Every lead of one party is directly the same party as each
-    other lead of it by SPEC rule 7 (same email, or same full name and same organisation), and
-    two parties never are (they may share a name at different companies, or a company)."""
+    other lead of it by the duplicate rules (same email, or same full name and same organisation:
+    docs/rules.md#duplicates), and two parties never are (they may share a name at different
+    companies, or a company)."""
     n_parties = draw(st.integers(1, 4))
     companies = [f"{draw(text(40, empty=False))} Co{i}" for i in range(draw(st.integers(1, 3)))]
     parties: list[dict[str, Any]] = []

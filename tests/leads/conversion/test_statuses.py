@@ -1,4 +1,4 @@
-"""Prospect and customer statuses right after a conversion (SPEC "Prospect and customer status").
+"""Prospect and customer statuses right after a conversion (docs/rules.md#status-automatic).
 
 The conversion settles most statuses itself (the new open deal decides them) and runs the status
 service only where an employee brings other deals to an organisation; every test checks that a

@@ -1,4 +1,4 @@
-"""Undoing a conversion (SPEC "Lead conversion" rule 11, ``leads.conversion.undo``): the lead
+"""Undoing a conversion (docs/rules.md#undo, ``leads.conversion.undo``): the lead
 comes back exactly, merged contacts get their values back, later work blocks the undo, and who
 may undo."""
 
@@ -35,7 +35,7 @@ from tests.leads.conversion.helpers import convert, lead_state
 pytestmark = pytest.mark.django_db
 
 
-# ---- rule 11: undo --------------------------------------------------------------------------
+# ---- undo (docs/rules.md#undo) --------------------------------------------------------------
 
 
 def test_undo_gives_the_lead_back_exactly(rep: Any) -> None:

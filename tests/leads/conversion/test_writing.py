@@ -1,6 +1,6 @@
-"""What a conversion writes (SPEC "Lead conversion" rules 1-6): the contacts and what each
-inherits, notes, documents, custom fields, tags, the deal and the task; set-based, so the
-statements do not grow with the batch (``leads.conversion.writing``)."""
+"""What a conversion writes: the contacts and what each inherits, notes, documents, custom
+fields, tags, the deal and the task (docs/rules.md#conversion-creates, #carried-over);
+set-based, so the statements do not grow with the batch (``leads.conversion.writing``)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from tests.leads.conversion.helpers import convert
 pytestmark = pytest.mark.django_db
 
 
-# ---- rule 1 and 2: what is created and what each inherits -----------------------------------
+# ---- what is created and what each inherits (docs/rules.md#conversion-creates) --------------
 
 
 def test_person_only(rep: Any) -> None:
@@ -108,7 +108,7 @@ def test_both_and_person_is_employee(rep: Any) -> None:
     assert person.owner_id == org.owner_id == rep.pk
 
 
-# ---- rule 3: nothing is lost ----------------------------------------------------------------
+# ---- nothing is lost (docs/rules.md#carried-over) -------------------------------------------
 
 
 def test_source_creation_date_notes_documents_custom_fields(rep: Any) -> None:
@@ -158,7 +158,7 @@ def test_converted_lead_leaves_active_lists_and_is_read_only(rep: Any) -> None:
         lead.save()
 
 
-# ---- rule 4: tags ---------------------------------------------------------------------------
+# ---- tags (docs/rules.md#carried-over) ------------------------------------------------------
 
 
 def test_tags_go_to_customers_list_and_deal_when_deal_made(rep: Any) -> None:
@@ -186,7 +186,7 @@ def test_tags_go_to_contacts_list_without_deal(rep: Any) -> None:
     assert Tag.objects.filter(name="VIP", scope="deals").count() == 0
 
 
-# ---- rules 5 and 6: deal and task -----------------------------------------------------------
+# ---- deal and task (docs/rules.md#conversion-creates) ---------------------------------------
 
 
 def test_deal_named_after_lead_in_first_open_stage(rep: Any) -> None:
@@ -244,7 +244,7 @@ def test_bulk_deal_names_ignore_single_name(rep: Any) -> None:
     assert names == {lead.full_name for lead in leads}
 
 
-# ---- rule 9: set-based ----------------------------------------------------------------------
+# ---- set-based: the statements do not grow with the batch (docs/rules.md#bulk-conversion) ---
 
 
 def test_batch_query_count_does_not_grow(rep: Any) -> None:
