@@ -10,7 +10,7 @@ space-insensitive) or its website domain. Which rules apply is the admin setting
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -20,9 +20,8 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from crm.models import CrmSettings, domain_key_of, name_key_of
+from crm.selection import chunks
 from leads.models import Lead
-
-CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -67,12 +66,6 @@ class _Row(NamedTuple):
     organization_name: str = ""
 
 
-def _chunks(values: set[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
-
-
 def find_duplicates(
     leads: Sequence[Lead], rules: CrmSettings, keys: dict[int, LeadKeys] | None = None
 ) -> dict[int, LeadFindings]:
@@ -90,19 +83,19 @@ def find_duplicates(
     by_email: dict[str, list[_Row]] = defaultdict(list)
     by_name: dict[str, list[_Row]] = defaultdict(list)
     if rules.match_organization_name:
-        for chunk in _chunks(org_names):
+        for chunk in chunks(sorted(org_names)):
             for pk, name, owner_id, key in orgs.filter(name_key__any=chunk).values_list(
                 "pk", "name", "owner_id", "name_key"
             ):
                 by_org_name[key].append(_Row(pk, name, owner_id, key))
     if rules.match_organization_domain:
-        for chunk in _chunks(domains):
+        for chunk in chunks(sorted(domains)):
             for pk, name, owner_id, key in orgs.filter(domain_key__any=chunk).values_list(
                 "pk", "name", "owner_id", "domain_key"
             ):
                 by_domain[key].append(_Row(pk, name, owner_id, key))
     if rules.match_person_email:
-        for chunk in _chunks(emails):
+        for chunk in chunks(sorted(emails)):
             for pk, first, last, owner_id, email in (
                 people.annotate(email_ci=Lower("email"))
                 .filter(email_ci__any=chunk)
@@ -114,7 +107,7 @@ def find_duplicates(
         # Only people employed by an organisation the leads name (by name or by domain).
         found_orgs = [r.pk for rows in (*by_org_name.values(), *by_domain.values()) for r in rows]
         employed = Q(organization__name_key__any=org_names) | Q(organization_id__any=found_orgs)
-        for chunk in _chunks(names):
+        for chunk in chunks(sorted(names)):
             for pk, first, last, owner_id, key, org_id, org_key, org_name in people.filter(
                 employed, name_key__any=chunk
             ).values_list(

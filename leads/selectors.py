@@ -10,11 +10,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from contacts.models import Contact
+from crm.selection import chunks
 from deals.models import Deal
 from leads.conversion import LeadResult
 from leads.models import Lead, LeadConversion, LeadQuerySet
-
-CHUNK = 5000
 
 
 def lead_list() -> LeadQuerySet:
@@ -67,15 +66,13 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
     contact_ids = {pk for r in results for pk in (r.person_id, r.organization_id) if pk}
     deal_ids = {r.deal_id for r in results if r.deal_id}
     contact_names: dict[int, str] = {}
-    for start in range(0, len(contact_ids), CHUNK):
-        chunk = sorted(contact_ids)[start : start + CHUNK]
+    for chunk in chunks(sorted(contact_ids)):
         for pk, first, last, name, is_org in Contact.objects.filter(pk__in=chunk).values_list(
             "pk", "first_name", "last_name", "name", "is_organization"
         ):
             contact_names[pk] = name if is_org else " ".join(p for p in (first, last) if p)
     deal_names: dict[int, str] = {}
-    for start in range(0, len(deal_ids), CHUNK):
-        chunk = sorted(deal_ids)[start : start + CHUNK]
+    for chunk in chunks(sorted(deal_ids)):
         deal_names.update(Deal.objects.filter(pk__in=chunk).values_list("pk", "name"))
 
     def contact(pk: int | None, merged: bool) -> Link | None:

@@ -26,6 +26,7 @@ from contacts.services import (
 )
 from crm.bulk import analyze, insert_rows
 from crm.models import MANAGER_GROUP, Note, Tag, User
+from crm.selection import chunks
 from deals.models import Deal, DealContact, Stage
 from leads.bulk import leads_assign, leads_delete, leads_delete_preview, leads_tag
 from leads.models import Lead
@@ -116,7 +117,6 @@ class Command(BaseCommand):
         run("leads_delete_preview", lambda: leads_delete_preview(actor=manager, lead_ids=lead_ids))
         run("leads_delete", lambda: leads_delete(actor=manager, lead_ids=lead_ids))
         with transaction.atomic():
-            for start in range(0, len(deal_ids), 5000):
-                chunk = deal_ids[start : start + 5000]
+            for chunk in chunks(deal_ids):
                 DealContact.objects.filter(deal_id__in=chunk)._raw_delete(connection.alias)
                 Deal.objects.filter(pk__in=chunk)._raw_delete(connection.alias)
