@@ -88,7 +88,11 @@ def test_read_selection_ticked_rows_or_all_matching_the_filter(rep: Any) -> None
     dupont = ContactFactory(last_name="Dupont", owner=rep)
     durand = ContactFactory(last_name="Durand", owner=rep)
     ContactFactory(last_name="Martin", owner=rep)
-    common = {"filterset": ContactFilter, "queryset": Contact.objects.all(), "list_url": "/c/"}
+    common: dict[str, Any] = {
+        "filterset": ContactFilter,
+        "queryset": Contact.objects.all(),
+        "list_url": "/c/",
+    }
 
     ticked = _request(f"/?pk={durand.pk}&pk={dupont.pk}")
     ticked.user = rep
@@ -105,7 +109,11 @@ def test_read_selection_ticked_rows_or_all_matching_the_filter(rep: Any) -> None
 
 
 def test_read_selection_refuses_an_empty_or_broken_selection() -> None:
-    common = {"filterset": ContactFilter, "queryset": Contact.objects.none(), "list_url": "/c/"}
+    common: dict[str, Any] = {
+        "filterset": ContactFilter,
+        "queryset": Contact.objects.none(),
+        "list_url": "/c/",
+    }
     with pytest.raises(InvalidSelection, match="Tick at least one row"):
         read_selection(_request("/"), **common)
     with pytest.raises(InvalidSelection, match="Tick the leads"):
