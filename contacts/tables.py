@@ -11,28 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from crm.listing import CrmTable
+from crm.tables import ToggleColumn
 from crm.templatetags.crm_tags import badge, short_date
 
 BULK_FORM_ID = "contact-bulk"
 
 
 class ContactTable(CrmTable):
-    # The bulk form's selection (a django-tables2 CheckBoxColumn named after the field it feeds).
-    pk = tables.CheckBoxColumn(
-        accessor="pk",
-        attrs={
-            "th": {"class": "cell-check"},
-            "td": {"class": "cell-check"},
-            "th__input": {
-                "data-select-page": BULK_FORM_ID,
-                "aria-label": _("Select all contacts on this page"),
-                "form": BULK_FORM_ID,
-            },
-            "td__input": {
-                "form": BULK_FORM_ID,
-                "aria-label": lambda record: _("Select %(name)s") % {"name": record.display_name},
-            },
-        },
+    pk = ToggleColumn(
+        form_id=BULK_FORM_ID,
+        select_page_label=_("Select all contacts on this page"),
+        label=lambda record: _("Select %(name)s") % {"name": record.display_name},
     )
     name = tables.Column(
         verbose_name=_("Name"),

@@ -54,7 +54,8 @@ from contacts.services import (
 )
 from contacts.tables import ContactTable
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
-from crm.listing import render_list, wants_partial
+from crm.htmx import render_htmx, wants_partial
+from crm.listing import render_list
 from crm.models import CustomFieldScope
 from crm.permissions import acting_user, can_change
 from crm.selection import BulkOutcome
@@ -121,15 +122,16 @@ def status_view(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Status saved."))
             else:
                 messages.info(request, _("Nothing changed."))
-            if request.htmx:  # type: ignore[attr-defined]
+            if wants_partial(request):
                 return HttpResponseClientRedirect(contact.get_absolute_url())
             return redirect(contact)
     contact = contact_detail(pk)
     if wants_partial(request):
-        return render(
+        return render_htmx(
             request,
-            "contacts/contact_detail.html#status_card",
+            "contacts/contact_detail.html",
             {"contact": contact, "status_form": form, "can_change": True},
+            partial="status_card",
         )
     context = _detail_context(request, contact)
     context["status_form"] = form
@@ -191,14 +193,12 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
     contact = _save_contact(request, form) if request.method == "POST" and form.is_valid() else None
     if contact is not None:
         messages.success(request, format_html(_("Contact {} created."), _contact_link(contact)))
-        if not request.htmx:  # type: ignore[attr-defined]
+        if not wants_partial(request):
             return redirect(contact)
-        response = render(request, "contacts/contact_quick.html#created", {})
+        response = render(request, "includes/messages.html", {"oob": "append"})
+        trigger_client_event(response, "closeDialog")
         return trigger_client_event(response, "contactsChanged")
-    template = "contacts/contact_quick.html"
-    if wants_partial(request):
-        template += "#dialog"
-    return render(request, template, {"form": form})
+    return render_htmx(request, "contacts/contact_quick.html", {"form": form})
 
 
 @require_GET
@@ -318,7 +318,7 @@ def bulk_delete_view(request: HttpRequest) -> HttpResponse:
 
 def dialog_response(request: HttpRequest, url: str) -> HttpResponse:
     """After a dialog's successful submit: a full redirect (HTMX follows it as a page load)."""
-    if request.htmx:  # type: ignore[attr-defined]
+    if wants_partial(request):
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
@@ -368,8 +368,7 @@ def move_organization_view(request: HttpRequest, pk: int) -> HttpResponse:
         if person.organization_id
         else [],
     }
-    template = "contacts/contact_move.html"
-    return render(request, template + "#dialog" if wants_partial(request) else template, context)
+    return render_htmx(request, "contacts/contact_move.html", context)
 
 
 def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -437,5 +436,4 @@ def organization_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "preview": organization_delete_preview(actor=request.user, organization=organization),
     }
-    template = "contacts/organization_delete.html"
-    return render(request, template + "#dialog" if wants_partial(request) else template, context)
+    return render_htmx(request, "contacts/organization_delete.html", context)

@@ -4,11 +4,14 @@ What it acts on: the ticked rows (``pk``), or ``all`` rows matching the filter i
 re-resolved on the server by the list's FilterSet (no ids travel, NetBox style). What may be
 changed is the service's decision. The dialog is a partial of ``crm/bulk_action.html`` for HTMX
 (loaded into the list's ``<dialog>``) and a whole page without JavaScript; a valid submit answers
-with the flash messages out of band and the events that close the dialog and refresh the list."""
+with the flash messages out of band and the events that close the dialog and refresh the list.
+
+The selection itself (``SelectionForm`` read by ``read_selection``) is shared with the bulk views
+that have their own flow, such as the leads' bulk conversion."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +25,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
-from crm.listing import wants_partial
+from crm.htmx import render_htmx, wants_partial
 from crm.selection import BulkOutcome
 
 # Not filters: the list state left out of "all N matching".
@@ -45,16 +48,51 @@ class IdsField(forms.Field):
 
 
 class SelectionForm(forms.Form):
-    """The ticked rows (``pk``) or ``all`` rows matching the filter."""
+    """The ticked rows (``pk``) or ``all`` rows matching the filter. ``empty_message`` says what
+    to tick when neither is given (a list may word it for its records)."""
 
     pk = IdsField(required=False)
     all = forms.BooleanField(required=False)
 
+    def __init__(self, *args: Any, empty_message: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.empty_message = empty_message
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("all") and not data.get("pk"):
-            raise ValidationError(_("Tick at least one row, or choose all matching rows."))
+            raise ValidationError(
+                self.empty_message or _("Tick at least one row, or choose all matching rows.")
+            )
         return data
+
+
+class InvalidSelection(Exception):
+    """Nothing (or nothing valid) was selected; the message says what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows a bulk action applies to, and the list state to go back to."""
+
+    ids: list[int]
+    select_all: bool
+    params: QueryDict  # the filter that "all N matching" re-applied
+    back: str  # the list, with that filter for "all N matching"
+
+    def context(self) -> dict[str, Any]:
+        """What the dialog's form carries again: the ids, or ``all`` with the filter."""
+        return {
+            "select_all": self.select_all,
+            "ids": [] if self.select_all else self.ids,
+            "filter_params": [(k, v) for k in self.params for v in self.params.getlist(k)],
+            "count": len(self.ids),
+            "back": self.back,
+        }
 
 
 @dataclass
@@ -79,12 +117,13 @@ class BulkAction:
     danger: bool = False
 
 
-def filter_params(data: QueryDict) -> QueryDict:
-    """``data`` without the list state (page, sort, selection...) and the action's form: the
-    filter that "all N matching" re-applies."""
+def filter_params(data: QueryDict, form_fields: Collection[str] = ()) -> QueryDict:
+    """``data`` without the list state (page, sort, selection...) and the action's form (its
+    ``bulk-`` prefixed fields, or the unprefixed ``form_fields``): the filter that "all N
+    matching" re-applies."""
     params = data.copy()
     for name in list(params):
-        if name in LIST_STATE_PARAMS or name.startswith(FORM_PREFIX + "-"):
+        if name in LIST_STATE_PARAMS or name in form_fields or name.startswith(FORM_PREFIX + "-"):
             params.pop(name, None)
     return params
 
@@ -94,38 +133,54 @@ def filter_query(request: HttpRequest) -> str:
     return filter_params(request.GET).urlencode()
 
 
-def selected_ids(request: HttpRequest, action: BulkAction, selection: SelectionForm) -> list[int]:
+def read_selection(
+    request: HttpRequest,
+    *,
+    filterset: Any,
+    queryset: QuerySet[Any],
+    list_url: str,
+    form_fields: Collection[str] = (),
+    empty_message: str = "",
+) -> Selection:
+    """The selection of a bulk request (GET opens the dialog, POST submits it): the ticked ids,
+    or every row of ``queryset`` matching the list's filter, re-applied on the server by its
+    ``filterset`` class (NetBox style: no ids travel for "all N matching"). Raises
+    ``InvalidSelection`` when nothing valid is selected."""
     data = request.POST if request.method == "POST" else request.GET
-    if selection.cleaned_data["all"]:
-        filterset = action.filterset(
-            filter_params(data), queryset=action.queryset(), request=request
+    form = SelectionForm(data, empty_message=empty_message)
+    if not form.is_valid():
+        raise InvalidSelection(
+            " ".join(str(e) for e in form.non_field_errors()) or _("The selection is not valid.")
         )
-        return list(filterset.qs.order_by().values_list("pk", flat=True))
-    return list(selection.cleaned_data["pk"])
+    select_all = bool(form.cleaned_data["all"])
+    params = filter_params(data, form_fields)
+    if select_all:
+        matching = filterset(params, queryset=queryset, request=request).qs
+        ids = list(matching.order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = list(form.cleaned_data["pk"])
+    back = list_url + ("?" + params.urlencode() if select_all and params else "")
+    return Selection(ids=ids, select_all=select_all, params=params, back=back)
 
 
 def bulk_action_view(request: HttpRequest, action: BulkAction) -> HttpResponse:
-    data = request.POST if request.method == "POST" else request.GET
     partial = wants_partial(request)
     list_url = reverse(action.list_url_name)
-    selection = SelectionForm(data)
     template = "crm/bulk_action.html"
-    if not selection.is_valid():
-        message = " ".join(str(e) for e in selection.non_field_errors()) or _(
-            "The selection is not valid."
+    try:
+        selection = read_selection(
+            request, filterset=action.filterset, queryset=action.queryset(), list_url=list_url
         )
+    except InvalidSelection as exc:
         if partial:
             return render(
                 request,
                 template + "#empty",
-                {"message": message, "back": list_url, "title": action.title(0)},
+                {"message": exc.message, "back": list_url, "title": action.title(0)},
             )
-        messages.warning(request, message)
+        messages.warning(request, exc.message)
         return redirect(list_url)
-    ids = selected_ids(request, action, selection)
-    select_all = selection.cleaned_data["all"]
-    params = filter_params(data)
-    back = list_url + ("?" + params.urlencode() if select_all and params else "")
+    ids, back = selection.ids, selection.back
     form = action.form(request.POST if request.method == "POST" else None)
     error = ""
     if request.method == "POST" and form.is_valid():
@@ -147,21 +202,17 @@ def bulk_action_view(request: HttpRequest, action: BulkAction) -> HttpResponse:
             if not outcome.changed and not action.notices(outcome):
                 messages.info(request, _("Nothing changed."))
             if partial:
-                response = render(request, "crm/bulk_action.html#flash", {})
+                response = render(request, "includes/messages.html", {"oob": "append"})
                 trigger_client_event(response, "closeDialog")
                 return trigger_client_event(response, action.event)
             return redirect(back)
     context = {
+        **selection.context(),
         "action": action,
         "form": form,
         "error": error,
-        "select_all": select_all,
-        "ids": [] if select_all else ids,
-        "filter_params": [(k, v) for k in params for v in params.getlist(k)],
-        "count": len(ids),
         "title": action.title(len(ids)),
-        "back": back,
         "url": reverse(action.url_name),
         "preview": action.preview(request.user, ids) if action.preview else None,
     }
-    return render(request, template + "#dialog" if partial else template, context)
+    return render_htmx(request, template, context)

@@ -9,10 +9,11 @@ import django_filters
 import django_tables2 as tables
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
-from django_htmx.middleware import HtmxDetails
+
+from crm.htmx import render_htmx
+from crm.htmx import wants_partial as wants_partial  # re-exported: the helper lives in crm.htmx
 
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
@@ -53,14 +54,6 @@ def page_size(request: HttpRequest) -> int:
     return value if value in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
-def wants_partial(request: HttpRequest) -> bool:
-    """An HTMX request for a fragment (a history restore needs the whole page)."""
-    htmx: HtmxDetails | None = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.history_restore_request
-
-
 def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> None:
     """Sort and paginate from the query string (like django-tables2's RequestConfig, but the
     page size is only ever one of ``PAGE_SIZES``); a page past the end shows the last one."""
@@ -91,10 +84,9 @@ def render_list(
     """Paginate and sort ``table`` from the query string, then render the page or its partial."""
     per_page = page_size(request)
     configure_table(table, request, per_page=per_page)
-    name = f"{template}#{RESULTS_PARTIAL}" if wants_partial(request) else template
-    response = render(
+    response = render_htmx(
         request,
-        name,
+        template,
         {
             "table": table,
             "filter": filterset,
@@ -102,6 +94,7 @@ def render_list(
             "per_page": per_page,
             **(context or {}),
         },
+        partial=RESULTS_PARTIAL,
     )
     patch_vary_headers(response, ("HX-Request",))
     return response

@@ -26,7 +26,7 @@ from crm.forms import (
     TaskForm,
     user_choices,
 )
-from crm.listing import wants_partial
+from crm.htmx import render_htmx, wants_partial
 from crm.models import Document, Task
 from crm.permissions import is_manager
 from crm.selectors import (
@@ -39,19 +39,15 @@ from crm.selectors import (
 )
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
-
-
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("leads:list")
 
 
 def refused(request: HttpRequest, message: str, status: int = 403) -> HttpResponse:
     """A refusal: an out-of-band flash for HTMX (the target is left alone), else a page."""
-    if getattr(request, "htmx", False):
+    if wants_partial(request):
         messages.error(request, message)
-        response = render(request, "crm/messages_oob.html", status=status)
+        response = render(request, "includes/messages.html", {"oob": "replace"}, status=status)
         response["HX-Refused"] = "true"
         response["HX-Reswap"] = "none"
         return response
@@ -62,7 +58,7 @@ def _with_messages(
     request: HttpRequest, response: HttpResponse, context: dict[str, Any] | None = None
 ) -> HttpResponse:
     """Append the pending flash messages to an HTMX fragment (out-of-band swap of #messages)."""
-    oob = render(request, "crm/messages_oob.html", context)
+    oob = render(request, "includes/messages.html", {"oob": "replace", **(context or {})})
     response.content = response.content + oob.content
     return response
 
@@ -128,7 +124,7 @@ def _attach(request: HttpRequest, kind: str, pk: int, what: str) -> HttpResponse
             "document": _("“%(name)s” uploaded.") % {"name": getattr(created, "name", "")},
             "task": _("Task added."),
         }[what]
-        if not is_htmx(request):
+        if not wants_partial(request):
             messages.success(request, feedback)
             return redirect(subject.get_absolute_url())
     context = {
@@ -138,7 +134,7 @@ def _attach(request: HttpRequest, kind: str, pk: int, what: str) -> HttpResponse
         "created_pk": getattr(created, "pk", None),
         **_card_context(subject, what),
     }
-    if is_htmx(request):
+    if wants_partial(request):
         return render(request, CARDS[what], context)
     # Without JavaScript an invalid form comes back on a page of its own, errors in place.
     context.update({"card_template": CARDS[what], "what": what})
@@ -217,10 +213,7 @@ def _tasks_context(request: HttpRequest, form: MyTaskForm | None = None) -> dict
 def my_tasks(request: HttpRequest) -> HttpResponse:
     """The signed-in user's tasks (or, for a manager, anyone's): overdue, today, upcoming, and
     done in the last week; complete in place, add a task."""
-    context = _tasks_context(request)
-    if wants_partial(request):
-        return render(request, "crm/my_tasks.html#board", context)
-    return render(request, "crm/my_tasks.html", context)
+    return render_htmx(request, "crm/my_tasks.html", _tasks_context(request), partial="board")
 
 
 @require_POST
@@ -243,14 +236,14 @@ def task_new(request: HttpRequest) -> HttpResponse:
             form.add_error("subject", exc.message)
     if task is not None:
         messages.success(request, _("Task “%(task)s” added.") % {"task": task.content[:60]})
-        if not is_htmx(request):
+        if not wants_partial(request):
             return redirect("tasks:list")
         response = render(request, "crm/my_tasks.html#board", _tasks_context(request))
         return _with_messages(request, response)
-    if not is_htmx(request):
-        return render(request, "crm/my_tasks.html", _tasks_context(request, form))
-    response = render(request, "crm/my_tasks.html#board", _tasks_context(request, form))
-    return _with_messages(request, response)
+    response = render_htmx(
+        request, "crm/my_tasks.html", _tasks_context(request, form), partial="board"
+    )
+    return _with_messages(request, response) if wants_partial(request) else response
 
 
 @require_POST
@@ -267,7 +260,7 @@ def task_set_done(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Task “%(task)s” done.") % {"task": task.content[:60]})
     else:
         messages.info(request, _("Task “%(task)s” reopened.") % {"task": task.content[:60]})
-    if not is_htmx(request):
+    if not wants_partial(request):
         subject = task.subject if from_card else None
         return redirect(subject.get_absolute_url() if subject is not None else "tasks:list")
     if from_card:

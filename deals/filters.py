@@ -40,13 +40,15 @@ class _DealFilterBase(SearchFilterSet):
     expected_close = django_filters.DateFromToRangeFilter(
         label=_("Expected close"),
         field_name="expected_close_date",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date", "class": "cd-range"}),
+        widget=django_filters.widgets.DateRangeWidget(
+            attrs={"type": "date", "class": "range-input"}
+        ),
     )
     value = django_filters.RangeFilter(
         label=_("Value"),
         field_name="value",
         widget=django_filters.widgets.RangeWidget(
-            attrs={"type": "number", "min": "0", "step": "any", "class": "cd-range"}
+            attrs={"type": "number", "min": "0", "step": "any", "class": "range-input"}
         ),
     )
 

@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from crm.listing import CrmTable
+from crm.tables import ToggleColumn
 from crm.templatetags.crm_tags import badge, money, short_date
 from deals.models import Deal
 
@@ -22,21 +23,10 @@ BULK_FORM_ID = "deal-bulk"
 
 class DealTable(CrmTable):
     # Ticked rows feed the export menu (and any bulk form ``deal-bulk``), like the leads table.
-    pk = tables.CheckBoxColumn(
-        accessor="pk",
-        attrs={
-            "th": {"class": "cell-check"},
-            "td": {"class": "cell-check"},
-            "th__input": {
-                "data-select-page": BULK_FORM_ID,
-                "aria-label": _("Select all deals on this page"),
-                "form": BULK_FORM_ID,
-            },
-            "td__input": {
-                "form": BULK_FORM_ID,
-                "aria-label": lambda record: _("Select %(name)s") % {"name": record.name},
-            },
-        },
+    pk = ToggleColumn(
+        form_id=BULK_FORM_ID,
+        select_page_label=_("Select all deals on this page"),
+        label=lambda record: _("Select %(name)s") % {"name": record.name},
     )
     name = tables.Column(
         verbose_name=_("Name"), linkify=True, attrs={"td": {"class": "cell-primary"}}

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
-from crm.listing import render_list, wants_partial
+from crm.htmx import htmx_details, render_htmx, wants_partial
+from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import acting_user, can_change
 from crm.selection import BulkOutcome
@@ -89,7 +90,8 @@ def bulk_transfer_view(request: HttpRequest) -> HttpResponse:
     return bulk_action_view(request, TRANSFER)
 
 
-def _board_response(request: HttpRequest, query: QueryDict, *, partial: bool) -> HttpResponse:
+def _board_response(request: HttpRequest, query: QueryDict) -> HttpResponse:
+    """The board page, or for HTMX its board with the flash messages out of band."""
     filterset = BoardFilter(query, queryset=deal_list(), request=request)
     try:
         pipeline_id = int(query.get("pipeline", ""))
@@ -103,23 +105,23 @@ def _board_response(request: HttpRequest, query: QueryDict, *, partial: bool) ->
     )
     filter_query = query.copy()
     filter_query.pop("pipeline", None)
-    template = "deals/board.html#board" if partial else "deals/board.html"
-    response = render(
+    response = render_htmx(
         request,
-        template,
+        "deals/board.html",
         {
             "board": board,
             "filter": filterset,
             "filter_query": filter_query.urlencode(),
-            "oob_messages": partial,
+            "oob_messages": wants_partial(request),
         },
+        partial="board",
     )
     patch_vary_headers(response, ("HX-Request",))
     return response
 
 
 def board_view(request: HttpRequest) -> HttpResponse:
-    return _board_response(request, request.GET, partial=wants_partial(request))
+    return _board_response(request, request.GET)
 
 
 def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -207,9 +209,10 @@ def move_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(errors) or _("Choose a stage."))
 
     if wants_partial(request) and request.POST.get("view") == "board":
-        current = request.htmx.current_url if request.htmx else None  # type: ignore[attr-defined]
+        htmx = htmx_details(request)
+        current = htmx.current_url if htmx else None
         query = QueryDict(urlsplit(current).query if current else "")
-        return _board_response(request, query, partial=True)
+        return _board_response(request, query)
     return HttpResponseRedirect(_safe_next(request, deal.get_absolute_url()))
 
 
@@ -293,7 +296,7 @@ def transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
                     _("Kept by their owner (you may not change them): %s.")
                     % ", ".join(outcome.contacts_kept),
                 )
-            if request.htmx:  # type: ignore[attr-defined]
+            if wants_partial(request):
                 return HttpResponseClientRedirect(deal.get_absolute_url())
             return redirect(deal)
     context = {
@@ -301,5 +304,4 @@ def transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "contacts": deal_contacts_with_status(deal),
     }
-    template = "deals/deal_transfer.html"
-    return render(request, template + "#dialog" if wants_partial(request) else template, context)
+    return render_htmx(request, "deals/deal_transfer.html", context)

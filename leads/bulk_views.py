@@ -9,14 +9,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.forms import AssignForm, DeleteConfirmForm, TagsForm
 from contacts.views import contact_to_change, dialog_response
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view
-from crm.listing import wants_partial
+from crm.htmx import render_htmx
 from crm.models import Scope
 from crm.selection import BulkOutcome
 from leads.bulk import (
@@ -135,5 +134,4 @@ def contact_to_lead_view(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"name": lead.display_name},
                 )
                 return dialog_response(request, lead.get_absolute_url())
-    template = "leads/contact_to_lead.html"
-    return render(request, template + "#dialog" if wants_partial(request) else template, context)
+    return render_htmx(request, "leads/contact_to_lead.html", context)

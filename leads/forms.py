@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -324,32 +323,3 @@ class DuplicateChoiceForm(forms.Form):
             chosen = data.get(side) or NEW
             sides[side] = NEW if chosen == NEW else int(chosen)
         return Decision(person=sides["person"], organization=sides["organization"])
-
-
-class IdListField(forms.Field):
-    """A list of ids from repeated query/form parameters (``?pk=1&pk=2``)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[int]:
-        if not value:
-            return []
-        try:
-            return [int(v) for v in value]
-        except (TypeError, ValueError):
-            raise ValidationError(_("The selection is not valid.")) from None
-
-
-class BulkSelectionForm(forms.Form):
-    """What a bulk action applies to: the ticked rows (``pk``), or every lead matching the filter
-    in the query string (``all``), which the view resolves by re-applying the FilterSet. Which of
-    those leads may be converted is the service's decision (it refuses each one, with a reason)."""
-
-    pk = IdListField(required=False)
-    all = forms.BooleanField(required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("all") and not data.get("pk"):
-            raise ValidationError(_("Tick the leads to convert, or choose all matching leads."))
-        return data

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.listing import CrmTable
 from crm.permissions import can_change
+from crm.tables import ToggleColumn
 from crm.templatetags.crm_tags import badge, short_date
 from leads.models import Lead
 
@@ -58,21 +59,10 @@ def company_cell(lead: Lead, user: Any) -> SafeString:
 
 
 class LeadTable(CrmTable):
-    pk = tables.CheckBoxColumn(
-        accessor="pk",
-        attrs={
-            "th": {"class": "cell-check"},
-            "td": {"class": "cell-check"},
-            "th__input": {
-                "data-select-page": BULK_FORM_ID,
-                "aria-label": _("Select all leads on this page"),
-                "form": BULK_FORM_ID,
-            },
-            "td__input": {
-                "form": BULK_FORM_ID,
-                "aria-label": lambda record: _("Select %(name)s") % {"name": record.display_name},
-            },
-        },
+    pk = ToggleColumn(
+        form_id=BULK_FORM_ID,
+        select_page_label=_("Select all leads on this page"),
+        label=lambda record: _("Select %(name)s") % {"name": record.display_name},
     )
     name = tables.Column(
         verbose_name=_("Name"),

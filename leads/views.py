@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from crm.bulk_views import LIST_STATE_PARAMS, filter_query
-from crm.listing import render_list, wants_partial
+from crm.bulk_views import InvalidSelection, filter_query, read_selection
+from crm.htmx import render_htmx, wants_partial
+from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import acting_user, can_change
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
@@ -40,7 +41,6 @@ from leads.conversion import (
 from leads.duplicates import find_duplicates
 from leads.filters import LeadFilter
 from leads.forms import (
-    BulkSelectionForm,
     ConversionOptionsForm,
     ConvertProfileForm,
     DuplicateChoiceForm,
@@ -69,9 +69,9 @@ def _lead_to_change(request: HttpRequest, pk: int) -> Lead:
     return lead
 
 
-def _flash_response(request: HttpRequest, *events: str, body: str = "") -> HttpResponse:
+def _flash_response(request: HttpRequest, *events: str) -> HttpResponse:
     """The answer to a dialog's successful submit: the flash messages (out of band) and events."""
-    response = render(request, "leads/flash_oob.html", {"body": body})
+    response = render(request, "includes/messages.html", {"oob": "append"})
     for event in events:
         trigger_client_event(response, event)
     return response
@@ -170,10 +170,7 @@ def quick_create_view(request: HttpRequest) -> HttpResponse:
         if wants_partial(request):
             return _flash_response(request, "closeDialog", "leadsChanged")
         return redirect(lead)
-    template = "leads/lead_quick_create.html"
-    if wants_partial(request):
-        template += "#dialog"
-    return render(request, template, {"form": form})
+    return render_htmx(request, "leads/lead_quick_create.html", {"form": form})
 
 
 INLINE_FORMS: dict[str, type[LeadNameForm | LeadCompanyForm]] = {
@@ -292,10 +289,9 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
             if partial:
                 return _flash_response(request, "closeDialog", "leadsConverted")
             return redirect(lead)
-    template = "leads/lead_convert.html#dialog" if partial else "leads/lead_convert.html"
-    return render(
+    return render_htmx(
         request,
-        template,
+        "leads/lead_convert.html",
         {
             "lead": lead,
             "profile": profile,
@@ -308,46 +304,30 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _bulk_lead_ids(request: HttpRequest, selection: BulkSelectionForm, data: QueryDict) -> Any:
-    """The ticked ids, or every lead matching the filter in ``data`` (the FilterSet re-applied on
-    the server, NetBox style: no ids travel for "all N matching")."""
-    if selection.cleaned_data["all"]:
-        filterset = LeadFilter(data, queryset=Lead.objects.all(), request=request)
-        return filterset.qs.order_by("pk").values_list("pk", flat=True)
-    return selection.cleaned_data["pk"]
-
-
 def bulk_convert_view(request: HttpRequest) -> HttpResponse:
     """Convert the ticked leads, or all N matching the filter: the options (no name or company
     editing), then the result with totals and, per lead, what was created, merged or refused."""
-    data = request.POST if request.method == "POST" else request.GET
     partial = wants_partial(request)
-    selection = BulkSelectionForm(data)
-    if not selection.is_valid():
-        errors = [str(e) for e in selection.non_field_errors()]
-        message = " ".join(errors) or _("The selection is not valid.")
+    try:
+        selection = read_selection(
+            request,
+            filterset=LeadFilter,
+            queryset=Lead.objects.all(),
+            list_url=reverse("leads:list"),
+            form_fields=ConversionOptionsForm.base_fields,
+            empty_message=_("Tick the leads to convert, or choose all matching leads."),
+        )
+    except InvalidSelection as exc:
         if partial:
-            return render(request, "leads/lead_bulk_convert.html#empty", {"message": message})
-        messages.warning(request, message)
+            return render(request, "leads/lead_bulk_convert.html#empty", {"message": exc.message})
+        messages.warning(request, exc.message)
         return redirect("leads:list")
-    lead_ids = _bulk_lead_ids(request, selection, data)
-    select_all = selection.cleaned_data["all"]
-    params = data.copy()
-    for name in (*LIST_STATE_PARAMS, *ConversionOptionsForm.base_fields):
-        params.pop(name, None)
     options = ConversionOptionsForm(request.POST if request.method == "POST" else None)
-    context: dict[str, Any] = {
-        "options": options,
-        "select_all": select_all,
-        "ids": [] if select_all else lead_ids,
-        "filter_params": [(k, v) for k in params for v in params.getlist(k)],
-        "count": lead_ids.count() if select_all else len(lead_ids),
-        "back": reverse("leads:list") + ("?" + params.urlencode() if select_all else ""),
-    }
+    context: dict[str, Any] = {"options": options, **selection.context()}
     if request.method == "POST" and options.is_valid():
         try:
             result = leads_convert(
-                actor=acting_user(request), lead_ids=list(lead_ids), options=options.to_options()
+                actor=acting_user(request), lead_ids=selection.ids, options=options.to_options()
             )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
@@ -362,13 +342,13 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
                 refused_rows=result_rows(refused[:RESULT_ROWS]),
                 refused_more=max(0, len(refused) - RESULT_ROWS),
             )
-            template = "leads/lead_bulk_convert.html"
-            response = render(request, template + "#result" if partial else template, context)
+            response = render_htmx(
+                request, "leads/lead_bulk_convert.html", context, partial="result"
+            )
             if result.converted:
                 trigger_client_event(response, "leadsConverted")
             return response
-    template = "leads/lead_bulk_convert.html#dialog" if partial else "leads/lead_bulk_convert.html"
-    return render(request, template, context)
+    return render_htmx(request, "leads/lead_bulk_convert.html", context)
 
 
 @require_POST

@@ -1,6 +1,11 @@
-/* Small progressive enhancements; every page works without this file. */
+/* Sales CRM: small progressive enhancements; every page works without this file.
+   One section per component, in the order of static/css/app.css:
+   1. Flash messages   2. Menus   3. Forms   4. Lists (filters, loading state, bulk selection)
+   5. Export menu      6. Dialogs   7. Refused actions */
 (function () {
   "use strict";
+
+  /* ---------- 1. Flash messages ---------- */
 
   // Dismissable flash messages.
   document.addEventListener("click", function (event) {
@@ -10,14 +15,35 @@
     }
   });
 
-  // Close the account menu when clicking elsewhere.
+  /* ---------- 2. Menus ---------- */
+
+  // A <details> menu (the account menu, "all N matching", a record's "More") closes on a click
+  // elsewhere; the bulk and record menus also close once one of their actions is chosen.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) {
         menu.removeAttribute("open");
       }
     });
+    document.querySelectorAll("details.bulk-all[open], details.record-more[open]").forEach(function (menu) {
+      if (!menu.contains(event.target) || event.target.closest(".bulk-all__menu a, .record-more__menu a")) {
+        menu.removeAttribute("open");
+      }
+    });
   });
+
+  /* ---------- 3. Forms ---------- */
+
+  // Forms that destroy something ask first (data-confirm="question").
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  /* ---------- 4. Lists: filters, loading state, bulk selection ---------- */
 
   // Filter forms: leave empty fields out of the URL (?q=&status= -> nothing).
   document.addEventListener("htmx:configRequest", function (event) {
@@ -34,7 +60,7 @@
   });
 
   // Mark the results as loading while HTMX fetches them.
-  document.addEventListener("htmx:beforeRequest", function (event) {
+  document.addEventListener("htmx:beforeRequest", function () {
     var results = document.getElementById("results");
     if (results) { results.setAttribute("aria-busy", "true"); }
   });
@@ -42,40 +68,9 @@
     var results = document.getElementById("results");
     if (results) { results.removeAttribute("aria-busy"); }
   });
-})();
 
-/* Leads (issue 4): dialogs and bulk selection. */
-(function () {
-  "use strict";
-
-  // A dialog's content loaded by HTMX opens it; the server closes it with "closeDialog".
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var dialog = event.detail.target.closest && event.detail.target.closest("dialog");
-    if (dialog && !dialog.open && event.detail.target.innerHTML.trim()) {
-      dialog.showModal();
-    }
-  });
-  document.body.addEventListener("closeDialog", function () {
-    document.querySelectorAll("dialog[open]").forEach(function (dialog) { dialog.close(); });
-  });
-  // Close links in a dialog close it (without JavaScript they are links to a page).
-  document.addEventListener("click", function (event) {
-    var link = event.target.closest("[data-dismiss-dialog]");
-    var dialog = link && link.closest("dialog");
-    if (dialog) {
-      event.preventDefault();
-      dialog.close();
-    }
-  });
-  // An emptied dialog does not linger in the DOM with stale forms.
-  document.addEventListener("close", function (event) {
-    if (event.target.tagName === "DIALOG") {
-      var body = event.target.querySelector(".dialog__body");
-      if (body) { body.innerHTML = ""; }
-    }
-  }, true);
-
-  // Bulk selection: a header checkbox selects the page; the toolbar counts the selection.
+  // Bulk selection (crm.tables.ToggleColumn): a header checkbox selects the page; the toolbar
+  // counts the selection.
   function rowBoxes(formId) {
     return Array.from(document.querySelectorAll("input[type=checkbox][name=pk][form='" + formId + "']"));
   }
@@ -110,12 +105,67 @@
       }
     }
   });
-})();
-/* end of Leads (issue 4) */
 
-/* Notes, documents, tasks and settings (issue 4, "Tasks" and "Settings"). */
-(function () {
-  "use strict";
+  /* ---------- 5. Export menu (templates/includes/export_menu.html) ---------- */
+
+  // "This filter" exports the list's current filter (the query string, read again when clicked,
+  // as HTMX updates it); "Ticked rows" the table's ticked boxes. Without JavaScript the links
+  // export everything or the filter the page was loaded with.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-export]");
+    if (!link) { return; }
+    var scope = link.dataset.exportScope;
+    var url = new URL(link.dataset.export, window.location.href);
+    if (scope === "filtered") {
+      new URLSearchParams(window.location.search).forEach(function (value, key) {
+        url.searchParams.append(key, value);
+      });
+    } else {
+      var boxes = document.querySelectorAll("#results input[type=checkbox][name=pk]:checked");
+      var note = link.closest("[data-export-menu]").querySelector("[data-export-none]");
+      if (!boxes.length) {
+        event.preventDefault();
+        if (note) { note.hidden = false; }
+        return;
+      }
+      if (note) { note.hidden = true; }
+      boxes.forEach(function (box) { url.searchParams.append("pk", box.value); });
+    }
+    url.searchParams.set("scope", scope);
+    url.searchParams.set("format", link.dataset.exportFormat);
+    link.href = url.toString();
+  });
+
+  /* ---------- 6. Dialogs (templates/includes/dialog.html) ---------- */
+
+  // A dialog's content loaded by HTMX opens it; the server closes it with "closeDialog".
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = event.detail.target.closest && event.detail.target.closest("dialog");
+    if (dialog && !dialog.open && event.detail.target.innerHTML.trim()) {
+      dialog.showModal();
+    }
+  });
+  document.body.addEventListener("closeDialog", function () {
+    document.querySelectorAll("dialog[open]").forEach(function (dialog) { dialog.close(); });
+  });
+  // Close links in a dialog close it (without JavaScript they are links to a page).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-dismiss-dialog]");
+    var dialog = link && link.closest("dialog");
+    if (dialog) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+  // An emptied dialog does not linger in the DOM with stale forms.
+  document.addEventListener("close", function (event) {
+    if (event.target.tagName === "DIALOG") {
+      var body = event.target.querySelector(".dialog__body");
+      if (body) { body.innerHTML = ""; }
+    }
+  }, true);
+
+  /* ---------- 7. Refused actions ---------- */
 
   // A refused action answers 403 with HX-Refused: swap its out-of-band flash, leave the target.
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -124,60 +174,5 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
-  });
-
-  // Forms that destroy something ask first (data-confirm="question").
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) {
-      event.preventDefault();
-    }
-  }, true);
-})();
-
-/* Contacts & deals part: native <dialog>s loaded by HTMX (data-autoshow) open as modals; their
-   [data-close-dialog] buttons, Escape and a successful submit (which swaps the dialog away)
-   close them. */
-(function () {
-  "use strict";
-  function showDialogs(root) {
-    var dialogs = root.matches && root.matches("dialog[data-autoshow]") ? [root] : [];
-    if (root.querySelectorAll) {
-      dialogs = dialogs.concat(Array.from(root.querySelectorAll("dialog[data-autoshow]")));
-    }
-    dialogs.forEach(function (dialog) {
-      if (!dialog.open && dialog.isConnected) { dialog.showModal(); }
-    });
-  }
-  document.addEventListener("htmx:load", function (event) { showDialogs(event.detail.elt); });
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-close-dialog]");
-    if (!button) { return; }
-    var dialog = button.closest("dialog");
-    if (dialog && !dialog.classList.contains("cd-dialog--page")) {
-      event.preventDefault();
-      dialog.close();
-      dialog.remove();
-    }
-  });
-  document.addEventListener("close", function (event) {
-    var dialog = event.target;
-    if (dialog.matches && dialog.matches("dialog[data-autoshow]") && !dialog.classList.contains("cd-dialog--page")) {
-      dialog.remove();
-    }
-  }, true);
-})();
-
-/* Issue 5, bulk actions: the "all N matching" menu closes on a click elsewhere or once one of
-   its actions is chosen. */
-(function () {
-  "use strict";
-  document.addEventListener("click", function (event) {
-    document.querySelectorAll("details.bulk-all[open], details.record-more[open]").forEach(function (menu) {
-      if (!menu.contains(event.target) || event.target.closest(".bulk-all__menu a, .record-more__menu a")) {
-        menu.removeAttribute("open");
-      }
-    });
   });
 })();

@@ -160,7 +160,7 @@ def test_organisation_page_and_quick_create(page: Any) -> None:
     # Quick create in a dialog: an error in place, then the list refreshes with a message.
     page.goto("/contacts/")
     page.get_by_role("link", name="Quick create").click()
-    dialog = page.locator("dialog#quick-contact")
+    dialog = page.locator("dialog#contact-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Create").click()
     expect(dialog).to_contain_text("A person needs a first or a last name.")
@@ -169,7 +169,7 @@ def test_organisation_page_and_quick_create(page: Any) -> None:
     dialog.get_by_label("Last name").fill("Vasseur")
     dialog.get_by_label("Email").fill("nina@vasseur.example")
     dialog.get_by_role("button", name="Create").click()
-    expect(page.locator("dialog#quick-contact")).to_have_count(0)
+    expect(dialog).to_be_hidden()
     expect(page.locator("#messages")).to_contain_text("Contact Nina Vasseur created.")
     expect(page.locator("#results")).to_contain_text("Nina Vasseur")
     page.locator("#messages").get_by_role("link", name="Nina Vasseur").click()

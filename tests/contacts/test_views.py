@@ -356,9 +356,10 @@ def test_a_rep_cannot_edit_another_reps_contact(rep_client: Client, other_rep: A
 def test_quick_create_dialog(rep_client: Client, rep: Any) -> None:
     url = reverse("contacts:quick_create")
     page = html(rep_client.get(url, headers=HTMX))
-    assert page.lstrip().startswith('<dialog class="cd-dialog"') and "<html" not in page
+    # The dialog's content, loaded into the list's <dialog> (templates/includes/dialog.html).
+    assert page.lstrip().startswith('<form class="dialog-form"') and "<html" not in page
     page = html(rep_client.post(url, {"kind": "person"}, headers=HTMX))
-    assert "<dialog" in page and "A person needs a first or a last name." in page
+    assert 'id="quick-contact"' in page and "A person needs a first or a last name." in page
     response = rep_client.post(
         url,
         {"kind": "person", "first_name": "Jean", "last_name": "Dupont", "owner": rep.pk},
@@ -366,12 +367,13 @@ def test_quick_create_dialog(rep_client: Client, rep: Any) -> None:
     )
     person = Contact.objects.get(last_name="Dupont")
     assert "contactsChanged" in response.headers["HX-Trigger"]
+    assert "closeDialog" in response.headers["HX-Trigger"]
     body = html(response)
-    assert "<dialog" not in body and 'hx-swap-oob="true"' in body
+    assert "<form" not in body and 'hx-swap-oob="beforeend:#messages"' in body
     assert person.get_absolute_url() in body and person.owner == rep
     # Without JavaScript: a page of its own, then the new contact's page.
     page = html(rep_client.get(url))
-    assert "<html" in page and "open" in page.split("<dialog")[1].split(">")[0]
+    assert "<html" in page and 'class="dialog-page"' in page and 'id="quick-contact"' in page
     response = rep_client.post(url, {"kind": "organization", "name": "Acme"})
     assert response["Location"] == Contact.objects.get(name="Acme").get_absolute_url()
 
