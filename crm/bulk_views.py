@@ -173,10 +173,11 @@ def bulk_action_view(request: HttpRequest, action: BulkAction) -> HttpResponse:
         )
     except InvalidSelection as exc:
         if partial:
-            return render(
+            return render_htmx(
                 request,
-                template + "#empty",
+                template,
                 {"message": exc.message, "back": list_url, "title": action.title(0)},
+                partial="empty",
             )
         messages.warning(request, exc.message)
         return redirect(list_url)
