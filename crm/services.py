@@ -47,12 +47,18 @@ DEFAULT_DOCUMENT_MAX_SIZE = 20 * 1024 * 1024
 
 
 class Refused(Exception):
-    """A permission or business rule refused the action; ``str(exc)`` is a readable message."""
+    """A permission or business rule refused the action; ``str(exc)`` is a readable message.
+    ``kind`` says what was wrong, not how to answer it: the pages and the API map it to their
+    own status codes (``crm.http.refusal_status``)."""
 
-    def __init__(self, message: str, *, status: int = 403) -> None:
+    FORBIDDEN = "forbidden"  # who acts may not do this
+    INVALID = "invalid"  # what was asked is wrong or incomplete
+    NOT_FOUND = "not_found"  # what it names does not exist
+
+    def __init__(self, message: str, *, kind: str = FORBIDDEN) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.kind = kind
 
 
 def document_max_size() -> int:
@@ -76,7 +82,7 @@ def subject_get(kind: str, pk: int) -> Any:
     model = subject_model(kind)
     obj = model._default_manager.filter(pk=pk).first() if model is not None else None
     if obj is None:
-        raise Refused(_("This record does not exist."), status=404)
+        raise Refused(_("This record does not exist."), kind=Refused.NOT_FOUND)
     return obj
 
 
@@ -96,7 +102,7 @@ def _lock_subject(user: Any, subject: Any) -> Any:
     same moment finishes first) and check the rule again on the fresh row."""
     fresh = type(subject)._default_manager.select_for_update().filter(pk=subject.pk).first()
     if fresh is None:
-        raise Refused(_("This record does not exist."), status=404)
+        raise Refused(_("This record does not exist."), kind=Refused.NOT_FOUND)
     refusal = attach_refusal(user, fresh)
     if refusal:
         raise Refused(refusal)
@@ -113,7 +119,7 @@ def _subject_fields(subject: Any) -> dict[str, Any]:
 def note_add(user: Any, subject: Any, content: str) -> Note:
     content = (content or "").strip()
     if not content:
-        raise Refused(_("Write something first."), status=400)
+        raise Refused(_("Write something first."), kind=Refused.INVALID)
     with transaction.atomic():
         subject = _lock_subject(user, subject)
         return Note.objects.create(content=content, author=user, **_subject_fields(subject))
@@ -128,17 +134,17 @@ def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
     """Store ``upload`` under MEDIA_ROOT and record it on ``subject``. All or nothing: when the
     row cannot be written, the file is removed again."""
     if upload is None:
-        raise Refused(_("Choose a file to upload."), status=400)
+        raise Refused(_("Choose a file to upload."), kind=Refused.INVALID)
     size = upload.size or 0
     limit = document_max_size()
     if size > limit:
         raise Refused(
             _("This file is %(size)s; files are limited to %(limit)s.")
             % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
-            status=400,
+            kind=Refused.INVALID,
         )
     if size == 0:
-        raise Refused(_("This file is empty."), status=400)
+        raise Refused(_("This file is empty."), kind=Refused.INVALID)
     name = _clean_filename(upload.name or "")
     mime_type = (upload.content_type or mimetypes.guess_type(name)[0] or "")[:120]
     stored: str | None = None
@@ -174,10 +180,10 @@ def task_create(
     else only on a record the rep may change (the same rule as adding a note)."""
     content = (content or "").strip()
     if not content:
-        raise Refused(_("Say what the task is."), status=400)
+        raise Refused(_("Say what the task is."), kind=Refused.INVALID)
     owner = owner or user
     if not getattr(owner, "is_active", False):
-        raise Refused(_("Tasks go to active users only."), status=400)
+        raise Refused(_("Tasks go to active users only."), kind=Refused.INVALID)
     with transaction.atomic():
         subject = _lock_subject(user, subject)
         return Task.objects.create(

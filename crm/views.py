@@ -27,6 +27,7 @@ from crm.forms import (
     user_choices,
 )
 from crm.htmx import render_htmx, wants_partial
+from crm.http import refusal_status
 from crm.models import Document, Task
 from crm.permissions import is_manager
 from crm.selectors import (
@@ -113,10 +114,10 @@ def _attach(request: HttpRequest, kind: str, pk: int, what: str) -> HttpResponse
                     owner=data.get("owner") or request.user,
                 )
         except services.Refused as exc:
-            if exc.status == 400:
+            if exc.kind == services.Refused.INVALID:
                 form.add_error(None, exc.message)
             else:
-                return refused(request, exc.message, exc.status)
+                return refused(request, exc.message, refusal_status(exc))
     feedback = ""
     if created is not None:
         feedback = {
@@ -254,7 +255,7 @@ def task_set_done(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         task = services.task_set_done(request.user, task, done)
     except services.Refused as exc:
-        return refused(request, exc.message, exc.status)
+        return refused(request, exc.message, refusal_status(exc))
     from_card = request.POST.get("from") == "card"
     if done:
         messages.success(request, _("Task “%(task)s” done.") % {"task": task.content[:60]})

@@ -123,12 +123,12 @@ def deal_contact_remove(*, actor: Any, deal: Deal, contact_id: int) -> None:
     if deal.main_contact_id == contact_id:
         raise Refused(
             _("The main contact stays on the deal: give the deal another contact_id first."),
-            status=400,
+            kind=Refused.INVALID,
         )
     with transaction.atomic():
         link = DealContact.objects.filter(deal=deal, contact_id=contact_id).first()
         if link is None:
-            raise Refused(_("This contact is not on the deal."), status=404)
+            raise Refused(_("This contact is not on the deal."), kind=Refused.NOT_FOUND)
         link.delete()
 
 

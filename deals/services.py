@@ -244,7 +244,7 @@ def stage_delete(user: Any, stage: Any) -> None:
                     deals,
                 )
                 % {"name": locked.name, "count": deals},
-                status=400,
+                kind=Refused.INVALID,
             )
         if (
             locked.is_open
@@ -252,6 +252,6 @@ def stage_delete(user: Any, stage: Any) -> None:
         ):
             raise Refused(
                 _("“%(name)s” is the last open stage; new deals need one.") % {"name": locked.name},
-                status=400,
+                kind=Refused.INVALID,
             )
         locked.delete()

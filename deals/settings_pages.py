@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from crm.http import refusal_status
 from crm.services import Refused
 from crm.settings_registry import SettingsSection
 from crm.settings_views import edit_page, manager_required, render_settings, saved
@@ -82,7 +83,7 @@ def stages(request: HttpRequest) -> HttpResponse:
                 likelihood=form.cleaned_data["likelihood"],
             )
         except Refused as exc:
-            return refused(request, exc.message, exc.status)
+            return refused(request, exc.message, refusal_status(exc))
         return saved(
             request, _("Stage “%(name)s” added.") % {"name": stage.name}, "settings:stages"
         )

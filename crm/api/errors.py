@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from crm.http import refusal_status
 from crm.services import Refused
 
 
@@ -142,7 +143,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or _("You may not do this."))
     if isinstance(exc, Refused):
-        code = 422 if exc.status == 400 else exc.status
+        status = refusal_status(exc)
+        code = 422 if status == 400 else status
         return error_response(code, [{"code": _CODES.get(code, "invalid"), "message": exc.message}])
     if isinstance(exc, DjangoValidationError):
         return error_response(422, invalid(validation_errors(exc, "__all__")).errors, resource)

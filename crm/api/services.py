@@ -31,8 +31,8 @@ def outcome_refusal(outcome: BulkOutcome) -> None:
     if outcome.refused:
         raise Refused(_("You may only change records you own or unassigned ones."))
     if outcome.missing:
-        raise Refused(_("This record does not exist."), status=404)
-    raise Refused(" ".join(outcome.reasons) or _("This record was kept."), status=400)
+        raise Refused(_("This record does not exist."), kind=Refused.NOT_FOUND)
+    raise Refused(" ".join(outcome.reasons) or _("This record was kept."), kind=Refused.INVALID)
 
 
 def _note_refusal(actor: Any, note: Note) -> str | None:
@@ -47,7 +47,7 @@ def note_update(*, actor: Any, note: Note, content: str) -> Note:
         raise Refused(refusal)
     content = (content or "").strip()
     if not content:
-        raise Refused(_("Write something first."), status=400)
+        raise Refused(_("Write something first."), kind=Refused.INVALID)
     with transaction.atomic():
         note = Note.objects.select_for_update().get(pk=note.pk)
         note.content = content
@@ -82,7 +82,7 @@ def task_update(
         if content is not None:
             content = content.strip()
             if not content:
-                raise Refused(_("Say what the task is."), status=400)
+                raise Refused(_("Say what the task is."), kind=Refused.INVALID)
             task.content = content
             fields.append("content")
         if set_due:
@@ -90,7 +90,7 @@ def task_update(
             fields.append("due_at")
         if owner is not None:
             if not owner.is_active:
-                raise Refused(_("Tasks go to active users only."), status=400)
+                raise Refused(_("Tasks go to active users only."), kind=Refused.INVALID)
             task.owner = owner
             fields.append("owner")
         task.save(update_fields=fields)

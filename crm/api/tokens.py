@@ -31,7 +31,7 @@ def api_token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, st
         raise Refused(_("Only managers may create API tokens."))
     name = (name or "").strip()[:100] or _("API token")
     if not user.is_active:
-        raise Refused(_("Tokens are for active users only."), status=400)
+        raise Refused(_("Tokens are for active users only."), kind=Refused.INVALID)
     raw = secrets.token_hex(TOKEN_LENGTH // 2)
     token = ApiToken.objects.create(
         user=user,

@@ -48,7 +48,7 @@ def test_attach_refusal_rules(rep: Any, other_rep: Any, manager: Any) -> None:
 def test_subject_get_refuses_unknown_kinds_and_ids() -> None:
     with pytest.raises(services.Refused) as exc:
         services.subject_get("user", 1)
-    assert exc.value.status == 404
+    assert exc.value.kind == services.Refused.NOT_FOUND
     with pytest.raises(services.Refused):
         services.subject_get("lead", 999_999)
 
@@ -68,7 +68,7 @@ def test_note_add_refusals(rep: Any, other_rep: Any) -> None:
         services.note_add(rep, LeadFactory(owner=other_rep), "Not mine")
     with pytest.raises(services.Refused) as exc:
         services.note_add(rep, LeadFactory(owner=rep), "   ")
-    assert exc.value.status == 400
+    assert exc.value.kind == services.Refused.INVALID
     with pytest.raises(services.Refused):
         services.note_add(rep, converted(rep), "Too late")
     assert not Note.objects.exists()
@@ -97,7 +97,7 @@ def test_document_upload_size_limit(rep: Any, settings: Any) -> None:
         services.document_upload(
             rep, LeadFactory(owner=rep), SimpleUploadedFile("big.txt", b"x" * 11)
         )
-    assert exc.value.status == 400 and "limited to 10" in exc.value.message
+    assert exc.value.kind == services.Refused.INVALID and "limited to 10" in exc.value.message
     assert not Document.objects.exists()
 
 
