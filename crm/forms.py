@@ -20,6 +20,7 @@ from crm.models import (
 )
 from crm.permissions import changeable
 from crm.services import SUBJECT_MODELS, document_max_size, subject_model
+from crm.tags import tag_key, tags_by_name
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -196,10 +197,9 @@ class TagForm(forms.ModelForm):
         if "name" in data and not name:
             self.add_error("name", _("Give the tag a name."))
         elif name and scope:
-            others = Tag.objects.filter(name__iexact=name, scope=scope)
-            if self.instance.pk:
-                others = others.exclude(pk=self.instance.pk)
-            if others.exists():
+            # The one tag lookup's case rule (crm.tags), also for accented names on SQLite.
+            same = tags_by_name(scope=scope, names=[name], create=False).get(tag_key(name))
+            if same is not None and same != self.instance.pk:
                 self.add_error("name", _("This list already has a tag with this name."))
             data["name"] = name
         return data

@@ -26,7 +26,8 @@ from leads.models import Lead, LeadStatus
 
 
 class ConversionOptionsForm(forms.Form):
-    """The options of a conversion (SPEC rules 5 and 6); defaults come from the CRM settings."""
+    """The options of a conversion: the deal and the task it makes (docs/rules.md#conversion-creates);
+    defaults come from the CRM settings."""
 
     owner = forms.ModelChoiceField(
         queryset=User.objects.filter(is_active=True),
@@ -75,7 +76,7 @@ class ConversionOptionsForm(forms.Form):
             **kwargs.pop("initial", {}),
         }
         super().__init__(*args, **kwargs)
-        if not single:  # bulk: each deal is named after its lead (SPEC rule 9)
+        if not single:  # bulk: each deal is named after its lead (docs/rules.md#bulk-conversion)
             del self.fields["deal_name"]
 
     def clean_deal_currency(self) -> str:

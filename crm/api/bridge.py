@@ -13,8 +13,8 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from crm.api.dialect import invalid
-from crm.models import Tag
 from crm.permissions import is_manager
+from crm.tags import scoped_tags_by_name, tag_key
 
 # Form field -> Sell attribute, for error messages.
 FIELD_NAMES = {
@@ -82,11 +82,14 @@ def tag_ids(names: list[str] | None, *, scopes: tuple[str, ...], user: Any) -> l
     if names is None:
         return None
     wanted = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
-    found = {t.name.casefold(): t.pk for t in Tag.objects.filter(scope__in=scopes)}
+    found = scoped_tags_by_name(
+        names=[(scope, name) for scope in scopes for name in wanted], create=False
+    )
     ids: list[int] = []
     missing = []
     for name in wanted:
-        pk = found.get(name.casefold())
+        # The first of the resource's scopes that has the name (the one tag lookup's case rule).
+        pk = next((found[key] for s in scopes if (key := (s, tag_key(name))) in found), None)
         if pk is None:
             missing.append(name)
         else:

@@ -1,7 +1,7 @@
 /* Sales CRM: small progressive enhancements; every page works without this file.
    One section per component, in the order of static/css/app.css:
    1. Flash messages   2. Menus   3. Forms   4. Lists (filters, loading state, bulk selection)
-   5. Export menu      6. Dialogs   7. Refused actions */
+   5. Export menu      6. Dialogs   7. Refused actions   8. API reference */
 (function () {
   "use strict";
 
@@ -175,4 +175,37 @@
       event.detail.isError = false;
     }
   });
+
+  /* ---------- 8. API reference: "Try a request" (templates/api/docs.html) ---------- */
+
+  // Sends the request with the token typed in, never the session cookie, and shows the answer.
+  var tryForm = document.getElementById("api-try");
+  if (tryForm) {
+    tryForm.addEventListener("submit", function (event) { event.preventDefault(); });
+    document.getElementById("try-send").addEventListener("click", async function () {
+      var method = document.getElementById("try-method").value;
+      var answer = document.getElementById("try-answer");
+      var options = {
+        method: method,
+        headers: {
+          "Authorization": "Bearer " + document.getElementById("try-token").value,
+          "Accept": "application/json"
+        },
+        credentials: "omit"
+      };
+      if (method === "POST" || method === "PUT") {
+        options.headers["Content-Type"] = "application/json";
+        options.body = document.getElementById("try-body").value;
+      }
+      try {
+        var response = await fetch(document.getElementById("try-path").value, options);
+        var text = await response.text();
+        var shown = text;
+        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON */ }
+        answer.textContent = response.status + " " + response.statusText + "\n" + shown;
+      } catch (error) {
+        answer.textContent = String(error);
+      }
+    });
+  }
 })();

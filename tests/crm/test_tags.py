@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from crm.forms import TagForm
 from crm.models import Scope, Tag
 from crm.tags import scoped_tags_by_name, tag_key, tags_by_name
 
@@ -45,3 +46,20 @@ def test_no_names_no_query() -> None:
     with CaptureQueriesContext(connection) as queries:
         assert tags_by_name(scope=Scope.LEADS, names=[], create=True) == {}
     assert not queries
+
+
+@pytest.mark.parametrize("typed", ["éducation", "ÉDUCATION", " Éducation "])
+def test_tag_form_refuses_a_name_that_folds_like_an_existing_tag(typed: str) -> None:
+    """The settings' tag form uses the same rule as every other path: on SQLite too, where
+    ``iexact`` folds ASCII letters only, "éducation" is the existing "Éducation"."""
+    Tag.objects.create(name="Éducation", scope=Scope.LEADS)
+    form = TagForm({"name": typed, "scope": Scope.LEADS})
+    assert not form.is_valid()
+    assert form.errors["name"] == ["This list already has a tag with this name."]
+
+
+def test_tag_form_lets_a_tag_keep_its_own_name() -> None:
+    tag = Tag.objects.create(name="Éducation", scope=Scope.LEADS)
+    Tag.objects.create(name="Éducation", scope=Scope.CONTACTS)
+    form = TagForm({"name": "ÉDUCATION", "scope": Scope.LEADS}, instance=tag)
+    assert form.is_valid(), form.errors
