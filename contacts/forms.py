@@ -184,16 +184,6 @@ class _ContactFormBase(CustomFieldsMixin, forms.ModelForm):
             data["is_organization"] = self.is_organization
         return data
 
-    def save(self, commit: bool = True) -> Contact:
-        """Kept for the API until it calls ``contact_create`` / ``contact_update``."""
-        contact: Contact = super().save(commit=False)
-        contact.is_organization = self.is_organization
-        contact.custom_fields = self.merged_custom_fields(contact.custom_fields)
-        if commit:
-            contact.save()
-            self.save_m2m()
-        return contact
-
 
 class ContactForm(_ContactFormBase):
     """Every editable field of a person or an organisation."""

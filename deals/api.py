@@ -46,6 +46,7 @@ from crm.api.serializers import (
 )
 from crm.api.services import require_change
 from crm.models import CrmSettings, CustomFieldScope, Scope
+from crm.permissions import acting_user
 from crm.services import Refused, require_manager
 from deals.forms import DealForm
 from deals.models import (
@@ -57,6 +58,7 @@ from deals.models import (
     Stage,
     StageCategory,
 )
+from deals.records import deal_create, deal_update
 from deals.services import deal_move_stage
 
 # ------------------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ class DealViewSet(Resource):
         return stage
 
     def _save(self, deal: Deal | None, data: dict[str, Any]) -> Deal:
-        user = self.request.user
+        user = acting_user(self.request)
         reasons = self._reasons(data)
         stage_id = data.pop("stage_id", None) if deal is not None else data.get("stage_id")
         changes = form_changes(data, self.FKS)
@@ -220,7 +222,13 @@ class DealViewSet(Resource):
                 form = bound_form(
                     DealForm, instance=deal, changes=changes, overrides=self.OVERRIDES, user=user
                 )
-                saved = form.save_deal(actor=user)
+                changes = form.contact_changes()
+                if deal is None:
+                    saved = deal_create(
+                        actor=user, data=form.record_data(), add_contacts=changes["add_contacts"]
+                    )
+                else:
+                    saved = deal_update(actor=user, deal=deal, data=form.record_data(), **changes)
                 if deal is not None and stage_id is not None:
                     stage = self._stage(stage_id)
                     if stage.pk != saved.stage_id:

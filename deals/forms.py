@@ -25,7 +25,6 @@ from deals.models import (
     Stage,
     StageCategory,
 )
-from deals.records import deal_create, deal_update
 
 OUTCOMES = {
     "won": StageCategory.WON,
@@ -185,16 +184,6 @@ class DealForm(CustomFieldsMixin, forms.ModelForm):
             kept = {c.pk for c in self.cleaned_data.get("contacts") or []}
             remove = [c for c in others.queryset or () if c.pk not in kept]
         return {"add_contacts": add, "remove_contacts": remove}
-
-    def save_deal(self, *, actor: User) -> Deal:
-        """Write through ``deal_create`` / ``deal_update`` (the pages call those directly; the
-        API still calls this)."""
-        changes = self.contact_changes()
-        if self.instance.pk is None:
-            return deal_create(
-                actor=actor, data=self.record_data(), add_contacts=changes["add_contacts"]
-            )
-        return deal_update(actor=actor, deal=self.instance, data=self.record_data(), **changes)
 
 
 class TransferForm(forms.Form):
