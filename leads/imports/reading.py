@@ -209,6 +209,11 @@ def _read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def _unquoted(text: str) -> str:
+    """A cell an export neutralised, as it was (stripped like every cell)."""
+    return text[1:].strip() if NEUTRALISED.match(text) else text
+
+
 def read_table(data: bytes, filename: str = "") -> Table:
     """The header and the non-empty rows of a CSV or XLSX file, every cell as stripped text (a
     quote that neutralised a formula-like cell in an export is removed again)."""
@@ -240,7 +245,7 @@ def read_table(data: bytes, filename: str = "") -> Table:
             raise ImportFileError(_("This CSV file cannot be read: %s.") % exc) from None
         headers = [(h or "").strip() for h in (dataset.headers or [])]
         rows = [[(v or "").strip() for v in row] for row in dataset]
-    rows = [[NEUTRALISED.sub("", v, count=1) for v in row] for row in rows if any(row)]
+    rows = [[_unquoted(v) for v in row] for row in rows if any(row)]
     while headers and not headers[-1] and not any(len(r) >= len(headers) and r[-1] for r in rows):
         headers.pop()
         rows = [r[: len(headers)] for r in rows]
