@@ -127,43 +127,50 @@ def xlsx_check(archive: zipfile.ZipFile) -> None:
         raise _too_big(_("it unpacks to %s") % filesizeformat(total))
 
 
-def _dimension_check(rows: int, columns: int) -> None:
-    """Refuse a sheet of more than ``CRM_IMPORT_MAX_ROWS`` rows (under its header),
-    ``CRM_IMPORT_MAX_COLUMNS`` columns or ``CRM_IMPORT_MAX_CELLS`` cells."""
-    for count, cap, what in (
-        (rows - 1, max_rows(), _("its sheet has %(count)s rows (at most %(max)s)")),
-        (
-            columns,
+@dataclass(frozen=True)
+class SheetCaps:
+    """The most rows (under the header), columns and cells a sheet may have (settings
+    ``CRM_IMPORT_MAX_ROWS``, ``_COLUMNS``, ``_CELLS``)."""
+
+    rows: int
+    columns: int
+    cells: int
+
+    @classmethod
+    def from_settings(cls) -> SheetCaps:
+        return cls(
+            max_rows(),
             _limit("CRM_IMPORT_MAX_COLUMNS", MAX_COLUMNS),
-            _("its sheet has %(count)s columns (at most %(max)s)"),
-        ),
-        (
-            rows * columns,
             _limit("CRM_IMPORT_MAX_CELLS", MAX_CELLS),
-            _("its sheet has %(count)s cells (at most %(max)s)"),
-        ),
-    ):
-        if count > cap:
-            raise _too_big(what % {"count": f"{count:,}", "max": f"{cap:,}"})
+        )
+
+    def check(self, rows: int, columns: int, cells: int | None = None) -> None:
+        """Refuse ``rows`` (the header included) of ``columns`` making ``cells`` (by default
+        ``rows * columns``) when one of them is above its cap."""
+        cells = rows * columns if cells is None else cells
+        if rows - 1 > self.rows or columns > self.columns or cells > self.cells:
+            for count, cap, what in (
+                (rows - 1, self.rows, _("its sheet has %(count)s rows (at most %(max)s)")),
+                (columns, self.columns, _("its sheet has %(count)s columns (at most %(max)s)")),
+                (cells, self.cells, _("its sheet has %(count)s cells (at most %(max)s)")),
+            ):
+                if count > cap:
+                    raise _too_big(what % {"count": f"{count:,}", "max": f"{cap:,}"})
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
+def _xlsx_rows(data: bytes, caps: SheetCaps) -> Iterator[tuple[Any, ...]]:
     """The active sheet's rows, streamed (read-only, cached values not formulas), after the
     archive and the sheet's declared dimension passed their caps. Rows are not padded to the
     declared dimension (often wrong, and a bomb's weapon): each row ends at its last cell."""
     from openpyxl import load_workbook
 
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx).")) from None
-    xlsx_check(archive)
+    xlsx_check(zipfile.ZipFile(io.BytesIO(data)))
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet: Any = workbook.active
         if sheet is None or not hasattr(sheet, "reset_dimensions"):
             raise ImportFileError(_("This workbook has no sheet to import."))
-        _dimension_check(sheet.max_row or 0, sheet.max_column or 0)
+        caps.check(sheet.max_row or 0, sheet.max_column or 0)
         sheet.reset_dimensions()
         yield from sheet.iter_rows(values_only=True)
     finally:
@@ -180,33 +187,38 @@ def _defused(exc: BaseException | None) -> bool:
 
 
 def _read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of an XLSX, capped as they stream (a declared dimension may
+    lie): rows, the widest row, and the cells once every row is as wide as the header."""
     headers: list[str] = []
     rows: list[list[str]] = []
     cells = 0
+    caps = SheetCaps.from_settings()
     try:
-        for number, values in enumerate(_xlsx_rows(data)):
+        for number, values in enumerate(_xlsx_rows(data, caps), start=1):
+            if not values:  # a missing row (a gap in the sheet's row numbers)
+                if number > caps.rows + 1:
+                    caps.check(number, len(headers))
+                continue
             row = [_cell_text(v) for v in values]
             while row and not row[-1]:
                 row.pop()
-            _dimension_check(number + 1, len(row))
-            if number == 0:
+            if number == 1:
                 headers = row
-                continue
-            if len(row) > len(headers):
-                headers += [""] * (len(row) - len(headers))  # as if padded: "Column N"
+            elif row:
+                if len(row) > len(headers):  # the header widens, as a padded read did
+                    headers += [""] * (len(row) - len(headers))
+                rows.append(row)
             cells += len(headers)
-            if cells > _limit("CRM_IMPORT_MAX_CELLS", MAX_CELLS):
-                _dimension_check(number + 1, len(headers))
-            if row:
-                rows.append(row + [""] * (len(headers) - len(row)))
+            caps.check(number, len(headers), cells)
     except ImportFileError:
         raise
     except Exception as exc:
         if _defused(exc):
-            raise _too_big(_("it declares XML entities, as XML bombs do")) from None
+            raise ImportFileError(
+                _("This workbook is refused: it declares XML entities, as XML bombs do.")
+            ) from None
         raise ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx).")) from None
-    rows = [r + [""] * (len(headers) - len(r)) for r in rows]
-    return headers, rows
+    return headers, [r + [""] * (len(headers) - len(r)) for r in rows]
 
 
 def _unquoted(text: str) -> str:
@@ -222,7 +234,6 @@ def read_table(data: bytes, filename: str = "") -> Table:
 
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
-    dataset = tablib.Dataset()
     if data.startswith(b"PK\x03\x04"):
         headers, rows = _read_xlsx(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -230,6 +241,7 @@ def read_table(data: bytes, filename: str = "") -> Table:
             _("Old Excel files (.xls) cannot be imported: save the sheet as .xlsx or CSV.")
         )
     else:
+        dataset = tablib.Dataset()
         text = decode(data)
         if "\x00" in text:
             raise ImportFileError(_("This is not a CSV or XLSX file."))

@@ -78,7 +78,7 @@ def test_xlsx_writes_text_never_formulas(rep_client: Client) -> None:
     sheet = workbook.active
     assert sheet is not None
     headers = [c.value for c in sheet[1]]
-    cells = {h: c for h, c in zip(headers, sheet[2], strict=True)}
+    cells = dict(zip(headers, sheet[2], strict=True))
     company = cells["Company"]
     assert company.data_type == "s" and company.value == HOSTILE["company_name"]
     assert company.quotePrefix  # Excel shows it as text and keeps it text when edited
