@@ -12,6 +12,12 @@ Headers are the columns' labels in the user's language; the imports recognise th
 English and French names), so an export re-imports cleanly. Values are written as the import
 reads them: dates ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM:SS`` in the current time zone,
 tags comma-separated, users by username.
+
+Text that a spreadsheet would take for a formula (it starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return) is neutralised (the OWASP rule, docs/rules.md#exports): in CSV it gets a
+leading quote ``'``, which the import removes again; in XLSX it is written as a text cell marked
+"quote prefix", never a formula. Numbers and dates are never quoted. Characters XLSX forbids
+(control characters other than tab, newline and carriage return) are dropped from XLSX cells.
 """
 
 from __future__ import annotations
@@ -84,10 +90,40 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def export_rows(columns: Sequence[Column], records: Iterable[Any]) -> Iterator[list[str]]:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """An exported value as text; ``formula_like`` when it is text (not a number or a date)
+    that a spreadsheet would read as a formula."""
+
+    text: str
+    formula_like: bool = False
+
+
+def cell_of(value: Any) -> Cell:
+    text = text_of(value)
+    return Cell(text, isinstance(value, str) and text.startswith(FORMULA_START))
+
+
+def neutralise(text: Any) -> str:
+    """A CSV cell (OWASP): text that a spreadsheet would read as a formula gets a leading quote.
+    For a text value only: the number -5 stays -5 (see ``export_rows``)."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def export_cells(columns: Sequence[Column], records: Iterable[Any]) -> Iterator[list[Cell]]:
     getters = [c.get for c in columns]
     for record in records:
-        yield [text_of(get(record)) for get in getters]
+        yield [cell_of(get(record)) for get in getters]
+
+
+def export_rows(columns: Sequence[Column], records: Iterable[Any]) -> Iterator[list[str]]:
+    """The rows as CSV cells: formula-like text neutralised."""
+    for cells in export_cells(columns, records):
+        yield [("'" + c.text) if c.formula_like else c.text for c in cells]
 
 
 def export_records(
@@ -122,7 +158,7 @@ def csv_chunks(
     """CSV bytes (UTF-8 with a byte-order mark, so spreadsheets read the accents), a few
     hundred rows per chunk."""
     writer = csv.writer(_Echo())
-    yield ("\ufeff" + writer.writerow([str(c.header) for c in columns])).encode()
+    yield ("\ufeff" + writer.writerow([neutralise(c.header) for c in columns])).encode()
     pending: list[str] = []
     for row in export_rows(columns, records):
         pending.append(writer.writerow(row))
@@ -135,14 +171,28 @@ def csv_chunks(
 
 def xlsx_file(columns: Sequence[Column], records: Iterable[Any], *, title: str) -> Any:
     """A temporary file holding the XLSX workbook, written row by row (openpyxl write-only
-    mode keeps only the current row in memory), positioned at its start."""
+    mode keeps only the current row in memory), positioned at its start. Formula-like text is
+    a text cell with Excel's quote prefix (openpyxl would write any ``=...`` string as a
+    formula); characters XLSX forbids are dropped."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31] or "Export")
-    sheet.append([str(c.header) for c in columns])
-    for row in export_rows(columns, records):
-        sheet.append([value or None for value in row])  # an empty cell costs nothing
+
+    def value(cell: Cell) -> Any:
+        text = ILLEGAL_CHARACTERS_RE.sub("", cell.text)
+        if not cell.formula_like:
+            return text or None  # an empty cell costs nothing
+        written = WriteOnlyCell(sheet, value=text)
+        written.data_type = "s"
+        written.quotePrefix = True
+        return written
+
+    sheet.append([value(cell_of(str(c.header))) for c in columns])
+    for cells in export_cells(columns, records):
+        sheet.append([value(cell) for cell in cells])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
     workbook.save(handle)
     handle.seek(0)

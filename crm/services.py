@@ -146,7 +146,9 @@ def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
     if size == 0:
         raise Refused(_("This file is empty."), kind=Refused.INVALID)
     name = _clean_filename(upload.name or "")
-    mime_type = (upload.content_type or mimetypes.guess_type(name)[0] or "")[:120]
+    # The name says the type (the browser's claim is the fallback); downloads are served by
+    # name too (crm.views.document_download).
+    mime_type = (mimetypes.guess_type(name)[0] or upload.content_type or "")[:120]
     stored: str | None = None
     try:
         with transaction.atomic():

@@ -201,3 +201,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
 }
+
+# Files in (issue 11, docs/rules.md#imports and #documents): what an upload may make a worker do.
+# Sizes in bytes. A web import or document above its cap is refused on the form; an XLSX (web or
+# ``import_records``) is inspected before it is parsed: its zip entries (count, uncompressed size
+# of each and of all, compression ratio) and its sheet's declared dimension (rows, columns, cells).
+CRM_IMPORT_MAX_SIZE = int(os.environ.get("CRM_IMPORT_MAX_SIZE", 100 * 1024 * 1024))
+CRM_DOCUMENT_MAX_SIZE = int(os.environ.get("CRM_DOCUMENT_MAX_SIZE", 20 * 1024 * 1024))
+CRM_IMPORT_MAX_ROWS = int(os.environ.get("CRM_IMPORT_MAX_ROWS", 1_000_000))
+CRM_IMPORT_MAX_COLUMNS = int(os.environ.get("CRM_IMPORT_MAX_COLUMNS", 200))
+CRM_IMPORT_MAX_CELLS = int(os.environ.get("CRM_IMPORT_MAX_CELLS", 20_000_000))
+CRM_XLSX_MAX_UNCOMPRESSED = int(os.environ.get("CRM_XLSX_MAX_UNCOMPRESSED", 1024 * 1024 * 1024))
+CRM_XLSX_MAX_ENTRY = int(os.environ.get("CRM_XLSX_MAX_ENTRY", 512 * 1024 * 1024))
+CRM_XLSX_MAX_RATIO = int(os.environ.get("CRM_XLSX_MAX_RATIO", 100))
+CRM_XLSX_MAX_ENTRIES = int(os.environ.get("CRM_XLSX_MAX_ENTRIES", 1000))

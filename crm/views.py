@@ -8,6 +8,7 @@ card stays as it was."""
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from django.contrib import messages
@@ -157,14 +158,40 @@ def task_add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return _attach(request, kind, pk, "task")
 
 
+# Types a browser would render as a page or run (docs/rules.md#documents): sent as plain bytes.
+ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+    }
+)
+
+
 def document_download(request: HttpRequest, pk: int) -> FileResponse:
-    """Uploaded files are served to signed-in users only (login is required site-wide)."""
+    """Uploaded files are served to signed-in users only (login is required site-wide), always
+    as a download (``Content-Disposition: attachment``, ``nosniff``): an uploaded HTML or SVG
+    file never opens as a page of the site. Its type follows its name, not what the uploader's
+    browser claimed; a type a browser would render or run is sent as
+    ``application/octet-stream``."""
     document = get_object_or_404(Document, pk=pk)
     try:
         handle = document.file.open("rb")
     except FileNotFoundError:
         raise Http404("The file of this document is missing.") from None
-    return FileResponse(handle, as_attachment=True, filename=document.name)
+    content_type = mimetypes.guess_type(document.name)[0] or "application/octet-stream"
+    if content_type in ACTIVE_TYPES:
+        content_type = "application/octet-stream"
+    response = FileResponse(
+        handle, as_attachment=True, filename=document.name, content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # ---------- My tasks ----------

@@ -1,9 +1,13 @@
 """Reading an import file: the header and rows of a CSV or XLSX file as text.
 
-tablib loads both formats (openpyxl read-only for XLSX); this module only decides the encoding
-(UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252) and the separator (``;``, ``,``
-or tab, from the header line). A file that cannot be read raises ``ImportFileError`` with a
-message for the user, never anything else."""
+tablib loads CSV; this module decides the encoding (UTF-8 with or without BOM, UTF-16 with BOM,
+else Windows-1252) and the separator (``;``, ``,`` or tab, from the header line). An XLSX is
+inspected before it is parsed (``xlsx_check``: its zip entries' count, sizes and compression
+ratio, its sheet's declared dimension, against the ``CRM_IMPORT_*`` and ``CRM_XLSX_*`` settings),
+then streamed row by row with openpyxl's read-only mode (``defusedxml`` installed: no XML entity
+declarations). A bomb is refused in milliseconds, before anything large is made
+(docs/rules.md#imports). A file that cannot be read raises ``ImportFileError`` with a message for
+the user, never anything else."""
 
 from __future__ import annotations
 
@@ -11,12 +15,20 @@ import csv
 import datetime
 import io
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-MAX_ROWS = 1_000_000
+MAX_ROWS = 1_000_000  # the default of settings.CRM_IMPORT_MAX_ROWS
+MAX_COLUMNS = 200
+MAX_CELLS = 20_000_000
+# A neutralised cell of an export (crm.exports.neutralise): a quote before = + - @ tab or CR.
+NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r])")
 
 
 class ImportFileError(Exception):
@@ -74,30 +86,162 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _limit(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def max_rows() -> int:
+    return _limit("CRM_IMPORT_MAX_ROWS", MAX_ROWS)
+
+
+def _too_big(what: str) -> ImportFileError:
+    return ImportFileError(
+        _("This workbook is refused: %(what)s. Save the sheet as CSV, or split it.")
+        % {"what": what}
+    )
+
+
+def xlsx_check(archive: zipfile.ZipFile) -> None:
+    """Refuse a zip bomb before anything is decompressed: too many entries, an entry or all of
+    them too large once decompressed, or an entry compressed too well (blanks by the gigabyte).
+    The sizes are the ones the zip declares: ``zipfile`` never yields more than that."""
+    entries = archive.infolist()
+    if len(entries) > _limit("CRM_XLSX_MAX_ENTRIES", 1000):
+        raise _too_big(_("it holds %s files") % len(entries))
+    per_entry = _limit("CRM_XLSX_MAX_ENTRY", 512 << 20)
+    ratio = _limit("CRM_XLSX_MAX_RATIO", 100)
+    total = 0
+    for entry in entries:
+        total += entry.file_size
+        if entry.file_size > per_entry or (
+            entry.file_size > 1 << 20 and entry.file_size > ratio * max(entry.compress_size, 1)
+        ):
+            raise _too_big(
+                _("one of its parts unpacks to %(size)s from %(packed)s")
+                % {
+                    "size": filesizeformat(entry.file_size),
+                    "packed": filesizeformat(entry.compress_size),
+                }
+            )
+    if total > _limit("CRM_XLSX_MAX_UNCOMPRESSED", 1 << 30):
+        raise _too_big(_("it unpacks to %s") % filesizeformat(total))
+
+
+@dataclass(frozen=True)
+class SheetCaps:
+    """The most rows (under the header), columns and cells a sheet may have (settings
+    ``CRM_IMPORT_MAX_ROWS``, ``_COLUMNS``, ``_CELLS``)."""
+
+    rows: int
+    columns: int
+    cells: int
+
+    @classmethod
+    def from_settings(cls) -> SheetCaps:
+        return cls(
+            max_rows(),
+            _limit("CRM_IMPORT_MAX_COLUMNS", MAX_COLUMNS),
+            _limit("CRM_IMPORT_MAX_CELLS", MAX_CELLS),
+        )
+
+    def check(self, rows: int, columns: int, cells: int | None = None) -> None:
+        """Refuse ``rows`` (the header included) of ``columns`` making ``cells`` (by default
+        ``rows * columns``) when one of them is above its cap."""
+        cells = rows * columns if cells is None else cells
+        if rows - 1 > self.rows or columns > self.columns or cells > self.cells:
+            for count, cap, what in (
+                (rows - 1, self.rows, _("its sheet has %(count)s rows (at most %(max)s)")),
+                (columns, self.columns, _("its sheet has %(count)s columns (at most %(max)s)")),
+                (cells, self.cells, _("its sheet has %(count)s cells (at most %(max)s)")),
+            ):
+                if count > cap:
+                    raise _too_big(what % {"count": f"{count:,}", "max": f"{cap:,}"})
+
+
+def _xlsx_rows(data: bytes, caps: SheetCaps) -> Iterator[tuple[Any, ...]]:
+    """The active sheet's rows, streamed (read-only, cached values not formulas), after the
+    archive and the sheet's declared dimension passed their caps. Rows are not padded to the
+    declared dimension (often wrong, and a bomb's weapon): each row ends at its last cell."""
+    from openpyxl import load_workbook
+
+    xlsx_check(zipfile.ZipFile(io.BytesIO(data)))
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet: Any = workbook.active
+        if sheet is None or not hasattr(sheet, "reset_dimensions"):
+            raise ImportFileError(_("This workbook has no sheet to import."))
+        caps.check(sheet.max_row or 0, sheet.max_column or 0)
+        sheet.reset_dimensions()
+        yield from sheet.iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _defused(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML (openpyxl wraps some of its errors in a ValueError)."""
+    while exc is not None:
+        if type(exc).__module__.startswith("defusedxml"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of an XLSX, capped as they stream (a declared dimension may
+    lie): rows, the widest row, and the cells once every row is as wide as the header."""
+    headers: list[str] = []
+    rows: list[list[str]] = []
+    cells = 0
+    caps = SheetCaps.from_settings()
+    try:
+        for number, values in enumerate(_xlsx_rows(data, caps), start=1):
+            if not values:  # a missing row (a gap in the sheet's row numbers)
+                if number > caps.rows + 1:
+                    caps.check(number, len(headers))
+                continue
+            row = [_cell_text(v) for v in values]
+            while row and not row[-1]:
+                row.pop()
+            if number == 1:
+                headers = row
+            elif row:
+                if len(row) > len(headers):  # the header widens, as a padded read did
+                    headers += [""] * (len(row) - len(headers))
+                rows.append(row)
+            cells += len(headers)
+            caps.check(number, len(headers), cells)
+    except ImportFileError:
+        raise
+    except Exception as exc:
+        if _defused(exc):
+            raise ImportFileError(
+                _("This workbook is refused: it declares XML entities, as XML bombs do.")
+            ) from None
+        raise ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx).")) from None
+    return headers, [r + [""] * (len(headers) - len(r)) for r in rows]
+
+
+def _unquoted(text: str) -> str:
+    """A cell an export neutralised, as it was (stripped like every cell)."""
+    return text[1:].strip() if NEUTRALISED.match(text) else text
+
+
 def read_table(data: bytes, filename: str = "") -> Table:
-    """The header and the non-empty rows of a CSV or XLSX file, every cell as stripped text."""
+    """The header and the non-empty rows of a CSV or XLSX file, every cell as stripped text (a
+    quote that neutralised a formula-like cell in an export is removed again)."""
     import tablib
     from tablib.exceptions import InvalidDimensions
 
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
-    dataset = tablib.Dataset()
     if data.startswith(b"PK\x03\x04"):
-        try:
-            dataset.load(io.BytesIO(data), format="xlsx")
-        except InvalidDimensions:
-            raise ImportFileError(_("A row has more cells than the header has columns.")) from None
-        except Exception:
-            raise ImportFileError(
-                _("This file cannot be read as an Excel workbook (.xlsx).")
-            ) from None
-        headers = [_cell_text(h) for h in (dataset.headers or [])]
-        rows = [[_cell_text(v) for v in row] for row in dataset]
+        headers, rows = _read_xlsx(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(
             _("Old Excel files (.xls) cannot be imported: save the sheet as .xlsx or CSV.")
         )
     else:
+        dataset = tablib.Dataset()
         text = decode(data)
         if "\x00" in text:
             raise ImportFileError(_("This is not a CSV or XLSX file."))
@@ -113,7 +257,7 @@ def read_table(data: bytes, filename: str = "") -> Table:
             raise ImportFileError(_("This CSV file cannot be read: %s.") % exc) from None
         headers = [(h or "").strip() for h in (dataset.headers or [])]
         rows = [[(v or "").strip() for v in row] for row in dataset]
-    rows = [row for row in rows if any(row)]
+    rows = [[_unquoted(v) for v in row] for row in rows if any(row)]
     while headers and not headers[-1] and not any(len(r) >= len(headers) and r[-1] for r in rows):
         headers.pop()
         rows = [r[: len(headers)] for r in rows]
@@ -121,10 +265,10 @@ def read_table(data: bytes, filename: str = "") -> Table:
         raise ImportFileError(_("The first row of the file must hold the column names."))
     if not rows:
         raise ImportFileError(_("The file has no rows under its header."))
-    if len(rows) > MAX_ROWS:
+    if len(rows) > max_rows():
         raise ImportFileError(
             _("The file has %(count)s rows; at most %(max)s can be imported at once.")
-            % {"count": len(rows), "max": MAX_ROWS}
+            % {"count": len(rows), "max": max_rows()}
         )
     headers = [h or _("Column %s") % (i + 1) for i, h in enumerate(headers)]
     return Table(headers, rows)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,7 +32,7 @@ from leads.imports.reading import ImportFileError
 from leads.models import ImportJob, ImportJobStatus
 from leads.resources import lead_columns, lead_export_queryset
 
-MAX_UPLOAD = 200 * 1024 * 1024
+MAX_UPLOAD = 100 * 1024 * 1024  # the default of settings.CRM_IMPORT_MAX_SIZE
 
 lead_export_view = export_view(
     name="leads",
@@ -62,8 +64,11 @@ class UploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         uploaded = self.cleaned_data["file"]
-        if uploaded.size > MAX_UPLOAD:
-            raise forms.ValidationError(_("The file is too large (at most 200 MB)."))
+        limit = int(getattr(settings, "CRM_IMPORT_MAX_SIZE", MAX_UPLOAD))
+        if uploaded.size > limit:
+            raise forms.ValidationError(
+                _("The file is too large (at most %s).") % filesizeformat(limit)
+            )
         return uploaded
 
 

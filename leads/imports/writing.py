@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from crm.bulk import analyze, bulk_insert, bulk_update, insert_rows
+from crm.exports import neutralise
 from crm.models import Scope, User, domain_key_of, name_key_of
 from crm.permissions import can_change
 from crm.selection import chunks
@@ -247,11 +248,12 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
 
 def rejected_csv(headers: Sequence[str], rejected: Iterable[RowResult]) -> bytes:
     """The rejected rows as they were, with their reasons in a last column, to fix and import
-    again (UTF-8 with BOM, so spreadsheets read the accents)."""
+    again (UTF-8 with BOM, so spreadsheets read the accents). Formula-like cells get a leading
+    quote, as in every export (``crm.exports.neutralise``); the import removes it again."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*headers, _("Reason")])
+    writer.writerow([neutralise(h) for h in [*headers, _("Reason")]])
     for row in rejected:
         values = (row.values + [""] * len(headers))[: len(headers)]
-        writer.writerow([*values, " ".join(row.errors)])
+        writer.writerow([neutralise(v) for v in [*values, " ".join(row.errors)]])
     return ("\ufeff" + buffer.getvalue()).encode()

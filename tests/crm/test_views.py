@@ -354,3 +354,27 @@ def test_my_tasks_fixed_query_count(
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = text(client.get(reverse("tasks:list")))
     assert page.count('class="task ') + page.count('class="task"') > 150
+
+
+@pytest.mark.parametrize(
+    ("name", "claimed", "served"),
+    [
+        ("page.html", "text/html", "application/octet-stream"),
+        ("logo.svg", "image/svg+xml", "application/octet-stream"),
+        ("script.js", "text/javascript", "application/octet-stream"),
+        ("report.pdf", "text/html", "application/pdf"),
+        ("notes", "text/html", "application/octet-stream"),
+    ],
+)
+def test_a_document_is_always_a_download_never_a_page(
+    rep_client: Client, rep: Any, name: str, claimed: str, served: str
+) -> None:
+    """Issue 11 (files in): an uploaded HTML or SVG never renders as a page of the site."""
+    lead = LeadFactory(owner=rep)
+    upload = SimpleUploadedFile(name, b"<script>alert(1)</script>", content_type=claimed)
+    rep_client.post(url("document", lead), {"file": upload}, **HTMX)
+    document = Document.objects.get()
+    download = rep_client.get(reverse("document_download", args=[document.pk]))
+    assert download["Content-Type"] == served
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
