@@ -31,7 +31,7 @@ def refused(action: Callable[[], Any]) -> None:
 def converted(rep: Any, **fields: Any) -> tuple[Lead, LeadConversion]:
     lead = LeadFactory(owner=rep, first_name="Anne", last_name="Martin", **fields)
     result = leads_convert(actor=rep, lead_ids=[lead.pk], options=ConversionOptions()).results[0]
-    assert result.converted, result.reason
+    assert result.converted and result.conversion_id is not None, result.reason
     return lead, LeadConversion.objects.get(pk=result.conversion_id)
 
 
