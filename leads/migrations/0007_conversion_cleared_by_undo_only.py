@@ -68,20 +68,19 @@ DROP FUNCTION IF EXISTS leads_lead_conversion_cleared_by_undo_only();
 """
 
 
-def up(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_UP)
-    elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_UP)
+def _per_vendor(sql: dict[str, str]):
+    """A RunPython step that runs this database's SQL (nothing on another database)."""
+
+    def run(apps, schema_editor):
+        statement = sql.get(schema_editor.connection.vendor)
+        if statement:
+            schema_editor.execute(statement)
+
+    return run
 
 
-def down(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_DOWN)
-    elif vendor == "sqlite":
-        schema_editor.execute(SQLITE_DOWN)
+up = _per_vendor({"postgresql": PG_UP, "sqlite": SQLITE_UP})
+down = _per_vendor({"postgresql": PG_DOWN, "sqlite": SQLITE_DOWN})
 
 
 class Migration(migrations.Migration):

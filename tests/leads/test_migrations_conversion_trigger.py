@@ -6,8 +6,6 @@ one that waited on the conversion's row lock (issue 11, item 0)."""
 from __future__ import annotations
 
 import importlib
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +16,7 @@ from django.utils import timezone
 from leads.conversion import ConversionOptions, lead_conversion_undo, leads_convert
 from leads.models import Lead, LeadConversion, LeadStatus
 from tests.factories import LeadFactory
-from tests.leads.test_services import TIMEOUT, _waiting_on_a_lock
+from tests.leads.locking import behind_a_conversion, real_concurrency
 
 trigger = importlib.import_module("leads.migrations.0007_conversion_cleared_by_undo_only")
 
@@ -101,58 +99,23 @@ def test_the_migration_reverses(rep: Any) -> None:
     refused(lambda: Lead.objects.filter(pk=lead.pk).update(converted_at=None, status="new"))
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="real concurrency needs PostgreSQL (SQLite serialises every writer)",
-)
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@real_concurrency
 def test_a_stale_save_waiting_on_a_conversion_does_not_reverse_it(rep: Any) -> None:
     """Issue 11, item 0 below the services: a stale copy of the lead saved while a conversion
     holds the lead's row lock waits, then is refused by the database once the conversion
     commits."""
     lead = LeadFactory(owner=rep, first_name="Anne", last_name="Martin", company_name="")
     stale = Lead.objects.get(pk=lead.pk)
-    locked = threading.Event()
-    answers: dict[str, Any] = {}
-    errors: list[BaseException] = []
 
-    def convert() -> None:
+    def save() -> str:
+        stale.first_name = "Annie"
         try:
-            with transaction.atomic():
-                Lead.objects.select_for_update().get(pk=lead.pk)
-                locked.set()
-                deadline = time.monotonic() + TIMEOUT
-                while _waiting_on_a_lock() == 0:  # the stale save now waits on this lock
-                    assert time.monotonic() < deadline, "the save never waited on the lock"
-                    time.sleep(0.05)
-                result = leads_convert(actor=rep, lead_ids=[lead.pk], options=ConversionOptions())
-                answers["conversion"] = result.results[0].status
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    def save() -> None:
-        try:
-            assert locked.wait(TIMEOUT)
-            stale.first_name = "Annie"
             stale.save()
-            answers["save"] = "saved"
         except IntegrityError as exc:
-            answers["save"] = str(exc)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+            return str(exc)
+        return "saved"
 
-    threads = [threading.Thread(target=job, daemon=True) for job in (convert, save)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    assert errors == []
+    answers = behind_a_conversion(rep, lead, save)
     assert answers["conversion"] == "converted"
-    assert "lead_conversion_in_force" in answers["save"]
+    assert "lead_conversion_in_force" in answers["job"]
     assert_still_converted(lead)

@@ -25,18 +25,11 @@ from leads import views
 from leads.conversion import ConversionOptions, lead_conversion_undo, leads_convert
 from leads.models import Lead, LeadConversion, LeadStatus
 from tests.factories import ContactFactory, LeadFactory
+from tests.leads.locking import REAL_CONCURRENCY, TIMEOUT
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="real concurrency needs PostgreSQL (SQLite serialises every writer)",
-    ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = REAL_CONCURRENCY
 
 ALREADY_CONVERTED = "This lead is already converted."
-TIMEOUT = 60  # seconds; a deadlock or a lost wake-up shows as a thread still alive
 
 
 def run_together(*jobs: Callable[[], Any]) -> tuple[list[Any], list[BaseException | None]]:
