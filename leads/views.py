@@ -246,11 +246,15 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     same transaction as the conversion, so a refusal leaves the lead as it was."""
     lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
     partial = wants_partial(request)
-    if lead.is_converted:
+
+    def already_converted() -> HttpResponse:
         messages.info(request, _("This lead is already converted."))
         if partial:
             return _flash_response(request, "closeDialog", "leadsConverted")
         return redirect(lead)
+
+    if lead.is_converted:
+        return already_converted()
     if not can_change(request.user, lead):
         raise PermissionDenied(_("You may only convert leads you own."))
     post = request.POST if request.method == "POST" else None
@@ -267,6 +271,10 @@ def convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     offered = ",".join(str(f.contact_id) for f in [*person, *organization])
     duplicates = DuplicateChoiceForm(post, person=person, organization=organization)
     if post is not None and post.get("offered", "") != offered:
+        # A double submit finds the contacts the first one just made: "already converted" wins
+        # (its conversion committed before this search, so this read sees it; issue 11 item 11).
+        if Lead.objects.converted().filter(pk=pk).exists():
+            return already_converted()
         notice = _("Your changes found other possible duplicates: check the choices below.")
         duplicates = DuplicateChoiceForm(person=person, organization=organization)
     elif post is not None and profile.is_valid() and options.is_valid() and duplicates.is_valid():

@@ -141,6 +141,12 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
         for side in SIDES:
             if side in snapshot.created:
                 Contact.objects.filter(pk=snapshot.created[side]).delete()
+        # The conversion is undone before the lead is cleared: the database lets a lead's
+        # conversion be cleared only when none of its conversions is in force (leads/migrations/
+        # 0007), so a stale copy of the lead saved elsewhere cannot reverse it.
+        conversion.undone_at = timezone.now()
+        conversion.undone_by = actor
+        conversion.save(update_fields=["undone_at", "undone_by"])
         # The lead, exactly as it was (older snapshots kept every field: same values).
         values = snapshot.lead_values()
         for name, value in values.items():
@@ -149,9 +155,6 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
         lead.status = snapshot.lead_status
         Lead.objects.filter(pk=lead.pk).update(converted_at=None, status=lead.status, **values)
         lead.tags.set(snapshot.tags)
-        conversion.undone_at = timezone.now()
-        conversion.undone_by = actor
-        conversion.save(update_fields=["undone_at", "undone_by"])
         contacts_recompute_status(contact_ids=touched)
     return lead
 

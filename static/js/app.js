@@ -1,7 +1,8 @@
 /* Sales CRM: small progressive enhancements; every page works without this file.
    One section per component, in the order of static/css/app.css:
    1. Flash messages   2. Menus   3. Forms   4. Lists (filters, loading state, bulk selection)
-   5. Export menu      6. Dialogs   7. Refused actions   8. API reference */
+   5. Export menu      6. Dialogs   7. Refused actions   8. API reference
+   9. Request failures */
 (function () {
   "use strict";
 
@@ -208,4 +209,61 @@
       }
     });
   }
+
+  /* ---------- 9. Request failures ---------- */
+
+  // An HTMX request that fails anyway (an error answer that is not a refusal, no answer, no
+  // answer in time: htmx-config's timeout in templates/base.html) says so, instead of silently
+  // dropping "Converting…": a flash (the markup of templates/includes/messages.html) at the top
+  // of the open dialog the request came from (a modal dialog covers the page), else in the
+  // page's flash area, and the form's buttons are usable again. The translated texts are on the
+  // htmx-config meta. The server logs every 500 (LOGGING in crm/settings.py). See
+  // docs/rules.md#request-failures.
+  var FAILURE_TEXTS = {
+    server: "failedServer",
+    refused: "failedRefused",
+    network: "failedNetwork",
+    timeout: "failedTimeout"
+  };
+  function failureFlash(text, dismissLabel) {
+    var flash = document.createElement("div");
+    flash.className = "flash flash--error";
+    flash.setAttribute("role", "alert");
+    flash.setAttribute("data-request-failure", "");
+    var message = document.createElement("span");
+    message.className = "flash__text";
+    message.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "flash__close";
+    close.setAttribute("data-dismiss", "flash");
+    close.setAttribute("aria-label", dismissLabel);
+    close.textContent = "\u00d7";
+    flash.append(message, close);
+    return flash;
+  }
+  function requestFailed(event, kind) {
+    var meta = document.querySelector("meta[name='htmx-config']");
+    var texts = meta ? meta.dataset : {};
+    var xhr = event.detail.xhr;
+    var status = xhr && xhr.status ? String(xhr.status) : "";
+    if (kind === "response") {
+      kind = xhr.status >= 500 ? "server" : "refused";
+    }
+    var text = (texts[FAILURE_TEXTS[kind]] || "The request failed (%s).").replace("%s", status);
+    var flash = failureFlash(text, texts.dismiss || "Dismiss");
+    var elt = event.detail.elt;
+    var dialog = elt && elt.closest ? elt.closest("dialog[open]") : null;
+    var content = dialog ? dialog.querySelector(".dialog__content") : null;
+    var area = content || document.getElementById("messages");
+    if (area) {
+      area.querySelectorAll("[data-request-failure]").forEach(function (old) { old.remove(); });
+      if (content) { content.prepend(flash); } else { area.append(flash); }
+    }
+    // htmx enables the buttons of hx-disabled-elt again and ends hx-indicator ("Converting…")
+    // itself, right after this (a tested promise: tests/browser/test_request_failures.py).
+  }
+  document.addEventListener("htmx:responseError", function (event) { requestFailed(event, "response"); });
+  document.addEventListener("htmx:sendError", function (event) { requestFailed(event, "network"); });
+  document.addEventListener("htmx:timeout", function (event) { requestFailed(event, "timeout"); });
 })();

@@ -17,6 +17,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm.models import CrmSettings, LeadSource, Task
 from deals.models import Deal
+from leads import views
 from leads.conversion import ConversionOptions, leads_convert
 from leads.models import Lead, LeadConversion, LeadStatus
 from tests.factories import (
@@ -497,6 +498,30 @@ def test_convert_edits_that_change_the_duplicates_are_shown_again(
     assert "Your changes found other possible duplicates" in dialog
     assert f'name="person" value="{existing.pk}" checked' in dialog
     assert not LeadConversion.objects.exists()
+
+
+def test_convert_submitted_twice_says_already_converted_not_other_duplicates(
+    rep_client: Client, rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11, item 11 (tests/leads/conversion/test_concurrency.py has it with real threads):
+    the other submit converts the lead between this one's read of the lead and its duplicate
+    search, which then finds the contacts it made."""
+    lead = LeadFactory(first_name="Anne", last_name="Martin", email="a@x.fr", owner=rep)
+    real_find = views.find_duplicates
+
+    def find_after_the_other_submit(*args: Any, **kwargs: Any) -> Any:
+        if not Lead.objects.converted().filter(pk=lead.pk).exists():
+            leads_convert(actor=rep, lead_ids=[lead.pk], options=ConversionOptions())
+        return real_find(*args, **kwargs)
+
+    monkeypatch.setattr(views, "find_duplicates", find_after_the_other_submit)
+    response = rep_client.post(
+        reverse("leads:convert", args=[lead.pk]), _convert_data(lead), headers=HTMX
+    )
+    body = html(response)
+    assert "other possible duplicates" not in body
+    assert "already converted" in body and "closeDialog" in triggers(response)
+    assert LeadConversion.objects.filter(lead=lead).count() == 1
 
 
 def test_convert_refused_for_crafted_ids_and_converted_leads(

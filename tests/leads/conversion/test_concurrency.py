@@ -17,23 +17,19 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from contacts.models import Contact
+from leads import views
 from leads.conversion import ConversionOptions, lead_conversion_undo, leads_convert
 from leads.models import Lead, LeadConversion, LeadStatus
 from tests.factories import ContactFactory, LeadFactory
+from tests.leads.locking import REAL_CONCURRENCY, TIMEOUT
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="real concurrency needs PostgreSQL (SQLite serialises every writer)",
-    ),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = REAL_CONCURRENCY
 
 ALREADY_CONVERTED = "This lead is already converted."
-TIMEOUT = 60  # seconds; a deadlock or a lost wake-up shows as a thread still alive
 
 
 def run_together(*jobs: Callable[[], Any]) -> tuple[list[Any], list[BaseException | None]]:
@@ -179,3 +175,57 @@ def test_two_undos_at_once_one_succeeds_the_other_is_already_undone(rep: Any, ma
     lead.refresh_from_db()
     assert lead.converted_at is None and lead.status != LeadStatus.CONVERTED
     assert Contact.objects.count() == 0
+
+
+# ---- a double-submitted conversion dialog ----------------------------------------------------
+
+
+def test_double_submitted_dialog_the_loser_is_told_already_converted(
+    rep: Any, manager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11, item 11: the second submit of the single conversion dialog read the lead before
+    the first one committed, then searched duplicates after: it found the contacts the first one
+    had just created and said "Your changes found other possible duplicates" instead of "already
+    converted". The interleaving is forced: the loser's duplicate search waits until the
+    winner's request has answered."""
+    lead = LeadFactory(
+        owner=rep, first_name="Anne", last_name="Martin", company_name="Acme", email="a@acme.fr"
+    )
+    url = reverse("leads:convert", args=[lead.pk])
+    data = {
+        "lead-first_name": "Anne",
+        "lead-last_name": "Martin",
+        "lead-company_name": "Acme",
+        "lead-email": "a@acme.fr",
+        "offered": "",  # the dialog found no duplicates when it opened
+    }
+    loser_searching, winner_done = threading.Event(), threading.Event()
+    is_loser = threading.local()
+    real_find = views.find_duplicates
+
+    def find_duplicates(*args: Any, **kwargs: Any) -> Any:
+        if getattr(is_loser, "value", False):
+            loser_searching.set()
+            assert winner_done.wait(TIMEOUT), "the winner never answered"
+        return real_find(*args, **kwargs)
+
+    monkeypatch.setattr(views, "find_duplicates", find_duplicates)
+
+    def submit(user: Any, loser: bool) -> Any:
+        is_loser.value = loser
+        client = Client()
+        client.force_login(user)
+        if not loser:
+            assert loser_searching.wait(TIMEOUT), "the loser never searched"
+        try:
+            return client.post(url, data, headers={"HX-Request": "true"})
+        finally:
+            winner_done.set()
+
+    results, errors = run_together(partial(submit, rep, True), partial(submit, manager, False))
+    assert errors == [None, None]
+    loser, winner = (r.content.decode() for r in results)
+    assert "converted:" in winner
+    assert "other possible duplicates" not in loser
+    assert ALREADY_CONVERTED in loser
+    assert LeadConversion.objects.filter(lead=lead).count() == 1
