@@ -55,7 +55,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Two-factor sign-in is off."))
                 return redirect("account:home")
             else:
-                form.add_error("code", _("This code is not valid. Enter the code your app shows now."))
+                form.add_error(
+                    "code", _("This code is not valid. Enter the code your app shows now.")
+                )
         return render(request, "account/two_factor.html", {"form": form, "required": required})
     secret = request.session.get(ENROL_SECRET) or new_totp_secret()
     request.session[ENROL_SECRET] = secret

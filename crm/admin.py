@@ -29,6 +29,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
+from crm.auth_totp import totp_reset
 from crm.models import (
     CrmSettings,
     CustomField,
@@ -41,7 +42,6 @@ from crm.models import (
     User,
 )
 from crm.models import clean_custom_fields as validate_custom_fields
-from crm.auth_totp import totp_reset
 from crm.permissions import acting_user, can_change
 from crm.services import crm_settings_followed
 

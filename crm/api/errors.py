@@ -164,6 +164,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         if isinstance(exc, exceptions.Throttled):
             # Whole seconds, rounded up (at least 1): a client that waits that long gets through.
-            response["Retry-After"] = str(max(1, math.ceil(exc.wait or 0)))
+            response["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 0)))
         return response
     return None

@@ -12,7 +12,7 @@ from axes.models import AccessAttempt
 from django.core.management import call_command
 from django.test import Client
 
-from tests.crm.signin_support import cache_backend, sign_in, signed_in  # noqa: F401
+from tests.crm.signin_support import sign_in, signed_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,9 @@ def test_admin_login_locks_out_too(manager: Any, cache_backend: str) -> None:
     client = Client()
     for _ in range(20):
         client.post("/admin/login/", {"username": "manager", "password": "wrong"})
-    response = client.post("/admin/login/?next=/admin/", {"username": "manager", "password": "demo"})
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "manager", "password": "demo"}
+    )
     assert response.status_code == 429
     assert not signed_in(client)
 

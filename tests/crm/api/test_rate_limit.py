@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.crm.api.client import api_for, error_of
-from tests.crm.signin_support import cache_backend  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
