@@ -12,9 +12,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
-from crm.auth import CodeForm
-from crm.auth_totp import new_totp_secret, totp_enrol, totp_qr_svg, totp_reset, totp_uri
-from crm.auth_totp import totp_verify as _totp_verify
+from crm.auth import INVALID_CODE, CodeForm
+from crm.auth_totp import (
+    new_totp_secret,
+    totp_enrol,
+    totp_qr_svg,
+    totp_reset,
+    totp_uri,
+    totp_verify,
+)
 from crm.models import CrmSettings, User
 
 ENROL_SECRET = "_totp_enrol_secret"
@@ -50,14 +56,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             if required:
                 form.add_error(None, _("Two-factor sign-in is required for everyone."))
-            elif _totp_verify(user, form.cleaned_data["code"]):
+            elif totp_verify(user, form.cleaned_data["code"]):
                 totp_reset(user)
                 messages.success(request, _("Two-factor sign-in is off."))
                 return redirect("account:home")
             else:
-                form.add_error(
-                    "code", _("This code is not valid. Enter the code your app shows now.")
-                )
+                form.add_error("code", INVALID_CODE)
         return render(request, "account/two_factor.html", {"form": form, "required": required})
     secret = request.session.get(ENROL_SECRET) or new_totp_secret()
     request.session[ENROL_SECRET] = secret
@@ -66,7 +70,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             request.session.pop(ENROL_SECRET, None)
             messages.success(request, _("Two-factor sign-in is on."))
             return redirect("account:home")
-        form.add_error("code", _("This code is not valid. Enter the code your app shows now."))
+        form.add_error("code", INVALID_CODE)
     uri = totp_uri(user, secret)
     context = {
         "form": form,

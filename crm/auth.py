@@ -11,6 +11,7 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
+from axes.utils import reset as axes_reset
 from django import forms
 from django.conf import settings
 from django.contrib import auth
@@ -20,12 +21,12 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.auth_totp import new_totp_secret, totp_enrol, totp_qr_svg, totp_uri, totp_verify
 from crm.models import CrmSettings, User
 
+INVALID_CODE = gettext_lazy("This code is not valid. Enter the code your app shows now.")
 PENDING = "_signin_pending"
 PENDING_SECONDS = 300
 
@@ -38,6 +39,16 @@ class SignInThrottleBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, *args, **kwargs)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset link; a new password chosen through the mailed link also lifts a lockout
+    (the user proved they hold the account's mailbox)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response
 
 
 class CodeForm(forms.Form):
@@ -103,7 +114,7 @@ def _second_step(
             auth.login(request, user, backend=pending["backend"])
             return HttpResponseRedirect(pending.get("next") or settings.LOGIN_REDIRECT_URL)
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        form.add_error("code", _("This code is not valid. Enter the code your app shows now."))
+        form.add_error("code", INVALID_CODE)
     return render(request, template, {"form": form, "pending_user": user, **context})
 
 

@@ -80,6 +80,17 @@ def test_password_reset_by_email(rep: Any) -> None:
     assert b"This link is not valid" in Client().get(link, follow=True).content
 
 
+def test_a_reset_password_lifts_the_lockout(rep: Any) -> None:
+    locked = Client()
+    for _ in range(5):
+        sign_in(locked, "alice", "wrong")
+    assert sign_in(locked, "alice", "demo").status_code == 429
+    client = Client()
+    form = client.get(_reset_link(), follow=True)
+    client.post(form.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW})
+    assert sign_in(locked, "alice", NEW).status_code == 302
+
+
 def test_password_reset_mail_in_french(rep: Any) -> None:
     _reset_link("fr")
     assert mail.outbox[0].subject == "Réinitialiser votre mot de passe Sales CRM"
