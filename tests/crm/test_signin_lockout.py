@@ -119,3 +119,10 @@ def test_inactive_users_still_cannot_sign_in() -> None:
     client = Client()
     assert sign_in(client, "gone", "demo").status_code == 200
     assert not signed_in(client)
+
+
+def test_the_defaults(settings: Any) -> None:
+    assert settings.AXES_FAILURE_LIMIT == 5
+    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert settings.AXES_LOCKOUT_TEMPLATE == "registration/locked_out.html"
