@@ -8,6 +8,7 @@ import json
 import mimetypes
 from typing import Any
 
+from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -28,6 +29,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
+from crm.auth_totp import totp_reset
 from crm.models import (
     CrmSettings,
     CustomField,
@@ -415,9 +417,34 @@ class CrmUserAdmin(UserAdmin):
         "group_names",
         "is_staff",
         "is_active",
+        "two_factor",
         "last_login",
     )
     list_filter = ("groups", "is_staff", "is_superuser", "is_active")
+    actions = ("reset_two_factor", "unlock_sign_in")
+    readonly_fields = ("totp_confirmed_at",)
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        (_("Two-factor sign-in"), {"fields": ("totp_confirmed_at",)}),
+    )
+
+    @admin.display(description=_("two-factor"), boolean=True)
+    def two_factor(self, obj: User) -> bool:
+        return obj.has_two_factor
+
+    @admin.action(description=_("Reset two-factor sign-in (lost phone)"))
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Recovery (docs/rules.md#sign-in): the user signs in with the password alone, or
+        enrols again at once when the CRM settings require two-factor."""
+        for user in queryset:
+            totp_reset(user)
+        self.message_user(request, _("Two-factor sign-in reset for %d user(s).") % len(queryset))
+
+    @admin.action(description=_("Unlock sign-in (clear failed attempts)"))
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """The lockout after repeated failures, lifted now (as ``manage.py axes_reset_username``)."""
+        cleared = sum(axes_reset(username=user.username) for user in queryset)
+        self.message_user(request, _("%d failed-attempt record(s) cleared.") % cleared)
 
     @admin.display(description=_("groups"))
     def group_names(self, obj: User) -> str:
@@ -497,7 +524,17 @@ class CrmSettingsAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (_("Policies"), {"fields": ("repeat_business", "undo_grace_hours", "default_currency")}),
+        (
+            _("Policies"),
+            {
+                "fields": (
+                    "repeat_business",
+                    "undo_grace_hours",
+                    "default_currency",
+                    "require_two_factor",
+                )
+            },
+        ),
         (None, {"fields": ("updated_at",)}),
     )
     readonly_fields = ("updated_at",)

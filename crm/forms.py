@@ -307,7 +307,7 @@ class ConversionDefaultsForm(forms.ModelForm):
 class PoliciesForm(forms.ModelForm):
     class Meta:
         model = CrmSettings
-        fields = ["repeat_business", "undo_grace_hours"]
+        fields = ["repeat_business", "undo_grace_hours", "require_two_factor"]
 
     def clean_undo_grace_hours(self) -> int:
         hours = self.cleaned_data["undo_grace_hours"]

@@ -28,6 +28,12 @@ REP_GROUP = "Sales rep"
 class User(AbstractUser):
     """A CRM user. Managers are members of the "Sales manager" group (or superusers)."""
 
+    # Two-factor sign-in (docs/rules.md#sign-in): the base32 TOTP secret, set once the user
+    # confirmed a code from their authenticator; the last time step used refuses a replayed code.
+    totp_secret = models.CharField(_("two-factor secret"), max_length=64, blank=True)
+    totp_confirmed_at = models.DateTimeField(_("two-factor enrolled"), null=True, blank=True)
+    totp_last_step = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["username"]
         verbose_name = _("user")
@@ -35,6 +41,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def has_two_factor(self) -> bool:
+        return bool(self.totp_secret and self.totp_confirmed_at)
 
     @property
     def is_manager(self) -> bool:
@@ -437,6 +447,11 @@ class CrmSettings(models.Model):
         help_text=_("How long the converting rep may undo a conversion. Managers always may."),
     )
     default_currency = models.CharField(_("default currency"), max_length=3, default="EUR")
+    require_two_factor = models.BooleanField(
+        _("require two-factor sign-in"),
+        default=False,
+        help_text=_("Users without an authenticator enrol one at their next sign-in."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

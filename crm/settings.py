@@ -215,3 +215,68 @@ CRM_XLSX_MAX_UNCOMPRESSED = int(os.environ.get("CRM_XLSX_MAX_UNCOMPRESSED", 1024
 CRM_XLSX_MAX_ENTRY = int(os.environ.get("CRM_XLSX_MAX_ENTRY", 512 * 1024 * 1024))
 CRM_XLSX_MAX_RATIO = int(os.environ.get("CRM_XLSX_MAX_RATIO", 100))
 CRM_XLSX_MAX_ENTRIES = int(os.environ.get("CRM_XLSX_MAX_ENTRIES", 1000))
+
+# --- Sign-in: throttling, sessions, password reset mail, two-factor, API rate limit -------------
+# (docs/rules.md#sign-in; issue 11, finding 4.) Operators set:
+# - ``REDIS_URL`` (``redis://host:6379/0``): the shared cache for several worker processes (the API
+#   rate limit counts there); local memory otherwise (one process, counts per worker).
+# - ``CRM_SIGNIN_FAILURE_LIMIT`` (5), ``CRM_SIGNIN_LOCKOUT_MINUTES`` (15),
+#   ``CRM_SIGNIN_LOCKOUT_BY`` (``username+ip_address``: alternatives separated by commas, a ``+``
+#   joins a combination; e.g. ``username+ip_address,ip_address``), ``CRM_SIGNIN_PROXY_COUNT``
+#   (how many trusted proxies put the client address in X-Forwarded-For; 0 = REMOTE_ADDR only).
+# - ``DJANGO_SESSION_HOURS`` (12): how long a sign-in lasts.
+# - ``DJANGO_EMAIL_BACKEND`` (console), ``DJANGO_EMAIL_HOST``/``_PORT``/``_USER``/``_PASSWORD``/
+#   ``_USE_TLS``, ``DJANGO_DEFAULT_FROM_EMAIL``: the password-reset mail.
+# - ``CRM_API_RATE_LIMIT`` (``600/min``): requests per API token.
+from datetime import timedelta  # noqa: E402
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+INSTALLED_APPS += ["axes"]
+# Axes records failures in the database (shared by every worker) and locks out in the backend.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "crm.auth.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("CRM_SIGNIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CRM_SIGNIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [
+    alternative.split("+") if "+" in alternative else alternative
+    for alternative in os.environ.get("CRM_SIGNIN_LOCKOUT_BY", "username+ip_address").split(",")
+    if alternative
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("CRM_SIGNIN_PROXY_COUNT", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+AXES_VERBOSE = False
+
+# One working day: a rep signs in each morning; a stolen cookie is worth at most a day.
+SESSION_COOKIE_AGE = int(float(os.environ.get("DJANGO_SESSION_HOURS", "12")) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "crm@localhost")
+PASSWORD_RESET_TIMEOUT = 3 * 3600
+
+CRM_TOTP_ISSUER = os.environ.get("CRM_TOTP_ISSUER", "Sales CRM")
+CRM_API_RATE_LIMIT = os.environ.get("CRM_API_RATE_LIMIT", "600/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["crm.api.authentication.TokenRateThrottle"]
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]

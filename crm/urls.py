@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from contacts import api as contacts_api
-from crm import views
+from crm import auth, views
 from crm.api import resources as crm_api
 from crm.api.urls import api_urls
 from deals import api as deals_api
@@ -17,8 +17,27 @@ API_ROUTES = (*crm_api.ROUTES, *contacts_api.ROUTES, *deals_api.ROUTES, *leads_a
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("login/code/", auth.login_code, name="login_code"),
+    path("login/enrol/", auth.login_enrol, name="login_enrol"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("account/", include("crm.account_urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("leads/", include("leads.urls")),
     path("contacts/", include("contacts.urls")),
@@ -28,6 +47,8 @@ urlpatterns = [
     path("settings/api-tokens/", include("crm.api.page_urls")),
     path("settings/", include("crm.settings_urls")),
     path("api/v2/", include(api_urls(API_ROUTES))),
+    # The admin signs in through the same two steps and the same lockout as the app.
+    path("admin/login/", auth.SignInView.as_view()),
     path("admin/", admin.site.urls),
     path("documents/<int:pk>/", views.document_download, name="document_download"),
 ]

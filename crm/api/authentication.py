@@ -1,14 +1,16 @@
-"""``Authorization: Bearer TOKEN`` for the API (kept apart from the dialect module: DRF
-imports its authentication classes while it loads)."""
+"""``Authorization: Bearer TOKEN`` for the API, and the rate limit per token (kept apart from the
+dialect module: DRF imports its authentication and throttle classes while it loads)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
 
 from crm.api.tokens import api_token_user
 
@@ -31,3 +33,21 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """Requests per API token (``CRM_API_RATE_LIMIT``, e.g. ``600/min``), counted in the default
+    cache: Redis when ``REDIS_URL`` is set, so every worker shares the count. Over the limit the
+    API answers 429 in its error envelope with ``Retry-After`` (crm.api.errors)."""
+
+    scope = "api_token"
+
+    def get_rate(self) -> str | None:
+        return settings.CRM_API_RATE_LIMIT or None
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        # Keyed by the token's stored hash, unique for ever (an id may come back after a delete).
+        ident = getattr(request.auth, "key_hash", None)
+        if not ident:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}

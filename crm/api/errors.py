@@ -4,6 +4,7 @@ bad input."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
@@ -161,8 +162,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         if code == 401:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
-        wait = getattr(exc, "wait", None)
-        if wait:
-            response["Retry-After"] = str(int(wait))
+        if isinstance(exc, exceptions.Throttled):
+            # Whole seconds, rounded up (at least 1): a client that waits that long gets through.
+            response["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 0)))
         return response
     return None
