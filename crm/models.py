@@ -20,6 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.api.models import ApiToken, ApiTokenQuerySet  # noqa: F401  (the API tokens are crm models)
+from crm.validators import (
+    validate_date_range,
+    validate_multiline,
+    validate_single_line,
+    validate_web_link,
+)
 
 MANAGER_GROUP = "Sales manager"
 REP_GROUP = "Sales rep"
@@ -211,14 +217,15 @@ class CustomField(models.Model):
                 )
             return str(number)
         if kind == CustomFieldType.DATE:
-            if isinstance(value, datetime.date):
-                return value.isoformat()
-            try:
-                return datetime.date.fromisoformat(str(value).strip()).isoformat()
-            except ValueError:
-                raise ValidationError(
-                    _("%(label)s must be a date (YYYY-MM-DD)."), params={"label": self.label}
-                ) from None
+            if not isinstance(value, datetime.date):
+                try:
+                    value = datetime.date.fromisoformat(str(value).strip())
+                except ValueError:
+                    raise ValidationError(
+                        _("%(label)s must be a date (YYYY-MM-DD)."), params={"label": self.label}
+                    ) from None
+            validate_date_range(value)
+            return value.isoformat()
         if kind == CustomFieldType.CHECKBOX:
             if isinstance(value, bool):
                 return value
@@ -229,6 +236,7 @@ class CustomField(models.Model):
                 return False
             raise ValidationError(_("%(label)s must be yes or no."), params={"label": self.label})
         text = str(value).strip()
+        validate_single_line(text)
         if kind == CustomFieldType.CHOICE:
             if text not in self.choices:
                 raise ValidationError(
@@ -289,7 +297,7 @@ class AttachedModel(models.Model):
 
 
 class Note(AttachedModel, TimeStampedModel):
-    content = models.TextField(_("content"))
+    content = models.TextField(_("content"), validators=[validate_multiline])
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
@@ -372,8 +380,8 @@ class DocumentLink(models.Model):
 
 
 class Task(AttachedModel, OwnedModel, TimeStampedModel):
-    content = models.TextField(_("content"))
-    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    content = models.TextField(_("content"), validators=[validate_multiline])
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, validators=[validate_date_range])
     done = models.BooleanField(_("done"), default=False)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
@@ -460,23 +468,62 @@ class CrmSettings(models.Model):
 class ContactInfo(models.Model):
     """The profile fields a lead and a contact share (docs/rules.md#records)."""
 
-    title = models.CharField(_("title"), max_length=150, blank=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True)
-    mobile = models.CharField(_("mobile"), max_length=50, blank=True)
-    phone = models.CharField(_("work phone"), max_length=50, blank=True)
-    fax = models.CharField(_("fax"), max_length=50, blank=True)
-    website = models.CharField(_("website"), max_length=255, blank=True)
-    industry = models.CharField(_("industry"), max_length=150, blank=True)
-    description = models.TextField(_("description"), blank=True)
-    street = models.CharField(_("street"), max_length=255, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    region = models.CharField(_("region"), max_length=120, blank=True)
-    country = models.CharField(_("country"), max_length=120, blank=True)
-    social_x = models.CharField(_("X"), max_length=120, blank=True)
-    facebook = models.CharField(_("Facebook"), max_length=255, blank=True)
-    skype = models.CharField(_("Skype"), max_length=120, blank=True)
-    linkedin = models.CharField(_("LinkedIn"), max_length=255, blank=True)
+    title = models.CharField(
+        _("title"), max_length=150, blank=True, validators=[validate_single_line]
+    )
+    email = models.EmailField(
+        _("email"), max_length=254, blank=True, validators=[validate_single_line]
+    )
+    mobile = models.CharField(
+        _("mobile"), max_length=50, blank=True, validators=[validate_single_line]
+    )
+    phone = models.CharField(
+        _("work phone"), max_length=50, blank=True, validators=[validate_single_line]
+    )
+    fax = models.CharField(_("fax"), max_length=50, blank=True, validators=[validate_single_line])
+    website = models.CharField(
+        _("website"),
+        max_length=255,
+        blank=True,
+        validators=[validate_single_line, validate_web_link],
+    )
+    industry = models.CharField(
+        _("industry"), max_length=150, blank=True, validators=[validate_single_line]
+    )
+    description = models.TextField(_("description"), blank=True, validators=[validate_multiline])
+    street = models.CharField(
+        _("street"), max_length=255, blank=True, validators=[validate_single_line]
+    )
+    city = models.CharField(
+        _("city"), max_length=120, blank=True, validators=[validate_single_line]
+    )
+    postal_code = models.CharField(
+        _("postal code"), max_length=20, blank=True, validators=[validate_single_line]
+    )
+    region = models.CharField(
+        _("region"), max_length=120, blank=True, validators=[validate_single_line]
+    )
+    country = models.CharField(
+        _("country"), max_length=120, blank=True, validators=[validate_single_line]
+    )
+    social_x = models.CharField(
+        _("X"), max_length=120, blank=True, validators=[validate_single_line, validate_web_link]
+    )
+    facebook = models.CharField(
+        _("Facebook"),
+        max_length=255,
+        blank=True,
+        validators=[validate_single_line, validate_web_link],
+    )
+    skype = models.CharField(
+        _("Skype"), max_length=120, blank=True, validators=[validate_single_line]
+    )
+    linkedin = models.CharField(
+        _("LinkedIn"),
+        max_length=255,
+        blank=True,
+        validators=[validate_single_line, validate_web_link],
+    )
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     ADDRESS_FIELDS = ("street", "city", "postal_code", "region", "country")

@@ -43,6 +43,7 @@ from crm.api.serializers import (
 from crm.api.services import outcome_refusal
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.permissions import acting_user
+from crm.validators import validate_date_range
 from leads.bulk import leads_delete
 from leads.conversion import (
     AUTO,
@@ -213,7 +214,9 @@ class LeadConversionSerializer(FastSerializer):
 
 class TaskOptionsSerializer(serializers.Serializer):
     content = Text(max_length=500)
-    due_date = serializers.DateTimeField(required=False, allow_null=True)
+    due_date = serializers.DateTimeField(
+        required=False, allow_null=True, validators=[validate_date_range]
+    )
     owner_id = ref()
 
 

@@ -24,6 +24,7 @@ from crm.models import (
     TimeStampedModel,
 )
 from crm.permissions import changeable
+from crm.validators import validate_single_line
 from deals.models import Deal
 
 
@@ -63,9 +64,15 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
 
 class Lead(ContactInfo, OwnedModel, TimeStampedModel):
-    first_name = models.CharField(_("first name"), max_length=150, blank=True)
-    last_name = models.CharField(_("last name"), max_length=150, blank=True)
-    company_name = models.CharField(_("company name"), max_length=255, blank=True)
+    first_name = models.CharField(
+        _("first name"), max_length=150, blank=True, validators=[validate_single_line]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=150, blank=True, validators=[validate_single_line]
+    )
+    company_name = models.CharField(
+        _("company name"), max_length=255, blank=True, validators=[validate_single_line]
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
     )

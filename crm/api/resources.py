@@ -36,6 +36,7 @@ from crm.api.services import note_delete, note_update, task_delete, task_update
 from crm.forms import LeadSourceForm, TagForm
 from crm.models import MANAGER_GROUP, CrmSettings, LeadSource, Note, Scope, Tag, Task, User
 from crm.services import SUBJECT_MODELS, subject_model
+from crm.validators import validate_date_range, validate_multiline
 
 RESOURCE_TYPES = tuple(SUBJECT_MODELS)  # lead, contact, deal
 
@@ -60,7 +61,7 @@ class ResourceTypeField(serializers.ChoiceField):
 
 class AttachedSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
-    content = serializers.CharField(max_length=10000)
+    content = serializers.CharField(max_length=10000, validators=[validate_multiline])
     resource_type = ResourceTypeField()
     resource_id = Id(source="object_id")
     created_at = serializers.DateTimeField(read_only=True)
@@ -73,7 +74,9 @@ class NoteSerializer(AttachedSerializer):
 
 class TaskSerializer(AttachedSerializer):
     owner_id = ref()
-    due_date = serializers.DateTimeField(source="due_at", required=False, allow_null=True)
+    due_date = serializers.DateTimeField(
+        source="due_at", required=False, allow_null=True, validators=[validate_date_range]
+    )
     completed = serializers.BooleanField(source="done", required=False)
     completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)
