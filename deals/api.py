@@ -37,6 +37,7 @@ from crm.api.dialect import ApiError, invalid, one
 from crm.api.errors import validation_errors
 from crm.api.serializers import (
     CustomFieldsField,
+    DateInRange,
     FastSerializer,
     Id,
     NamedSerializer,
@@ -47,7 +48,6 @@ from crm.api.serializers import (
 from crm.api.services import require_change
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.services import Refused, require_manager
-from crm.validators import validate_date_range
 from deals.forms import DealForm
 from deals.models import (
     Deal,
@@ -78,11 +78,8 @@ class DealSerializer(FastSerializer):
     source_id = ref()
     loss_reason_id = ref()
     unqualified_reason_id = ref()
-    estimated_close_date = serializers.DateField(
-        source="expected_close_date",
-        required=False,
-        allow_null=True,
-        validators=[validate_date_range],
+    estimated_close_date = DateInRange(
+        source="expected_close_date", required=False, allow_null=True
     )
     last_stage_change_at = serializers.DateTimeField(
         source="stage_changed_at", read_only=True, allow_null=True

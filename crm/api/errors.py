@@ -16,9 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from crm.http import refusal_status
 from crm.services import Refused
@@ -174,6 +172,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     # Anything else is a defect: logged with its traceback, answered in the envelope (never
     # Django's HTML page), the request's transaction rolled back.
+    from rest_framework.views import set_rollback  # DRF's views load the renderers: import late
+
     logger.error("API request failed: %s", exc, exc_info=exc)
     set_rollback()
     return error_response(500, [{"code": "server_error", "message": server_error()}], resource)
@@ -189,6 +189,8 @@ def server_error() -> str:
 
 def json_error(status_code: int, code: str, message: str) -> HttpResponse:
     """An error envelope as a plain Django response (for code that runs outside DRF)."""
+    from rest_framework.renderers import JSONRenderer  # the renderers import this module
+
     body = error_response(status_code, [{"code": code, "message": message}]).data
     return HttpResponse(
         JSONRenderer().render(body), status=status_code, content_type="application/json"

@@ -13,7 +13,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.validators import validate_multiline, validate_single_line, validate_web_link
+from crm.validators import (
+    validate_date_range,
+    validate_multiline,
+    validate_single_line,
+    validate_web_link,
+)
 
 MAX_ID = 2**63 - 1
 
@@ -94,6 +99,23 @@ class Text(serializers.CharField):
         if data is None:
             return True, ""
         return super().validate_empty_values(data)
+
+
+class DateTimeInRange(serializers.DateTimeField):
+    """A date and time in 1900-2200 (docs/rules.md#input-dates), checked before DRF moves it
+    to the time zone (a year-1 value overflowed there: a 500)."""
+
+    def enforce_timezone(self, value: Any) -> Any:
+        validate_date_range(value)
+        return super().enforce_timezone(value)
+
+
+class DateInRange(serializers.DateField):
+    """A date in 1900-2200 (docs/rules.md#input-dates)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [validate_date_range, *kwargs.get("validators", ())]
+        super().__init__(**kwargs)
 
 
 class Id(serializers.IntegerField):
