@@ -201,3 +201,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
 }
+
+# ---- Stale connections (issue 11): a persistent connection is checked before a request reuses
+# it, so a PostgreSQL restart or a dropped backend costs a reconnect, not a 500. The age is
+# DJANGO_CONN_MAX_AGE (seconds, 60 by default; read above); SQLite keeps 0.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DJANGO_CONN_HEALTH_CHECKS", True)
