@@ -3,6 +3,8 @@ backend that went away (a restart, an idle timeout) costs a reconnect, not a 500
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
@@ -20,9 +22,13 @@ def test_health_checks_are_on() -> None:
 def get(handler: WSGIHandler, path: str, cookie: str) -> int:
     """One request through the production WSGI handler (whose ``request_started`` runs the
     connection checks; the test client skips them)."""
-    environ = RequestFactory()._base_environ(PATH_INFO=path, HTTP_COOKIE=cookie)
+    environ = RequestFactory()._base_environ(PATH_INFO=path, HTTP_COOKIE=cookie)  # type: ignore[attr-defined]
     status: list[str] = []
-    response = handler(environ, lambda s, headers, *a: status.append(s))
+
+    def start_response(code: str, headers: Any, *args: Any) -> Any:
+        status.append(code)
+
+    response = handler(environ, start_response)
     b"".join(response)
     response.close()  # request_finished: the connection stays open (CONN_MAX_AGE)
     return int(status[0].split()[0])

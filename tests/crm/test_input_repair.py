@@ -60,7 +60,7 @@ def test_a_task_stored_in_year_one_is_repaired_and_pages_come_back(
     store_year_one_due_date(task)
     run_repairs()
     assert Task.objects.get(pk=task.pk).due_at is None  # NULL: no due date rather than year 1
-    assert Task.objects.get(pk=kept.pk).due_at.year == 2030
+    assert Task.objects.get(pk=kept.pk).due_at == kept.due_at
     assert rep_client.get(reverse("tasks:list")).status_code == 200
     assert rep_client.get(lead.get_absolute_url()).status_code == 200
 
@@ -102,7 +102,7 @@ def test_control_characters_are_stripped_and_exports_work(manager_client: Client
     assert deal.name == "Big deal" and task.content == "Call back\nthen write"
     response = manager_client.get(reverse("leads:export"), {"format": "xlsx"})
     assert response.status_code == 200
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
     assert body.startswith(b"PK")  # a whole XLSX file
 
 
