@@ -21,10 +21,11 @@ from crm.models import (
     Task,
     TimeStampedModel,
     domain_key_of,
+    line_field,
     name_key_of,
 )
 from crm.permissions import changeable
-from crm.validators import validate_date_range, validate_single_line
+from crm.validators import validate_date_range
 
 
 class ProspectStatus(models.TextChoices):
@@ -76,15 +77,9 @@ class Contact(ContactInfo, OwnedModel, TimeStampedModel):
     """A person or an organisation (``is_organization``)."""
 
     is_organization = models.BooleanField(_("organisation"), default=False)
-    first_name = models.CharField(
-        _("first name"), max_length=150, blank=True, validators=[validate_single_line]
-    )
-    last_name = models.CharField(
-        _("last name"), max_length=150, blank=True, validators=[validate_single_line]
-    )
-    name = models.CharField(
-        _("organisation name"), max_length=255, blank=True, validators=[validate_single_line]
-    )
+    first_name = line_field(_("first name"), 150)
+    last_name = line_field(_("last name"), 150)
+    name = line_field(_("organisation name"), 255)
     organization = models.ForeignKey(
         "self",
         verbose_name=_("organisation"),
@@ -262,12 +257,8 @@ class Employment(models.Model):
         on_delete=models.SET_NULL,
         related_name="employment_records",
     )
-    organization_name = models.CharField(
-        _("organisation name"), max_length=255, blank=True, validators=[validate_single_line]
-    )
-    title = models.CharField(
-        _("title"), max_length=150, blank=True, validators=[validate_single_line]
-    )
+    organization_name = line_field(_("organisation name"), 255)
+    title = line_field(_("title"), 150)
     started_on = models.DateField(
         _("from"), null=True, blank=True, validators=[validate_date_range]
     )

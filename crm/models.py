@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -465,65 +466,39 @@ class CrmSettings(models.Model):
         return obj
 
 
+def line_field(
+    verbose_name: Any, max_length: int, *, link: bool = False
+) -> models.CharField[str | int | Combinable, str]:
+    """An optional one-line text column: no control characters; a ``link`` is http(s) only
+    (docs/rules.md#input)."""
+    validators: list[Any] = [validate_single_line]
+    if link:
+        validators.append(validate_web_link)
+    return models.CharField(verbose_name, max_length=max_length, blank=True, validators=validators)
+
+
 class ContactInfo(models.Model):
     """The profile fields a lead and a contact share (docs/rules.md#records)."""
 
-    title = models.CharField(
-        _("title"), max_length=150, blank=True, validators=[validate_single_line]
-    )
+    title = line_field(_("title"), 150)
     email = models.EmailField(
         _("email"), max_length=254, blank=True, validators=[validate_single_line]
     )
-    mobile = models.CharField(
-        _("mobile"), max_length=50, blank=True, validators=[validate_single_line]
-    )
-    phone = models.CharField(
-        _("work phone"), max_length=50, blank=True, validators=[validate_single_line]
-    )
-    fax = models.CharField(_("fax"), max_length=50, blank=True, validators=[validate_single_line])
-    website = models.CharField(
-        _("website"),
-        max_length=255,
-        blank=True,
-        validators=[validate_single_line, validate_web_link],
-    )
-    industry = models.CharField(
-        _("industry"), max_length=150, blank=True, validators=[validate_single_line]
-    )
+    mobile = line_field(_("mobile"), 50)
+    phone = line_field(_("work phone"), 50)
+    fax = line_field(_("fax"), 50)
+    website = line_field(_("website"), 255, link=True)
+    industry = line_field(_("industry"), 150)
     description = models.TextField(_("description"), blank=True, validators=[validate_multiline])
-    street = models.CharField(
-        _("street"), max_length=255, blank=True, validators=[validate_single_line]
-    )
-    city = models.CharField(
-        _("city"), max_length=120, blank=True, validators=[validate_single_line]
-    )
-    postal_code = models.CharField(
-        _("postal code"), max_length=20, blank=True, validators=[validate_single_line]
-    )
-    region = models.CharField(
-        _("region"), max_length=120, blank=True, validators=[validate_single_line]
-    )
-    country = models.CharField(
-        _("country"), max_length=120, blank=True, validators=[validate_single_line]
-    )
-    social_x = models.CharField(
-        _("X"), max_length=120, blank=True, validators=[validate_single_line, validate_web_link]
-    )
-    facebook = models.CharField(
-        _("Facebook"),
-        max_length=255,
-        blank=True,
-        validators=[validate_single_line, validate_web_link],
-    )
-    skype = models.CharField(
-        _("Skype"), max_length=120, blank=True, validators=[validate_single_line]
-    )
-    linkedin = models.CharField(
-        _("LinkedIn"),
-        max_length=255,
-        blank=True,
-        validators=[validate_single_line, validate_web_link],
-    )
+    street = line_field(_("street"), 255)
+    city = line_field(_("city"), 120)
+    postal_code = line_field(_("postal code"), 20)
+    region = line_field(_("region"), 120)
+    country = line_field(_("country"), 120)
+    social_x = line_field(_("X"), 120, link=True)
+    facebook = line_field(_("Facebook"), 255, link=True)
+    skype = line_field(_("Skype"), 120)
+    linkedin = line_field(_("LinkedIn"), 255, link=True)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     ADDRESS_FIELDS = ("street", "city", "postal_code", "region", "country")

@@ -17,7 +17,16 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from contacts.status import StageCategory  # one layer down, with the rules that read it
-from crm.models import Document, LeadSource, Note, OwnedModel, Tag, Task, TimeStampedModel
+from crm.models import (
+    Document,
+    LeadSource,
+    Note,
+    OwnedModel,
+    Tag,
+    Task,
+    TimeStampedModel,
+    line_field,
+)
 from crm.permissions import changeable
 from crm.validators import validate_date_range, validate_single_line
 
@@ -241,9 +250,7 @@ class DealContact(models.Model):
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="deal_links", db_index=False
     )
-    role = models.CharField(
-        _("role"), max_length=100, blank=True, validators=[validate_single_line]
-    )
+    role = line_field(_("role"), 100)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

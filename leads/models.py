@@ -22,9 +22,9 @@ from crm.models import (
     Tag,
     Task,
     TimeStampedModel,
+    line_field,
 )
 from crm.permissions import changeable
-from crm.validators import validate_single_line
 from deals.models import Deal
 
 
@@ -64,15 +64,9 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
 
 class Lead(ContactInfo, OwnedModel, TimeStampedModel):
-    first_name = models.CharField(
-        _("first name"), max_length=150, blank=True, validators=[validate_single_line]
-    )
-    last_name = models.CharField(
-        _("last name"), max_length=150, blank=True, validators=[validate_single_line]
-    )
-    company_name = models.CharField(
-        _("company name"), max_length=255, blank=True, validators=[validate_single_line]
-    )
+    first_name = line_field(_("first name"), 150)
+    last_name = line_field(_("last name"), 150)
+    company_name = line_field(_("company name"), 255)
     status = models.CharField(
         _("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
     )
