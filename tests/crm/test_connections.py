@@ -35,7 +35,7 @@ def get(handler: WSGIHandler, path: str, cookie: str) -> int:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL backend to kill")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_killed_backend_costs_no_500() -> None:
     """Two requests of one signed-in client on a persistent connection; between them its
     backend is terminated from another connection (as a restart does). The second request
