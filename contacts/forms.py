@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.models import Contact, CustomerStatus, ProspectStatus
 from crm.custom_fields import CustomFieldsMixin
 from crm.models import Scope, Tag, User, normalize_text
+from crm.validators import strip_control, validate_date_range, validate_single_line
 
 PICKER_LIMIT = 50  # options a picker shows before the user searches
 
@@ -68,7 +69,7 @@ def picker_queryset(kind: str) -> QuerySet[Contact]:
 def picker_search(kind: str, text: str, *, exclude: int | None = None) -> list[Contact]:
     """Contacts whose name holds every word of ``text`` (first ones by name)."""
     queryset = picker_queryset(kind)
-    for word in normalize_text(text).split():
+    for word in normalize_text(strip_control(text)).split():  # NUL would fail on PostgreSQL
         queryset = queryset.filter(Q(name_key__contains=word) | Q(email__icontains=word))
     if exclude:
         queryset = queryset.exclude(pk=exclude)
@@ -348,9 +349,13 @@ class MoveOrganizationForm(forms.Form):
         empty_label=_("No organisation (left the company)"),
     )
     moved_on = forms.DateField(
-        label=_("Since"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        validators=[validate_date_range],
+        label=_("Since"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    title = forms.CharField(label=_("New title"), max_length=150, required=False)
+    title = forms.CharField(
+        label=_("New title"), max_length=150, required=False, validators=[validate_single_line]
+    )
 
     def __init__(self, *args: Any, person: Contact, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

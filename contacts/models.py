@@ -21,9 +21,11 @@ from crm.models import (
     Task,
     TimeStampedModel,
     domain_key_of,
+    line_field,
     name_key_of,
 )
 from crm.permissions import changeable
+from crm.validators import validate_date_range
 
 
 class ProspectStatus(models.TextChoices):
@@ -75,9 +77,9 @@ class Contact(ContactInfo, OwnedModel, TimeStampedModel):
     """A person or an organisation (``is_organization``)."""
 
     is_organization = models.BooleanField(_("organisation"), default=False)
-    first_name = models.CharField(_("first name"), max_length=150, blank=True)
-    last_name = models.CharField(_("last name"), max_length=150, blank=True)
-    name = models.CharField(_("organisation name"), max_length=255, blank=True)
+    first_name = line_field(_("first name"), 150)
+    last_name = line_field(_("last name"), 150)
+    name = line_field(_("organisation name"), 255)
     organization = models.ForeignKey(
         "self",
         verbose_name=_("organisation"),
@@ -122,8 +124,12 @@ class Contact(ContactInfo, OwnedModel, TimeStampedModel):
         choices=ContactStatus.choices,
         default=ContactStatus.ACTIVE,
     )
-    support_start = models.DateField(_("support from"), null=True, blank=True)
-    support_end = models.DateField(_("support until"), null=True, blank=True)
+    support_start = models.DateField(
+        _("support from"), null=True, blank=True, validators=[validate_date_range]
+    )
+    support_end = models.DateField(
+        _("support until"), null=True, blank=True, validators=[validate_date_range]
+    )
     source = models.ForeignKey(
         LeadSource, verbose_name=_("source"), null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -251,10 +257,12 @@ class Employment(models.Model):
         on_delete=models.SET_NULL,
         related_name="employment_records",
     )
-    organization_name = models.CharField(_("organisation name"), max_length=255, blank=True)
-    title = models.CharField(_("title"), max_length=150, blank=True)
-    started_on = models.DateField(_("from"), null=True, blank=True)
-    ended_on = models.DateField(_("until"), null=True, blank=True)
+    organization_name = line_field(_("organisation name"), 255)
+    title = line_field(_("title"), 150)
+    started_on = models.DateField(
+        _("from"), null=True, blank=True, validators=[validate_date_range]
+    )
+    ended_on = models.DateField(_("until"), null=True, blank=True, validators=[validate_date_range])
 
     class Meta:
         ordering = ["-started_on", "-id"]

@@ -21,6 +21,7 @@ from crm.models import (
 from crm.permissions import changeable
 from crm.services import SUBJECT_MODELS, document_max_size, subject_model
 from crm.tags import tag_key, tags_by_name
+from crm.validators import validate_date_range, validate_multiline, validate_single_line
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -29,6 +30,7 @@ class NoteForm(forms.Form):
     content = forms.CharField(
         label=_("Note"),
         max_length=10_000,
+        validators=[validate_multiline],
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Write a note…")}),
         error_messages={"required": _("Write something first.")},
     )
@@ -69,10 +71,13 @@ class TaskForm(forms.Form):
     content = forms.CharField(
         label=_("Task"),
         max_length=500,
+        validators=[validate_multiline],
         widget=forms.TextInput(attrs={"placeholder": _("e.g. Call back about the quote")}),
         error_messages={"required": _("Say what the task is.")},
     )
-    due_at = forms.DateTimeField(label=_("Due"), required=False, widget=DATETIME_WIDGET)
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False, widget=DATETIME_WIDGET, validators=[validate_date_range]
+    )
     owner = forms.ModelChoiceField(
         label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=None
     )
@@ -105,6 +110,7 @@ class MyTaskForm(TaskForm):
     subject = forms.CharField(
         label=_("About"),
         widget=forms.Select(),
+        validators=[validate_single_line],
         error_messages={"required": _("Choose a lead, contact or deal.")},
     )
 
@@ -212,6 +218,7 @@ class TagForm(forms.ModelForm):
 class CustomFieldForm(forms.ModelForm):
     choices = forms.CharField(
         label=_("Choices"),
+        validators=[validate_multiline],
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Single-choice fields only: one choice per line."),

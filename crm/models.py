@@ -15,11 +15,18 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.api.models import ApiToken, ApiTokenQuerySet  # noqa: F401  (the API tokens are crm models)
+from crm.validators import (
+    validate_date_range,
+    validate_multiline,
+    validate_single_line,
+    validate_web_link,
+)
 
 MANAGER_GROUP = "Sales manager"
 REP_GROUP = "Sales rep"
@@ -221,14 +228,15 @@ class CustomField(models.Model):
                 )
             return str(number)
         if kind == CustomFieldType.DATE:
-            if isinstance(value, datetime.date):
-                return value.isoformat()
-            try:
-                return datetime.date.fromisoformat(str(value).strip()).isoformat()
-            except ValueError:
-                raise ValidationError(
-                    _("%(label)s must be a date (YYYY-MM-DD)."), params={"label": self.label}
-                ) from None
+            if not isinstance(value, datetime.date):
+                try:
+                    value = datetime.date.fromisoformat(str(value).strip())
+                except ValueError:
+                    raise ValidationError(
+                        _("%(label)s must be a date (YYYY-MM-DD)."), params={"label": self.label}
+                    ) from None
+            validate_date_range(value)
+            return value.isoformat()
         if kind == CustomFieldType.CHECKBOX:
             if isinstance(value, bool):
                 return value
@@ -239,6 +247,7 @@ class CustomField(models.Model):
                 return False
             raise ValidationError(_("%(label)s must be yes or no."), params={"label": self.label})
         text = str(value).strip()
+        validate_single_line(text)
         if kind == CustomFieldType.CHOICE:
             if text not in self.choices:
                 raise ValidationError(
@@ -299,7 +308,7 @@ class AttachedModel(models.Model):
 
 
 class Note(AttachedModel, TimeStampedModel):
-    content = models.TextField(_("content"))
+    content = models.TextField(_("content"), validators=[validate_multiline])
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
@@ -382,8 +391,8 @@ class DocumentLink(models.Model):
 
 
 class Task(AttachedModel, OwnedModel, TimeStampedModel):
-    content = models.TextField(_("content"))
-    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    content = models.TextField(_("content"), validators=[validate_multiline])
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, validators=[validate_date_range])
     done = models.BooleanField(_("done"), default=False)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
@@ -472,26 +481,39 @@ class CrmSettings(models.Model):
         return obj
 
 
+def line_field(
+    verbose_name: Any, max_length: int, *, link: bool = False
+) -> models.CharField[str | int | Combinable, str]:
+    """An optional one-line text column: no control characters; a ``link`` is http(s) only
+    (docs/rules.md#input)."""
+    validators: list[Any] = [validate_single_line]
+    if link:
+        validators.append(validate_web_link)
+    return models.CharField(verbose_name, max_length=max_length, blank=True, validators=validators)
+
+
 class ContactInfo(models.Model):
     """The profile fields a lead and a contact share (docs/rules.md#records)."""
 
-    title = models.CharField(_("title"), max_length=150, blank=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True)
-    mobile = models.CharField(_("mobile"), max_length=50, blank=True)
-    phone = models.CharField(_("work phone"), max_length=50, blank=True)
-    fax = models.CharField(_("fax"), max_length=50, blank=True)
-    website = models.CharField(_("website"), max_length=255, blank=True)
-    industry = models.CharField(_("industry"), max_length=150, blank=True)
-    description = models.TextField(_("description"), blank=True)
-    street = models.CharField(_("street"), max_length=255, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    region = models.CharField(_("region"), max_length=120, blank=True)
-    country = models.CharField(_("country"), max_length=120, blank=True)
-    social_x = models.CharField(_("X"), max_length=120, blank=True)
-    facebook = models.CharField(_("Facebook"), max_length=255, blank=True)
-    skype = models.CharField(_("Skype"), max_length=120, blank=True)
-    linkedin = models.CharField(_("LinkedIn"), max_length=255, blank=True)
+    title = line_field(_("title"), 150)
+    email = models.EmailField(
+        _("email"), max_length=254, blank=True, validators=[validate_single_line]
+    )
+    mobile = line_field(_("mobile"), 50)
+    phone = line_field(_("work phone"), 50)
+    fax = line_field(_("fax"), 50)
+    website = line_field(_("website"), 255, link=True)
+    industry = line_field(_("industry"), 150)
+    description = models.TextField(_("description"), blank=True, validators=[validate_multiline])
+    street = line_field(_("street"), 255)
+    city = line_field(_("city"), 120)
+    postal_code = line_field(_("postal code"), 20)
+    region = line_field(_("region"), 120)
+    country = line_field(_("country"), 120)
+    social_x = line_field(_("X"), 120, link=True)
+    facebook = line_field(_("Facebook"), 255, link=True)
+    skype = line_field(_("Skype"), 120)
+    linkedin = line_field(_("LinkedIn"), 255, link=True)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     ADDRESS_FIELDS = ("street", "city", "postal_code", "region", "country")

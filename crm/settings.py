@@ -280,3 +280,8 @@ CRM_TOTP_ISSUER = os.environ.get("CRM_TOTP_ISSUER", "Sales CRM")
 CRM_API_RATE_LIMIT = os.environ.get("CRM_API_RATE_LIMIT", "600/min")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["crm.api.authentication.TokenRateThrottle"]
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+
+# ---- Stale connections (issue 11): a persistent connection is checked before a request reuses
+# it, so a PostgreSQL restart or a dropped backend costs a reconnect, not a 500. The age is
+# DJANGO_CONN_MAX_AGE (seconds, 60 by default; read above); SQLite keeps 0.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DJANGO_CONN_HEALTH_CHECKS", True)

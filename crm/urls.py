@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from contacts import api as contacts_api
 from crm import auth, views
+from crm.api import errors as api_errors
 from crm.api import resources as crm_api
 from crm.api.urls import api_urls
 from deals import api as deals_api
@@ -52,3 +53,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("documents/<int:pk>/", views.document_download, name="document_download"),
 ]
+
+# Errors outside the API's views (unknown /api/ paths, middleware refusals, defects) answer
+# /api/ paths in the API's JSON envelope, every other path with Django's pages.
+handler400 = api_errors.handler400
+handler403 = api_errors.handler403
+handler404 = api_errors.handler404
+handler500 = api_errors.handler500

@@ -37,6 +37,7 @@ from crm.api.dialect import ApiError, invalid, one
 from crm.api.errors import validation_errors
 from crm.api.serializers import (
     CustomFieldsField,
+    DateInRange,
     FastSerializer,
     Id,
     NamedSerializer,
@@ -79,7 +80,7 @@ class DealSerializer(FastSerializer):
     source_id = ref()
     loss_reason_id = ref()
     unqualified_reason_id = ref()
-    estimated_close_date = serializers.DateField(
+    estimated_close_date = DateInRange(
         source="expected_close_date", required=False, allow_null=True
     )
     last_stage_change_at = serializers.DateTimeField(

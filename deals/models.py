@@ -17,8 +17,18 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from contacts.status import StageCategory  # one layer down, with the rules that read it
-from crm.models import Document, LeadSource, Note, OwnedModel, Tag, Task, TimeStampedModel
+from crm.models import (
+    Document,
+    LeadSource,
+    Note,
+    OwnedModel,
+    Tag,
+    Task,
+    TimeStampedModel,
+    line_field,
+)
 from crm.permissions import changeable
+from crm.validators import validate_date_range, validate_single_line
 
 
 class Pipeline(models.Model):
@@ -107,7 +117,7 @@ class DealQuerySet(models.QuerySet["Deal"]):
 
 
 class Deal(OwnedModel, TimeStampedModel):
-    name = models.CharField(_("name"), max_length=255)
+    name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
     value = models.DecimalField(
         _("value"),
         max_digits=14,
@@ -153,7 +163,9 @@ class Deal(OwnedModel, TimeStampedModel):
     lead_created_at = models.DateTimeField(_("lead created"), null=True, blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="deals")
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
-    expected_close_date = models.DateField(_("expected close"), null=True, blank=True)
+    expected_close_date = models.DateField(
+        _("expected close"), null=True, blank=True, validators=[validate_date_range]
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     stage_changed_at = models.DateTimeField(_("stage changed"), null=True, blank=True)
     loss_reason = models.ForeignKey(
@@ -238,7 +250,7 @@ class DealContact(models.Model):
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="deal_links", db_index=False
     )
-    role = models.CharField(_("role"), max_length=100, blank=True)
+    role = line_field(_("role"), 100)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -33,6 +33,7 @@ from crm.api.bridge import apply_custom_fields, bound_form, tag_ids
 from crm.api.dialect import ApiError, invalid, list_envelope, one
 from crm.api.errors import validation_errors
 from crm.api.serializers import (
+    DateTimeInRange,
     FastSerializer,
     Id,
     NamedSerializer,
@@ -213,7 +214,7 @@ class LeadConversionSerializer(FastSerializer):
 
 class TaskOptionsSerializer(serializers.Serializer):
     content = Text(max_length=500)
-    due_date = serializers.DateTimeField(required=False, allow_null=True)
+    due_date = DateTimeInRange(required=False, allow_null=True)
     owner_id = ref()
 
 

@@ -20,6 +20,7 @@ from crm.models import (
     Tag,
     User,
 )
+from crm.validators import validate_date_range, validate_single_line
 from leads.conversion import ConversionOptions, Decision
 from leads.duplicates import Finding
 from leads.models import Lead, LeadStatus
@@ -38,7 +39,9 @@ class ConversionOptionsForm(forms.Form):
     create_deal = forms.BooleanField(
         required=False, label=_("Create a deal for each converted lead")
     )
-    deal_name = forms.CharField(required=False, max_length=255, label=_("Deal name"))
+    deal_name = forms.CharField(
+        required=False, max_length=255, label=_("Deal name"), validators=[validate_single_line]
+    )
     deal_value = forms.DecimalField(
         required=False, min_value=0, max_digits=14, decimal_places=2, label=_("Deal value")
     )
@@ -48,12 +51,14 @@ class ConversionOptionsForm(forms.Form):
     )
     task_content = forms.CharField(
         required=False,
+        validators=[validate_single_line],
         max_length=500,
         label=_("Task"),
         help_text=_("{name} is replaced by the lead's name."),
     )
     task_due_at = forms.DateTimeField(
         required=False,
+        validators=[validate_date_range],
         label=_("Task due"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )

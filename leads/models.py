@@ -22,6 +22,7 @@ from crm.models import (
     Tag,
     Task,
     TimeStampedModel,
+    line_field,
 )
 from crm.permissions import changeable
 from deals.models import Deal
@@ -63,9 +64,9 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
 
 class Lead(ContactInfo, OwnedModel, TimeStampedModel):
-    first_name = models.CharField(_("first name"), max_length=150, blank=True)
-    last_name = models.CharField(_("last name"), max_length=150, blank=True)
-    company_name = models.CharField(_("company name"), max_length=255, blank=True)
+    first_name = line_field(_("first name"), 150)
+    last_name = line_field(_("last name"), 150)
+    company_name = line_field(_("company name"), 255)
     status = models.CharField(
         _("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
     )

@@ -23,6 +23,7 @@ from crm.api.dialect import ApiError, invalid, one
 from crm.api.serializers import attach_tag_names
 from crm.models import User
 from crm.permissions import can_change, is_manager
+from crm.validators import has_control
 
 MAX_ID = 2**63 - 1
 
@@ -49,6 +50,8 @@ def parse_bool(value: str, name: str) -> bool:
 def parse_text(value: str, name: str) -> str:
     if len(value) > 255:
         raise invalid({name: [_("At most 255 characters.")]})
+    if has_control(value):  # NUL would fail on PostgreSQL (docs/rules.md#input-text)
+        raise invalid({name: [_("Remove the control characters (such as NUL) from this text.")]})
     return value
 
 

@@ -4,6 +4,7 @@ bad input."""
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from collections.abc import Iterable, Mapping
@@ -12,13 +13,17 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from crm.http import refusal_status
 from crm.services import Refused
+
+logger = logging.getLogger("crm.api")
+API_PREFIX = "/api/"
 
 
 class ApiError(exceptions.APIException):
@@ -166,4 +171,56 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             # Whole seconds, rounded up (at least 1): a client that waits that long gets through.
             response["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 0)))
         return response
-    return None
+    # Anything else is a defect: logged with its traceback, answered in the envelope (never
+    # Django's HTML page), the request's transaction rolled back.
+    from rest_framework.views import set_rollback  # DRF's views load the renderers: import late
+
+    logger.error("API request failed: %s", exc, exc_info=exc)
+    set_rollback()
+    return error_response(500, [{"code": "server_error", "message": server_error()}], resource)
+
+
+def server_error() -> str:
+    return _("Something went wrong on our side; it has been logged.")
+
+
+# ------------------------------------------------------------------------------------------
+# Outside DRF's views: Django's error handlers (crm/urls.py) answer /api/ paths in the envelope.
+
+
+def json_error(status_code: int, code: str, message: str) -> HttpResponse:
+    """An error envelope as a plain Django response (for code that runs outside DRF)."""
+    from rest_framework.renderers import JSONRenderer  # the renderers import this module
+
+    body = error_response(status_code, [{"code": code, "message": message}]).data
+    return HttpResponse(
+        JSONRenderer().render(body), status=status_code, content_type="application/json"
+    )
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return json_error(400, "bad_request", _("The request could not be read."))
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return json_error(403, "forbidden", _("You may not do this."))
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        return json_error(404, "not_found", _("There is no such API endpoint."))
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return json_error(500, "server_error", server_error())
+    return defaults.server_error(request)

@@ -31,11 +31,12 @@ from crm.api.base import (
 )
 from crm.api.bridge import bound_form
 from crm.api.dialect import invalid, one
-from crm.api.serializers import FastSerializer, Id, NamedSerializer, ref
+from crm.api.serializers import DateTimeInRange, FastSerializer, Id, NamedSerializer, ref
 from crm.api.services import note_delete, note_update, task_delete, task_update
 from crm.forms import LeadSourceForm, TagForm
 from crm.models import MANAGER_GROUP, CrmSettings, LeadSource, Note, Scope, Tag, Task, User
 from crm.services import SUBJECT_MODELS, subject_model
+from crm.validators import validate_multiline
 
 RESOURCE_TYPES = tuple(SUBJECT_MODELS)  # lead, contact, deal
 
@@ -60,7 +61,7 @@ class ResourceTypeField(serializers.ChoiceField):
 
 class AttachedSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
-    content = serializers.CharField(max_length=10000)
+    content = serializers.CharField(max_length=10000, validators=[validate_multiline])
     resource_type = ResourceTypeField()
     resource_id = Id(source="object_id")
     created_at = serializers.DateTimeField(read_only=True)
@@ -73,7 +74,7 @@ class NoteSerializer(AttachedSerializer):
 
 class TaskSerializer(AttachedSerializer):
     owner_id = ref()
-    due_date = serializers.DateTimeField(source="due_at", required=False, allow_null=True)
+    due_date = DateTimeInRange(source="due_at", required=False, allow_null=True)
     completed = serializers.BooleanField(source="done", required=False)
     completed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)

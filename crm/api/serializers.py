@@ -13,6 +13,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.validators import (
+    validate_date_range,
+    validate_multiline,
+    validate_single_line,
+    validate_web_link,
+)
+
 MAX_ID = 2**63 - 1
 
 Row = Callable[[Any], Any]
@@ -76,9 +83,12 @@ class FastSerializer(serializers.Serializer):
 
 
 class Text(serializers.CharField):
-    """A text attribute: optional, blank allowed, null read as blank."""
+    """A text attribute: optional, blank allowed, null read as blank; no control characters
+    (``multiline``: tab and line breaks allowed; see docs/rules.md#input-text)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        rule = validate_multiline if multiline else validate_single_line
+        kwargs["validators"] = [rule, *kwargs.get("validators", ())]
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_blank", True)
         kwargs.setdefault("allow_null", True)
@@ -89,6 +99,23 @@ class Text(serializers.CharField):
         if data is None:
             return True, ""
         return super().validate_empty_values(data)
+
+
+class DateTimeInRange(serializers.DateTimeField):
+    """A date and time in 1900-2200 (docs/rules.md#input-dates), checked before DRF moves it
+    to the time zone (a year-1 value overflowed there: a 500)."""
+
+    def enforce_timezone(self, value: Any) -> Any:
+        validate_date_range(value)
+        return super().enforce_timezone(value)
+
+
+class DateInRange(serializers.DateField):
+    """A date in 1900-2200 (docs/rules.md#input-dates)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [validate_date_range, *kwargs.get("validators", ())]
+        super().__init__(**kwargs)
 
 
 class Id(serializers.IntegerField):
@@ -113,7 +140,9 @@ class TagsField(serializers.ListField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("child", serializers.CharField(max_length=64))
+        kwargs.setdefault(
+            "child", serializers.CharField(max_length=64, validators=[validate_single_line])
+        )
         kwargs.setdefault("max_length", 100)
         super().__init__(**kwargs)
 
@@ -169,16 +198,16 @@ class ProfileSerializer(FastSerializer):
     first_name = Text(max_length=150)
     last_name = Text(max_length=150)
     title = Text(max_length=150)
-    description = Text(max_length=10000)
+    description = Text(max_length=10000, multiline=True)
     industry = Text(max_length=150)
-    website = Text(max_length=255)
+    website = Text(max_length=255, validators=[validate_web_link])
     email = Text(max_length=254)
     phone = Text(max_length=50)
     mobile = Text(max_length=50)
     fax = Text(max_length=50)
-    twitter = Text(source="social_x", max_length=120)
-    facebook = Text(max_length=255)
-    linkedin = Text(max_length=255)
+    twitter = Text(source="social_x", max_length=120, validators=[validate_web_link])
+    facebook = Text(max_length=255, validators=[validate_web_link])
+    linkedin = Text(max_length=255, validators=[validate_web_link])
     skype = Text(max_length=120)
     address = AddressSerializer(source="*", required=False)
     tags = TagsField()
@@ -189,4 +218,4 @@ class ProfileSerializer(FastSerializer):
 
 class NamedSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[validate_single_line])

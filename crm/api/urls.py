@@ -14,13 +14,11 @@ from typing import Any, cast
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path, re_path
-from django.utils.translation import gettext as _
-from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import ViewSetMixin
 
 from crm.api.docs import docs_view, schema_view
-from crm.api.errors import error_response
+from crm.api.errors import handler404
 
 # (URL prefix, viewset, basename): one resource of the router.
 Route = tuple[str, type[ViewSetMixin], str]
@@ -28,11 +26,7 @@ Route = tuple[str, type[ViewSetMixin], str]
 
 def unknown_path(request: HttpRequest, *args: object) -> HttpResponse:
     """Any other path under /api/v2/: a 404 in the error envelope, not an HTML page."""
-    response = error_response(
-        404, [{"code": "not_found", "message": _("There is no such API endpoint.")}]
-    )
-    body = JSONRenderer().render(response.data)
-    return HttpResponse(body, status=404, content_type="application/json")
+    return handler404(request)
 
 
 def api_urls(routes: Iterable[Route]) -> tuple[list[URLPattern | URLResolver], str]:

@@ -11,6 +11,8 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from crm.validators import is_safe_link
+
 register = template.Library()
 
 # Badge tone per kind of status and value; anything unknown is neutral grey.
@@ -78,6 +80,16 @@ def href(value: str) -> str:
     if "://" in text or text.startswith("mailto:"):
         return text
     return f"https://{text}"
+
+
+@register.filter
+def safe_url(value: str) -> str:
+    """A stored website or social profile as a link target, or "" when it must not be a link
+    (``javascript:``, ``data:`` ...: shown as text; see docs/rules.md#input-links)."""
+    text = (value or "").strip()
+    if not text or not is_safe_link(text):
+        return ""
+    return href(text)
 
 
 @register.filter

@@ -34,6 +34,7 @@ from crm.models import (
 )
 from crm.permissions import can_change, is_manager
 from crm.selection import chunks
+from crm.validators import MAX_YEAR, MIN_YEAR, date_in_range, has_control, is_safe_link
 from leads.duplicates import LeadKeys, find_duplicates, lead_keys
 from leads.imports.mapping import CONTACTS, KINDS, LEADS, mapping_errors, targets_for
 from leads.imports.reading import Table
@@ -134,6 +135,7 @@ class Analysis:
 
 
 _EMAIL = EmailValidator()
+LINK_FIELDS = ("website", "social_x", "facebook", "linkedin")
 _TRUE = {"organisation", "organization", "org", "company", "societe", "entreprise", "yes"}
 _FALSE = {"person", "personne", "people", "individual", "particulier", "contact", "no"}
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
@@ -238,7 +240,12 @@ class RowChecker:
         for index, key in self.mapping:
             text = values[index] if index < len(values) else ""
             label = self.labels[key]
-            if key == "type":
+            if has_control(text, multiline=key == "description"):
+                row.errors.append(
+                    _("%(field)s: remove the control characters (such as NUL) from this text.")
+                    % {"field": label}
+                )
+            elif key == "type":
                 kind_value = text
             elif key == "organization":
                 row.organization = text
@@ -264,6 +271,12 @@ class RowChecker:
                 row.errors.append(
                     _("%(field)s: at most %(max)s characters (this one has %(length)s).")
                     % {"field": label, "max": limit, "length": len(text)}
+                )
+                return
+            if key in LINK_FIELDS and not is_safe_link(text):
+                row.errors.append(
+                    _("%(field)s: “%(value)s” is not a web address (http:// or https://).")
+                    % {"field": label, "value": text}
                 )
                 return
             if key == "email":
@@ -333,12 +346,16 @@ class RowChecker:
             value = parse_datetime(text)
             if value is None or value > timezone.now() + datetime.timedelta(days=1):
                 row.errors.append(self._not_a_date(label, text))
+            elif not date_in_range(value):
+                row.errors.append(self._out_of_range(label, text))
             else:
                 data["created_at"] = value
         elif key in ("support_start", "support_end"):
             value = parse_datetime(text)
             if value is None:
                 row.errors.append(self._not_a_date(label, text))
+            elif not date_in_range(value):
+                row.errors.append(self._out_of_range(label, text))
             else:
                 data[key] = value.date()
 
@@ -363,6 +380,15 @@ class RowChecker:
             "field": label,
             "value": text,
             "choices": names,
+        }
+
+    @staticmethod
+    def _out_of_range(label: str, text: str) -> str:
+        return _("%(field)s: “%(value)s” is not between the years %(min)s and %(max)s.") % {
+            "field": label,
+            "value": text,
+            "min": MIN_YEAR,
+            "max": MAX_YEAR,
         }
 
     @staticmethod

@@ -186,3 +186,29 @@ def test_owner_column(rep: Any, other_rep: Any, manager: Any) -> None:
 def test_the_command_line_leaves_rows_without_owner_unowned(other_rep: Any) -> None:
     run(None, "leads", "Last name,Owner\nA,bob\nB,\n")
     assert dict(Lead.objects.values_list("last_name", "owner__username")) == {"A": "bob", "B": None}
+
+
+# ---- the shared input rules (crm/validators.py; issue 11, findings 1, 7 and 8) ------------
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "message"),
+    [
+        ("Created", "0001-01-01", "Created: “0001-01-01” is not between the years 1900 and 2200."),
+        ("First name", "An\x01ne", "First name: remove the control characters"),
+        ("Website", "javascript:alert(1)", "Website: “javascript:alert(1)” is not a web address"),
+        ("LinkedIn", "JavaScript:x", "LinkedIn: “JavaScript:x” is not a web address"),
+    ],
+)
+def test_the_input_rules_per_row(rep: Any, header: str, value: str, message: str) -> None:
+    analysis = preview(rep, "leads", f"Last name,{header}\nMartin,{value}\n")
+    assert only_error(analysis).startswith(message)
+
+
+def test_contact_dates_out_of_range(rep: Any) -> None:
+    analysis = preview(rep, "contacts", "Last name,Support from\nMartin,01/01/0001\n")
+    assert "is not between the years 1900 and 2200" in only_error(analysis) or (
+        "is not a date" in only_error(analysis)
+    )
+    analysis = preview(rep, "contacts", "Last name,Support until\nMartin,2999-01-01\n")
+    assert only_error(analysis).startswith("Support until: “2999-01-01” is not between")
