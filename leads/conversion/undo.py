@@ -104,10 +104,7 @@ def undo_blockers(*, conversion: LeadConversion) -> list[str]:
         deal = Deal.objects.filter(pk=conversion.deal_id).select_related("stage").first()
         if deal is not None:
             if deal.stage_id != snapshot.deal_stage_id:
-                reasons.append(
-                    _("The deal “%(deal)s” moved to %(stage)s since.")
-                    % {"deal": deal.name, "stage": deal.stage.name}
-                )
+                reasons.append(_stage_reason(conversion, deal))
             extra = DealContact.objects.filter(deal=deal).exclude(
                 contact_id__in=[conversion.person_id, conversion.organization_id]
             )
@@ -151,7 +148,8 @@ def _edit_blockers(
 
     def recorded(record: Contact | Deal) -> list[str]:
         content_type = types[type(record)]
-        return sorted({name for ct, pk, name in last if ct == content_type.pk and pk == record.pk})
+        names = {name for ct, pk, name in last if ct == content_type.pk and pk == record.pk}
+        return sorted(names - {"stage"})  # a stage move has its own reason
 
     records: list[tuple[str, Contact | Deal]] = [
         (side, created[pk]) for side, pk in snapshot.created.items() if pk in created
@@ -211,6 +209,26 @@ def _edit_reason(record: Contact | Deal, name: str, change: FieldChange | None) 
             values
         )
     return _("%(record)s's %(field)s was changed by %(who)s on %(date)s.") % values
+
+
+def _stage_reason(conversion: LeadConversion, deal: Deal) -> str:
+    """ "The deal “X” moved to Quote by Alice Durand on 3 Dec." (who and when if recorded)."""
+    values = {"deal": deal.name, "stage": deal.stage.name}
+    move = (
+        FieldChange.objects.filter(
+            content_type=ContentType.objects.get_for_model(Deal),
+            object_id=deal.pk,
+            field="stage",
+            at__gte=conversion.created_at,
+        )
+        .select_related("actor")
+        .last()
+    )
+    if move is None:
+        return _("The deal “%(deal)s” moved to %(stage)s since.") % values
+    values["who"] = str(move.actor) if move.actor else _("a former user")
+    values["date"] = formats.date_format(timezone.localtime(move.at), "j M")
+    return _("The deal “%(deal)s” moved to %(stage)s by %(who)s on %(date)s.") % values
 
 
 def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:

@@ -19,10 +19,11 @@ from contacts.services import contact_update
 from crm.models import FieldChange
 from deals.models import Deal
 from deals.records import deal_update
+from deals.services import deal_move_stage
 from leads.conversion import lead_conversion_undo
 from leads.models import Lead, LeadConversion
 from tests.crm.api.client import ApiClient
-from tests.factories import ContactFactory, LeadFactory
+from tests.factories import ContactFactory, LeadFactory, stage
 from tests.leads.conversion.helpers import convert
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,14 @@ def test_deal_value_and_name_changed_block_the_undo(rep: Any) -> None:
     text = _refusal(rep, conversion)
     assert "The value of the deal “Big” was changed by" in text
     assert "The name of the deal “Big” was changed by" in text
+
+
+def test_stage_move_says_who_and_when(rep: Any) -> None:
+    conversion, result = _converted(rep)
+    deal = Deal.objects.get(pk=result.deal_id)
+    deal_move_stage(actor=rep, deal=deal, stage=stage("Quote"))
+    text = _refusal(rep, conversion)
+    assert f"moved to Quote by {rep} on {_today()}" in text and "stage of the deal" not in text
 
 
 def test_edit_through_the_page_blocks_the_undo(rep: Any, rep_client: Client) -> None:
