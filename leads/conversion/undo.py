@@ -202,13 +202,19 @@ def _edit_reason(record: Contact | Deal, name: str, change: FieldChange | None) 
                 values
             )
         return _("%(record)s's %(field)s was changed since the conversion.") % values
-    values["who"] = str(change.actor) if change.actor else _("a former user")
-    values["date"] = formats.date_format(timezone.localtime(change.at), "j M")
+    values.update(_who_and_when(change))
     if isinstance(record, Deal):
         return _("The %(field)s of the deal “%(deal)s” was changed by %(who)s on %(date)s.") % (
             values
         )
     return _("%(record)s's %(field)s was changed by %(who)s on %(date)s.") % values
+
+
+def _who_and_when(change: FieldChange) -> dict[str, str]:
+    return {
+        "who": str(change.actor) if change.actor else _("a former user"),
+        "date": formats.date_format(timezone.localtime(change.at), "j M"),
+    }
 
 
 def _stage_reason(conversion: LeadConversion, deal: Deal) -> str:
@@ -226,8 +232,7 @@ def _stage_reason(conversion: LeadConversion, deal: Deal) -> str:
     )
     if move is None:
         return _("The deal “%(deal)s” moved to %(stage)s since.") % values
-    values["who"] = str(move.actor) if move.actor else _("a former user")
-    values["date"] = formats.date_format(timezone.localtime(move.at), "j M")
+    values.update(_who_and_when(move))
     return _("The deal “%(deal)s” moved to %(stage)s by %(who)s on %(date)s.") % values
 
 

@@ -133,12 +133,17 @@ def test_change_before_the_conversion_or_to_others_does_not_block(rep: Any) -> N
     assert not Contact.objects.filter(pk=result.person_id).exists()
 
 
-def test_old_snapshot_falls_back_to_updated_at(rep: Any) -> None:
-    conversion, result = _converted(rep)
+def _as_old_snapshot(conversion: LeadConversion) -> None:
+    """The snapshot as conversions stored it before the written values were kept."""
     snapshot = dict(conversion.snapshot)
     snapshot.pop("written", None)
     LeadConversion.objects.filter(pk=conversion.pk).update(snapshot=snapshot)
     conversion.refresh_from_db()
+
+
+def test_old_snapshot_falls_back_to_updated_at(rep: Any) -> None:
+    conversion, result = _converted(rep)
+    _as_old_snapshot(conversion)
     Contact.objects.filter(pk=result.person_id).update(
         updated_at=timezone.now() + datetime.timedelta(hours=1)
     )
@@ -147,10 +152,7 @@ def test_old_snapshot_falls_back_to_updated_at(rep: Any) -> None:
 
 def test_old_snapshot_unchanged_still_undoes(rep: Any) -> None:
     conversion, result = _converted(rep)
-    snapshot = dict(conversion.snapshot)
-    snapshot.pop("written", None)
-    LeadConversion.objects.filter(pk=conversion.pk).update(snapshot=snapshot)
-    conversion.refresh_from_db()
+    _as_old_snapshot(conversion)
     lead_conversion_undo(actor=rep, conversion=conversion)
     assert not Deal.objects.filter(pk=result.deal_id).exists()
 
