@@ -558,3 +558,33 @@ def website_domain(value: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     return host if "." in host else ""
+
+
+class FieldChange(models.Model):
+    """One field of one record changed by a user through its write service (``model_update``):
+    the old and new values as JSON, who and when. What the undo of a conversion reads to say
+    which later edit blocks it (docs/rules.md#undo-blocked); the seed of a record's timeline."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(max_length=100)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "at"], name="fieldchange_subject_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}:{self.object_id}.{self.field}"

@@ -5,10 +5,16 @@ fields, and set many-to-many fields after. ``lead_update``, ``contact_update`` a
 
 from __future__ import annotations
 
+import datetime
+import decimal
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
+from django.utils import timezone
+
+from crm.models import FieldChange
 
 M = TypeVar("M", bound=Model)
 
@@ -43,6 +49,57 @@ def merge_custom_values(
     return merged
 
 
+def json_value(value: Any) -> Any:
+    """A field value as JSON, without losing precision (DjangoJSONEncoder drops microseconds);
+    a related record as its primary key."""
+    if value is None or type(value) is str:  # most values: no isinstance checks
+        return value
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, Model):
+        return value.pk
+    return value
+
+
+def _current(instance: Model, name: str) -> Any:
+    """The stored value of field ``name`` as JSON (a relation as its key, many-to-many as the
+    sorted keys)."""
+    field = instance._meta.get_field(name)
+    if field.many_to_many:
+        return sorted(getattr(instance, name).values_list("pk", flat=True))
+    return json_value(getattr(instance, getattr(field, "attname", name)))
+
+
+def _new(instance: Model, name: str, value: Any) -> Any:
+    if instance._meta.get_field(name).many_to_many:
+        return sorted(getattr(v, "pk", v) for v in value or ())
+    return json_value(value)
+
+
+def record_changes(*, instance: Model, actor: Any, changes: Mapping[str, tuple[Any, Any]]) -> None:
+    """Record who changed which fields of ``instance`` (``changes``: field -> (old, new) as
+    JSON), one ``FieldChange`` row each, in one INSERT."""
+    if not changes:
+        return
+    content_type = ContentType.objects.get_for_model(instance)
+    now = timezone.now()
+    actor_id = getattr(actor, "pk", None)
+    FieldChange.objects.bulk_create(
+        FieldChange(
+            content_type=content_type,
+            object_id=instance.pk,
+            field=name,
+            old=old,
+            new=new,
+            actor_id=actor_id,
+            at=now,
+        )
+        for name, (old, new) in changes.items()
+    )
+
+
 def _same(instance: Model, name: str, value: Any) -> bool:
     field = instance._meta.get_field(name)
     if field.many_to_many:
@@ -54,12 +111,17 @@ def _same(instance: Model, name: str, value: Any) -> bool:
     return bool(getattr(instance, name) == value)
 
 
-def model_update(*, instance: M, fields: Iterable[str], data: Mapping[str, Any]) -> list[str]:
+def model_update(
+    *, instance: M, fields: Iterable[str], data: Mapping[str, Any], actor: Any = None
+) -> list[str]:
     """Apply to ``instance`` the values of ``data`` named in ``fields`` that differ from it,
     save only those fields (and ``updated_at``), then set the many-to-many ones. Returns the
     names that changed (none: nothing is written). ``custom_fields`` in ``data`` is a mapping
-    of changes merged into the stored values. A new ``instance`` is saved whole."""
+    of changes merged into the stored values. A new ``instance`` is saved whole. With an
+    ``actor``, each change of an existing record is recorded (``FieldChange``: who, when, old
+    and new values; docs/rules.md#undo-blocked)."""
     changed: list[str] = []
+    history: dict[str, tuple[Any, Any]] = {}
     relations: list[tuple[str, Any]] = []
     adding = instance._state.adding
     for name in fields:
@@ -70,6 +132,8 @@ def model_update(*, instance: M, fields: Iterable[str], data: Mapping[str, Any])
             value = merge_custom_values(getattr(instance, name), value)
         if not adding and _same(instance, name, value):
             continue
+        if actor is not None and not adding:
+            history[name] = (_current(instance, name), _new(instance, name, value))
         if instance._meta.get_field(name).many_to_many:
             relations.append((name, value))
         else:
@@ -84,4 +148,5 @@ def model_update(*, instance: M, fields: Iterable[str], data: Mapping[str, Any])
     for name, value in relations:
         if value or not adding:
             getattr(instance, name).set(value or [])
+    record_changes(instance=instance, actor=actor, changes=history)
     return changed

@@ -128,6 +128,15 @@ class ContactDeals:
     def adopt_documents(self, contact_ids: list[int]) -> None:
         deals_adopt_documents(contact_ids=contact_ids)
 
+    def owners(self, deal_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+        return {
+            pk: (name, owner_id)
+            for chunk in chunks(deal_ids)
+            for pk, name, owner_id in Deal.objects.filter(pk__any=chunk).values_list(
+                "pk", "name", "owner_id"
+            )
+        }
+
     def organization_deals(self, organization: Contact, *, lock: bool = False) -> list[Any]:
         deals = Deal.objects.filter(organization=organization).only("pk", "name", "owner_id")
         if lock:  # locked in primary-key order

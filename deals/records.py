@@ -74,7 +74,12 @@ def deal_update(
             raise ValidationError(_("This deal no longer exists."))
         if not can_change(actor, locked):
             raise PermissionDenied(_("You may only change deals you own."))
-        model_update(instance=locked, fields=[f for f in DEAL_FIELDS if f != "stage"], data=data)
+        model_update(
+            instance=locked,
+            fields=[f for f in DEAL_FIELDS if f != "stage"],
+            data=data,
+            actor=actor,
+        )
         _relink(locked, add_contacts, remove_contacts)
         stage = data.get("stage")
         if stage is not None and stage.pk != locked.stage_id:

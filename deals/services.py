@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from contacts.models import Contact
 from crm.permissions import can_change
+from crm.records import record_changes
 from crm.selection import BulkOutcome, chunks, split_selection
 from crm.services import Refused, require_manager
 from deals.models import (
@@ -63,6 +64,7 @@ def deal_move_stage(
         deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
         if deal.stage_id == stage.pk:
             return deal
+        record_changes(instance=deal, actor=actor, changes={"stage": (deal.stage_id, stage.pk)})
         deal.stage = stage
         deal.loss_reason = loss_reason if stage.category == StageCategory.LOST else None
         deal.unqualified_reason = (

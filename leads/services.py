@@ -58,5 +58,5 @@ def lead_update(*, actor: User, lead: Lead, data: Mapping[str, Any]) -> Lead:
             raise LeadReadOnly(_("A converted lead is read-only."))
         if not can_change(actor, locked):
             raise PermissionDenied(_("You may only change leads you own."))
-        model_update(instance=locked, fields=LEAD_FIELDS, data=data)
+        model_update(instance=locked, fields=LEAD_FIELDS, data=data, actor=actor)
     return locked

@@ -123,6 +123,95 @@ def contacts_tag(
     )
 
 
+SAMPLES = 10  # records of other reps named in the dialog and the result
+
+
+@dataclass
+class OthersChanged:
+    """Records of other users a bulk delete of contacts changes besides the selection
+    (docs/rules.md#bulk-actions): deals that lose a deleted contact or organisation, people who
+    lose their deleted employer. Counted set-based; the first ``SAMPLES`` of each named."""
+
+    deals: int = 0
+    people: int = 0
+    deal_samples: list[tuple[int, str]] = field(default_factory=list)  # (pk, name)
+    people_samples: list[tuple[int, str]] = field(default_factory=list)
+
+    def warning(self) -> str:
+        """The dialog's sentence, before the delete runs ("" when nothing of others changes)."""
+        deals = ngettext("%(count)s deal", "%(count)s deals", self.deals) % {"count": self.deals}
+        people = ngettext("%(count)s person", "%(count)s people", self.people) % {
+            "count": self.people
+        }
+        if self.deals and self.people:
+            what = _("%(deals)s and %(people)s") % {"deals": deals, "people": people}
+        elif self.deals or self.people:
+            what = deals if self.deals else people
+        else:
+            return ""
+        return _(
+            "This will also change %(what)s owned by other reps (deals only if you detach the "
+            "contacts from their deals; people lose their organisation):"
+        ) % {"what": what}
+
+    def notices(self) -> list[str]:
+        """The result's sentences, naming the first records."""
+
+        def names(samples: list[tuple[int, str]], count: int) -> str:
+            listed = ", ".join(name for _pk, name in samples)
+            more = count - len(samples)
+            return listed + (_(" and %(count)s more") % {"count": more} if more else "")
+
+        lines = []
+        if self.deals:
+            lines.append(
+                ngettext(
+                    "%(count)s deal of other reps changed (without the deleted contacts): "
+                    "%(names)s.",
+                    "%(count)s deals of other reps changed (without the deleted contacts): "
+                    "%(names)s.",
+                    self.deals,
+                )
+                % {"count": self.deals, "names": names(self.deal_samples, self.deals)}
+            )
+        if self.people:
+            lines.append(
+                ngettext(
+                    "%(count)s person of other reps lost their organisation: %(names)s.",
+                    "%(count)s people of other reps lost their organisation: %(names)s.",
+                    self.people,
+                )
+                % {"count": self.people, "names": names(self.people_samples, self.people)}
+            )
+        return lines
+
+
+def others_changed(
+    *, actor: Any, contact_ids: list[int], pairs: set[tuple[int, int]]
+) -> OthersChanged:
+    """What deleting ``contact_ids`` (on the deals of ``pairs``: (contact, deal)) changes of
+    records owned by other users than ``actor``: a fixed number of statements per chunk."""
+    mine = getattr(actor, "pk", None)
+    chosen = set(contact_ids)
+    owners = deals_port.deals().owners(sorted({d for _c, d in pairs}))
+    deals = sorted((name, pk) for pk, (name, owner) in owners.items() if owner not in (None, mine))
+    people: set[int] = set()
+    for chunk in chunks(contact_ids):
+        people |= set(
+            Contact.objects.filter(organization_id__any=chunk, owner_id__isnull=False)
+            .exclude(owner_id=mine)
+            .values_list("pk", flat=True)
+        )
+    people -= chosen
+    samples = Contact.objects.filter(pk__in=sorted(people)[:SAMPLES]).order_by("pk")
+    return OthersChanged(
+        deals=len(deals),
+        people=len(people),
+        deal_samples=[(pk, name) for name, pk in deals[:SAMPLES]],
+        people_samples=[(c.pk, c.display_name) for c in samples],
+    )
+
+
 @dataclass
 class ContactsDeletePreview:
     """What deleting a selection would take with it, for the confirmation dialog."""
@@ -139,6 +228,8 @@ class ContactsDeletePreview:
     tasks: int = 0
     employees: int = 0  # people of the selected organisations who are not selected themselves
     allowed: list[int] = field(default_factory=list)
+    # Records of other users changed, deals detached included (docs/rules.md#bulk-actions).
+    others: OthersChanged = field(default_factory=OthersChanged)
 
 
 def attached_counts(ids: list[int]) -> dict[str, int]:
@@ -166,7 +257,12 @@ def contacts_delete_preview(*, actor: Any, contact_ids: Iterable[int]) -> Contac
         with_deals=len({c for c, _d in pairs}),
         deals=len({d for _c, d in pairs}),
         allowed=ids,
-        **attached_counts(ids),
+    )
+    counts = attached_counts(ids)
+    preview.notes, preview.documents, preview.tasks = (
+        counts["notes"],
+        counts["documents"],
+        counts["tasks"],
     )
     preview.people = preview.count - preview.organizations
     chosen = set(ids)
@@ -175,6 +271,7 @@ def contacts_delete_preview(*, actor: Any, contact_ids: Iterable[int]) -> Contac
             Contact.objects.filter(organization_id__any=chunk).values_list("pk", flat=True)
         )
         preview.employees += len(employees - chosen)
+    preview.others = others_changed(actor=actor, contact_ids=ids, pairs=pairs)
     return preview
 
 
@@ -216,6 +313,10 @@ def contacts_delete(
                 )
             ids = [pk for pk in ids if pk not in on_deals]
         deleted = set(ids)
+        others = others_changed(
+            actor=actor, contact_ids=ids, pairs={p for p in pairs if p[0] in deleted}
+        )
+        outcome.reasons += others.notices()
         organizations = {
             r["organization_id"]
             for pk, r in selection.rows.items()

@@ -51,6 +51,10 @@ class DealsPort(Protocol):
         """A document of these contacts also shown on a deal moves to that deal."""
         ...
 
+    def owners(self, deal_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+        """Per deal: its name and owner (to tell whose deals an action changes)."""
+        ...
+
     def organization_deals(self, organization: Contact, *, lock: bool = False) -> list[Any]:
         """The deals made with the organisation (``pk``, ``name``, ``owner_id``), by name."""
         ...
@@ -88,6 +92,9 @@ class NoDeals:
 
     def adopt_documents(self, contact_ids: list[int]) -> None:
         return None
+
+    def owners(self, deal_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+        return {}
 
     def organization_deals(self, organization: Contact, *, lock: bool = False) -> list[Any]:
         return []

@@ -65,7 +65,7 @@ def contact_update(*, actor: User, contact: Contact, data: Mapping[str, Any]) ->
         )
         if move:
             fields = [f for f in CONTACT_FIELDS if f != "organization"]
-        model_update(instance=locked, fields=fields, data=data)
+        model_update(instance=locked, fields=fields, data=data, actor=actor)
         if move:
             locked = contact_move_organization(
                 actor=actor,

@@ -10,13 +10,13 @@ from a stored snapshot read as empty."""
 from __future__ import annotations
 
 import datetime
-import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, cast
 
 from django.db import models
 
+from crm.records import json_value
 from leads.models import Lead, LeadStatus
 
 Side = Literal["person", "organization"]
@@ -45,6 +45,7 @@ class SnapshotJSON(TypedDict, total=False):
     merged: dict[Side, MergedContactJSON]
     deal_stage_id: int | None
     converted_at: str | None
+    written: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -87,6 +88,9 @@ class ConversionSnapshot:
     merged: dict[Side, MergedContact] = field(default_factory=dict)
     deal_stage_id: int | None = None
     converted_at: datetime.datetime | None = None
+    # What the conversion wrote on the records it created, by side and "deal": their non-empty
+    # values the user may edit (``written_values``), as JSON. Absent from older snapshots.
+    written: dict[str, dict[str, Any]] | None = None
 
     def to_json(self) -> SnapshotJSON:
         return {
@@ -99,6 +103,7 @@ class ConversionSnapshot:
             "merged": {side: merged.to_json() for side, merged in self.merged.items()},
             "deal_stage_id": self.deal_stage_id,
             "converted_at": self.converted_at.isoformat() if self.converted_at else None,
+            **({"written": self.written} if self.written is not None else {}),
         }
 
     @classmethod
@@ -122,6 +127,11 @@ class ConversionSnapshot:
             },
             deal_stage_id=data.get("deal_stage_id"),
             converted_at=datetime.datetime.fromisoformat(converted_at) if converted_at else None,
+            written=(
+                {key: dict(values) for key, values in data["written"].items()}
+                if isinstance(data.get("written"), Mapping)
+                else None
+            ),
         )
 
     def lead_values(self) -> dict[str, Any]:
@@ -129,15 +139,57 @@ class ConversionSnapshot:
         return {name: field_value(Lead, name, value) for name, value in self.lead.items()}
 
 
-def json_value(value: Any) -> Any:
-    """A field value as JSON, without losing precision (DjangoJSONEncoder drops microseconds)."""
-    if value is None or type(value) is str:  # most values: no isinstance checks
-        return value
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
+# Columns the system keeps (statuses follow the deals, stages move through their own service
+# which the undo checks apart, keys and times follow the values): not the user's edits.
+SYSTEM_COLUMNS = frozenset(
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "name_key",
+        "domain_key",
+        "lead_created_at",
+        "prospect_status",
+        "prospect_status_set_at",
+        "customer_status",
+        "customer_status_set_at",
+        "stage_id",
+        "stage_changed_at",
+        "closed_at",
+    }
+)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def written_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a snapshot keeps of a created row (attname -> value): the non-empty values of the
+    columns a user may edit, as JSON."""
+    return {
+        name: json_value(value)
+        for name, value in row.items()
+        if name not in SYSTEM_COLUMNS and not is_empty(value)
+    }
+
+
+def changed_columns(record: models.Model, written: Mapping[str, Any]) -> list[str]:
+    """The columns of ``record`` a user may edit whose value is no longer what the conversion
+    wrote (``written``, from ``written_values``), by attname."""
+    changed = []
+    for field_obj in record._meta.concrete_fields:
+        name = field_obj.attname
+        if name in SYSTEM_COLUMNS:
+            continue
+        current = getattr(record, name)
+        # An empty value was not kept: the column got its default.
+        expected = (
+            field_value(record, name, written[name]) if name in written else field_obj.get_default()
+        )
+        if expected != current and not (is_empty(expected) and is_empty(current)):
+            changed.append(name)
+    return changed
 
 
 def field_value(model: type[models.Model] | models.Model, attname: str, value: Any) -> Any:

@@ -8,16 +8,26 @@ import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services import contacts_recompute_status
-from crm.models import CrmSettings, Document, DocumentLink, Note, Task, User
+from crm.models import CrmSettings, Document, DocumentLink, FieldChange, Note, Task, User
 from crm.permissions import is_manager
 from deals.models import Deal, DealContact
-from leads.conversion.snapshot import SIDES, ConversionSnapshot, field_value, json_value
+from leads.conversion.snapshot import (
+    SIDES,
+    ConversionSnapshot,
+    changed_columns,
+    field_value,
+    json_value,
+)
 from leads.models import Lead, LeadConversion
+
+# Older snapshots do not keep the written values: a record saved later than this after the
+# conversion (which writes its rows within it) was edited since.
+OLD_SNAPSHOT_MARGIN = datetime.timedelta(minutes=2)
 
 
 def undo_not_allowed(*, actor: User, conversion: LeadConversion) -> str | None:
@@ -94,16 +104,136 @@ def undo_blockers(*, conversion: LeadConversion) -> list[str]:
         deal = Deal.objects.filter(pk=conversion.deal_id).select_related("stage").first()
         if deal is not None:
             if deal.stage_id != snapshot.deal_stage_id:
-                reasons.append(
-                    _("The deal “%(deal)s” moved to %(stage)s since.")
-                    % {"deal": deal.name, "stage": deal.stage.name}
-                )
+                reasons.append(_stage_reason(conversion, deal))
             extra = DealContact.objects.filter(deal=deal).exclude(
                 contact_id__in=[conversion.person_id, conversion.organization_id]
             )
             if extra.exists():
                 reasons.append(_("Contacts were added to the deal “%s” since.") % deal.name)
+    reasons += _edit_blockers(conversion, snapshot, contacts)
     return reasons
+
+
+def _edit_blockers(
+    conversion: LeadConversion, snapshot: ConversionSnapshot, created: dict[int, Contact]
+) -> list[str]:
+    """Fields edited since the conversion (docs/rules.md#undo-blocked): on the records it
+    created, any field a user may edit that no longer holds what it wrote (older snapshots,
+    without the written values: a record saved since); on the contacts it merged into, the
+    fields it filled. Who and when come from the recorded changes (``FieldChange``)."""
+    since = snapshot.converted_at or conversion.created_at
+    written = snapshot.written
+    deal = Deal.objects.filter(pk=conversion.deal_id).first() if conversion.deal_id else None
+    merged_ids = {
+        side: pk
+        for side in snapshot.merged
+        if (pk := conversion.person_id if side == "person" else conversion.organization_id)
+    }
+    merged = Contact.objects.in_bulk(set(merged_ids.values()))
+    types = ContentType.objects.get_for_models(Contact, Deal)
+    subjects = models.Q(content_type=types[Contact], object_id__in=[*created, *merged])
+    if deal is not None:
+        subjects |= models.Q(content_type=types[Deal], object_id=deal.pk)
+    last: dict[tuple[int, int, str], FieldChange] = {}
+    for change in FieldChange.objects.filter(subjects, at__gte=since).select_related("actor"):
+        last[(change.content_type_id, change.object_id, change.field)] = change
+
+    reasons: list[str] = []
+
+    def blocked(record: Contact | Deal, names: list[str]) -> None:
+        content_type = types[type(record)]
+        for name in names:
+            change = last.get((content_type.pk, record.pk, name))
+            reasons.append(_edit_reason(record, name, change))
+
+    def recorded(record: Contact | Deal) -> list[str]:
+        content_type = types[type(record)]
+        names = {name for ct, pk, name in last if ct == content_type.pk and pk == record.pk}
+        return sorted(names - {"stage"})  # a stage move has its own reason
+
+    records: list[tuple[str, Contact | Deal]] = [
+        (side, created[pk]) for side, pk in snapshot.created.items() if pk in created
+    ]
+    if deal is not None:
+        records.append(("deal", deal))
+    for key, record in records:
+        if written is None:  # an older snapshot: what was saved since, named when recorded
+            names = recorded(record)
+            if names:
+                blocked(record, names)
+            elif record.updated_at > since + OLD_SNAPSHOT_MARGIN:
+                reasons.append(_edit_reason(record, "", None))
+            continue
+        columns = {f.attname: f.name for f in record._meta.concrete_fields}
+        names = [columns[c] for c in changed_columns(record, written.get(key, {}))]
+        # Recorded changes of what is not a column (tags) block too.
+        names += [name for name in recorded(record) if name not in columns.values()]
+        blocked(record, names)
+    for side, pk in merged_ids.items():
+        contact = merged.get(pk)
+        if contact is None:
+            continue
+        filled = snapshot.merged[side].filled
+        columns = {f.attname: f.name for f in Contact._meta.concrete_fields}
+        blocked(
+            contact,
+            [
+                columns.get(name, name)
+                for name in snapshot.merged[side].previous
+                if json_value(getattr(contact, name)) != filled.get(name)
+            ],
+        )
+    return reasons
+
+
+def _edit_reason(record: Contact | Deal, name: str, change: FieldChange | None) -> str:
+    """ "Hugo Martin's phone was changed by Alice Durand on 3 Dec." (or "... since the
+    conversion." when nobody's change was recorded; no ``name``: the record was saved since)."""
+    label = {"deal": record.name} if isinstance(record, Deal) else {"record": record.display_name}
+    if not name:
+        if isinstance(record, Deal):
+            return _("The deal “%(deal)s” was changed since the conversion.") % label
+        return _("%(record)s was changed since the conversion.") % label
+    field_obj = record._meta.get_field(name)
+    values = {**label, "field": str(getattr(field_obj, "verbose_name", name))}
+    if change is None:
+        if isinstance(record, Deal):
+            return _("The %(field)s of the deal “%(deal)s” was changed since the conversion.") % (
+                values
+            )
+        return _("%(record)s's %(field)s was changed since the conversion.") % values
+    values.update(_who_and_when(change))
+    if isinstance(record, Deal):
+        return _("The %(field)s of the deal “%(deal)s” was changed by %(who)s on %(date)s.") % (
+            values
+        )
+    return _("%(record)s's %(field)s was changed by %(who)s on %(date)s.") % values
+
+
+def _who_and_when(change: FieldChange) -> dict[str, str]:
+    return {
+        "who": str(change.actor) if change.actor else _("a former user"),
+        "date": formats.date_format(timezone.localtime(change.at), "j M"),
+    }
+
+
+def _stage_reason(conversion: LeadConversion, deal: Deal) -> str:
+    """ "The deal “X” moved to Quote by Alice Durand on 3 Dec." (who and when if recorded)."""
+    values = {"deal": deal.name, "stage": deal.stage.name}
+    move = (
+        FieldChange.objects.filter(
+            content_type=ContentType.objects.get_for_model(Deal),
+            object_id=deal.pk,
+            field="stage",
+            at__gte=conversion.created_at,
+        )
+        .select_related("actor")
+        .last()
+    )
+    if move is None:
+        return _("The deal “%(deal)s” moved to %(stage)s since.") % values
+    values.update(_who_and_when(move))
+    return _("The deal “%(deal)s” moved to %(stage)s by %(who)s on %(date)s.") % values
 
 
 def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import OuterRef, Subquery
@@ -26,6 +27,7 @@ from leads.conversion.snapshot import (
     MergedContact,
     Side,
     json_value,
+    written_values,
 )
 from leads.models import Lead, LeadConversion, LeadStatus
 
@@ -337,6 +339,13 @@ def _snapshot(
         for side, party in sides.items()
         if party is not None and not party.merged and party.leads[0] is lead
     }
+    written: dict[str, dict[str, Any]] = {
+        side: written_values(party.row)
+        for side, party in sides.items()
+        if party is not None and side in created
+    }
+    if plan.deal is not None:
+        written["deal"] = written_values(plan.deal)
     return ConversionSnapshot(
         lead={name: json_value(getattr(lead, name)) for name in LEAD_SNAPSHOT_FIELDS},
         lead_status=lead.status,
@@ -347,4 +356,5 @@ def _snapshot(
         merged=merged,
         deal_stage_id=plan.deal["stage_id"] if plan.deal else None,
         converted_at=now,
+        written=written,
     )

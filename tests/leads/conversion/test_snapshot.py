@@ -34,6 +34,7 @@ from tests.leads.conversion.helpers import convert, lead_state
 NOW = datetime.datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=datetime.UTC)
 KEYS = {
     "lead",
+    "written",
     "lead_status",
     "tags",
     "notes",
@@ -63,6 +64,7 @@ def full_snapshot() -> ConversionSnapshot:
         },
         deal_stage_id=2,
         converted_at=NOW,
+        written={"person": {"phone": "+33 1"}, "deal": {"value": "10.00"}},
     )
 
 
