@@ -201,3 +201,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
 }
+
+# --- Trash (issue 11; docs/rules.md#trash) ---------------------------------------------------
+# Days a deleted lead, contact or deal stays restorable before `manage.py purge_trash` deletes it
+# for good with its documents' files.
+CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))
