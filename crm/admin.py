@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.models import (
+    AuditEntry,
     CrmSettings,
     CustomField,
     Document,
@@ -37,6 +38,7 @@ from crm.models import (
     Note,
     Tag,
     Task,
+    TrashEntry,
     User,
 )
 from crm.models import clean_custom_fields as validate_custom_fields
@@ -645,3 +647,36 @@ class TaskAdmin(SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
         return super().get_queryset(request).prefetch_related("subject")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Records of what happened: shown, never written through the admin."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log (docs/rules.md#trash)."""
+
+    list_display = ("at", "actor", "action", "model", "summary")
+    list_filter = ("action", "model")
+    list_select_related = ("actor",)
+    date_hierarchy = "at"
+
+
+@admin.register(TrashEntry)
+class TrashEntryAdmin(ReadOnlyAdmin):
+    """The trash, to look at; restore and purge are on the Trash page (docs/rules.md#trash)."""
+
+    list_display = ("deleted_at", "kind", "label", "deleted_by", "caveat")
+    list_filter = ("kind",)
+    list_select_related = ("deleted_by",)
+    exclude = ("snapshot",)

@@ -77,7 +77,7 @@ def audit(
     object_ids = sorted(set(ids))
     if not object_ids:
         return None
-    name = model if isinstance(model, str) else model._meta.model_name
+    name = model if isinstance(model, str) else str(model._meta.model_name)
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
@@ -206,7 +206,7 @@ def trash_capture(
     entries = TrashEntry.objects.bulk_create(
         [
             TrashEntry(
-                kind=model._meta.model_name,
+                kind=str(model._meta.model_name),
                 object_id=pk,
                 label=labels[pk],
                 deleted_at=now,

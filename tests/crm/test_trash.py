@@ -235,3 +235,20 @@ def test_audit_rows_for_delete_restore_and_assign(rep: Any, other_rep: Any, mana
     ]
     assert rows[0].actor == manager
     assert rows[0].data == {"to": other_rep.pk, "from": {str(rep.pk): rows[0].object_ids}}
+
+
+def test_deal_transfers_are_audited(rep: Any, other_rep: Any) -> None:
+    from deals.services import deal_transfer, deals_transfer
+
+    person = ContactFactory(owner=rep)
+    deal = DealFactory(owner=rep, main_contact=person)
+    second = DealFactory(owner=rep)
+    deal_transfer(actor=rep, deal=deal, owner=other_rep)
+    deals_transfer(actor=other_rep, deal_ids=[deal.pk, second.pk], owner=rep)
+    rows = [(r.model, r.object_ids, r.data) for r in AuditEntry.objects.order_by("pk")]
+    assert rows == [
+        ("deal", [deal.pk], {"to": other_rep.pk, "from": {str(rep.pk): [deal.pk]}}),
+        ("contact", [person.pk], {"to": other_rep.pk, "from": {str(rep.pk): [person.pk]}}),
+        ("deal", [deal.pk], {"to": rep.pk, "from": {str(other_rep.pk): [deal.pk]}}),
+        ("contact", [person.pk], {"to": rep.pk, "from": {str(other_rep.pk): [person.pk]}}),
+    ]

@@ -71,3 +71,16 @@ def test_the_page_costs_a_fixed_number_of_queries(
         response = manager_client.get(URL + "?page=2")
     assert response.status_code == 200 and "Page 2 of 2" in response.content.decode()
     assert manager_client.get(URL + "?page=99999999999999999999999").status_code == 200
+
+
+def test_admin_shows_the_audit_log_read_only(rep: Any, manager: Any, admin_client: Any) -> None:
+    _delete_leads(rep, 1)
+    from crm.models import AuditEntry
+
+    entry = AuditEntry.objects.get()
+    assert admin_client.get(reverse("admin:crm_auditentry_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:crm_trashentry_changelist")).status_code == 200
+    response = admin_client.post(
+        reverse("admin:crm_auditentry_delete", args=[entry.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 403 and AuditEntry.objects.filter(pk=entry.pk).exists()

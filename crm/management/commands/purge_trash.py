@@ -11,7 +11,9 @@ from crm.trash import retention_days, trash_purge_expired
 
 
 class Command(BaseCommand):
-    help = "Delete for good the trash entries older than CRM_TRASH_RETENTION_DAYS, with their files."
+    help = (
+        "Delete for good the trash entries older than CRM_TRASH_RETENTION_DAYS, with their files."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = trash_purge_expired()
