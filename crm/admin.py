@@ -649,7 +649,7 @@ class TaskAdmin(SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("subject")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Records of what happened: shown, never written through the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
