@@ -44,6 +44,7 @@ from crm.models import (
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
 from crm.services import crm_settings_followed
+from crm.trash import trash_capture
 
 admin.site.site_header = _("CRM administration")
 admin.site.site_title = _("CRM administration")
@@ -170,6 +171,16 @@ class AttachmentsAdminMixin(RecordPermissionMixin):
     added through the inlines are signed by the current user."""
 
     STAMP_FIELDS = ("author", "uploaded_by")
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        """A record deleted in the admin goes to the trash too (docs/rules.md#trash)."""
+        trash_capture(actor=request.user, model=type(obj), ids=[obj.pk])
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        trash_capture(actor=request.user, model=queryset.model, ids=ids)
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
 
     def save_formset(
         self, request: HttpRequest, form: forms.ModelForm, formset: BaseModelFormSet, change: bool

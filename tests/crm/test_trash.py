@@ -252,3 +252,16 @@ def test_deal_transfers_are_audited(rep: Any, other_rep: Any) -> None:
         ("deal", [deal.pk], {"to": rep.pk, "from": {str(other_rep.pk): [deal.pk]}}),
         ("contact", [person.pk], {"to": rep.pk, "from": {str(other_rep.pk): [person.pk]}}),
     ]
+
+
+def test_admin_delete_goes_to_the_trash(rep: Any, manager: Any, admin_client: Any) -> None:
+    from django.urls import reverse
+
+    lead = LeadFactory(owner=rep)
+    make_note(lead)
+    before = state()
+    url = reverse("admin:leads_lead_delete", args=[lead.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Lead.objects.exists()
+    restore_all(manager)
+    assert state() == before
