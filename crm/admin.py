@@ -661,7 +661,8 @@ class TaskAdmin(SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: shown, never written through the admin."""
+    """Records of what happened (conversions, the audit log, the trash): shown, never written
+    through the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
