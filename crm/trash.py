@@ -30,7 +30,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
+from django.db.models.constants import OnConflict
 from django.db.models.deletion import CASCADE, SET_NULL, get_candidate_relations_to_delete
 from django.dispatch import Signal
 from django.utils import timezone
@@ -339,10 +340,6 @@ def _write(plans: list[_Restoring]) -> dict[type[models.Model], set[Any]]:
     for model in sorted(by_model, key=lambda m: m not in primaries):
         objs = by_model[model]
         names = [f.name for f in model._meta.concrete_fields if not f.primary_key]
-        stamps = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
-        stamps += [
-            f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now_add", False)
-        ]
         present: set[Any] = set()
         for chunk in chunks([o.pk for o in objs]):
             present |= set(model._base_manager.filter(pk__any=chunk).values_list("pk", flat=True))
@@ -350,19 +347,27 @@ def _write(plans: list[_Restoring]) -> dict[type[models.Model], set[Any]]:
         new = [o for o in objs if o.pk not in present]
         if old:  # moved by the deletion (a document a deal adopted): back to where it was
             model._base_manager.bulk_update(old, names, batch_size=500)
-        if new:
-            kept = {o.pk: {a: getattr(o, a) for a in stamps} for o in new}
-            model._base_manager.bulk_create(
-                new, batch_size=500, ignore_conflicts=model not in primaries
-            )
-            if stamps:  # bulk_create stamps auto_now fields with now: put the old ones back
-                for o in new:
-                    for attname, value in kept[o.pk].items():
-                        setattr(o, attname, value)
-                stamp_names = [model._meta.get_field(a).name for a in stamps]
-                model._base_manager.bulk_update(new, stamp_names, batch_size=500)
+        _insert_raw(model, new, ignore=model not in primaries)
         written[model] |= {o.pk for o in objs}
     return written
+
+
+def _insert_raw(model: type[models.Model], objs: list[models.Model], *, ignore: bool) -> None:
+    """INSERT the rows as they are, their own ids and stamps included (``raw``, as ``loaddata``
+    does: ``bulk_create`` would stamp the ``auto_now`` fields with now), in batches."""
+    if not objs:
+        return
+    fields = list(model._meta.concrete_fields)
+    db = router.db_for_write(model)
+    size = max(1, connections[db].ops.bulk_batch_size(fields, objs))
+    for batch in chunks(objs, min(size, 500)):
+        model._base_manager._insert(  # type: ignore[attr-defined]
+            batch,
+            fields=fields,
+            raw=True,
+            using=db,
+            on_conflict=OnConflict.IGNORE if ignore else None,
+        )
 
 
 def _relink(plans: list[_Restoring], written: dict[type[models.Model], set[Any]]) -> None:

@@ -265,3 +265,20 @@ def test_admin_delete_goes_to_the_trash(rep: Any, manager: Any, admin_client: An
     assert not Lead.objects.exists()
     restore_all(manager)
     assert state() == before
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_bulk_delete_and_restore_are_set_based(
+    count: int, rep: Any, manager: Any, django_assert_max_num_queries: Any
+) -> None:
+    leads = [
+        LeadFactory(owner=rep, tags=[TagFactory(scope="leads", name="t")]) for _ in range(count)
+    ]
+    for lead in leads:
+        make_note(lead)
+        make_task(lead, owner=rep)
+    with django_assert_max_num_queries(40):
+        leads_delete(actor=rep, lead_ids=[lead.pk for lead in leads])
+    ids = list(TrashEntry.objects.values_list("pk", flat=True))
+    with django_assert_max_num_queries(30):
+        assert trash_restore(actor=manager, entry_ids=ids).restored == count
