@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.auth_totp import totp_reset
 from crm.models import (
+    AuditEntry,
     CrmSettings,
     CustomField,
     Document,
@@ -39,11 +40,13 @@ from crm.models import (
     Note,
     Tag,
     Task,
+    TrashEntry,
     User,
 )
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
 from crm.services import crm_settings_followed
+from crm.trash import trash_capture
 
 admin.site.site_header = _("CRM administration")
 admin.site.site_title = _("CRM administration")
@@ -170,6 +173,16 @@ class AttachmentsAdminMixin(RecordPermissionMixin):
     added through the inlines are signed by the current user."""
 
     STAMP_FIELDS = ("author", "uploaded_by")
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        """A record deleted in the admin goes to the trash too (docs/rules.md#trash)."""
+        trash_capture(actor=request.user, model=type(obj), ids=[obj.pk])
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        trash_capture(actor=request.user, model=queryset.model, ids=ids)
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
 
     def save_formset(
         self, request: HttpRequest, form: forms.ModelForm, formset: BaseModelFormSet, change: bool
@@ -682,3 +695,37 @@ class TaskAdmin(SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
         return super().get_queryset(request).prefetch_related("subject")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened (conversions, the audit log, the trash): shown, never written
+    through the admin."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log (docs/rules.md#trash)."""
+
+    list_display = ("at", "actor", "action", "model", "summary")
+    list_filter = ("action", "model")
+    list_select_related = ("actor",)
+    date_hierarchy = "at"
+
+
+@admin.register(TrashEntry)
+class TrashEntryAdmin(ReadOnlyAdmin):
+    """The trash, to look at; restore and purge are on the Trash page (docs/rules.md#trash)."""
+
+    list_display = ("deleted_at", "kind", "label", "deleted_by", "caveat")
+    list_filter = ("kind",)
+    list_select_related = ("deleted_by",)
+    exclude = ("snapshot",)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import EmailValidator, URLValidator
 from django.db import models
 from django.db.models.expressions import Combinable
@@ -588,3 +589,83 @@ class FieldChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id}.{self.field}"
+
+
+class TrashEntry(models.Model):
+    """A deleted lead, contact or deal, restorable until it is purged (see docs/rules.md#trash).
+    ``snapshot`` holds the deleted rows (the record, its notes, documents, tasks, tags and links)
+    and the links the deletion emptied, as written by ``crm.trash``."""
+
+    kind = models.CharField(_("kind"), max_length=20)  # lead, contact, deal
+    object_id = models.PositiveBigIntegerField()
+    label = models.CharField(_("name"), max_length=255)
+    deleted_at = models.DateTimeField(_("deleted"), default=timezone.now)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    snapshot = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    caveat = models.TextField(_("not restored"), blank=True)
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        verbose_name = _("trash entry")
+        verbose_name_plural = _("trash entries")
+        indexes = [models.Index(fields=["-deleted_at", "-id"], name="trashentry_deleted_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.label}"
+
+
+class TrashFile(models.Model):
+    """A stored file kept for a trash entry: deleted from storage when the entry is purged."""
+
+    entry = models.ForeignKey(TrashEntry, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=300, db_index=True)
+
+    class Meta:
+        verbose_name = _("trash file")
+        verbose_name_plural = _("trash files")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditAction(models.TextChoices):
+    DELETE = "delete", _("deleted")
+    RESTORE = "restore", _("restored")
+    PURGE = "purge", _("purged")
+    ASSIGN = "assign", _("reassigned")
+
+
+class AuditEntry(models.Model):
+    """Who deleted, restored, purged or reassigned what and when: one row per action, with the
+    ids it touched (see docs/rules.md#trash)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    model = models.CharField(_("record kind"), max_length=20)
+    object_ids = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    summary = models.TextField(_("summary"), blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        indexes = [models.Index(fields=["-at", "-id"], name="auditentry_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model} {self.summary}"

@@ -20,7 +20,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import Max
-from django.dispatch import Signal
+from django.db.models.signals import post_delete
+from django.dispatch import Signal, receiver
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -275,3 +276,32 @@ def settings_save(user: Any, form: Any) -> Any:
     require_manager(user)
     with transaction.atomic():
         return form.save()
+
+
+def files_delete_unused(names: Iterable[str]) -> list[str]:
+    """Delete these stored files unless a document or a trash entry still uses them (a deleted
+    record's documents keep their files until the trash is purged, docs/rules.md#trash); the
+    names deleted. Run after the commit that removed their rows."""
+    from crm.models import TrashFile
+
+    wanted = sorted({name for name in names if name})
+    if not wanted:
+        return []
+    used = set(Document.objects.filter(file__in=wanted).values_list("file", flat=True))
+    used |= set(TrashFile.objects.filter(name__in=wanted).values_list("name", flat=True))
+    storage = Document.file.field.storage
+    deleted = []
+    for name in wanted:
+        if name not in used:
+            storage.delete(name)
+            deleted.append(name)
+    return deleted
+
+
+@receiver(post_delete, sender=Document, dispatch_uid="crm_document_file_deleted")
+def document_deleted(sender: type[Document], instance: Document, **kwargs: Any) -> None:
+    """A deleted document's file goes too, once the deletion is committed (whatever deleted it:
+    the admin, a record's deletion); a file kept for the trash stays."""
+    name = instance.file.name
+    if name:
+        transaction.on_commit(lambda: files_delete_unused([name]))

@@ -285,3 +285,8 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 # it, so a PostgreSQL restart or a dropped backend costs a reconnect, not a 500. The age is
 # DJANGO_CONN_MAX_AGE (seconds, 60 by default; read above); SQLite keeps 0.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DJANGO_CONN_HEALTH_CHECKS", True)
+
+# --- Trash (issue 11; docs/rules.md#trash) ---------------------------------------------------
+# Days a deleted lead, contact or deal stays restorable before `manage.py purge_trash` deletes it
+# for good with its documents' files.
+CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))

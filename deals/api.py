@@ -49,6 +49,7 @@ from crm.api.services import require_change
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.permissions import acting_user
 from crm.services import Refused, require_manager
+from crm.trash import trash_capture
 from deals.forms import DealForm
 from deals.models import (
     Deal,
@@ -101,10 +102,12 @@ class AssociatedContactSerializer(FastSerializer):
 
 
 def deal_delete(*, actor: Any, deal: Deal) -> None:
-    """Delete a deal; the deal signals bring its contacts' statuses back in line."""
+    """Delete a deal into the trash (docs/rules.md#trash); the deal signals bring its contacts'
+    statuses back in line."""
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
         require_change(actor, deal)
+        trash_capture(actor=actor, model=Deal, ids=[deal.pk])
         deal.delete()
 
 

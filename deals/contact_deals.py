@@ -16,6 +16,7 @@ from contacts.models import Contact
 from contacts.status import ContactFacts
 from crm.models import Document, DocumentLink, Note, Task
 from crm.selection import chunks
+from crm.trash import trash_capture
 from deals.models import Deal, DealContact
 from deals.status import contact_status_facts, contacts_recompute_status
 
@@ -88,9 +89,11 @@ def deals_adopt_documents(*, contact_ids: list[int]) -> None:
     ).delete()
 
 
-def deals_delete_for_organization(*, deal_ids: list[int]) -> set[int]:
+def deals_delete_for_organization(*, deal_ids: list[int], actor: Any = None) -> set[int]:
     """Delete these deals (an organisation is deleted with its deals) with their notes, tasks and
-    documents; the contacts they were on, whose statuses the caller recomputes."""
+    documents, into the trash (docs/rules.md#trash); the contacts they were on, whose statuses
+    the caller recomputes."""
+    trash_capture(actor=actor, model=Deal, ids=deal_ids)
     affected = set(
         DealContact.objects.filter(deal_id__in=deal_ids).values_list("contact_id", flat=True)
     )
@@ -143,5 +146,5 @@ class ContactDeals:
             return list(deals.select_for_update().order_by("pk"))
         return list(deals.order_by("name", "pk"))
 
-    def delete_deals(self, deal_ids: list[int]) -> set[int]:
-        return deals_delete_for_organization(deal_ids=deal_ids)
+    def delete_deals(self, deal_ids: list[int], *, actor: Any = None) -> set[int]:
+        return deals_delete_for_organization(deal_ids=deal_ids, actor=actor)

@@ -18,6 +18,7 @@ from crm.permissions import can_change
 from crm.records import record_changes
 from crm.selection import BulkOutcome, chunks, split_selection
 from crm.services import Refused, require_manager
+from crm.trash import audit_assign
 from deals.models import (
     Deal,
     DealContact,
@@ -100,6 +101,7 @@ def deal_transfer(
         outcome = TransferOutcome(deal=deal)
         now = timezone.now()
         Deal.objects.filter(pk=deal.pk).update(owner=owner, updated_at=now)
+        audit_assign(actor=actor, model=Deal, old_owners={deal.pk: deal.owner_id}, owner=owner)
         deal.owner = owner
         contact_ids = deal_contact_ids(deal=deal)
         if with_contacts and contact_ids:
@@ -111,6 +113,7 @@ def deal_transfer(
                 lock=True,
             )
             Contact.objects.filter(pk__in=selection.allowed).update(owner=owner, updated_at=now)
+            _audit_contacts(actor, selection, owner)
             outcome.contacts_moved = [_name(r) for r in selection.rows.values()]
             allowed = set(selection.allowed)
             outcome.contacts_kept = [
@@ -142,6 +145,8 @@ def deals_transfer(
         changed = 0
         for chunk in chunks(deals.allowed):
             changed += Deal.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
+        old = {pk: deals.rows[pk]["owner_id"] for pk in deals.allowed}
+        audit_assign(actor=actor, model=Deal, old_owners=old, owner=owner)
         outcome = BulkOutcome(changed=changed, refused=deals.refused, missing=deals.missing)
         if not with_contacts or not deals.allowed:
             return outcome
@@ -158,6 +163,7 @@ def deals_transfer(
         contacts = split_selection(Contact.objects.all(), contact_ids, actor, lock=True)
         for chunk in chunks(contacts.allowed):
             Contact.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
+        _audit_contacts(actor, contacts, owner)
         if contacts.refused:
             outcome.reasons.append(
                 ngettext(
@@ -170,6 +176,12 @@ def deals_transfer(
                 % {"count": contacts.refused}
             )
     return outcome
+
+
+def _audit_contacts(actor: Any, selection: Any, owner: Any) -> None:
+    """The contacts a transfer gave away, in the audit log (docs/rules.md#trash)."""
+    old = {pk: selection.rows[pk]["owner_id"] for pk in selection.allowed}
+    audit_assign(actor=actor, model=Contact, old_owners=old, owner=owner)
 
 
 def _name(row: dict[str, Any]) -> str:

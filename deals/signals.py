@@ -9,6 +9,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from contacts.models import Contact
+from crm.trash import trash_restored
 from deals.models import Deal, DealContact
 from deals.services import deal_contact_ids, deal_link_main_contact
 from deals.status import contacts_recompute_status
@@ -64,3 +65,30 @@ def deal_contacts_changed(
         contacts_recompute_status(contact_ids=getattr(instance, "_cleared_contact_ids", set()))
     else:
         contacts_recompute_status(contact_ids=pk_set or set())
+
+
+@receiver(trash_restored, dispatch_uid="deals_trash_restored")
+def records_restored(sender: Any, rows: dict[type, set[Any]], **kwargs: Any) -> None:
+    """A restore from the trash wrote contacts, deals or their links back: the statuses of the
+    contacts concerned follow (see docs/rules.md#trash)."""
+    contact_ids: set[int | None] = set(rows.get(Contact, set()))
+    deal_ids = set(rows.get(Deal, set()))
+    links = rows.get(DealContact, set())
+    if links:
+        contact_ids |= set(
+            DealContact.objects.filter(pk__in=links).values_list("contact_id", flat=True)
+        )
+        deal_ids |= set(DealContact.objects.filter(pk__in=links).values_list("deal_id", flat=True))
+    if deal_ids:
+        for main, org in Deal.objects.filter(pk__in=deal_ids).values_list(
+            "main_contact_id", "organization_id"
+        ):
+            contact_ids |= {main, org}
+        contact_ids |= set(
+            DealContact.objects.filter(deal_id__in=deal_ids).values_list("contact_id", flat=True)
+        )
+    if rows.get(Contact):
+        contact_ids |= set(
+            Contact.objects.filter(pk__in=rows[Contact]).values_list("organization_id", flat=True)
+        )
+    contacts_recompute_status(contact_ids=contact_ids - {None})

@@ -24,6 +24,7 @@ from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,
     CustomFieldsFormMixin,
+    ReadOnlyAdmin,
     WriteServiceAdminMixin,
     admin_url,
     pretty_json,
@@ -224,7 +225,7 @@ class InForceFilter(admin.SimpleListFilter):
 
 
 @admin.register(LeadConversion)
-class LeadConversionAdmin(admin.ModelAdmin):
+class LeadConversionAdmin(ReadOnlyAdmin):
     """The record of a conversion is written by the conversion service only: view-only here, every
     related record a link (Django renders read-only foreign keys as admin links)."""
 
@@ -275,15 +276,6 @@ class LeadConversionAdmin(admin.ModelAdmin):
     )
 
     actions = ["undo_conversions"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_undo_permission(self, request: HttpRequest) -> bool:
         # Who may undo which conversion is the service's rule (manager, or the converting rep

@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from contacts.services import delete_attached, records_tag, require_active_owner
 from crm.models import Document, Note, Scope, Tag, Task
 from crm.selection import BulkOutcome, Selection, chunks, delete_rows, split_selection
+from crm.trash import audit_assign, trash_capture
 from leads.models import Lead, LeadConversion
 
 
@@ -29,7 +30,7 @@ def lead_notices(outcome: BulkOutcome) -> list[str]:
 def _active_selection(actor: Any, lead_ids: Iterable[int], *, lock: bool) -> Selection:
     """The leads the actor may change, converted ones taken out (counted in ``skipped``)."""
     selection = split_selection(
-        Lead.objects.all(), lead_ids, actor, fields=("converted_at",), lock=lock
+        Lead.objects.all(), lead_ids, actor, fields=("converted_at", "owner_id"), lock=lock
     )
     converted = [pk for pk in selection.allowed if selection.rows[pk]["converted_at"] is not None]
     if converted:
@@ -66,6 +67,8 @@ def leads_assign(*, actor: Any, lead_ids: Iterable[int], owner: Any) -> BulkOutc
         changed = 0
         for chunk in chunks(selection.allowed):
             changed += Lead.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
+        old = {pk: selection.rows[pk]["owner_id"] for pk in selection.allowed}
+        audit_assign(actor=actor, model=Lead, old_owners=old, owner=owner)
     return _outcome(selection, changed)
 
 
@@ -147,13 +150,15 @@ def _with_history(ids: list[int]) -> set[int]:
 
 
 def leads_delete(*, actor: Any, lead_ids: Iterable[int]) -> BulkOutcome:
-    """Delete the selected active leads with their notes, documents and tasks. A lead whose
-    conversion was undone keeps that history, so it is kept too (with the reason)."""
+    """Delete the selected active leads with their notes, documents and tasks, into the trash
+    (docs/rules.md#trash). A lead whose conversion was undone keeps that history, so it is kept
+    too (with the reason)."""
     lead_type = ContentType.objects.get_for_model(Lead)
     with transaction.atomic():
         selection = _active_selection(actor, lead_ids, lock=True)
         history = _with_history(selection.allowed)
         ids = [pk for pk in selection.allowed if pk not in history]
+        trash_capture(actor=actor, model=Lead, ids=ids)
         for chunk in chunks(ids):
             delete_attached(lead_type, chunk)
         delete_rows(Lead, ids)

@@ -21,6 +21,7 @@ from contacts.services import deals_port
 from contacts.services.status import contacts_recompute_status
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import BulkOutcome, chunks, delete_rows, split_selection
+from crm.trash import audit_assign, trash_capture
 
 CONTACT_TAG_SCOPES = (Scope.CONTACTS, Scope.CUSTOMERS)
 DEALS_SKIP = "skip"  # contacts with deals are not deleted
@@ -52,6 +53,8 @@ def contacts_assign(*, actor: Any, contact_ids: Iterable[int], owner: Any) -> Bu
         changed = 0
         for chunk in chunks(selection.allowed):
             changed += Contact.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
+        old = {pk: selection.rows[pk]["owner_id"] for pk in selection.allowed}
+        audit_assign(actor=actor, model=Contact, old_owners=old, owner=owner)
     return BulkOutcome(changed=changed, refused=selection.refused, missing=selection.missing)
 
 
@@ -282,7 +285,8 @@ def contacts_delete(
     deleted: with ``deals="skip"`` a contact on a deal stays (counted, with the reason); with
     ``deals="detach"`` it leaves its deals (main contact or organisation of a deal becomes empty)
     and the deals stay. Employees of a deleted organisation stay, without organisation; their
-    employment history keeps its name. Statuses of the organisations of deleted people follow."""
+    employment history keeps its name. Statuses of the organisations of deleted people follow.
+    The deleted contacts go to the trash with their links (docs/rules.md#trash)."""
     if deals not in (DEALS_SKIP, DEALS_DETACH):
         raise ValidationError({"deals": _("Choose what happens to the deals.")})
     contact_type = ContentType.objects.get_for_model(Contact)
@@ -313,6 +317,7 @@ def contacts_delete(
                 )
             ids = [pk for pk in ids if pk not in on_deals]
         deleted = set(ids)
+        trash_capture(actor=actor, model=Contact, ids=ids)
         others = others_changed(
             actor=actor, contact_ids=ids, pairs={p for p in pairs if p[0] in deleted}
         )

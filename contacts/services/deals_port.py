@@ -59,8 +59,9 @@ class DealsPort(Protocol):
         """The deals made with the organisation (``pk``, ``name``, ``owner_id``), by name."""
         ...
 
-    def delete_deals(self, deal_ids: list[int]) -> set[int]:
-        """Delete these deals with their notes, tasks and documents; the contacts they were on."""
+    def delete_deals(self, deal_ids: list[int], *, actor: Any = None) -> set[int]:
+        """Delete these deals (into the trash) with their notes, tasks and documents; the
+        contacts they were on."""
         ...
 
 
@@ -99,7 +100,7 @@ class NoDeals:
     def organization_deals(self, organization: Contact, *, lock: bool = False) -> list[Any]:
         return []
 
-    def delete_deals(self, deal_ids: list[int]) -> set[int]:
+    def delete_deals(self, deal_ids: list[int], *, actor: Any = None) -> set[int]:
         return set()
 
 

@@ -18,6 +18,7 @@ from contacts.services.bulk import attached_counts
 from contacts.services.status import contacts_recompute_status
 from crm.models import Document, DocumentLink, Note, Task
 from crm.permissions import can_change
+from crm.trash import trash_capture
 
 EMPLOYEES_KEEP = "keep"  # employees stay, without organisation
 EMPLOYEES_MOVE = "move"  # employees move to another organisation
@@ -47,6 +48,24 @@ def organization_delete_preview(*, actor: Any, organization: Contact) -> Organiz
     )
 
 
+def _organization_caveat(
+    people: list[int], employees: str, move_to: Contact | None, deals: str, org_deals: list[Any]
+) -> str:
+    """What restoring the organisation will not bring back, for the trash page."""
+    lines = []
+    if people and employees == EMPLOYEES_MOVE and move_to is not None:
+        lines.append(
+            _("Its employees were moved to “%(name)s” and stay there.") % {"name": move_to.name}
+        )
+    elif people:
+        lines.append(
+            _("Employment lines added by the deletion (ending that day) stay in the history.")
+        )
+    if org_deals and deals == DEALS_DELETE:
+        lines.append(_("Its deals are in the trash too: restore them as well."))
+    return " ".join(lines)
+
+
 @dataclass
 class OrganizationDeleteOutcome:
     employees_kept: int = 0
@@ -67,7 +86,8 @@ def organization_delete(
     """Delete an organisation, saying what becomes of its employees (``keep``: people without
     organisation; ``move``: to ``move_to`` from today, history kept) and of its deals (``keep``:
     deals without organisation; ``delete``: only with ``confirm_deals`` and only deals the actor
-    may delete). Its notes, documents and tasks go with it; nothing else is deleted silently."""
+    may delete). Its notes, documents and tasks go with it; nothing else is deleted silently.
+    The organisation (and the deals deleted with it) go to the trash (docs/rules.md#trash)."""
     if not can_change(actor, organization):
         raise PermissionDenied(_("You may only delete contacts you own."))
     if employees not in (EMPLOYEES_KEEP, EMPLOYEES_MOVE):
@@ -91,6 +111,16 @@ def organization_delete(
             .values_list("pk", flat=True)
         )
         org_deals = deals_port.deals().organization_deals(org, lock=True)
+        trash_capture(
+            actor=actor,
+            model=Contact,
+            ids=[org.pk],
+            caveat=_organization_caveat(people, employees, move_to, deals, org_deals),
+            # Kept employees get their employment lines back as they were.
+            extra=list(Employment.objects.filter(organization=org).order_by("pk"))
+            if employees == EMPLOYEES_KEEP
+            else [],
+        )
         affected: set[int] = set()
         outcome = OrganizationDeleteOutcome()
         if deals == DEALS_DELETE and org_deals:
@@ -104,7 +134,7 @@ def organization_delete(
                     {"deals": _("You may not delete deals of other reps: %s.") % ", ".join(refused)}
                 )
             deal_ids = [d.pk for d in org_deals]
-            affected |= deals_port.deals().delete_deals(deal_ids)
+            affected |= deals_port.deals().delete_deals(deal_ids, actor=actor)
             outcome.deals_deleted = len(deal_ids)
         else:
             outcome.deals_kept = len(org_deals)

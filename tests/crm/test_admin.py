@@ -19,6 +19,7 @@ from contacts.models import Contact, Employment
 from crm.api.tokens import api_token_create
 from crm.models import (
     ApiToken,
+    AuditEntry,
     CrmSettings,
     CustomField,
     Document,
@@ -27,6 +28,7 @@ from crm.models import (
     Note,
     Tag,
     Task,
+    TrashEntry,
     User,
 )
 from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
@@ -251,6 +253,8 @@ def one_of_each(superuser: User) -> dict[type[Model], Model]:
         LeadUnqualifiedReason: LeadUnqualifiedReason.objects.create(name="No budget"),
         Lead: lead,
         LeadConversion: conversion,
+        TrashEntry: TrashEntry.objects.create(kind="lead", object_id=lead.pk + 1, label="Gone"),
+        AuditEntry: AuditEntry.objects.create(action="delete", model="lead", object_ids=[1]),
     }
 
 
