@@ -76,14 +76,22 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _LocalSecureCookies(http.cookiejar.DefaultCookiePolicy):
+    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        host = urllib.parse.urlsplit(request.get_full_url()).hostname or ""
+        return host in LOCAL_HOSTS or super().return_ok_secure(cookie, request)
+
+
 class Client:
     """A browser stand-in: cookies, Django's CSRF token on every unsafe request, no redirects
     followed (a 302 after a form says it was accepted)."""
 
     def __init__(self, base: str, timeout: float) -> None:
         self.base = base.rstrip("/")
+        self.host = urllib.parse.urlsplit(self.base).netloc
         self.timeout = timeout
-        self.cookies = http.cookiejar.CookieJar()
+        # Production cookies are Secure; a local server behind no TLS proxy still gets them.
+        self.cookies = http.cookiejar.CookieJar(_LocalSecureCookies())
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
         )
@@ -104,9 +112,12 @@ class Client:
         timeout: float | None = None,
     ) -> Answer:
         all_headers = {"Accept": "text/html,application/json;q=0.9", **(headers or {})}
+        # As a TLS proxy in front of a production server would (DJANGO_DEBUG=0 redirects plain
+        # HTTP otherwise); ignored by a development server.
+        all_headers.setdefault("X-Forwarded-Proto", "https")
         if method not in ("GET", "HEAD"):
             all_headers.setdefault("X-CSRFToken", self.csrf_token())
-            all_headers.setdefault("Referer", self.base + "/")
+            all_headers.setdefault("Referer", "https://" + self.host + "/")
         request = urllib.request.Request(
             self.url(path), data=body, headers=all_headers, method=method
         )
