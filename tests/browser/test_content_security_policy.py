@@ -6,13 +6,13 @@ the Permissions-Policy header. The listener is shown to catch a violation at the
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.data import build_team
+from tests.browser.test_contacts_deals import log_in
 from tests.factories import UserFactory
 
 pytestmark = [
@@ -54,14 +54,6 @@ class Watch:
         self.page.goto(url)
         self.page.wait_for_load_state("load")
         return self.violations()
-
-
-def log_in(page: Any, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login/"))
 
 
 def test_the_main_pages_raise_no_content_security_policy_violation(page: Any) -> None:
