@@ -130,7 +130,7 @@ def test_the_main_pages_raise_no_content_security_policy_violation(page: Any) ->
 
     # The listener does catch a violation: an inline style attribute is refused.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')")
-    page.wait_for_function("window.__violations.length > 0")
+    page.wait_for_function("() => window.__violations.length > 0")
     assert any("style-src" in v for v in watch.violations())
     assert any("Content Security Policy" in line for line in watch.console)
 
