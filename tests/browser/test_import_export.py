@@ -36,7 +36,7 @@ CSV = (
 def settled(page: Any) -> None:
     """HTMX has swapped and processed the new form (its listeners are attached)."""
     page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
     page.wait_for_timeout(100)
 

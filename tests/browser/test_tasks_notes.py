@@ -74,7 +74,7 @@ def test_add_a_note_and_upload_a_document_on_a_lead(page: Any, tmp_path: Path) -
     assert Task.objects.get(content="Send the signed quote").owner == team.rep
     assert page.evaluate("window.__stillThisPage") is True
     page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_function("window.scrollY === 0")
+    page.wait_for_function("() => window.scrollY === 0")
     shot(page, "tasks-lead-cards")
 
 
