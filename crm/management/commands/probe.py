@@ -207,7 +207,9 @@ class _FormParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: (v or "") for k, v in attrs}
         if tag == "form":
-            self.form = Form(a.get("action") or self.page_path, (a.get("method") or "get").lower())
+            # A relative action ("?kind=") is relative to the page, as a browser reads it.
+            action = urllib.parse.urljoin(self.page_path, a.get("action") or self.page_path)
+            self.form = Form(action, (a.get("method") or "get").lower())
             self.forms.append(self.form)
         if self.form is None:
             return
@@ -470,7 +472,12 @@ class Run:
             assert sheet is not None
             written: list[Any] = [c for row in sheet.iter_rows(min_row=2) for c in row]
             formulas = [x.value for x in written if x.data_type == "f"]
-            signed = [x.value for x in written if str(x.value or "").startswith(FORMULA_START)]
+            # A formula-like text is safe as a quote-prefixed text cell (shown and kept as text).
+            signed = [
+                x.value
+                for x in written
+                if str(x.value or "").startswith(FORMULA_START) and not x.quotePrefix
+            ]
             if formulas or signed:
                 problems.append(f"XLSX cells are live formulas: {formulas or signed}")
         if problems:
@@ -610,7 +617,8 @@ class Run:
         restore = [
             f
             for f in forms_of(page.text[where:], trash)
-            if f.method == "post" and "restore" in (f.action + " ".join(k for k, _ in f.fields))
+            if f.method == "post"
+            and "restore" in " ".join([f.action, *(f"{k} {v}" for k, v in f.fields)])
         ]
         if not restore:
             return failed(f"no restore form for the deleted contact in {trash}")
@@ -835,7 +843,10 @@ class Command(BaseCommand):
             "--bomb-seconds", type=float, default=2.0, help="a bomb must be refused within this"
         )
         parser.add_argument(
-            "--api-burst", type=int, default=300, help="requests sent to find the API rate limit"
+            "--api-burst",
+            type=int,
+            default=700,
+            help="requests sent to find the API rate limit (the default limit is 600 a minute)",
         )
         parser.add_argument("--only", default="", help="comma-separated probe names")
         parser.add_argument("--skip", default="", help="comma-separated probe names")
