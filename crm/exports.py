@@ -290,50 +290,63 @@ def _info(key: str, header: Any, *aliases: str) -> Column:
 
 def contact_info_columns() -> list[Column]:
     """The profile fields a lead and a contact share (``crm.models.ContactInfo``)."""
-    from django.utils.translation import gettext_lazy as lazy
+    from django.utils.translation import gettext_lazy
 
     return [
-        _info("title", lazy("Title"), "Poste", "Fonction", "Job title", "Titre", "Intitulé"),
-        _info("email", lazy("Email"), "E-mail", "Courriel", "Mail", "Adresse e-mail"),
-        _info("mobile", lazy("Mobile"), "Portable", "Téléphone portable", "Mobile phone", "Cell"),
-        _info("phone", lazy("Work phone"), "Téléphone", "Tél", "Phone", "Téléphone fixe"),
-        _info("fax", lazy("Fax"), "Télécopie"),
-        _info("website", lazy("Website"), "Site web", "Site", "Site internet", "URL", "Web"),
-        _info("industry", lazy("Industry"), "Secteur", "Secteur d'activité", "Activité"),
-        _info("description", lazy("Description"), "Commentaire", "Commentaires"),
-        _info("street", lazy("Street"), "Adresse", "Rue", "Address"),
-        _info("city", lazy("City"), "Ville", "Town"),
-        _info("postal_code", lazy("Postal code"), "Code postal", "CP", "Zip", "Zip code"),
-        _info("region", lazy("Region"), "Région", "State", "Département"),
-        _info("country", lazy("Country"), "Pays"),
-        _info("social_x", lazy("X"), "Twitter"),
-        _info("facebook", lazy("Facebook")),
-        _info("skype", lazy("Skype")),
-        _info("linkedin", lazy("LinkedIn")),
+        _info(
+            "title", gettext_lazy("Title"), "Poste", "Fonction", "Job title", "Titre", "Intitulé"
+        ),
+        _info("email", gettext_lazy("Email"), "E-mail", "Courriel", "Mail", "Adresse e-mail"),
+        _info(
+            "mobile",
+            gettext_lazy("Mobile"),
+            "Portable",
+            "Téléphone portable",
+            "Mobile phone",
+            "Cell",
+        ),
+        _info("phone", gettext_lazy("Work phone"), "Téléphone", "Tél", "Phone", "Téléphone fixe"),
+        _info("fax", gettext_lazy("Fax"), "Télécopie"),
+        _info(
+            "website", gettext_lazy("Website"), "Site web", "Site", "Site internet", "URL", "Web"
+        ),
+        _info("industry", gettext_lazy("Industry"), "Secteur", "Secteur d'activité", "Activité"),
+        _info("description", gettext_lazy("Description"), "Commentaire", "Commentaires"),
+        _info("street", gettext_lazy("Street"), "Adresse", "Rue", "Address"),
+        _info("city", gettext_lazy("City"), "Ville", "Town"),
+        _info("postal_code", gettext_lazy("Postal code"), "Code postal", "CP", "Zip", "Zip code"),
+        _info("region", gettext_lazy("Region"), "Région", "State", "Département"),
+        _info("country", gettext_lazy("Country"), "Pays"),
+        _info("social_x", gettext_lazy("X"), "Twitter"),
+        _info("facebook", gettext_lazy("Facebook")),
+        _info("skype", gettext_lazy("Skype")),
+        _info("linkedin", gettext_lazy("LinkedIn")),
     ]
 
 
 def common_tail_columns() -> list[Column]:
     """Source, tags, owner and creation date (leads and contacts)."""
-    from django.utils.translation import gettext_lazy as lazy
+    from django.utils.translation import gettext_lazy
 
     return [
         Column(
             "source",
-            lazy("Source"),
+            gettext_lazy("Source"),
             _related_name("source"),
             ("Origine", "Lead source", "Source du lead", "Provenance"),
         ),
-        Column("tags", lazy("Tags"), tag_names, ("Étiquettes", "Etiquette", "Mots-clés", "Tag")),
+        Column(
+            "tags", gettext_lazy("Tags"), tag_names, ("Étiquettes", "Etiquette", "Mots-clés", "Tag")
+        ),
         Column(
             "owner",
-            lazy("Owner"),
+            gettext_lazy("Owner"),
             owner_username,
             ("Propriétaire", "Responsable", "Commercial", "Assigned to", "Assigné à"),
         ),
         Column(
             "created_at",
-            lazy("Created"),
+            gettext_lazy("Created"),
             _attr("created_at"),
             ("Date de création", "Créé le", "Created at", "Creation date", "Date created"),
         ),

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm.http import refusal_status
@@ -28,7 +28,7 @@ from deals.services import stage_move as stage_move_service
 
 class StageForm(forms.ModelForm):
     likelihood = forms.IntegerField(
-        label=_lazy("Win likelihood (%)"), min_value=0, max_value=100, initial=0
+        label=gettext_lazy("Win likelihood (%)"), min_value=0, max_value=100, initial=0
     )
 
     class Meta:
@@ -43,12 +43,12 @@ class StageForm(forms.ModelForm):
     def clean_name(self) -> str:
         name = (self.cleaned_data.get("name") or "").strip()
         if not name:
-            raise forms.ValidationError(_lazy("Give the stage a name."))
+            raise forms.ValidationError(gettext_lazy("Give the stage a name."))
         others = Stage.objects.filter(pipeline=self.pipeline, name__iexact=name)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise forms.ValidationError(_lazy("There is already a stage with this name."))
+            raise forms.ValidationError(gettext_lazy("There is already a stage with this name."))
         return name
 
 
@@ -129,9 +129,9 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 SECTION = SettingsSection(
     "settings:stages",
-    _lazy("Pipeline stages"),
+    gettext_lazy("Pipeline stages"),
     20,
-    tile_text=_lazy(
+    tile_text=gettext_lazy(
         "Order, names and categories (open, won, lost, unqualified) of the deal pipeline."
     ),
     count=lambda: Stage.objects.count(),
