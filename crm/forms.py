@@ -174,7 +174,27 @@ def user_choices() -> list[tuple[int, str]]:
 # ---------- Settings ----------
 
 
-class LeadSourceForm(forms.ModelForm):
+class NoControlTextMixin:
+    """Every text field of the form refuses NUL and the other control characters; a multi-line
+    one (a textarea) keeps tabs and line breaks (docs/rules.md#input-text). For the settings
+    forms, whose names are not model fields with the rule of their own."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                multiline = isinstance(field.widget, forms.Textarea)
+                field.validators.append(validate_multiline if multiline else validate_single_line)
+
+
+class SettingsModelForm(NoControlTextMixin, forms.ModelForm):
+    """A settings row's form (lead sources, tags, stages, reasons...): text without control
+    characters."""
+
+
+class LeadSourceForm(SettingsModelForm):
     class Meta:
         model = LeadSource
         fields = ["name"]
@@ -191,7 +211,7 @@ class LeadSourceForm(forms.ModelForm):
         return name
 
 
-class TagForm(forms.ModelForm):
+class TagForm(SettingsModelForm):
     class Meta:
         model = Tag
         fields = ["name", "scope"]
@@ -215,7 +235,7 @@ class TagForm(forms.ModelForm):
         pass
 
 
-class CustomFieldForm(forms.ModelForm):
+class CustomFieldForm(SettingsModelForm):
     choices = forms.CharField(
         label=_("Choices"),
         validators=[validate_multiline],
@@ -276,7 +296,7 @@ class DuplicateRulesForm(forms.ModelForm):
         ]
 
 
-class ConversionDefaultsForm(forms.ModelForm):
+class ConversionDefaultsForm(SettingsModelForm):
     class Meta:
         model = CrmSettings
         fields = [

@@ -46,6 +46,7 @@ from crm.api.serializers import (
     ref,
 )
 from crm.api.services import require_change
+from crm.forms import SettingsModelForm
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.permissions import acting_user
 from crm.services import Refused, require_manager
@@ -354,7 +355,7 @@ def loss_reason_delete(*, actor: Any, reason: LossReason | DealUnqualifiedReason
     type(reason)._default_manager.filter(pk=reason.pk).delete()
 
 
-LossReasonForm = forms.modelform_factory(LossReason, fields=["name"])
+LossReasonForm = forms.modelform_factory(LossReason, form=SettingsModelForm, fields=["name"])
 
 
 @documented
@@ -384,7 +385,9 @@ class LossReasonViewSet(Resource):
         loss_reason_delete(actor=self.request.user, reason=obj)
 
 
-DealUnqualifiedReasonForm = forms.modelform_factory(DealUnqualifiedReason, fields=["name"])
+DealUnqualifiedReasonForm = forms.modelform_factory(
+    DealUnqualifiedReason, form=SettingsModelForm, fields=["name"]
+)
 
 
 @documented

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from crm.forms import SettingsModelForm
 from crm.http import refusal_status
 from crm.services import Refused
 from crm.settings_registry import SettingsSection
@@ -26,7 +27,7 @@ from deals.services import stage_delete as stage_delete_service
 from deals.services import stage_move as stage_move_service
 
 
-class StageForm(forms.ModelForm):
+class StageForm(SettingsModelForm):
     likelihood = forms.IntegerField(
         label=gettext_lazy("Win likelihood (%)"), min_value=0, max_value=100, initial=0
     )

@@ -251,3 +251,30 @@ def test_stored_javascript_link_renders_as_text(rep_client: Client, rep: Any) ->
     contact = ContactFactory(owner=rep, website="JavaScript://x.example/%0aalert(1)")
     page = rep_client.get(contact.get_absolute_url()).content.decode()
     assert 'href="javascript:' not in page.lower().replace(" ", "")
+
+
+def _settings_forms() -> list[tuple[str, Any, dict[str, Any]]]:
+    from crm.forms import LeadSourceForm, TagForm
+    from crm.models import Scope
+    from deals.api import DealUnqualifiedReasonForm, LossReasonForm
+    from deals.models import Pipeline
+    from deals.settings_pages import StageForm
+
+    pipeline = Pipeline.objects.first()
+    return [
+        ("tag", TagForm, {"name": "VIP\x01", "scope": Scope.LEADS}),
+        ("source", LeadSourceForm, {"name": "Salon\x00"}),
+        ("loss reason", LossReasonForm, {"name": "Prix\x07"}),
+        ("unqualified reason", DealUnqualifiedReasonForm, {"name": "Hors\x1bcible"}),
+        ("stage", lambda data: StageForm(data, pipeline=pipeline), {"name": "Devis\x01"}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_settings_names_refuse_control_characters(index: int) -> None:
+    """Names in the settings (tags, sources, stages, reasons) follow docs/rules.md#input-text
+    too: a control character is refused next to the field."""
+    _label, form_class, data = _settings_forms()[index]
+    form = form_class(data)
+    assert not form.is_valid()
+    assert "Remove the control characters" in str(form.errors["name"])
