@@ -13,7 +13,6 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
 from crm.htmx import render_htmx
-from crm.htmx import wants_partial as wants_partial  # re-exported: the helper lives in crm.htmx
 
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]

@@ -34,7 +34,9 @@ class TokenForm(forms.Form):
     )
 
 
-def _page(request: HttpRequest, form: TokenForm, **context: Any) -> HttpResponse:
+def _page(
+    request: HttpRequest, form: TokenForm, *, status: int = 200, **context: Any
+) -> HttpResponse:
     tokens = ApiToken.objects.select_related("user", "created_by")
     return render(
         request,
@@ -46,7 +48,7 @@ def _page(request: HttpRequest, form: TokenForm, **context: Any) -> HttpResponse
             "form": form,
             **context,
         },
-        status=context.pop("status", 200) if "status" in context else 200,
+        status=status,
     )
 
 

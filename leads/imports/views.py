@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.exports import export_view
-from crm.listing import wants_partial
+from crm.htmx import wants_partial
 from crm.models import User
 from leads.filters import LeadFilter
 from leads.imports.checking import DuplicateMode, records_import_preview

@@ -66,12 +66,6 @@ def test_render_htmx_renders_the_name_it_picks(monkeypatch: pytest.MonkeyPatch) 
     assert calls == [("a.html", {"x": 1}, None), ("a.html#result", {"x": 1}, 422)]
 
 
-def test_the_listing_module_keeps_its_name_for_the_helper() -> None:
-    from crm.listing import wants_partial as listing_wants_partial
-
-    assert listing_wants_partial is wants_partial
-
-
 @pytest.mark.django_db
 def test_toggle_column_feeds_the_bulk_form() -> None:
     contact = ContactFactory(first_name="Jean", last_name="Dupont")
