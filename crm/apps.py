@@ -15,3 +15,7 @@ class CrmConfig(AppConfig):
 
         for section in settings_views.SECTIONS:
             settings_registry.register(section)
+
+        from crm.jobs import housekeeping
+
+        housekeeping.register_all()

@@ -669,3 +669,7 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.model} {self.summary}"
+
+
+# The job records of long work live in crm/jobs/models.py.
+from crm.jobs.models import Job, JobChunk, JobItem, JobSchedule  # noqa: E402,F401

@@ -341,3 +341,13 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "xr-spatial-tracking",
     )
 }
+
+# --- Background jobs (issue 12): django-tasks with its database backend; `manage.py worker` runs
+# them (bin/serve starts one). See docs/rules.md#jobs.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CRM_JOB_HEARTBEAT_SECONDS = float(os.environ.get("CRM_JOB_HEARTBEAT_SECONDS", "10"))
+CRM_JOB_STALE_SECONDS = float(os.environ.get("CRM_JOB_STALE_SECONDS", "60"))
+CRM_JOB_SWEEP_SECONDS = float(os.environ.get("CRM_JOB_SWEEP_SECONDS", "30"))
+CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
+CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))

@@ -1,0 +1,93 @@
+"""Periodic housekeeping without cron (docs/rules.md#housekeeping): each worker process runs a
+small scheduler thread that, every few seconds, claims the periodic tasks that are due (one
+conditional UPDATE of ``JobSchedule`` per task: several workers on several machines start a run
+once) and queues them; any worker then runs them. A deployment with a worker cannot forget them.
+
+Apps register their own (``register``), e.g. the purge of old import files."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
+from django.utils import timezone
+
+from crm.jobs.models import JobSchedule
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every: Callable[[], timedelta]  # read from settings when due, so tests may shorten it
+    run: Callable[[], object]
+
+
+_PERIODIC: dict[str, Periodic] = {}
+
+
+def register(periodic: Periodic) -> Periodic:
+    _PERIODIC[periodic.name] = periodic
+    return periodic
+
+
+def registered() -> dict[str, Periodic]:
+    return dict(_PERIODIC)
+
+
+def run_now(name: str) -> object:
+    periodic = _PERIODIC.get(name)
+    if periodic is None:
+        logger.warning("No periodic task %r is registered", name)
+        return None
+    result = periodic.run()
+    JobSchedule.objects.filter(name=name).update(last_run_at=timezone.now())
+    logger.info("Periodic %s: %s", name, result)
+    return result
+
+
+def queue_due() -> list[str]:
+    """Queue each periodic task that is due, claiming it first; returns the names queued."""
+    from crm.jobs.tasks import run_periodic
+
+    now = timezone.now()
+    queued = []
+    for name, periodic in _PERIODIC.items():
+        with suppress(IntegrityError):  # another worker created it at the same moment
+            JobSchedule.objects.get_or_create(name=name, defaults={"next_run_at": now})
+        with transaction.atomic():
+            if JobSchedule.objects.filter(name=name, next_run_at__lte=now).update(
+                next_run_at=now + periodic.every()
+            ):
+                run_periodic.enqueue(name)
+                queued.append(name)
+    return queued
+
+
+def scheduler_interval() -> float:
+    return float(getattr(settings, "CRM_SCHEDULER_SECONDS", 5))
+
+
+def start_scheduler(stop: threading.Event) -> threading.Thread:
+    """The worker's scheduler thread (a worker process, never a web process)."""
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                queue_due()
+            except DatabaseError as exc:  # a busy or restarting database: next round
+                logger.warning("Scheduler: %s", exc)
+            finally:
+                close_old_connections()
+            stop.wait(scheduler_interval())
+
+    thread = threading.Thread(target=loop, name="crm-scheduler", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,414 @@
+"""Running long work as jobs on the task queue (docs/rules.md#jobs).
+
+``job_start`` records a job and its chunks and queues them (django-tasks' database backend: the
+queue is a table of the same database, so the job and its queued tasks commit together, or not
+at all). A worker process runs each chunk (``chunk_run``): it claims it, keeps a heartbeat while
+it runs, and runs it in one transaction that also records the chunk's items and marks it done.
+A chunk is therefore either fully done, with its items, or untouched; a worker killed mid-chunk
+leaves it ``running`` with a stale heartbeat, and ``jobs_sweep`` (periodic, crm.jobs.schedule)
+queues it again, or fails the job with a clear message after ``max_attempts`` runs. Lost
+database connections (a PostgreSQL restart) and deadlocks are retried in place.
+
+The last chunk to finish finishes the job: its state (succeeded, cancelled, failed), its summary
+(the chunks' counters added up, the outcomes counted), ``kind.finish``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.jobs import kinds
+from crm.jobs.kinds import ChunkOutcome
+from crm.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobItem, JobState
+from crm.models import User
+
+logger = logging.getLogger(__name__)
+
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def heartbeat_interval() -> float:
+    return float(getattr(settings, "CRM_JOB_HEARTBEAT_SECONDS", 10))
+
+
+def stale_after() -> float:
+    """A running chunk whose heartbeat is older than this is taken for lost (its worker died)."""
+    return float(getattr(settings, "CRM_JOB_STALE_SECONDS", 60))
+
+
+# --- starting, cancelling ------------------------------------------------------------------
+
+
+def job_start(
+    *,
+    kind: str,
+    actor: User,
+    ids: Sequence[int],
+    params: dict[str, Any] | None = None,
+    chunk_size: int = 1000,
+) -> Job:
+    """Record a job over ``ids`` (split into chunks of ``chunk_size``) and queue it. Runs in the
+    caller's transaction: if it rolls back, nothing was queued."""
+    job_kind = kinds.get(kind)
+    ids = list(ids)
+    chunk_size = max(1, chunk_size)
+    parts = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)] or [[]]
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=kind,
+            created_by=actor,
+            params=params or {},
+            total=len(ids),
+            chunks_total=len(parts),
+        )
+        chunks = JobChunk.objects.bulk_create(
+            [JobChunk(job=job, number=n, ids=part) for n, part in enumerate(parts)]
+        )
+        for chunk in chunks if job_kind.parallel else chunks[:1]:
+            _enqueue(chunk.pk)
+    return job
+
+
+def job_cancel(*, job: Job, actor: User) -> bool:
+    """Ask a queued or running job to stop: the chunks not yet started are left untouched (a
+    running chunk finishes). Returns False when the job had already ended."""
+    asked = Job.objects.filter(pk=job.pk, state__in=ACTIVE_STATES, cancel_requested=False).update(
+        cancel_requested=True, cancelled_by=actor
+    )
+    if asked:
+        # Chunks nobody has started are cancelled here, so a job with no worker running ends too.
+        pending = list(
+            JobChunk.objects.filter(job=job, state=ChunkState.PENDING).values_list("pk", flat=True)
+        )
+        for pk in pending:
+            if JobChunk.objects.filter(pk=pk, state=ChunkState.PENDING).update(
+                state=ChunkState.CANCELLED, finished_at=timezone.now()
+            ):
+                _chunk_finished(job.pk)
+    job.refresh_from_db()
+    return bool(asked)
+
+
+def _enqueue(chunk_id: int) -> None:
+    from crm.jobs.tasks import run_job_chunk
+
+    run_job_chunk.enqueue(chunk_id)
+
+
+# --- running a chunk (in the worker) -----------------------------------------------------------
+
+
+def chunk_run(chunk_id: int) -> None:
+    """Run one chunk to its end: claimed, run with a heartbeat, recorded; then the job finishes
+    if it was the last. A chunk already done, cancelled or run by another worker is left."""
+    now = timezone.now()
+    claimed = JobChunk.objects.filter(pk=chunk_id, state=ChunkState.PENDING).update(
+        state=ChunkState.RUNNING,
+        attempts=F("attempts") + 1,
+        heartbeat_at=now,
+        worker=WORKER_NAME[:100],
+    )
+    if not claimed:
+        return
+    chunk = JobChunk.objects.select_related("job", "job__created_by").get(pk=chunk_id)
+    job = chunk.job
+    Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+        state=JobState.RUNNING, started_at=now
+    )
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=now)
+    if job.cancel_requested:
+        _mark_chunk(chunk_id, ChunkState.CANCELLED)
+        _chunk_finished(job.pk)
+        return
+    job_kind = kinds.get(job.kind)
+    try:
+        with _heartbeat(chunk_id, job.pk) as beat:
+            _run_with_retries(job_kind, job, chunk, beat)
+    except _ChunkTakenOver:
+        return  # another run of this chunk records it
+    except Exception as exc:  # the job fails with a message; its other chunks are not run
+        logger.exception("Job %s (%s): chunk %s failed", job.pk, job.kind, chunk.number)
+        _fail_chunk(chunk_id, job.pk, _job_error(exc))
+        return
+    _chunk_finished(job.pk)
+
+
+def _run_with_retries(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Any) -> None:
+    delays = list(getattr(settings, "CRM_JOB_RETRY_DELAYS", (1, 2, 4, 8, 15, 30)))
+    while True:
+        try:
+            _run_once(job_kind, job, chunk, beat)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            # The connection was lost (a database restart) or a deadlock was detected: the
+            # chunk's transaction rolled back. Run it again once the database answers, unless it
+            # was in fact recorded (a connection lost during COMMIT).
+            if not delays:
+                raise
+            delay = delays.pop(0)
+            logger.warning("Job %s chunk %s: %s; retrying in %ss", job.pk, chunk.number, exc, delay)
+            _reset_connection()
+            time.sleep(delay)
+            try:
+                if JobChunk.objects.filter(pk=chunk.pk, state=ChunkState.DONE).exists():
+                    return
+            except DatabaseError:
+                _reset_connection()
+
+
+def _run_once(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Any) -> None:
+    ids = [int(pk) for pk in chunk.ids]
+    if job_kind.atomic:
+        with transaction.atomic():
+            _record(chunk, job_kind.run_chunk(job, ids, beat))
+    else:
+        outcome = job_kind.run_chunk(job, ids, beat)
+        with transaction.atomic():
+            _record(chunk, outcome)
+
+
+def _record(chunk: JobChunk, outcome: ChunkOutcome) -> None:
+    """In the chunk's transaction: its items, its state, the job's progress."""
+    from crm.bulk import insert_rows
+
+    insert_rows(
+        JobItem,
+        [
+            {
+                "job_id": chunk.job_id,
+                "key": item.key,
+                "label": item.label[:300],
+                "outcome": item.outcome,
+                "reason": item.reason,
+                "data": item.data,
+            }
+            for item in outcome.items
+        ],
+        ids=False,
+    )
+    now = timezone.now()
+    counters = dict(outcome.counters)
+    recorded = JobChunk.objects.filter(pk=chunk.pk, state=ChunkState.RUNNING).update(
+        state=ChunkState.DONE, finished_at=now, summary=counters, heartbeat_at=now
+    )
+    if not recorded:
+        # The sweep took this chunk for lost and queued it again meanwhile: the other run
+        # records it (or has); this one's work rolls back.
+        raise _ChunkTakenOver
+    Job.objects.filter(pk=chunk.job_id).update(done=F("done") + len(chunk.ids), heartbeat_at=now)
+
+
+class _ChunkTakenOver(DatabaseError):
+    pass
+
+
+def _reset_connection() -> None:
+    """Drop a connection that may be broken; the next query opens a new one. (Inside an
+    outer transaction, the tests' own, there is nothing to drop.)"""
+    if connection.in_atomic_block:
+        return
+    with suppress(DatabaseError):
+        connection.close()
+    close_old_connections()
+
+
+@contextmanager
+def _heartbeat(chunk_id: int, job_id: int) -> Iterator[Callable[[], None]]:
+    """While a chunk runs, a thread of the worker refreshes its heartbeat (its own database
+    connection, outside the chunk's transaction), so a live worker is never taken for lost
+    however long its chunk runs, and a killed one is noticed after ``stale_after()``."""
+    stop = threading.Event()
+
+    def touch() -> None:
+        now = timezone.now()
+        JobChunk.objects.filter(pk=chunk_id, state=ChunkState.RUNNING).update(heartbeat_at=now)
+        Job.objects.filter(pk=job_id).update(heartbeat_at=now)
+
+    def loop() -> None:
+        try:
+            while not stop.wait(heartbeat_interval()):
+                try:
+                    touch()
+                except DatabaseError as exc:  # a busy or restarting database: next beat
+                    logger.info("Job %s heartbeat missed: %s", job_id, exc)
+                    _reset_connection()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield lambda: None  # the thread beats; kept for kinds that report progress
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _mark_chunk(chunk_id: int, state: str) -> None:
+    JobChunk.objects.filter(pk=chunk_id).update(state=state, finished_at=timezone.now())
+
+
+def _job_error(exc: BaseException) -> str:
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return _("The job stopped on an error: %s") % detail
+
+
+def _fail_chunk(chunk_id: int, job_id: int, message: str) -> None:
+    _mark_chunk(chunk_id, ChunkState.FAILED)
+    Job.objects.filter(pk=job_id, error="").update(error=message)
+    Job.objects.filter(pk=job_id).update(cancel_requested=True)
+    _cancel_pending(job_id)
+    _chunk_finished(job_id)
+
+
+def _cancel_pending(job_id: int) -> None:
+    for pk in JobChunk.objects.filter(job_id=job_id, state=ChunkState.PENDING).values_list(
+        "pk", flat=True
+    ):
+        if JobChunk.objects.filter(pk=pk, state=ChunkState.PENDING).update(
+            state=ChunkState.CANCELLED, finished_at=timezone.now()
+        ):
+            _chunk_finished(job_id)
+
+
+def _chunk_finished(job_id: int) -> None:
+    """Count a chunk as finished; the job then goes on (the next chunk of a sequential job) or,
+    when every chunk has finished, ends."""
+    with transaction.atomic():
+        Job.objects.filter(pk=job_id).update(chunks_finished=F("chunks_finished") + 1)
+        job = Job.objects.get(pk=job_id)
+        if job.chunks_finished < job.chunks_total and not kinds.get(job.kind).parallel:
+            following = (
+                JobChunk.objects.filter(job_id=job_id, state=ChunkState.PENDING)
+                .order_by("number")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if following is not None:
+                _enqueue(following)
+    if job.chunks_finished >= job.chunks_total:
+        job_finish(job_id)
+
+
+def job_finish(job_id: int) -> None:
+    """End a job whose chunks have all finished, once: state, summary, the kind's ``finish``."""
+    if not Job.objects.filter(pk=job_id, finished_at__isnull=True).update(
+        finished_at=timezone.now()
+    ):
+        return
+    job = Job.objects.select_related("created_by").get(pk=job_id)
+    states = Counter(
+        dict(
+            JobChunk.objects.filter(job_id=job_id)
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .values_list("state", "n")
+        )
+    )
+    counters: Counter[str] = Counter()
+    for summary in JobChunk.objects.filter(job_id=job_id).values_list("summary", flat=True):
+        counters.update({k: v for k, v in (summary or {}).items() if isinstance(v, int)})
+    outcomes = dict(
+        JobItem.objects.filter(job_id=job_id)
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .values_list("outcome", "n")
+    )
+    job.summary = {**job.summary, **counters, "outcomes": outcomes, "left": job.total - job.done}
+    if states[ChunkState.FAILED]:
+        job.state = JobState.FAILED
+    elif states[ChunkState.CANCELLED]:
+        job.state = JobState.CANCELLED
+    else:
+        job.state = JobState.SUCCEEDED
+    job.save(update_fields=["summary", "state"])
+    finish = kinds.get(job.kind).finish
+    if finish is not None:
+        try:
+            finish(job)
+        except Exception as exc:
+            logger.exception("Job %s (%s): finishing failed", job.pk, job.kind)
+            Job.objects.filter(pk=job.pk).update(state=JobState.FAILED, error=_job_error(exc))
+
+
+# --- the sweep (periodic) ----------------------------------------------------------------------
+
+
+def jobs_sweep() -> dict[str, int]:
+    """Chunks whose worker stopped (no heartbeat for ``stale_after()``) are queued again, or,
+    after their kind's ``max_attempts``, fail their job with a clear message. Jobs whose chunks
+    have all finished but which were not ended (a worker lost in between) are ended."""
+    limit = timezone.now() - timedelta(seconds=stale_after())
+    requeued = failed = 0
+    stale = JobChunk.objects.filter(state=ChunkState.RUNNING, heartbeat_at__lt=limit)
+    for chunk in stale.select_related("job"):
+        job_kind = kinds.get(chunk.job.kind)
+        if chunk.attempts < job_kind.max_attempts and not chunk.job.cancel_requested:
+            with transaction.atomic():
+                if JobChunk.objects.filter(
+                    pk=chunk.pk, state=ChunkState.RUNNING, heartbeat_at__lt=limit
+                ).update(state=ChunkState.PENDING, worker=""):
+                    _enqueue(chunk.pk)
+                    requeued += 1
+            continue
+        if JobChunk.objects.filter(
+            pk=chunk.pk, state=ChunkState.RUNNING, heartbeat_at__lt=limit
+        ).update(state=ChunkState.FAILED, finished_at=timezone.now()):
+            failed += 1
+            message = _(
+                "The worker running this job stopped (no heartbeat since %(time)s) and the "
+                "job was stopped after %(attempts)s tries. %(done)s of %(total)s items were "
+                "done; the others are untouched."
+            ) % {
+                "time": timezone.localtime(chunk.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S")
+                if chunk.heartbeat_at
+                else "-",
+                "attempts": chunk.attempts,
+                "done": chunk.job.done,
+                "total": chunk.job.total,
+            }
+            if chunk.job.cancel_requested:
+                message = _("The job was cancelled; its worker stopped while running it.")
+            Job.objects.filter(pk=chunk.job_id, error="").update(error=message)
+            Job.objects.filter(pk=chunk.job_id).update(cancel_requested=True)
+            _cancel_pending(chunk.job_id)
+            _chunk_finished(chunk.job_id)
+    # Jobs left unended: every chunk finished, no finish recorded.
+    unended = Job.objects.filter(state__in=ACTIVE_STATES, chunks_finished__gte=F("chunks_total"))
+    for job_id in unended.values_list("pk", flat=True):
+        job_finish(job_id)
+    return {"requeued": requeued, "failed": failed}
+
+
+def visible_jobs(user: Any) -> Any:
+    """The jobs a user may look at: their own; a manager's, everyone's."""
+    from crm.permissions import is_manager
+
+    jobs = Job.objects.select_related("created_by")
+    return jobs if is_manager(user) else jobs.filter(created_by=user)
+
+
+def active_jobs(user: Any) -> Any:
+    return Job.objects.filter(created_by=user).filter(Q(state__in=ACTIVE_STATES))
