@@ -13,12 +13,12 @@ from crm.jobs.services import visible_jobs
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = list(visible_jobs(request.user)[:100])
     for job in jobs:
-        job.kind_label = kinds.label(job.kind)  # type: ignore[attr-defined]
+        job.kind_label = kinds.label(job.kind)
     return render_htmx(request, "jobs/job_list.html", {"jobs": jobs})
 
 
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(visible_jobs(request.user), pk=pk)
-    job.kind_label = kinds.label(job.kind)  # type: ignore[attr-defined]
+    job.kind_label = kinds.label(job.kind)
     items = job.items.order_by("key")[:100]
     return render_htmx(request, "jobs/job_detail.html", {"job": job, "items": items})
