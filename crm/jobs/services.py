@@ -412,3 +412,22 @@ def visible_jobs(user: Any) -> Any:
 
 def active_jobs(user: Any) -> Any:
     return Job.objects.filter(created_by=user).filter(Q(state__in=ACTIVE_STATES))
+
+
+def job_progress(job: Job) -> dict[str, Any]:
+    """What a progress bar shows: done / total, percent, items per second since the start, the
+    time left at that rate (seconds; None until there is a rate)."""
+    elapsed = None
+    if job.started_at:
+        end = job.finished_at or timezone.now()
+        elapsed = max((end - job.started_at).total_seconds(), 0.001)
+    rate = job.done / elapsed if elapsed and job.done else None
+    left = (job.total - job.done) / rate if rate and job.active else None
+    return {
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "rate": round(rate, 1) if rate else None,
+        "seconds_left": int(left) if left is not None else None,
+        "elapsed": int(elapsed) if elapsed else None,
+    }
