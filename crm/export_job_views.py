@@ -55,7 +55,7 @@ def export_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
             return file_response(job)
         except FileNotFoundError:
             Job.objects.filter(pk=job.pk).update(file="")
-            job.file = ""  # type: ignore[assignment]
+            job.file = ""
     context = _context(job)
     status = 410 if context["purged"] else 404
     return render_htmx(request, "crm/export_job.html", context, partial="download", status=status)
