@@ -16,6 +16,7 @@ class LeadsConfig(AppConfig):
         register(settings_pages.SECTION)  # the lead sources' settings pages
 
         from crm.export_jobs import ExportSpec, register_export
+        from leads import bulk_views  # noqa: F401  (its bulk actions' job kinds: crm.bulk_jobs)
         from leads.filters import LeadFilter
         from leads.resources import lead_columns, lead_export_queryset
 
