@@ -70,7 +70,7 @@ def test_export_job_file_equals_the_streamed_export(
     assert job.summary["rows"] == 3
     download = rep_client.get(reverse("exports:download", args=[job.pk]))
     assert download.status_code == 200
-    assert f'filename="leads-' in download["Content-Disposition"]
+    assert 'filename="leads-' in download["Content-Disposition"]
     stored = body(download)
     if fmt == "csv":
         assert stored == body(streamed)
