@@ -210,3 +210,27 @@ def test_an_export_job_sees_rows_added_since_and_counts_them(
     job.refresh_from_db()
     assert job.total == job.done == 5
     assert b"Late" in body(rep_client.get(reverse("exports:download", args=[job.pk])))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_job_reports_its_progress_while_it_writes(
+    rep_client: Client, settings: Any, leads: list[Any], monkeypatch: Any, fmt: str
+) -> None:
+    """The job's ``done`` follows the rows written (here every 2 rows), on the connection that
+    reads the rows in chunks."""
+    from crm import export_jobs
+
+    seen: list[int] = []
+    monkeypatch.setattr(export_jobs, "PROGRESS_EVERY", 2)
+    original = export_jobs._counted
+
+    def counted(job: Any, records: Any) -> Any:
+        for record in original(job, records):
+            seen.append(Job.objects.get(pk=job.pk).done)
+            yield record
+
+    monkeypatch.setattr(export_jobs, "_counted", counted)
+    settings.CRM_EXPORT_JOB_THRESHOLD = 1
+    job = _start(rep_client, reverse("leads:export"), {"scope": "all", "format": fmt})
+    assert seen == [0, 0, 2, 2]
+    assert job.done == 4
