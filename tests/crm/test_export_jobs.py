@@ -34,7 +34,7 @@ def _start(client: Client, url: str, query: dict[str, Any]) -> Job:
     page = client.get(url, query)
     assert page.status_code == 200
     assert not getattr(page, "streaming", False)
-    assert "prepared in the background" in page.content.decode()
+    assert "data-export-background-form" in page.content.decode()
     response = client.post(page.wsgi_request.get_full_path())
     job = Job.objects.get(kind=KIND)
     assert response.status_code == 302
@@ -65,6 +65,8 @@ def test_export_job_file_equals_the_streamed_export(
     streamed = rep_client.get(url, query)
     assert streamed.status_code == 200
     settings.CRM_EXPORT_JOB_THRESHOLD = 2
+    said = rep_client.get(url, query).content.decode()
+    assert f"This export has 3 rows: it is prepared in the background ({fmt.upper()})" in said
     job = _start(rep_client, url, query)
     assert job.total == job.done == 3
     assert job.summary["rows"] == 3
