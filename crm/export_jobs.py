@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -118,8 +119,9 @@ def export_job_start(
         "filename": export_filename(spec.name, fmt),
         "rows": rows,
     }
-    job = job_start(kind=KIND, actor=request.user, ids=[], params=params)  # type: ignore[arg-type]
-    Job.objects.filter(pk=job.pk).update(total=rows)
+    with transaction.atomic():  # the expected rows are there before a worker can start
+        job = job_start(kind=KIND, actor=request.user, ids=[], params=params)  # type: ignore[arg-type]
+        Job.objects.filter(pk=job.pk).update(total=rows)
     job.total = rows
     return job
 

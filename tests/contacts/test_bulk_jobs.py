@@ -79,3 +79,33 @@ def test_delete_as_a_job_keeps_contacts_on_deals(
     assert any("1 contact is on deals and was kept" in m for m in messages)
     outcome, reason = items(job)[on_deal.pk]
     assert outcome == "skipped" and "On deals" in reason
+
+
+def test_a_delete_chunks_queries_do_not_grow_with_its_size(rep: Any) -> None:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts import views
+    from crm.bulk_jobs import kind_name
+    from crm.jobs import kinds
+    from crm.jobs.models import Job
+
+    many = []
+    for i in range(40):
+        contact = ContactFactory(owner=rep, last_name=f"Many{i}")
+        if i % 4 == 0:
+            DealFactory(main_contact=contact, owner=rep)
+        many.append(contact.pk)
+    kind = kinds.get(kind_name(views.DELETE))
+    form = {"bulk-deals": ["detach"], "bulk-confirm": ["on"]}
+    job = Job.objects.create(kind=kind.name, created_by=rep, params={"form": form})
+
+    def queries(ids: list[int]) -> int:
+        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+            outcome = kind.run_chunk(job, ids, lambda: None)
+            transaction.set_rollback(True)
+        assert len(outcome.items) == len(ids)
+        return len(captured)
+
+    queries(many[:4])  # caches warmed
+    assert queries(many[:8]) == queries(many)
