@@ -15,3 +15,15 @@ class ContactsConfig(AppConfig):
         crm_settings_changed.connect(
             signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"
         )
+
+        from contacts import views  # noqa: F401  (its bulk actions' job kinds: crm.bulk_jobs)
+        from contacts.filters import ContactFilter
+        from contacts.resources import contact_columns, contact_export_queryset
+        from crm.export_jobs import ExportSpec, register_export
+
+        # The export, rebuilt by a worker for exports above the threshold (crm.export_jobs).
+        register_export(
+            ExportSpec(
+                "contacts", contact_columns, contact_export_queryset, ContactFilter, "contacts:list"
+            )
+        )

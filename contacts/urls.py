@@ -1,8 +1,6 @@
 from django.urls import path
 
 from contacts import views
-from contacts.filters import ContactFilter
-from contacts.resources import contact_columns, contact_export_queryset
 from crm.exports import export_view
 
 app_name = "contacts"
@@ -11,16 +9,7 @@ urlpatterns = [
     path("new/", views.create_view, name="create"),
     path("new/quick/", views.quick_create_view, name="quick_create"),
     path("options/", views.options_view, name="options"),
-    path(
-        "export/",
-        export_view(
-            name="contacts",
-            columns=contact_columns,
-            queryset=contact_export_queryset,
-            filterset_class=ContactFilter,
-        ),
-        name="export",
-    ),
+    path("export/", export_view(name="contacts"), name="export"),  # registered in contacts.apps
     path("bulk/assign/", views.bulk_assign_view, name="bulk_assign"),
     path("bulk/tag/", views.bulk_tag_view, name="bulk_tag"),
     path("bulk/delete/", views.bulk_delete_view, name="bulk_delete"),

@@ -53,6 +53,7 @@ from contacts.services import (
     organization_delete_preview,
 )
 from contacts.tables import ContactTable
+from crm.bulk_jobs import register_bulk_action
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
 from crm.htmx import render_htmx, wants_partial
 from crm.listing import render_list
@@ -298,6 +299,12 @@ DELETE = BulkAction(
     danger=True,
     **COMMON,
 )
+
+
+# "All N matching" above CRM_BULK_JOB_THRESHOLD runs as a job (crm.bulk_jobs).
+register_bulk_action(ASSIGN, gettext_lazy("Assign contacts"))
+register_bulk_action(TAG, gettext_lazy("Tag contacts"))
+register_bulk_action(DELETE, gettext_lazy("Delete contacts"))
 
 
 def bulk_assign_view(request: HttpRequest) -> HttpResponse:

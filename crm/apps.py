@@ -19,3 +19,7 @@ class CrmConfig(AppConfig):
         from crm.jobs import housekeeping
 
         housekeeping.register_all()
+
+        from crm import export_jobs
+
+        export_jobs.register_kind()  # exports above the threshold (docs/rules.md#exports)

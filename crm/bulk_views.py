@@ -185,7 +185,18 @@ def bulk_action_view(request: HttpRequest, action: BulkAction) -> HttpResponse:
     form = action.form(request.POST if request.method == "POST" else None)
     error = ""
     if request.method == "POST" and form.is_valid():
+        from crm import bulk_jobs
+
         try:
+            if bulk_jobs.runs_as_job(action, selection):
+                # "All N matching" above the threshold: checked here, run by a worker.
+                bulk_jobs.bulk_check(action, request.user, form)
+                job = bulk_jobs.bulk_job_start(
+                    request, action=action, selection=selection, form=form
+                )
+                if partial:
+                    return bulk_jobs.job_started_response(request, job)
+                return redirect(bulk_jobs.bulk_job_url(job))
             outcome = action.run(request.user, ids, form)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):

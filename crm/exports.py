@@ -206,16 +206,25 @@ def export_response(
     columns: Sequence[Column],
     queryset: QuerySet[Any],
     filterset_class: Any,
+    background: Any = None,
 ) -> HttpResponseBase:
     """The export of a list: ``?format=csv|xlsx&scope=all|filtered|selected`` plus the list's
-    filters (``filtered``) or ticked ``pk``s (``selected``)."""
+    filters (``filtered``) or ticked ``pk``s (``selected``). With ``background`` (an object with
+    ``threshold()`` and ``respond(request, scope=, fmt=, rows=)``, crm.export_jobs), an export of
+    more rows than the threshold is handed over to a job instead of streamed."""
     fmt = request.GET.get("format", CSV_FORMAT)
     scope = request.GET.get("scope", ALL)
     if fmt not in FORMATS or scope not in SCOPES:
         return HttpResponse(_("Unknown export format or scope."), status=400)
-    records = export_records(
+    matching = export_records(
         queryset, scope=scope, query=request.GET, filterset_class=filterset_class, request=request
-    ).iterator(chunk_size=CHUNK_SIZE)
+    )
+    if background is not None:
+        # Large exports are prepared by a worker (crm.export_jobs); one COUNT decides.
+        rows = matching.count()
+        if rows > background.threshold():
+            return background.respond(request, scope=scope, fmt=fmt, rows=rows)
+    records = matching.iterator(chunk_size=CHUNK_SIZE)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     filename = f"{name}-{stamp}.{fmt}"
     if fmt == XLSX_FORMAT:
@@ -231,13 +240,28 @@ def export_response(
 def export_view(
     *,
     name: str,
-    columns: Callable[[], Sequence[Column]],
-    queryset: Callable[[], QuerySet[Any]],
-    filterset_class: Any,
+    columns: Callable[[], Sequence[Column]] | None = None,
+    queryset: Callable[[], QuerySet[Any]] | None = None,
+    filterset_class: Any = None,
 ) -> Callable[[HttpRequest], HttpResponseBase]:
-    """A view exporting one list (everyone signed in sees every record, so may export it)."""
+    """A view exporting one list (everyone signed in sees every record, so may export it).
+    Without ``columns``/``queryset``/``filterset_class``, the list's registered export
+    (``crm.export_jobs.register_export``) is used, and exports above the threshold run as jobs.
+    """
 
     def view(request: HttpRequest) -> HttpResponseBase:
+        if columns is None or queryset is None:
+            from crm import export_jobs
+
+            spec = export_jobs.export_spec(name)
+            return export_response(
+                request,
+                name=name,
+                columns=spec.columns(),
+                queryset=spec.queryset(),
+                filterset_class=spec.filterset_class,
+                background=export_jobs.Background(spec),
+            )
         return export_response(
             request,
             name=name,

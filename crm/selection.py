@@ -6,7 +6,7 @@ Set-based: one query per ``CHUNK`` ids whatever the selection, decided in Python
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,6 +40,10 @@ class Selection:
     missing: int = 0
     skipped: int = 0  # allowed, but left alone by the action's own rule (e.g. converted leads)
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The ids behind the counts (a bulk job records an outcome per item: crm.bulk_jobs).
+    refused_ids: list[int] = field(default_factory=list)
+    missing_ids: list[int] = field(default_factory=list)
+    skipped_ids: list[int] = field(default_factory=list)
 
 
 def split_selection(
@@ -72,7 +76,11 @@ def split_selection(
                 selection.rows[row["pk"]] = row
             else:
                 selection.refused += 1
+                selection.refused_ids.append(row["pk"])
     selection.missing = len(wanted) - found
+    if selection.missing:
+        seen = set(selection.allowed) | set(selection.refused_ids)
+        selection.missing_ids = [pk for pk in wanted if pk not in seen]
     return selection
 
 
@@ -86,6 +94,40 @@ class BulkOutcome:
     missing: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    # Per item, for a bulk job (crm.bulk_jobs): the ids behind the counts, the reason code of
+    # each skipped id, and the reasons counted by code (a job words them again for its total:
+    # ``reason_sentences``). Filled by ``record``, ``skip`` and ``note``.
+    changed_ids: list[int] = field(default_factory=list)
+    refused_ids: list[int] = field(default_factory=list)
+    missing_ids: list[int] = field(default_factory=list)
+    skipped_ids: dict[int, str] = field(default_factory=dict)
+    reason_counts: dict[str, int] = field(default_factory=dict)
+
+    def record(self, selection: Selection, changed_ids: Iterable[int]) -> BulkOutcome:
+        """The ids of ``selection`` left alone (refused, missing) and those changed."""
+        self.refused_ids = list(selection.refused_ids)
+        self.missing_ids = list(selection.missing_ids)
+        self.changed_ids = list(changed_ids)
+        return self
+
+    def skip(self, code: str, ids: Iterable[int]) -> None:
+        """``ids`` were left alone for the reason ``code`` (``register_reason``): counted in
+        ``skipped``, the reason's sentence added."""
+        ids = list(ids)
+        if not ids:
+            return
+        self.skipped += len(ids)
+        for pk in ids:
+            self.skipped_ids[pk] = code
+        self.note(code, len(ids))
+
+    def note(self, code: str, count: int, sentence: str | None = None) -> None:
+        """A reason counted (``count`` records) with its sentence (the registered wording, or
+        ``sentence`` when this outcome words it with more detail, e.g. names)."""
+        if not count:
+            return
+        self.reason_counts[code] = self.reason_counts.get(code, 0) + count
+        self.reasons.append(sentence if sentence is not None else reason_sentence(code, count))
 
     def notices(self, noun: tuple[str, str]) -> list[str]:
         """Sentences about what was left alone; ``noun`` is (singular, plural), translated."""
@@ -110,6 +152,39 @@ class BulkOutcome:
             )
         lines.extend(self.reasons)
         return lines
+
+
+@dataclass(frozen=True)
+class Reason:
+    """How a bulk action words a reason: the sentence for ``count`` records (today's notice)
+    and, for one item of a job's result, a short phrase."""
+
+    sentence: Callable[[int], str]
+    item: Any = ""  # a (lazy) translated phrase
+
+
+_REASONS: dict[str, Reason] = {}
+
+
+def register_reason(code: str, sentence: Callable[[int], str], item: Any = "") -> str:
+    """Register a reason's wording (from the module of the service that gives it)."""
+    _REASONS[code] = Reason(sentence, item)
+    return code
+
+
+def reason_sentence(code: str, count: int) -> str:
+    reason = _REASONS.get(code)
+    return reason.sentence(count) if reason else f"{code}: {count}"
+
+
+def reason_item(code: str) -> str:
+    reason = _REASONS.get(code)
+    return str(reason.item) if reason and reason.item else code
+
+
+def reason_sentences(counts: dict[str, int]) -> list[str]:
+    """The sentences of reasons counted across several outcomes (a job's chunks)."""
+    return [reason_sentence(code, n) for code, n in counts.items() if n]
 
 
 def delete_rows(model: type[Model], ids: list[int]) -> int:

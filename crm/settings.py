@@ -351,3 +351,10 @@ CRM_JOB_STALE_SECONDS = float(os.environ.get("CRM_JOB_STALE_SECONDS", "60"))
 CRM_JOB_SWEEP_SECONDS = float(os.environ.get("CRM_JOB_SWEEP_SECONDS", "30"))
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
+
+# --- Exports and bulk actions as jobs (issue 12, exports helper): above these sizes an export
+# ("rows") or a bulk assign / tag / delete / transfer of "all N matching" ("records") runs as a
+# background job. See docs/rules.md#exports and #bulk-actions.
+CRM_EXPORT_JOB_THRESHOLD = int(os.environ.get("CRM_EXPORT_JOB_THRESHOLD", "10000"))
+CRM_BULK_JOB_THRESHOLD = int(os.environ.get("CRM_BULK_JOB_THRESHOLD", "1000"))
+CRM_BULK_JOB_CHUNK = int(os.environ.get("CRM_BULK_JOB_CHUNK", "1000"))

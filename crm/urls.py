@@ -45,6 +45,8 @@ urlpatterns = [
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.task_urls")),
     path("jobs/", include("crm.jobs.urls")),
+    path("exports/", include("crm.export_urls")),
+    path("bulk-jobs/", include("crm.bulk_job_urls")),
     path("records/<str:kind>/<int:pk>/", include("crm.attachment_urls")),
     path("settings/api-tokens/", include("crm.api.page_urls")),
     path("settings/", include("crm.settings_urls")),

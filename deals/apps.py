@@ -19,3 +19,13 @@ class DealsConfig(AppConfig):
         # The layer below hosts notes, documents and tasks and the settings shell.
         register_subject("deal", Deal)
         register(settings_pages.SECTION)
+
+        from crm.export_jobs import ExportSpec, register_export
+        from deals import views  # noqa: F401  (its bulk actions' job kinds: crm.bulk_jobs)
+        from deals.filters import DealFilter
+        from deals.resources import deal_columns, deal_export_queryset
+
+        # The export, rebuilt by a worker for exports above the threshold (crm.export_jobs).
+        register_export(
+            ExportSpec("deals", deal_columns, deal_export_queryset, DealFilter, "deals:list")
+        )

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from contacts.models import Contact
 from crm.permissions import can_change
 from crm.records import record_changes
-from crm.selection import BulkOutcome, chunks, split_selection
+from crm.selection import BulkOutcome, chunks, register_reason, split_selection
 from crm.services import Refused, require_manager
 from crm.trash import audit_assign
 from deals.models import (
@@ -148,6 +148,7 @@ def deals_transfer(
         old = {pk: deals.rows[pk]["owner_id"] for pk in deals.allowed}
         audit_assign(actor=actor, model=Deal, old_owners=old, owner=owner)
         outcome = BulkOutcome(changed=changed, refused=deals.refused, missing=deals.missing)
+        outcome.record(deals, deals.allowed)
         if not with_contacts or not deals.allowed:
             return outcome
         contact_ids = {
@@ -164,18 +165,23 @@ def deals_transfer(
         for chunk in chunks(contacts.allowed):
             Contact.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
         _audit_contacts(actor, contacts, owner)
-        if contacts.refused:
-            outcome.reasons.append(
-                ngettext(
-                    "%(count)s contact of these deals stays with its owner: you may only give "
-                    "away records you own.",
-                    "%(count)s contacts of these deals stay with their owners: you may only give "
-                    "away records you own.",
-                    contacts.refused,
-                )
-                % {"count": contacts.refused}
-            )
+        outcome.note(CONTACTS_KEPT, contacts.refused)
     return outcome
+
+
+CONTACTS_KEPT = register_reason(
+    "deals.contacts_kept",
+    lambda n: (
+        ngettext(
+            "%(count)s contact of these deals stays with its owner: you may only give "
+            "away records you own.",
+            "%(count)s contacts of these deals stay with their owners: you may only give "
+            "away records you own.",
+            n,
+        )
+        % {"count": n}
+    ),
+)
 
 
 def _audit_contacts(actor: Any, selection: Any, owner: Any) -> None:

@@ -2,23 +2,12 @@ from django.urls import path
 
 from crm.exports import export_view
 from deals import views
-from deals.filters import DealFilter
-from deals.resources import deal_columns, deal_export_queryset
 
 app_name = "deals"
 urlpatterns = [
     path("", views.list_view, name="list"),
     path("board/", views.board_view, name="board"),
-    path(
-        "export/",
-        export_view(
-            name="deals",
-            columns=deal_columns,
-            queryset=deal_export_queryset,
-            filterset_class=DealFilter,
-        ),
-        name="export",
-    ),
+    path("export/", export_view(name="deals"), name="export"),  # registered in deals.apps
     path("bulk/transfer/", views.bulk_transfer_view, name="bulk_transfer"),
     path("new/", views.create_view, name="create"),
     path("<int:pk>/", views.detail_view, name="detail"),

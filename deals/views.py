@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from crm.bulk_jobs import register_bulk_action
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
 from crm.htmx import htmx_details, render_htmx, wants_partial
 from crm.listing import render_list
@@ -83,6 +84,10 @@ TRANSFER = BulkAction(
     fields_template="deals/_bulk_transfer.html",
     submit_label=gettext_lazy("Transfer"),
 )
+
+
+# "All N matching" above CRM_BULK_JOB_THRESHOLD runs as a job (crm.bulk_jobs).
+register_bulk_action(TRANSFER, gettext_lazy("Transfer deals"))
 
 
 def bulk_transfer_view(request: HttpRequest) -> HttpResponse:

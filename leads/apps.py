@@ -14,3 +14,13 @@ class LeadsConfig(AppConfig):
 
         register_subject("lead", Lead)  # notes, documents and tasks attach to leads
         register(settings_pages.SECTION)  # the lead sources' settings pages
+
+        from crm.export_jobs import ExportSpec, register_export
+        from leads import bulk_views  # noqa: F401  (its bulk actions' job kinds: crm.bulk_jobs)
+        from leads.filters import LeadFilter
+        from leads.resources import lead_columns, lead_export_queryset
+
+        # The export, rebuilt by a worker for exports above the threshold (crm.export_jobs).
+        register_export(
+            ExportSpec("leads", lead_columns, lead_export_queryset, LeadFilter, "leads:list")
+        )

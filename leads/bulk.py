@@ -14,13 +14,47 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.services import delete_attached, records_tag, require_active_owner
 from crm.models import Document, Note, Scope, Tag, Task
-from crm.selection import BulkOutcome, Selection, chunks, delete_rows, split_selection
+from crm.selection import (
+    BulkOutcome,
+    Selection,
+    chunks,
+    delete_rows,
+    register_reason,
+    split_selection,
+)
 from crm.trash import audit_assign, trash_capture
 from leads.models import Lead, LeadConversion
+
+CONVERTED = register_reason(
+    "leads.converted",
+    lambda n: (
+        ngettext(
+            "%(count)s converted lead was left alone: a converted lead is read-only.",
+            "%(count)s converted leads were left alone: a converted lead is read-only.",
+            n,
+        )
+        % {"count": n}
+    ),
+    gettext_lazy("Converted: a converted lead is read-only."),
+)
+HISTORY = register_reason(
+    "leads.history",
+    lambda n: (
+        ngettext(
+            "%(count)s lead was converted once (the conversion was undone) and is kept with "
+            "its conversion history.",
+            "%(count)s leads were converted once (the conversions were undone) and are kept "
+            "with their conversion history.",
+            n,
+        )
+        % {"count": n}
+    ),
+    gettext_lazy("Converted once (the conversion was undone): kept with its history."),
+)
 
 
 def lead_notices(outcome: BulkOutcome) -> list[str]:
@@ -38,23 +72,14 @@ def _active_selection(actor: Any, lead_ids: Iterable[int], *, lock: bool) -> Sel
         selection.allowed = [pk for pk in selection.allowed if pk not in gone]
         selection.rows = {pk: r for pk, r in selection.rows.items() if pk not in gone}
     selection.skipped = len(converted)
+    selection.skipped_ids = converted
     return selection
 
 
-def _outcome(selection: Selection, changed: int) -> BulkOutcome:
-    skipped = selection.skipped
-    outcome = BulkOutcome(
-        changed=changed, refused=selection.refused, missing=selection.missing, skipped=skipped
-    )
-    if skipped:
-        outcome.reasons.append(
-            ngettext(
-                "%(count)s converted lead was left alone: a converted lead is read-only.",
-                "%(count)s converted leads were left alone: a converted lead is read-only.",
-                skipped,
-            )
-            % {"count": skipped}
-        )
+def _outcome(selection: Selection, changed: int, changed_ids: list[int]) -> BulkOutcome:
+    outcome = BulkOutcome(changed=changed, refused=selection.refused, missing=selection.missing)
+    outcome.record(selection, changed_ids)
+    outcome.skip(CONVERTED, selection.skipped_ids)
     return outcome
 
 
@@ -69,7 +94,7 @@ def leads_assign(*, actor: Any, lead_ids: Iterable[int], owner: Any) -> BulkOutc
             changed += Lead.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
         old = {pk: selection.rows[pk]["owner_id"] for pk in selection.allowed}
         audit_assign(actor=actor, model=Lead, old_owners=old, owner=owner)
-    return _outcome(selection, changed)
+    return _outcome(selection, changed, selection.allowed)
 
 
 def leads_tag(
@@ -97,8 +122,14 @@ def leads_tag(
     )
     # Converted leads were not in the active queryset: they are skipped, not missing.
     outcome.missing -= len(converted)
-    left = Selection(refused=outcome.refused, missing=outcome.missing, skipped=len(converted))
-    return _outcome(left, outcome.changed)
+    left = Selection(
+        refused=outcome.refused,
+        missing=outcome.missing,
+        refused_ids=outcome.refused_ids,
+        missing_ids=[pk for pk in outcome.missing_ids if pk not in converted],
+        skipped_ids=sorted(converted),
+    )
+    return _outcome(left, outcome.changed, outcome.changed_ids)
 
 
 @dataclass
@@ -162,17 +193,6 @@ def leads_delete(*, actor: Any, lead_ids: Iterable[int]) -> BulkOutcome:
         for chunk in chunks(ids):
             delete_attached(lead_type, chunk)
         delete_rows(Lead, ids)
-    outcome = _outcome(selection, len(ids))
-    if history:
-        outcome.skipped += len(history)
-        outcome.reasons.append(
-            ngettext(
-                "%(count)s lead was converted once (the conversion was undone) and is kept with "
-                "its conversion history.",
-                "%(count)s leads were converted once (the conversions were undone) and are kept "
-                "with their conversion history.",
-                len(history),
-            )
-            % {"count": len(history)}
-        )
+    outcome = _outcome(selection, len(ids), ids)
+    outcome.skip(HISTORY, sorted(history))
     return outcome

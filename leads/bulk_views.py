@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.forms import AssignForm, DeleteConfirmForm, TagsForm
 from contacts.views import contact_to_change, dialog_response
+from crm.bulk_jobs import register_bulk_action
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view
 from crm.htmx import render_htmx
 from crm.models import Scope
@@ -95,6 +96,12 @@ DELETE = BulkAction(
     danger=True,
     **COMMON,
 )
+
+
+# "All N matching" above CRM_BULK_JOB_THRESHOLD runs as a job (crm.bulk_jobs).
+register_bulk_action(ASSIGN, gettext_lazy("Assign leads"))
+register_bulk_action(TAG, gettext_lazy("Tag leads"))
+register_bulk_action(DELETE, gettext_lazy("Delete leads"))
 
 
 def bulk_assign_view(request: HttpRequest) -> HttpResponse:

@@ -20,13 +20,52 @@ from contacts.models import Contact, Employment
 from contacts.services import deals_port
 from contacts.services.status import contacts_recompute_status
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
-from crm.selection import BulkOutcome, chunks, delete_rows, split_selection
+from crm.selection import BulkOutcome, chunks, delete_rows, register_reason, split_selection
 from crm.trash import audit_assign, trash_capture
 
 CONTACT_TAG_SCOPES = (Scope.CONTACTS, Scope.CUSTOMERS)
 DEALS_SKIP = "skip"  # contacts with deals are not deleted
 DEALS_DETACH = "detach"  # contacts are deleted; their deals stay, without them
 NOUN = (gettext_lazy("contact"), gettext_lazy("contacts"))
+
+
+ON_DEALS = register_reason(
+    "contacts.on_deals",
+    lambda n: (
+        ngettext(
+            "%(count)s contact is on deals and was kept: choose to detach them from "
+            "their deals to delete them.",
+            "%(count)s contacts are on deals and were kept: choose to detach them "
+            "from their deals to delete them.",
+            n,
+        )
+        % {"count": n}
+    ),
+    gettext_lazy("On deals: kept (choose to detach contacts from their deals to delete them)."),
+)
+# Records of other reps a delete changed: today's sentences name them; a job's total counts them.
+OTHERS_DEALS = register_reason(
+    "contacts.others_deals",
+    lambda n: (
+        ngettext(
+            "%(count)s deal of other reps changed (without the deleted contacts).",
+            "%(count)s deals of other reps changed (without the deleted contacts).",
+            n,
+        )
+        % {"count": n}
+    ),
+)
+OTHERS_PEOPLE = register_reason(
+    "contacts.others_people",
+    lambda n: (
+        ngettext(
+            "%(count)s person of other reps lost their organisation.",
+            "%(count)s people of other reps lost their organisation.",
+            n,
+        )
+        % {"count": n}
+    ),
+)
 
 
 def _noun() -> tuple[str, str]:
@@ -55,7 +94,8 @@ def contacts_assign(*, actor: Any, contact_ids: Iterable[int], owner: Any) -> Bu
             changed += Contact.objects.filter(pk__any=chunk).update(owner=owner, updated_at=now)
         old = {pk: selection.rows[pk]["owner_id"] for pk in selection.allowed}
         audit_assign(actor=actor, model=Contact, old_owners=old, owner=owner)
-    return BulkOutcome(changed=changed, refused=selection.refused, missing=selection.missing)
+    outcome = BulkOutcome(changed=changed, refused=selection.refused, missing=selection.missing)
+    return outcome.record(selection, selection.allowed)
 
 
 def _check_tags(tags: Iterable[Tag], scopes: tuple[str, ...], field: str) -> list[int]:
@@ -103,9 +143,10 @@ def records_tag(
                     batch_size=5000,
                 )
             model.objects.filter(pk__any=chunk).update(updated_at=timezone.now())
-    return BulkOutcome(
+    outcome = BulkOutcome(
         changed=len(selection.allowed), refused=selection.refused, missing=selection.missing
     )
+    return outcome.record(selection, selection.allowed)
 
 
 def contacts_tag(
@@ -159,34 +200,31 @@ class OthersChanged:
 
     def notices(self) -> list[str]:
         """The result's sentences, naming the first records."""
+        return [s for s in self.sentences() if s]
+
+    def sentences(self) -> tuple[str, str]:
+        """The result's sentences about deals and about people ("" when none), naming the first
+        records."""
 
         def names(samples: list[tuple[int, str]], count: int) -> str:
             listed = ", ".join(name for _pk, name in samples)
             more = count - len(samples)
             return listed + (_(" and %(count)s more") % {"count": more} if more else "")
 
-        lines = []
+        deals = people = ""
         if self.deals:
-            lines.append(
-                ngettext(
-                    "%(count)s deal of other reps changed (without the deleted contacts): "
-                    "%(names)s.",
-                    "%(count)s deals of other reps changed (without the deleted contacts): "
-                    "%(names)s.",
-                    self.deals,
-                )
-                % {"count": self.deals, "names": names(self.deal_samples, self.deals)}
-            )
+            deals = ngettext(
+                "%(count)s deal of other reps changed (without the deleted contacts): %(names)s.",
+                "%(count)s deals of other reps changed (without the deleted contacts): %(names)s.",
+                self.deals,
+            ) % {"count": self.deals, "names": names(self.deal_samples, self.deals)}
         if self.people:
-            lines.append(
-                ngettext(
-                    "%(count)s person of other reps lost their organisation: %(names)s.",
-                    "%(count)s people of other reps lost their organisation: %(names)s.",
-                    self.people,
-                )
-                % {"count": self.people, "names": names(self.people_samples, self.people)}
-            )
-        return lines
+            people = ngettext(
+                "%(count)s person of other reps lost their organisation: %(names)s.",
+                "%(count)s people of other reps lost their organisation: %(names)s.",
+                self.people,
+            ) % {"count": self.people, "names": names(self.people_samples, self.people)}
+        return deals, people
 
 
 def others_changed(
@@ -303,25 +341,20 @@ def contacts_delete(
         outcome = BulkOutcome(refused=selection.refused, missing=selection.missing)
         if deals == DEALS_SKIP:
             on_deals = {c for c, _d in pairs}
-            if on_deals:
-                outcome.skipped = len(on_deals)
-                outcome.reasons.append(
-                    ngettext(
-                        "%(count)s contact is on deals and was kept: choose to detach them from "
-                        "their deals to delete them.",
-                        "%(count)s contacts are on deals and were kept: choose to detach them "
-                        "from their deals to delete them.",
-                        len(on_deals),
-                    )
-                    % {"count": len(on_deals)}
-                )
+            outcome.skip(ON_DEALS, sorted(on_deals))
             ids = [pk for pk in ids if pk not in on_deals]
         deleted = set(ids)
         trash_capture(actor=actor, model=Contact, ids=ids)
         others = others_changed(
             actor=actor, contact_ids=ids, pairs={p for p in pairs if p[0] in deleted}
         )
-        outcome.reasons += others.notices()
+        for code, count, sentence in zip(
+            (OTHERS_DEALS, OTHERS_PEOPLE),
+            (others.deals, others.people),
+            others.sentences(),
+            strict=True,
+        ):
+            outcome.note(code, count, sentence)
         organizations = {
             r["organization_id"]
             for pk, r in selection.rows.items()
@@ -339,6 +372,7 @@ def contacts_delete(
             delete_attached(contact_type, chunk)
         delete_rows(Contact, ids)
         outcome.changed = len(ids)
+        outcome.record(selection, ids)
         contacts_recompute_status(contact_ids=organizations - {None})
     return outcome
 

@@ -24,22 +24,15 @@ from django.views.decorators.http import require_GET
 from crm.exports import export_view
 from crm.htmx import wants_partial
 from crm.models import User
-from leads.filters import LeadFilter
 from leads.imports.checking import DuplicateMode, records_import_preview
 from leads.imports.jobs import import_job_create, import_job_start, import_job_table, visible_jobs
 from leads.imports.mapping import KIND_LABELS, KINDS, LEADS, mapping_errors, targets_for
 from leads.imports.reading import ImportFileError
 from leads.models import ImportJob, ImportJobStatus
-from leads.resources import lead_columns, lead_export_queryset
 
 MAX_UPLOAD = 100 * 1024 * 1024  # the default of settings.CRM_IMPORT_MAX_SIZE
 
-lead_export_view = export_view(
-    name="leads",
-    columns=lead_columns,
-    queryset=lead_export_queryset,
-    filterset_class=LeadFilter,
-)
+lead_export_view = export_view(name="leads")  # registered in leads.apps
 
 
 def _actor(request: HttpRequest) -> User:

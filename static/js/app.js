@@ -267,3 +267,24 @@
   document.addEventListener("htmx:sendError", function (event) { requestFailed(event, "network"); });
   document.addEventListener("htmx:timeout", function (event) { requestFailed(event, "timeout"); });
 })();
+
+/* ---------- 10. Export menu: background (templates/includes/export_menu.html) ---------- */
+
+// When the export menu opens, its "prepared in the background" note follows the rows of the
+// list's current filter (the pager's count, which HTMX re-renders with the results).
+(function () {
+  "use strict";
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details[data-export-menu]") || !menu.open) { return; }
+    var note = menu.querySelector("[data-export-background]");
+    var pager = document.querySelector("#results [data-result-count]");
+    if (!note || !pager) { return; }
+    var count = parseInt(pager.dataset.resultCount, 10) || 0;
+    var threshold = parseInt(menu.dataset.exportThreshold, 10) || 0;
+    note.hidden = !(threshold && count > threshold);
+    if (!note.hidden) {
+      note.textContent = note.dataset.exportBackgroundText.replace("%s", count.toLocaleString());
+    }
+  }, true);
+})();
