@@ -10,7 +10,9 @@ class LeadsConfig(AppConfig):
         from crm.services import register_subject
         from crm.settings_registry import register
         from leads import settings_pages
+        from leads.imports import jobs as import_jobs
         from leads.models import Lead
 
         register_subject("lead", Lead)  # notes, documents and tasks attach to leads
         register(settings_pages.SECTION)  # the lead sources' settings pages
+        import_jobs.register_all()  # the "leads.import" job kind, the purge of import files

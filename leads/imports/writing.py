@@ -78,7 +78,18 @@ def records_import(
         raise ImportFileError(" ".join(errors))
     analyser = Analyser(kind=kind, actor=actor, mapping=mapping, duplicates=duplicates)
     rows = analyser.analyse_all(table.rows, progress)
-    result = ImportResult(total=len(table.rows))
+    result = analysed_rows_write(kind=kind, rows=rows, actor=actor)
+    analyze(Lead if kind == LEADS else Contact)
+    return result
+
+
+def analysed_rows_write(
+    *, kind: str, rows: Sequence[RowResult], actor: User | None
+) -> ImportResult:
+    """Write rows an ``Analyser`` checked, as their actions say, in one transaction (the
+    caller's, when there is one): created, merged into an existing record, skipped; the
+    rejected ones come back with their reasons."""
+    result = ImportResult(total=len(rows))
     result.rejected = [row for row in rows if row.action == REJECT]
     result.skipped = sum(1 for row in rows if row.action in (SKIP, MERGE))
     creates = [row for row in rows if row.action == CREATE]
@@ -89,7 +100,6 @@ def records_import(
         else:
             result.organizations_created = _write_contacts(creates, updates, actor)
         result.created, result.updated = len(creates), len(updates)
-    analyze(Lead if kind == LEADS else Contact)
     return result
 
 
@@ -250,10 +260,15 @@ def rejected_csv(headers: Sequence[str], rejected: Iterable[RowResult]) -> bytes
     """The rejected rows as they were, with their reasons in a last column, to fix and import
     again (UTF-8 with BOM, so spreadsheets read the accents). Formula-like cells get a leading
     quote, as in every export (``crm.exports.neutralise``); the import removes it again."""
+    return rejected_rows_csv(headers, ((row.values, " ".join(row.errors)) for row in rejected))
+
+
+def rejected_rows_csv(headers: Sequence[str], rows: Iterable[tuple[list[str], str]]) -> bytes:
+    """``rejected_csv`` from (values, reason) pairs."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralise(h) for h in [*headers, _("Reason")]])
-    for row in rejected:
-        values = (row.values + [""] * len(headers))[: len(headers)]
-        writer.writerow([neutralise(v) for v in [*values, " ".join(row.errors)]])
+    for values, reason in rows:
+        values = (list(values) + [""] * len(headers))[: len(headers)]
+        writer.writerow([neutralise(v) for v in [*values, reason]])
     return ("\ufeff" + buffer.getvalue()).encode()
