@@ -330,3 +330,24 @@ class ImportRows(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.import_job_id} rows from {self.first_row}"
+
+
+class ImportKey(models.Model):
+    """What a running import remembers of the rows it created, for the duplicates of its later
+    chunks (``leads.imports.jobs``): a row's duplicate key (hashed) or its marker, the row's
+    number and the record it created. Deleted when the import ends."""
+
+    import_job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40)
+    row = models.PositiveIntegerField()
+    record_id = models.BigIntegerField()
+    name = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["import_job", "key"], name="importkey_unique_key")
+        ]
+        indexes = [models.Index(fields=["import_job", "record_id"], name="importkey_record_idx")]
+
+    def __str__(self) -> str:
+        return f"import {self.import_job_id} row {self.row}"

@@ -18,6 +18,7 @@ The upload keeps the file (Django's storage) and reads only its header and first
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -41,11 +42,23 @@ from crm.jobs.schedule import Periodic
 from crm.jobs.services import job_extend, job_start
 from crm.models import User
 from crm.permissions import is_manager
-from leads.imports.checking import CREATE, MERGE, REJECT, SKIP, UPDATE, Analyser, DuplicateMode
+from crm.selection import chunks
+from leads.imports.checking import (
+    CREATE,
+    MERGE,
+    REJECT,
+    SKIP,
+    UPDATE,
+    Analyser,
+    Duplicate,
+    DuplicateMode,
+    RowResult,
+    file_keys,
+)
 from leads.imports.mapping import LEADS, auto_mapping
 from leads.imports.reading import ImportFileError, Table, read_sample, read_table
 from leads.imports.writing import analysed_rows_write, rejected_rows_csv
-from leads.models import ImportJob, ImportJobStatus, ImportRows, Lead
+from leads.models import ImportJob, ImportJobStatus, ImportKey, ImportRows, Lead
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +172,64 @@ def _parse(job: Job, imported: ImportJob) -> ChunkOutcome:
     return ChunkOutcome()
 
 
+def _hashed(key: tuple[str, ...]) -> str:
+    return hashlib.sha1("\x1f".join(key).encode(), usedforsecurity=False).hexdigest()
+
+
+class _Written:
+    """The rows this import's earlier chunks created (``ImportKey``), for ``Analyser``."""
+
+    def __init__(self, imported: ImportJob) -> None:
+        self.imported = imported
+
+    def _duplicates(self, keys: Any) -> dict[Any, Duplicate]:
+        return {
+            value: Duplicate(name, _("same party"), record_id=record_id, row=row)
+            for value, row, record_id, name in keys
+        }
+
+    def rows_by_key(self, keys: set[tuple[str, ...]]) -> dict[tuple[str, ...], Duplicate]:
+        by_hash = {_hashed(key): key for key in keys}
+        found: dict[tuple[str, ...], Duplicate] = {}
+        for part in chunks(sorted(by_hash)):
+            rows = ImportKey.objects.filter(import_job=self.imported, key__in=part).values_list(
+                "key", "row", "record_id", "name"
+            )
+            found.update({by_hash[k]: d for k, d in self._duplicates(rows).items() if k in by_hash})
+        return found
+
+    def rows_by_record(self, record_ids: set[int]) -> dict[int, Duplicate]:
+        found: dict[int, Duplicate] = {}
+        for part in chunks(sorted(record_ids)):
+            rows = (
+                ImportKey.objects.filter(import_job=self.imported, record_id__in=part)
+                .order_by("row")
+                .values_list("record_id", "row", "record_id", "name")
+            )
+            for record_id, duplicate in self._duplicates(rows).items():
+                found.setdefault(record_id, duplicate)
+        return found
+
+    def remember(self, rows: list[RowResult]) -> None:
+        """The keys of the rows this chunk created, the first row of a key kept."""
+        keys = []
+        for row in rows:
+            if row.action != CREATE or row.created_id is None:
+                continue
+            name = row.display_name[:300]
+            for key in [("#", str(row.number)), *file_keys(self.imported.kind, row)]:
+                keys.append(
+                    ImportKey(
+                        import_job=self.imported,
+                        key=_hashed(key),
+                        row=row.number,
+                        record_id=row.created_id,
+                        name=name,
+                    )
+                )
+        ImportKey.objects.bulk_create(keys, batch_size=500, ignore_conflicts=True)
+
+
 def _write(imported: ImportJob, ids: list[int]) -> ChunkOutcome:
     """A later chunk: its rows checked and written, one item per row, in the chunk's
     transaction (the job core's)."""
@@ -166,11 +237,17 @@ def _write(imported: ImportJob, ids: list[int]) -> ChunkOutcome:
     actor = imported.created_by
     if not (actor.is_active):
         raise ImportFileError(_("Only active users may import."))
+    written = _Written(imported)
     analyser = Analyser(
-        kind=imported.kind, actor=actor, mapping=imported.mapping, duplicates=imported.duplicates
+        kind=imported.kind,
+        actor=actor,
+        mapping=imported.mapping,
+        duplicates=imported.duplicates,
+        history=written,
     )
     rows = analyser.analyse(zip(ids, stored.rows, strict=False))
     result = analysed_rows_write(kind=imported.kind, rows=rows, actor=actor)
+    written.remember(rows)
     items = []
     for row in rows:
         if row.action == REJECT:
@@ -245,6 +322,7 @@ def import_finish(job: Job) -> None:
             imported.message = _("%(reason)s Nothing was imported.") % {"reason": reason}
     imported.save()
     ImportRows.objects.filter(import_job=imported).delete()
+    ImportKey.objects.filter(import_job=imported).delete()
     if job.done:
         analyze(Lead if imported.kind == LEADS else Contact)
 

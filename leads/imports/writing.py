@@ -93,13 +93,20 @@ def analysed_rows_write(
     result.rejected = [row for row in rows if row.action == REJECT]
     result.skipped = sum(1 for row in rows if row.action in (SKIP, MERGE))
     creates = [row for row in rows if row.action == CREATE]
-    updates = [row for row in rows if row.action == UPDATE]
+    # Rows merged into a record an earlier run of the file wrote fill it as an update does.
+    updates = [
+        row
+        for row in rows
+        if row.action == UPDATE
+        or (row.action == MERGE and row.duplicate and row.duplicate.record_id is not None)
+    ]
     with transaction.atomic():
         if kind == LEADS:
             _write_leads(creates, updates, actor)
         else:
             result.organizations_created = _write_contacts(creates, updates, actor)
-        result.created, result.updated = len(creates), len(updates)
+        result.created = len(creates)
+        result.updated = sum(1 for row in updates if row.action == UPDATE)
     return result
 
 
@@ -181,6 +188,8 @@ def _insert_dicts(model: type[models.Model], dicts: Sequence[dict[str, Any]]) ->
 
 def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> None:
     ids = _insert_dicts(Lead, [row.data for row in creates])
+    for pk, row in zip(ids, creates, strict=True):
+        row.created_id = pk
     links = [(pk, name) for pk, row in zip(ids, creates, strict=True) for name in row.tags]
     changed, more = _apply_updates(Lead, updates, actor)
     fields = [f for f in FILLABLE if has_field(Lead, f.removesuffix("_id"))]
@@ -229,6 +238,10 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
         data["domain_key"] = domain_key_of(data.get("website", ""))
         people_rows.append(data)
     people_ids = _insert_dicts(Contact, people_rows)
+    for obj, row in zip(org_objs, orgs, strict=True):
+        row.created_id = obj.pk
+    for pk, row in zip(people_ids, people, strict=True):
+        row.created_id = pk
     links = [
         (pk, name)
         for pk, row in zip(
