@@ -40,7 +40,7 @@ def upload(client: Client, data: bytes, name: str = "f.csv") -> ImportJob:
         reverse("leads:import", args=["leads"]), {"file": SimpleUploadedFile(name, data)}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    return ImportJob.objects.get(pk=response.url.rstrip("/").split("/")[-1])
+    return ImportJob.objects.get(pk=response["Location"].rstrip("/").split("/")[-1])
 
 
 def start(client: Client, job: ImportJob, duplicates: str = "skip") -> None:
