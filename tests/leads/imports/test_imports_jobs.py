@@ -321,3 +321,24 @@ def test_the_purge_deletes_old_import_files_and_keeps_the_counts(
     draft.refresh_from_db()
     assert draft.status == "draft" and draft.job is None
     assert run_now("imports.files_purge") == 0
+
+
+def test_a_cancelled_import_says_what_was_imported(
+    rep: Any, rep_client: Client, settings: Any
+) -> None:
+    from crm.jobs.services import job_cancel
+
+    settings.CRM_IMPORT_CHUNK_ROWS = 10
+    job = upload(rep_client, big_csv(35))
+    start(rep_client, job)
+    job.refresh_from_db()
+    assert job.job is not None
+    chunk_run(JobChunk.objects.get(job=job.job, number=0).pk)
+    chunk_run(JobChunk.objects.get(job=job.job, number=1).pk)
+    assert job_cancel(job=job.job, actor=rep)
+    drain()
+    job.refresh_from_db()
+    assert job.job is not None and job.job.state == JobState.CANCELLED
+    assert (job.status, job.created_count, Lead.objects.count()) == ("failed", 10, 10)
+    assert job.message.startswith("The import was cancelled. The first 10 of 35 rows")
+    assert not ImportRows.objects.exists()
