@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
-from crm.bulk import analyze
+from crm.bulk import analyze, insert_rows
 from crm.jobs import kinds
 from crm.jobs.kinds import ChunkOutcome, ItemResult, JobKind
 from crm.jobs.models import Job, JobItem, JobState
@@ -181,6 +181,7 @@ class _Written:
 
     def __init__(self, imported: ImportJob) -> None:
         self.imported = imported
+        self.known: set[str] = set()  # hashed keys already stored (looked up by rows_by_key)
 
     def _duplicates(self, keys: Any) -> dict[Any, Duplicate]:
         return {
@@ -192,9 +193,12 @@ class _Written:
         by_hash = {_hashed(key): key for key in keys}
         found: dict[tuple[str, ...], Duplicate] = {}
         for part in chunks(sorted(by_hash)):
-            rows = ImportKey.objects.filter(import_job=self.imported, key__in=part).values_list(
-                "key", "row", "record_id", "name"
+            rows = list(
+                ImportKey.objects.filter(import_job=self.imported, key__in=part).values_list(
+                    "key", "row", "record_id", "name"
+                )
             )
+            self.known.update(row[0] for row in rows)
             found.update({by_hash[k]: d for k, d in self._duplicates(rows).items() if k in by_hash})
         return found
 
@@ -211,23 +215,28 @@ class _Written:
         return found
 
     def remember(self, rows: list[RowResult]) -> None:
-        """The keys of the rows this chunk created, the first row of a key kept."""
-        keys = []
+        """The keys of the rows this chunk created, the first row of a key kept (set-based,
+        no model instance per key); a row without a key is remembered by its record."""
+        keys: list[dict[str, Any]] = []
         for row in rows:
             if row.action != CREATE or row.created_id is None:
                 continue
             name = row.display_name[:300]
-            for key in [("#", str(row.number)), *file_keys(self.imported.kind, row)]:
+            for key in file_keys(self.imported.kind, row) or [("#", str(row.number))]:
+                hashed = _hashed(key)
+                if hashed in self.known:
+                    continue
+                self.known.add(hashed)
                 keys.append(
-                    ImportKey(
-                        import_job=self.imported,
-                        key=_hashed(key),
-                        row=row.number,
-                        record_id=row.created_id,
-                        name=name,
-                    )
+                    {
+                        "import_job_id": self.imported.pk,
+                        "key": hashed,
+                        "row": row.number,
+                        "record_id": row.created_id,
+                        "name": name,
+                    }
                 )
-        ImportKey.objects.bulk_create(keys, batch_size=500, ignore_conflicts=True)
+        insert_rows(ImportKey, keys, ids=False)
 
 
 def _write(imported: ImportJob, ids: list[int]) -> ChunkOutcome:
