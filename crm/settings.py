@@ -358,3 +358,5 @@ CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAY
 CRM_EXPORT_JOB_THRESHOLD = int(os.environ.get("CRM_EXPORT_JOB_THRESHOLD", "10000"))
 CRM_BULK_JOB_THRESHOLD = int(os.environ.get("CRM_BULK_JOB_THRESHOLD", "1000"))
 CRM_BULK_JOB_CHUNK = int(os.environ.get("CRM_BULK_JOB_CHUNK", "1000"))
+# --- Imports as jobs (issue 12, imports part): rows per chunk of an import (one transaction each).
+CRM_IMPORT_CHUNK_ROWS = int(os.environ.get("CRM_IMPORT_CHUNK_ROWS", "1000"))

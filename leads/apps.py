@@ -10,6 +10,7 @@ class LeadsConfig(AppConfig):
         from crm.services import register_subject
         from crm.settings_registry import register
         from leads import settings_pages
+        from leads.imports import jobs as import_jobs
         from leads.models import Lead
 
         register_subject("lead", Lead)  # notes, documents and tasks attach to leads
@@ -24,3 +25,4 @@ class LeadsConfig(AppConfig):
         register_export(
             ExportSpec("leads", lead_columns, lead_export_queryset, LeadFilter, "leads:list")
         )
+        import_jobs.register_all()  # the "leads.import" job kind, the purge of import files

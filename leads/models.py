@@ -276,6 +276,19 @@ class ImportJob(models.Model):
     message = models.TextField(_("message"), blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The run: a "leads.import" job of the job core (leads.imports.jobs), which the worker runs.
+    job = models.OneToOneField(
+        "crm.Job",
+        verbose_name=_("job"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_job",
+    )
+    # The header and the first rows, read at upload: the mapping and the preview read them,
+    # never the whole file. {"headers": [...], "rows": [[...], ...], "complete": bool}
+    sample = models.JSONField(_("sample"), default=dict, blank=True)
+    files_deleted_at = models.DateTimeField(_("files deleted"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -292,9 +305,49 @@ class ImportJob(models.Model):
             return 100
         if not self.total_rows:
             return 0
-        # Checking the rows is 90% of the work, writing them the rest.
-        return min(99, int(90 * self.processed_rows / self.total_rows))
+        return min(99, int(100 * self.processed_rows / self.total_rows))
 
     @property
     def is_running(self) -> bool:
         return self.status in (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING)
+
+
+class ImportRows(models.Model):
+    """The rows of one chunk of a running import, as the worker's first step parsed them from
+    the file (``leads.imports.jobs``): each later chunk reads its own rows, not the whole file.
+    Deleted when the import ends."""
+
+    import_job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_sets")
+    first_row = models.PositiveIntegerField()
+    rows = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["import_job", "first_row"], name="importrows_unique_first"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.import_job_id} rows from {self.first_row}"
+
+
+class ImportKey(models.Model):
+    """What a running import remembers of the rows it created, for the duplicates of its later
+    chunks (``leads.imports.jobs``): a row's duplicate key (hashed) or its marker, the row's
+    number and the record it created. Deleted when the import ends."""
+
+    import_job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40)
+    row = models.PositiveIntegerField()
+    record_id = models.BigIntegerField()
+    name = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["import_job", "key"], name="importkey_unique_key")
+        ]
+        indexes = [models.Index(fields=["import_job", "record_id"], name="importkey_record_idx")]
+
+    def __str__(self) -> str:
+        return f"import {self.import_job_id} row {self.row}"

@@ -431,3 +431,36 @@ def job_progress(job: Job) -> dict[str, Any]:
         "seconds_left": int(left) if left is not None else None,
         "elapsed": int(elapsed) if elapsed else None,
     }
+
+
+# --- growing a running job (added for imports: the rows are known once the worker parsed) -----
+
+
+def job_extend(job: Job, ids: Sequence[int], chunk_size: int = 1000) -> int:
+    """Add chunks over ``ids`` to a job, and them to its total, from one of its running chunks
+    (in that chunk's transaction: if the chunk rolls back, so do they). A sequential kind's next
+    chunk is queued by the running chunk's end, in number order; a parallel kind's are queued
+    here. Returns how many chunks were added."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    chunk_size = max(1, chunk_size)
+    parts = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    with transaction.atomic():
+        last = (
+            JobChunk.objects.filter(job_id=job.pk)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        )
+        start = 0 if last is None else last + 1
+        chunks = JobChunk.objects.bulk_create(
+            [JobChunk(job_id=job.pk, number=start + n, ids=part) for n, part in enumerate(parts)]
+        )
+        Job.objects.filter(pk=job.pk).update(
+            total=F("total") + len(ids), chunks_total=F("chunks_total") + len(parts)
+        )
+        if kinds.get(job.kind).parallel:
+            for chunk in chunks:
+                _enqueue(chunk.pk)
+    return len(parts)

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -85,6 +85,7 @@ class RowResult:
     duplicate: Duplicate | None = None
     action: str = CREATE
     keys: LeadKeys | None = None
+    created_id: int | None = None  # the record written for it (set by the writing)
 
     @property
     def is_organization(self) -> bool:
@@ -570,11 +571,27 @@ def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[i
     return found
 
 
+class History(Protocol):
+    """The rows of the same file that earlier runs wrote (an import job's earlier chunks): so
+    a row that repeats one of them is an in-file duplicate, as in one run."""
+
+    def rows_by_key(self, keys: set[tuple[str, ...]]) -> dict[tuple[str, ...], Duplicate]: ...
+
+    def rows_by_record(self, record_ids: set[int]) -> dict[int, Duplicate]: ...
+
+
 class Analyser:
-    """Rows checked chunk by chunk, remembering the file's earlier rows for in-file duplicates."""
+    """Rows checked chunk by chunk, remembering the file's earlier rows for in-file duplicates
+    (``history``: the rows earlier runs of the same file wrote)."""
 
     def __init__(
-        self, *, kind: str, actor: User | None, mapping: Sequence[str], duplicates: str
+        self,
+        *,
+        kind: str,
+        actor: User | None,
+        mapping: Sequence[str],
+        duplicates: str,
+        history: History | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"Unknown import kind {kind!r}")
@@ -583,12 +600,25 @@ class Analyser:
         self.kind, self.actor, self.mode = kind, actor, duplicates
         self.checker = RowChecker(kind=kind, actor=actor, mapping=mapping)
         self.seen: dict[tuple[str, ...], RowResult] = {}
+        self.history = history
 
     def analyse(self, numbered: Iterable[tuple[int, list[str]]]) -> list[RowResult]:
         rows = [self.checker.check(number, values) for number, values in numbered]
         valid = [row for row in rows if not row.errors]
         lookup = _lead_duplicates if self.kind == LEADS else _contact_duplicates
         existing = lookup(valid, self.actor) if valid else {}
+        written: dict[tuple[str, ...], Duplicate] = {}
+        if self.history is not None and valid:
+            # A record an earlier run of this file wrote is the same file's row, not an
+            # existing record; so is a row that shares a key with one.
+            ids = {d.record_id for d in existing.values() if d.record_id is not None}
+            ours = self.history.rows_by_record(ids) if ids else {}
+            for number, duplicate in list(existing.items()):
+                if duplicate.record_id in ours:
+                    existing[number] = ours[duplicate.record_id]
+            written = self.history.rows_by_key(
+                {key for row in valid for key in file_keys(self.kind, row)}
+            )
         for row in rows:
             if row.errors:
                 row.action = REJECT
@@ -601,6 +631,8 @@ class Analyser:
                     row.duplicate = Duplicate(
                         earlier.display_name, _("same party"), row=earlier.number
                     )
+                else:
+                    row.duplicate = next((written[k] for k in keys if k in written), None)
             self._decide(row)
             if row.action == CREATE:
                 for key in keys:
@@ -625,12 +657,15 @@ class Analyser:
         elif self.mode == DuplicateMode.SKIP:
             row.action = SKIP
         elif duplicate.row is not None:
+            # Merged into the earlier row before it is written or, when an earlier run wrote
+            # it (``duplicate.record_id``), into its record as an update does.
             row.action = MERGE
-            earlier = next(
-                (self.seen[k] for k in file_keys(self.kind, row) if k in self.seen), None
-            )
-            if earlier is not None:
-                _fill_empty(earlier, row)
+            if duplicate.record_id is None:
+                earlier = next(
+                    (self.seen[k] for k in file_keys(self.kind, row) if k in self.seen), None
+                )
+                if earlier is not None:
+                    _fill_empty(earlier, row)
         elif not duplicate.may_change:
             row.action = REJECT
             row.errors.append(

@@ -18,7 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -257,6 +257,18 @@ def read_table(data: bytes, filename: str = "") -> Table:
             raise ImportFileError(_("This CSV file cannot be read: %s.") % exc) from None
         headers = [(h or "").strip() for h in (dataset.headers or [])]
         rows = [[(v or "").strip() for v in row] for row in dataset]
+    table = _table(headers, rows)
+    if len(table.rows) > max_rows():
+        raise ImportFileError(
+            _("The file has %(count)s rows; at most %(max)s can be imported at once.")
+            % {"count": len(table.rows), "max": max_rows()}
+        )
+    return table
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> Table:
+    """The table of stripped cells: neutralised cells unquoted, empty rows and empty trailing
+    columns dropped, unnamed columns named; refused without a header or without rows."""
     rows = [[_unquoted(v) for v in row] for row in rows if any(row)]
     while headers and not headers[-1] and not any(len(r) >= len(headers) and r[-1] for r in rows):
         headers.pop()
@@ -265,13 +277,143 @@ def read_table(data: bytes, filename: str = "") -> Table:
         raise ImportFileError(_("The first row of the file must hold the column names."))
     if not rows:
         raise ImportFileError(_("The file has no rows under its header."))
-    if len(rows) > max_rows():
-        raise ImportFileError(
-            _("The file has %(count)s rows; at most %(max)s can be imported at once.")
-            % {"count": len(rows), "max": max_rows()}
-        )
     headers = [h or _("Column %s") % (i + 1) for i, h in enumerate(headers)]
     return Table(headers, rows)
+
+
+SAMPLE_ROWS = 20  # the rows read at upload, for the mapping and the preview
+HEAD_BYTES = 64 * 1024  # read at a time from a CSV's head
+MAX_HEAD_BYTES = 4 * 1024 * 1024  # at most, for the sample (a few huge rows: fewer rows shown)
+
+
+@dataclass
+class Sample:
+    """The header and the first rows of a file; ``complete`` when they are the whole file."""
+
+    table: Table
+    complete: bool
+
+
+def read_sample(handle: IO[bytes], limit: int = SAMPLE_ROWS) -> Sample:
+    """The header and the first ``limit`` non-empty rows of a CSV or XLSX file (a seekable
+    binary file), reading only its head: a CSV's first bytes, an XLSX's zip directory, declared
+    dimension and first rows (openpyxl read-only). Refuses what ``read_table`` refuses that the
+    head shows (empty, not CSV or XLSX, bad encoding, no header, no rows, a bomb, a sheet too
+    big for its declared dimension); the rest (a row too long further down, too many rows) is
+    found by the worker that reads the whole file."""
+    handle.seek(0)
+    head = handle.read(HEAD_BYTES)
+    if not head.strip():
+        more = handle.read(MAX_HEAD_BYTES)
+        if not more.strip():
+            raise ImportFileError(_("The file is empty."))
+        head += more
+    if head.startswith(b"PK\x03\x04"):
+        handle.seek(0)
+        return _xlsx_sample(handle, limit)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(
+            _("Old Excel files (.xls) cannot be imported: save the sheet as .xlsx or CSV.")
+        )
+    while True:
+        complete = len(head) < HEAD_BYTES or not (chunk := handle.read(HEAD_BYTES))
+        if not complete:
+            head += chunk
+        records, ended = _csv_records(head, complete, limit + 1)
+        if ended or len(records) > limit or len(head) >= MAX_HEAD_BYTES:
+            break
+    if not records:
+        raise ImportFileError(_("The first row of the file must hold the column names."))
+    headers, rows = records[0], records[1 : limit + 1]
+    for number, row in enumerate(rows, start=1):
+        if len(row) > len(headers):
+            raise ImportFileError(
+                _("Row %(row)s has more values than the header has columns.") % {"row": number}
+            )
+    rows = [row + [""] * (len(headers) - len(row)) for row in rows]
+    return Sample(_table(headers, rows), ended)
+
+
+def _csv_records(head: bytes, complete: bool, wanted: int) -> tuple[list[list[str]], bool]:
+    """The first ``wanted`` non-empty records of a CSV's head (stripped cells), and whether they
+    are all of the file. An incomplete head is cut at its last line end (a character is never
+    split) and its last record, maybe cut, is left out."""
+    if not complete:
+        if head.startswith(b"\xff\xfe"):
+            end = b"\n\x00"
+        elif head.startswith(b"\xfe\xff"):
+            end = b"\x00\n"
+        else:
+            end = b"\n"
+        cut = head.rfind(end)
+        if cut > 0:
+            head = head[: cut + len(end)]
+    text = decode(head)
+    if "\x00" in text:
+        raise ImportFileError(_("This is not a CSV or XLSX file."))
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
+    records: list[list[str]] = []
+    try:
+        for row in reader:
+            if not any(v.strip() for v in row) and records:
+                continue
+            records.append([v.strip() for v in row])
+            if len(records) > wanted:
+                break
+    except csv.Error as exc:
+        if complete:
+            raise ImportFileError(_("This CSV file cannot be read: %s.") % exc) from None
+    if not complete:
+        # The last record may be cut by the head's end (a quoted line end inside it).
+        return records[:wanted] if len(records) > wanted else records[:-1], False
+    return records[:wanted], len(records) <= wanted
+
+
+def _xlsx_sample(handle: IO[bytes], limit: int) -> Sample:
+    from openpyxl import load_workbook
+
+    caps = SheetCaps.from_settings()
+    headers: list[str] = []
+    rows: list[list[str]] = []
+    complete = True
+    try:
+        xlsx_check(zipfile.ZipFile(handle))
+        handle.seek(0)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        try:
+            sheet: Any = workbook.active
+            if sheet is None or not hasattr(sheet, "reset_dimensions"):
+                raise ImportFileError(_("This workbook has no sheet to import."))
+            caps.check(sheet.max_row or 0, sheet.max_column or 0)
+            sheet.reset_dimensions()
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if len(rows) >= limit:
+                    complete = False
+                    break
+                if number > caps.rows + 1:
+                    caps.check(number, len(headers))
+                row = [_cell_text(v) for v in values or ()]
+                while row and not row[-1]:
+                    row.pop()
+                if number == 1:
+                    headers = row
+                elif row:
+                    caps.check(number, len(row))
+                    if len(row) > len(headers):
+                        headers += [""] * (len(row) - len(headers))
+                    rows.append(row)
+        finally:
+            workbook.close()
+    except ImportFileError:
+        raise
+    except Exception as exc:
+        if _defused(exc):
+            raise ImportFileError(
+                _("This workbook is refused: it declares XML entities, as XML bombs do.")
+            ) from None
+        raise ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx).")) from None
+    rows = [r + [""] * (len(headers) - len(r)) for r in rows]
+    return Sample(_table(headers, rows), complete)
 
 
 def _first_long_line(text: str, delimiter: str) -> int:

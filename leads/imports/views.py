@@ -23,9 +23,16 @@ from django.views.decorators.http import require_GET
 
 from crm.exports import export_view
 from crm.htmx import wants_partial
+from crm.jobs.services import job_progress
 from crm.models import User
 from leads.imports.checking import DuplicateMode, records_import_preview
-from leads.imports.jobs import import_job_create, import_job_start, import_job_table, visible_jobs
+from leads.imports.jobs import (
+    import_job_create,
+    import_job_sample,
+    import_job_start,
+    retention_days,
+    visible_jobs,
+)
 from leads.imports.mapping import KIND_LABELS, KINDS, LEADS, mapping_errors, targets_for
 from leads.imports.reading import ImportFileError
 from leads.models import ImportJob, ImportJobStatus
@@ -71,7 +78,7 @@ def import_upload_view(request: HttpRequest, kind: str) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job, _table = import_job_create(
+            job = import_job_create(
                 actor=_actor(request), kind=kind, uploaded=form.cleaned_data["file"]
             )
         except ImportFileError as exc:
@@ -112,8 +119,11 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "kind_label": KIND_LABELS.get(job.kind, job.kind),
         "list_url": _list_url(job.kind),
+        "retention_days": f"{retention_days():g}",
+        "run": job.job,
+        "progress": job_progress(job.job) if job.job else None,
     }
-    if job.status != ImportJobStatus.DRAFT:
+    if job.status != ImportJobStatus.DRAFT or job.files_deleted_at:
         if request.method == "POST":
             return redirect("leads:import_job", pk=job.pk)
         partial = "imports/job.html#progress" if wants_partial(request) else "imports/job.html"
@@ -121,7 +131,7 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
     if job.created_by_id != request.user.pk:
         raise PermissionDenied(_("Only the user who uploaded this file may import it."))
     try:
-        table = import_job_table(job)
+        table = import_job_sample(job)  # the header and first rows read at upload
     except (ImportFileError, OSError):
         raise Http404 from None
     mapping, duplicates = job.mapping, job.duplicates

@@ -78,18 +78,35 @@ def records_import(
         raise ImportFileError(" ".join(errors))
     analyser = Analyser(kind=kind, actor=actor, mapping=mapping, duplicates=duplicates)
     rows = analyser.analyse_all(table.rows, progress)
-    result = ImportResult(total=len(table.rows))
+    result = analysed_rows_write(kind=kind, rows=rows, actor=actor)
+    analyze(Lead if kind == LEADS else Contact)
+    return result
+
+
+def analysed_rows_write(
+    *, kind: str, rows: Sequence[RowResult], actor: User | None
+) -> ImportResult:
+    """Write rows an ``Analyser`` checked, as their actions say, in one transaction (the
+    caller's, when there is one): created, merged into an existing record, skipped; the
+    rejected ones come back with their reasons."""
+    result = ImportResult(total=len(rows))
     result.rejected = [row for row in rows if row.action == REJECT]
     result.skipped = sum(1 for row in rows if row.action in (SKIP, MERGE))
     creates = [row for row in rows if row.action == CREATE]
-    updates = [row for row in rows if row.action == UPDATE]
+    # Rows merged into a record an earlier run of the file wrote fill it as an update does.
+    updates = [
+        row
+        for row in rows
+        if row.action == UPDATE
+        or (row.action == MERGE and row.duplicate and row.duplicate.record_id is not None)
+    ]
     with transaction.atomic():
         if kind == LEADS:
             _write_leads(creates, updates, actor)
         else:
             result.organizations_created = _write_contacts(creates, updates, actor)
-        result.created, result.updated = len(creates), len(updates)
-    analyze(Lead if kind == LEADS else Contact)
+        result.created = len(creates)
+        result.updated = sum(1 for row in updates if row.action == UPDATE)
     return result
 
 
@@ -171,6 +188,8 @@ def _insert_dicts(model: type[models.Model], dicts: Sequence[dict[str, Any]]) ->
 
 def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> None:
     ids = _insert_dicts(Lead, [row.data for row in creates])
+    for pk, row in zip(ids, creates, strict=True):
+        row.created_id = pk
     links = [(pk, name) for pk, row in zip(ids, creates, strict=True) for name in row.tags]
     changed, more = _apply_updates(Lead, updates, actor)
     fields = [f for f in FILLABLE if has_field(Lead, f.removesuffix("_id"))]
@@ -219,6 +238,10 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
         data["domain_key"] = domain_key_of(data.get("website", ""))
         people_rows.append(data)
     people_ids = _insert_dicts(Contact, people_rows)
+    for obj, row in zip(org_objs, orgs, strict=True):
+        row.created_id = obj.pk
+    for pk, row in zip(people_ids, people, strict=True):
+        row.created_id = pk
     links = [
         (pk, name)
         for pk, row in zip(
@@ -250,10 +273,15 @@ def rejected_csv(headers: Sequence[str], rejected: Iterable[RowResult]) -> bytes
     """The rejected rows as they were, with their reasons in a last column, to fix and import
     again (UTF-8 with BOM, so spreadsheets read the accents). Formula-like cells get a leading
     quote, as in every export (``crm.exports.neutralise``); the import removes it again."""
+    return rejected_rows_csv(headers, ((row.values, " ".join(row.errors)) for row in rejected))
+
+
+def rejected_rows_csv(headers: Sequence[str], rows: Iterable[tuple[list[str], str]]) -> bytes:
+    """``rejected_csv`` from (values, reason) pairs."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralise(h) for h in [*headers, _("Reason")]])
-    for row in rejected:
-        values = (row.values + [""] * len(headers))[: len(headers)]
-        writer.writerow([neutralise(v) for v in [*values, " ".join(row.errors)]])
+    for values, reason in rows:
+        values = (list(values) + [""] * len(headers))[: len(headers)]
+        writer.writerow([neutralise(v) for v in [*values, reason]])
     return ("\ufeff" + buffer.getvalue()).encode()

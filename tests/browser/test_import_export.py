@@ -1,7 +1,8 @@
 """Import and export in Chromium: upload a French CSV, adjust the mapping, preview the rows
-with their errors and duplicates, import (the job runs in its thread, the page polls its
-progress), read the result and download the rejected rows; the export menu downloads the
-ticked rows and the current filter. Screenshots for docs/screenshots/."""
+with their errors and duplicates, import (a worker runs the job: here ``drain()`` in the
+test's process; the page polls its progress), read the result and download the rejected rows;
+the export menu downloads the ticked rows and the current filter. Screenshots for
+docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from playwright.sync_api import expect
 from leads.models import ImportJob, Lead
 from tests.browser.data import build_team
 from tests.browser.screenshots import shot
+from tests.jobs import drain
 
 pytestmark = [
     pytest.mark.browser,
@@ -85,6 +87,8 @@ def test_upload_preview_import_result(page: Any, tmp_path: Path) -> None:
     assert not Lead.objects.filter(last_name="Garnier").exists()
 
     page.get_by_role("button", name="Import 4 rows").click()
+    expect(page.locator("#import-progress")).to_be_visible()
+    drain()  # the worker's part: the page, polling, then shows the result
     expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=20_000)
     result = page.get_by_label("Import result")
     expect(result.locator("[data-count='created']")).to_have_text("2")

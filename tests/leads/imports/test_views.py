@@ -12,6 +12,7 @@ from django.urls import reverse
 from contacts.models import Contact
 from leads.models import ImportJob, Lead
 from tests.factories import LeadFactory
+from tests.jobs import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,9 @@ def test_upload_preview_import_result(rep: Any, rep_client: Client) -> None:
             "action": "import",
         },
     )
+    job.refresh_from_db()
+    assert job.status == "queued" and job.job is not None  # the worker runs it
+    drain()
     job.refresh_from_db()
     assert job.status == "done"
     assert (job.created_count, job.updated_count, job.skipped_count, job.rejected_count) == (
@@ -145,6 +149,7 @@ def test_contacts_import(rep_client: Client) -> None:
             "action": "import",
         },
     )
+    drain()
     job.refresh_from_db()
     assert (job.status, job.created_count, job.organizations_created) == ("done", 1, 1)
     assert Contact.objects.get(last_name="Dupont").organization.name == "Acme"  # type: ignore[union-attr]
