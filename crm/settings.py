@@ -351,3 +351,9 @@ CRM_JOB_STALE_SECONDS = float(os.environ.get("CRM_JOB_STALE_SECONDS", "60"))
 CRM_JOB_SWEEP_SECONDS = float(os.environ.get("CRM_JOB_SWEEP_SECONDS", "30"))
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
+
+# --- Issue 12, the Jobs pages (jobsui): the top bar's indicator of my running jobs -------------
+# crm.jobs.indicator: queries only for users who started a job from a page (a session flag).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "crm.jobs.indicator.jobs_indicator"
+)
