@@ -8,24 +8,33 @@ import django_filters
 import django_tables2 as tables
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from crm.jobs import kinds
 from crm.jobs.models import Job, JobState
-from crm.jobs.presentation import duration_words, job_seconds, state_badge, summary_words
+from crm.jobs.presentation import (
+    duration_words,
+    job_seconds,
+    number,
+    state_badge,
+    summary_words,
+)
 from crm.listing import CrmTable
 from crm.templatetags.crm_tags import short_date
 
-DATE = {"td": {"class": "cell-date"}}
+
+def _attrs(name: str, td_class: str = "", th_class: str = "") -> dict[str, dict[str, str]]:
+    """``data-col`` names a cell for the phone layout (static/css/app.css, section 18)."""
+    td = {"data-col": name, **({"class": td_class} if td_class else {})}
+    return {"td": td, **({"th": {"class": th_class}} if th_class else {})}
 
 
 def _when(value: Any) -> SafeString | str:
     if value is None:
         return "—"
-    from django.utils import formats, timezone
-
     local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}">{} {}</time>',
@@ -41,28 +50,32 @@ class JobTable(CrmTable):
         verbose_name=_("Job"),
         accessor="pk",
         order_by=("kind", "-pk"),
-        attrs={"td": {"class": "cell-primary"}},
+        attrs=_attrs("job", "cell-primary"),
     )
     created_by = tables.Column(
-        verbose_name=_("Started by"), order_by=("created_by__first_name", "created_by__last_name")
+        verbose_name=_("Started by"),
+        order_by=("created_by__first_name", "created_by__last_name"),
+        attrs=_attrs("created_by"),
     )
-    state = tables.Column(verbose_name=_("State"))
+    state = tables.Column(verbose_name=_("State"), attrs=_attrs("state"))
     progress = tables.Column(
         verbose_name=_("Progress"),
         accessor="done",
         orderable=False,
-        attrs={"td": {"class": "cell-progress"}},
+        attrs=_attrs("progress", "cell-progress"),
     )
-    created_at = tables.Column(verbose_name=_("Started"), attrs=DATE)
-    finished_at = tables.Column(verbose_name=_("Finished"), attrs=DATE, default="—")
+    created_at = tables.Column(verbose_name=_("Started"), attrs=_attrs("started", "cell-date"))
+    finished_at = tables.Column(
+        verbose_name=_("Finished"), attrs=_attrs("finished", "cell-date"), default="—"
+    )
     duration = tables.Column(
         verbose_name=_("Duration"),
         accessor="pk",
         orderable=False,
-        attrs={"th": {"class": "cell-number"}, "td": {"class": "cell-number"}},
+        attrs=_attrs("duration", "cell-number", "cell-number"),
     )
     summary = tables.Column(
-        verbose_name=_("Summary"), orderable=False, attrs={"td": {"class": "cell-wrap"}}
+        verbose_name=_("Summary"), orderable=False, attrs=_attrs("summary", "cell-wrap")
     )
 
     class Meta(CrmTable.Meta):
@@ -79,6 +92,7 @@ class JobTable(CrmTable):
             "summary",
         )
         order_by = ("-created_at",)
+        attrs = {"class": "table jobs-table"}
         empty_text = _("No jobs match these filters.")
         row_attrs = {
             "data-job": lambda record: record.pk,
@@ -97,8 +111,6 @@ class JobTable(CrmTable):
         return state_badge(record)
 
     def render_progress(self, record: Job) -> SafeString:
-        from crm.jobs.presentation import number
-
         return format_html(
             '<span class="job-meter"><progress max="100" value="{}" aria-label="{}">{}%</progress>'
             '<span class="job-meter__figures">{} / {}</span></span>',
