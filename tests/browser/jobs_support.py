@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections
@@ -78,6 +80,15 @@ class WorkerThread(threading.Thread):
         self.halt = threading.Event()
         self.errors: list[str] = []
         self.ran = 0
+        self.gate = threading.Lock()  # held while a task runs
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No task runs meanwhile (the one running finishes first). With SQLite in memory every
+        thread shares one connection, so a write from a page must not interleave with a chunk's
+        transaction."""
+        with self.gate:
+            yield
 
     def run(self) -> None:
         for alias, conn in self.overrides.items():
@@ -94,16 +105,17 @@ class WorkerThread(threading.Thread):
         )
         try:
             while not self.halt.is_set():
-                task = DBTaskResult.objects.ready().order_by("-priority", "enqueued_at").first()
+                with self.gate:
+                    task = DBTaskResult.objects.ready().order_by("-priority", "enqueued_at").first()
+                    if task is not None:
+                        task.claim(worker.worker_id)
+                        worker.run_task(task)
+                        task.refresh_from_db()
+                        if task.traceback:
+                            self.errors.append(task.traceback)
+                        self.ran += 1
                 if task is None:
                     self.halt.wait(0.05)
-                    continue
-                task.claim(worker.worker_id)
-                worker.run_task(task)
-                task.refresh_from_db()
-                if task.traceback:
-                    self.errors.append(task.traceback)
-                self.ran += 1
         finally:
             if not self.overrides:
                 connections.close_all()

@@ -126,8 +126,9 @@ def test_cancel_from_the_job_page_leaves_the_rest(page: Any, worker: WorkerThrea
     expect(page.locator(".jobs-results__poll")).to_have_count(1)
     page.go_back()
     page.on("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Cancel job").click()
-    expect(page.locator(".flash")).to_contain_text(re.compile(r"Cancell(ing|ed)"))
+    with worker.paused():
+        page.get_by_role("button", name="Cancel job").click()
+        expect(page.locator(".flash")).to_contain_text(re.compile(r"Cancell(ing|ed)"))
     page.wait_for_function(
         "() => document.querySelector('.job-progress').dataset.jobState === 'cancelled'",
         timeout=15_000,
