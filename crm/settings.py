@@ -360,3 +360,8 @@ CRM_BULK_JOB_THRESHOLD = int(os.environ.get("CRM_BULK_JOB_THRESHOLD", "1000"))
 CRM_BULK_JOB_CHUNK = int(os.environ.get("CRM_BULK_JOB_CHUNK", "1000"))
 # --- Imports as jobs (issue 12, imports part): rows per chunk of an import (one transaction each).
 CRM_IMPORT_CHUNK_ROWS = int(os.environ.get("CRM_IMPORT_CHUNK_ROWS", "1000"))
+# --- Issue 12, the Jobs pages (jobsui): the top bar's indicator of my running jobs -------------
+# crm.jobs.indicator: queries only for users who started a job from a page (a session flag).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "crm.jobs.indicator.jobs_indicator"
+)

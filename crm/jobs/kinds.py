@@ -66,3 +66,8 @@ def get(name: str) -> JobKind:
 def label(name: str) -> Any:
     kind = _KINDS.get(name)
     return kind.label if kind else name
+
+
+def registered() -> list[JobKind]:
+    """Every kind registered, for the Jobs page's filter."""
+    return list(_KINDS.values())
