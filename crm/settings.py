@@ -351,3 +351,10 @@ CRM_JOB_STALE_SECONDS = float(os.environ.get("CRM_JOB_STALE_SECONDS", "60"))
 CRM_JOB_SWEEP_SECONDS = float(os.environ.get("CRM_JOB_SWEEP_SECONDS", "30"))
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
+
+# --- Bulk conversion as a job (issue 12, leads/conversion/jobs.py; docs/rules.md#bulk-job): above
+# the threshold a bulk conversion runs as a job, in chunks of at most CRM_CONVERT_CHUNK_SIZE leads
+# (one transaction each); an all-or-none batch (the API's) stays one transaction, capped.
+CRM_CONVERT_JOB_THRESHOLD = int(os.environ.get("CRM_CONVERT_JOB_THRESHOLD", "1000"))
+CRM_CONVERT_CHUNK_SIZE = int(os.environ.get("CRM_CONVERT_CHUNK_SIZE", "1000"))
+CRM_CONVERT_ALL_OR_NONE_MAX = int(os.environ.get("CRM_CONVERT_ALL_OR_NONE_MAX", "1000"))

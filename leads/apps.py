@@ -14,3 +14,7 @@ class LeadsConfig(AppConfig):
 
         register_subject("lead", Lead)  # notes, documents and tasks attach to leads
         register(settings_pages.SECTION)  # the lead sources' settings pages
+
+        from leads.conversion import jobs as conversion_jobs
+
+        conversion_jobs.register()  # bulk conversion and its undo as jobs (crm.jobs)
