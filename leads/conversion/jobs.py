@@ -39,7 +39,7 @@ from crm.jobs.services import job_start
 from crm.models import User, name_key_of
 from crm.selection import chunks
 from leads.conversion.convert import leads_convert
-from leads.conversion.types import AUTO, NEW, ConversionOptions, Decision
+from leads.conversion.types import AUTO, ConversionOptions, Decision
 from leads.conversion.undo import lead_conversion_undo
 from leads.duplicates import lead_keys
 from leads.models import ConversionClaim, Lead, LeadConversion
@@ -141,7 +141,9 @@ def convert_job_start(
 
 
 def _key_hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 def claim_keys(lead_ids: Sequence[int]) -> list[int]:

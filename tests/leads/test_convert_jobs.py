@@ -138,9 +138,7 @@ def test_party_order_groups_company_and_email(manager: Any) -> None:
     assert party_order([a1.pk, b.pk, a2.pk, 999_999]) == [b.pk, a2.pk, a1.pk, 999_999]
 
 
-def test_a_reps_job_refuses_per_lead_what_the_rep_may_not_convert(
-    rep: Any, other_rep: Any
-) -> None:
+def test_a_reps_job_refuses_per_lead_what_the_rep_may_not_convert(rep: Any, other_rep: Any) -> None:
     mine = LeadFactory.create_batch(2, owner=rep)
     theirs = LeadFactory(owner=other_rep)
     job = convert_job_start(

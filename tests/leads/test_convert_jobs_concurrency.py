@@ -68,8 +68,10 @@ def test_parallel_chunks_give_one_contact_per_party(
     _slow_release(monkeypatch)
     if not claims:  # the control: without the claims the same run makes duplicates
         monkeypatch.setattr(conversion_jobs, "claims_take", lambda keys: None)
-    job, first, second = _two_chunks(manager)
-    chunk_ids = list(JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True))
+    job, _first, _second = _two_chunks(manager)
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
     assert len(chunk_ids) == 2
     _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
     assert errors == [None, None]
