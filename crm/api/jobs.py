@@ -36,10 +36,10 @@ class ProgressSerializer(serializers.Serializer):
 
 class JobItemSerializer(serializers.Serializer):
     key = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     outcome = serializers.CharField()
     reason = serializers.CharField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]
 
 
 class JobSerializer(serializers.Serializer):
@@ -61,7 +61,7 @@ class JobSerializer(serializers.Serializer):
 
 
 class JobDetailSerializer(JobSerializer):
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     items = JobItemSerializer(many=True, read_only=True)
     items_meta = serializers.DictField(read_only=True)
 

@@ -30,7 +30,7 @@ def leads_convert(
     options: ConversionOptions | None = None,
     decisions: dict[int, Decision] | None = None,
     all_or_none: bool = False,
-    reraise: tuple[type[DatabaseError], ...] = (),
+    reraise: tuple[type[Exception], ...] = (),
 ) -> ConversionResult:
     """Convert leads into contacts (and deals and tasks). Returns one result per lead, in the
     order given. ``all_or_none`` makes the batch one unit: if any lead is refused, nothing is

@@ -199,6 +199,7 @@ def test_undo_a_whole_batch_with_the_blocked_ones_listed(manager: Any) -> None:
     drain()
     blocked = LeadConversion.objects.get(lead=leads[1])
     # A deal moved to another stage since blocks the undo of its conversion.
+    assert blocked.deal_id is not None
     Deal.objects.filter(pk=blocked.deal_id).update(stage=stage("Quote"))
     undo = undo_job_start(actor=manager, job=job)
     assert undo.kind == UNDO and undo.total == 5

@@ -98,7 +98,7 @@ def test_all_or_none_stays_one_transaction_and_is_capped(
     assert "limited to 4 leads (this one has 5)" in error["message"]
     assert not Job.objects.exists() and not LeadConversion.objects.exists()
     # At the cap, above the job threshold: one transaction, in the request, all or none.
-    four = leads[:3] + [{"lead_id": LeadFactory(owner=other_rep).pk}]
+    four = [*leads[:3], {"lead_id": LeadFactory(owner=other_rep).pk}]
     refused = rep_api.post(URL, {"leads": four, "all_or_none": True})
     assert refused.status_code == 422 and not LeadConversion.objects.exists()
     ok = rep_api.post(URL, {"leads": leads[:4], "all_or_none": True})
