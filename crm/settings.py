@@ -365,3 +365,9 @@ CRM_IMPORT_CHUNK_ROWS = int(os.environ.get("CRM_IMPORT_CHUNK_ROWS", "1000"))
 TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
     "crm.jobs.indicator.jobs_indicator"
 )
+# --- Bulk conversion as a job (issue 12, leads/conversion/jobs.py; docs/rules.md#bulk-job): above
+# the threshold a bulk conversion runs as a job, in chunks of at most CRM_CONVERT_CHUNK_SIZE leads
+# (one transaction each); an all-or-none batch (the API's) stays one transaction, capped.
+CRM_CONVERT_JOB_THRESHOLD = int(os.environ.get("CRM_CONVERT_JOB_THRESHOLD", "1000"))
+CRM_CONVERT_CHUNK_SIZE = int(os.environ.get("CRM_CONVERT_CHUNK_SIZE", "1000"))
+CRM_CONVERT_ALL_OR_NONE_MAX = int(os.environ.get("CRM_CONVERT_ALL_OR_NONE_MAX", "1000"))

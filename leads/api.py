@@ -32,6 +32,7 @@ from crm.api.base import (
 from crm.api.bridge import apply_custom_fields, bound_form, tag_ids
 from crm.api.dialect import ApiError, invalid, list_envelope, one
 from crm.api.errors import validation_errors
+from crm.api.jobs import ACCEPTED_SCHEMA, job_accepted
 from crm.api.serializers import (
     DateTimeInRange,
     FastSerializer,
@@ -54,6 +55,8 @@ from leads.conversion import (
     lead_conversion_undo,
     leads_convert,
 )
+from leads.conversion.jobs import all_or_none_max, convert_job_start, job_threshold
+from leads.conversion.planning import options_validate
 from leads.forms import LeadForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 from leads.services import LeadReadOnly, lead_create, lead_update
@@ -388,7 +391,9 @@ class LeadConversionViewSet(ReadResource):
         conversion = LeadConversion.objects.get(pk=outcome.conversion_id)
         return one(self.get_serializer(conversion).data, self.resource)
 
-    @extend_schema(request=BatchConversionSerializer, responses={200: RESULT_SCHEMA})
+    @extend_schema(
+        request=BatchConversionSerializer, responses={200: RESULT_SCHEMA, 202: ACCEPTED_SCHEMA}
+    )
     @action(detail=False, methods=["post"])
     def batch(self, request: Request) -> Response:
         serializer = BatchConversionSerializer(data=request.data)
@@ -397,13 +402,42 @@ class LeadConversionViewSet(ReadResource):
         items = data["leads"]
         decisions = {item["lead_id"]: _decision(item) for item in items}
         order = list(dict.fromkeys(item["lead_id"] for item in items))
+        all_or_none = data.get("all_or_none", False)
+        if all_or_none and len(order) > all_or_none_max():
+            raise invalid(
+                {
+                    "all_or_none": [
+                        _(
+                            "An all-or-none batch is limited to %(max)s leads (this one has "
+                            "%(count)s): send smaller batches, or leave all_or_none off to have "
+                            "them converted as a job."
+                        )
+                        % {"max": all_or_none_max(), "count": len(order)}
+                    ]
+                }
+            )
+        if not all_or_none and len(order) > job_threshold():
+            # A job (docs/rules.md#bulk-job): 202 with its URL; GET it for progress and results.
+            options = _options(data, single=False)
+            try:
+                options_validate(options)
+            except ValidationError as exc:
+                errors = validation_errors(exc, "")
+                raise invalid({OPTION_FIELDS.get(k, k): v for k, v in errors.items()}) from None
+            job = convert_job_start(
+                actor=request.user,  # type: ignore[arg-type]
+                lead_ids=order,
+                options=options,
+                decisions=decisions,
+            )
+            return job_accepted(request, job)
         try:
             result = _convert(
                 request.user,
                 lead_ids=order,
                 options=_options(data, single=False),
                 decisions=decisions,
-                all_or_none=data.get("all_or_none", False),
+                all_or_none=all_or_none,
             )
         except ConversionRefused as exc:
             index = {pk: i for i, pk in enumerate(order)}

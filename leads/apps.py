@@ -26,3 +26,6 @@ class LeadsConfig(AppConfig):
             ExportSpec("leads", lead_columns, lead_export_queryset, LeadFilter, "leads:list")
         )
         import_jobs.register_all()  # the "leads.import" job kind, the purge of import files
+        from leads.conversion import jobs as conversion_jobs
+
+        conversion_jobs.register()  # bulk conversion and its undo as jobs (crm.jobs)

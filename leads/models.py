@@ -351,3 +351,18 @@ class ImportKey(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.import_job_id} row {self.row}"
+class ConversionClaim(models.Model):
+    """A duplicate key (a hash of an email, a name, a company, a domain) claimed by a chunk of a
+    conversion job while it runs (leads/conversion/jobs.py): inserted at the chunk's start and
+    deleted before it commits, so a chunk running at the same time with a lead of the same party
+    waits on the unique key until the first one has committed, then sees its contacts. A claim
+    never outlives its transaction."""
+
+    key = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("conversion claim")
+        verbose_name_plural = _("conversion claims")
+
+    def __str__(self) -> str:
+        return str(self.key)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import bulk_views, views
+from leads import bulk_views, convert_job_views, views
 from leads.imports import views as import_views
 
 app_name = "leads"
@@ -22,4 +22,18 @@ urlpatterns = [
     path("<int:pk>/cell/<str:field>/", views.inline_view, name="inline"),
     path("<int:pk>/convert/", views.convert_view, name="convert"),
     path("<int:pk>/undo/", views.undo_view, name="undo"),
+    # Bulk conversion as a job (issue 12)
+    path(
+        "convert/jobs/<int:pk>/", convert_job_views.bulk_convert_job_view, name="bulk_convert_job"
+    ),
+    path(
+        "convert/jobs/<int:pk>/cancel/",
+        convert_job_views.bulk_convert_job_cancel_view,
+        name="bulk_convert_job_cancel",
+    ),
+    path(
+        "convert/jobs/<int:pk>/undo/",
+        convert_job_views.bulk_convert_undo_view,
+        name="bulk_convert_undo",
+    ),
 ]

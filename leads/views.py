@@ -29,6 +29,7 @@ from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import acting_user, can_change
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
+from leads import convert_job_views
 from leads.conversion import (
     ConversionRefused,
     LeadResult,
@@ -38,6 +39,8 @@ from leads.conversion import (
     undo_blockers,
     undo_not_allowed,
 )
+from leads.conversion.jobs import job_threshold
+from leads.conversion.planning import options_validate
 from leads.duplicates import find_duplicates
 from leads.filters import LeadFilter
 from leads.forms import (
@@ -334,6 +337,12 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"options": options, **selection.context()}
     if request.method == "POST" and options.is_valid():
         try:
+            if len(selection.ids) > job_threshold():  # a job (docs/rules.md#bulk-job)
+                chosen = options.to_options()
+                options_validate(chosen)
+                return convert_job_views.start(
+                    request, actor=acting_user(request), selection=selection, options=chosen
+                )
             result = leads_convert(
                 actor=acting_user(request), lead_ids=selection.ids, options=options.to_options()
             )

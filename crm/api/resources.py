@@ -31,6 +31,7 @@ from crm.api.base import (
 )
 from crm.api.bridge import bound_form
 from crm.api.dialect import invalid, one
+from crm.api.jobs import JobViewSet
 from crm.api.serializers import DateTimeInRange, FastSerializer, Id, NamedSerializer, ref
 from crm.api.services import note_delete, note_update, task_delete, task_update
 from crm.forms import LeadSourceForm, TagForm
@@ -369,4 +370,5 @@ ROUTES = (
     ("deal_sources", DealSourceViewSet, "deal-source"),
     ("users", UserViewSet, "user"),
     ("accounts", AccountViewSet, "account"),
+    ("jobs", JobViewSet, "job"),  # issue 12: crm/api/jobs.py
 )

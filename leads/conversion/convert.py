@@ -30,10 +30,13 @@ def leads_convert(
     options: ConversionOptions | None = None,
     decisions: dict[int, Decision] | None = None,
     all_or_none: bool = False,
+    reraise: tuple[type[Exception], ...] = (),
 ) -> ConversionResult:
     """Convert leads into contacts (and deals and tasks). Returns one result per lead, in the
     order given. ``all_or_none`` makes the batch one unit: if any lead is refused, nothing is
-    converted and ``ConversionRefused`` carries the per-lead reasons."""
+    converted and ``ConversionRefused`` carries the per-lead reasons. A database error of a
+    ``reraise`` type is raised instead of retrying the batch lead by lead (a job's chunk is then
+    run again whole: a deadlock, a lost connection)."""
     options = options or ConversionOptions()
     options_validate(options)
     ordered = list(dict.fromkeys(int(pk) for pk in lead_ids))
@@ -44,8 +47,8 @@ def leads_convert(
             if all_or_none and result.refused:
                 raise ConversionRefused(result)
             return result
-    except DatabaseError:
-        if all_or_none or single:
+    except DatabaseError as exc:
+        if all_or_none or single or isinstance(exc, reraise):
             raise
     # A database error in a batch: convert lead by lead so each one stands or falls alone.
     result = ConversionResult()
@@ -56,6 +59,8 @@ def leads_convert(
                     actor, [pk], options, decisions or {}, False
                 ).results
         except DatabaseError as exc:
+            if isinstance(exc, reraise):
+                raise
             result.results.append(
                 LeadResult(lead_id=pk).refuse(_("Database error: %s") % str(exc)[:200])
             )

@@ -1,0 +1,91 @@
+"""Two chunks of a conversion job running at once, on two workers (threads, each with its own
+PostgreSQL connection): leads of the same party in both give one contact per party, exactly as
+if one worker had run them (docs/rules.md#bulk-job)."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+import pytest
+
+from contacts.models import Contact
+from crm.jobs import services
+from crm.jobs.models import JobChunk, JobItem, JobState
+from leads.conversion import ConversionOptions
+from leads.conversion import jobs as conversion_jobs
+from leads.models import ConversionClaim, Lead
+from tests.factories import LeadFactory
+from tests.leads.conversion.test_concurrency import run_together
+from tests.leads.locking import REAL_CONCURRENCY
+
+pytestmark = REAL_CONCURRENCY
+
+PARTIES = 6
+
+
+def _slow_release(monkeypatch: Any) -> None:
+    """Each chunk waits a little after converting, before it commits: without the claims the
+    other chunk would read the duplicates before these contacts are committed."""
+    release = conversion_jobs.claims_release
+
+    def slow(keys: list[int]) -> None:
+        time.sleep(0.5)
+        release(keys)
+
+    monkeypatch.setattr(conversion_jobs, "claims_release", slow)
+
+
+def _two_chunks(actor: Any) -> tuple[Any, list[int], list[int]]:
+    """Per party two leads (same email, same company), one in each chunk, in opposite orders."""
+    first, second = [], []
+    for n in range(PARTIES):
+        kwargs = {
+            "owner": actor,
+            "first_name": f"Pat{n}",
+            "last_name": "Doe",
+            "email": f"pat{n}@party{n}.test",
+            "company_name": f"Party {n}",
+        }
+        first.append(LeadFactory(**kwargs).pk)
+        second.append(LeadFactory(**kwargs).pk)
+    second.reverse()
+    job = services.job_start(
+        kind=conversion_jobs.CONVERT,
+        actor=actor,
+        ids=first + second,
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+        chunk_size=PARTIES,
+    )
+    return job, first, second
+
+
+@pytest.mark.parametrize("claims", [True, False])
+def test_parallel_chunks_give_one_contact_per_party(
+    manager: Any, monkeypatch: Any, claims: bool
+) -> None:
+    _slow_release(monkeypatch)
+    if not claims:  # the control: without the claims the same run makes duplicates
+        monkeypatch.setattr(conversion_jobs, "claims_take", lambda keys: None)
+    job, _first, _second = _two_chunks(manager)
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
+    assert len(chunk_ids) == 2
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    assert errors == [None, None]
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    assert Lead.objects.converted().count() == 2 * PARTIES
+    people = Contact.objects.people().filter(last_name="Doe").count()
+    organizations = Contact.objects.organizations().filter(name__startswith="Party ").count()
+    if claims:
+        assert people == PARTIES and organizations == PARTIES
+        assert JobItem.objects.filter(job=job, outcome="converted").count() == 2 * PARTIES
+        # One of each pair merged into the contacts the other chunk made.
+        merged = JobItem.objects.filter(job=job, data__person_merged=True).count()
+        assert merged == PARTIES
+        assert not ConversionClaim.objects.exists()
+    else:
+        assert people > PARTIES
