@@ -351,6 +351,8 @@ class ImportKey(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.import_job_id} row {self.row}"
+
+
 class ConversionClaim(models.Model):
     """A duplicate key (a hash of an email, a name, a company, a domain) claimed by a chunk of a
     conversion job while it runs (leads/conversion/jobs.py): inserted at the chunk's start and
