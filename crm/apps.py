@@ -19,3 +19,11 @@ class CrmConfig(AppConfig):
         from crm.jobs import housekeeping
 
         housekeeping.register_all()
+
+        # Extra job-kind modules named by settings.CRM_JOB_MODULES (empty in production).
+        from importlib import import_module
+
+        from django.conf import settings
+
+        for module in getattr(settings, "CRM_JOB_MODULES", []):
+            import_module(module)

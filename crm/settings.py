@@ -351,3 +351,16 @@ CRM_JOB_STALE_SECONDS = float(os.environ.get("CRM_JOB_STALE_SECONDS", "60"))
 CRM_JOB_SWEEP_SECONDS = float(os.environ.get("CRM_JOB_SWEEP_SECONDS", "30"))
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
+
+# --- Jobs: workers and faults (issue 12, the faults part; docs/faults.md) ----------------------
+# CRM_JOB_MODULES: extra modules (comma-separated dotted paths) imported at start-up to register
+# job kinds that are not an app's own; production leaves it empty (the tests' real worker processes
+# load their test kinds with it). CRM_DB_APPLICATION_NAME names the PostgreSQL connection
+# (pg_stat_activity.application_name), e.g. "crm-worker", so an operator sees who holds what.
+CRM_JOB_MODULES = [m.strip() for m in os.environ.get("CRM_JOB_MODULES", "").split(",") if m.strip()]
+if os.environ.get("CRM_DB_APPLICATION_NAME") and DATABASES["default"]["ENGINE"].endswith(
+    "postgresql"
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[
+        "CRM_DB_APPLICATION_NAME"
+    ]
