@@ -137,7 +137,10 @@ def assert_every_item_once(job: Job, keys: range) -> None:
 
 def test_a_job_runs_to_its_end_in_a_real_worker(workers: Workers, rep: Any) -> None:
     job = job_start(
-        kind="test.slow_tags", actor=rep, ids=range(1, 21), params={"item_seconds": 0.01},
+        kind="test.slow_tags",
+        actor=rep,
+        ids=range(1, 21),
+        params={"item_seconds": 0.01},
         chunk_size=5,
     )
     workers.start()
@@ -152,7 +155,10 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_runs_nothing_twice(
     workers: Workers, rep: Any
 ) -> None:
     job = job_start(
-        kind="test.slow_tags", actor=rep, ids=range(1, 31), params={"item_seconds": 0.2},
+        kind="test.slow_tags",
+        actor=rep,
+        ids=range(1, 31),
+        params={"item_seconds": 0.2},
         chunk_size=5,
     )
     first = workers.start()
@@ -204,7 +210,10 @@ def test_a_chunk_that_kills_its_worker_every_time_fails_the_job_clearly(
 
 def test_a_connection_killed_mid_chunk_is_retried_in_place(workers: Workers, rep: Any) -> None:
     job = job_start(
-        kind="test.slow_tags", actor=rep, ids=range(1, 21), params={"item_seconds": 0.2},
+        kind="test.slow_tags",
+        actor=rep,
+        ids=range(1, 21),
+        params={"item_seconds": 0.2},
         chunk_size=5,
     )
     workers.start()

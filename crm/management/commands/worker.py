@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import suppress
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
@@ -37,11 +38,11 @@ class ResilientWorker(Worker):
             except (OperationalError, InterfaceError) as exc:
                 if not self.running:
                     return
-                logger.warning("Worker %s: database unavailable (%s); retrying", self.worker_id, exc)
-                try:
+                logger.warning(
+                    "Worker %s: database unavailable (%s); retrying", self.worker_id, exc
+                )
+                with suppress(DatabaseError):
                     connection.close()
-                except DatabaseError:
-                    pass
                 close_old_connections()
                 time.sleep(self.pause)
 
