@@ -729,3 +729,62 @@ class TrashEntryAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     list_select_related = ("deleted_by",)
     exclude = ("snapshot",)
+
+
+# --- Jobs (issue 12): for operators watching the queue; read-only --------------------------------
+
+from crm.jobs.models import Job, JobChunk, JobItem  # noqa: E402
+
+
+class JobChunkInline(admin.TabularInline):
+    model = JobChunk
+    fields = ("number", "state", "attempts", "worker", "heartbeat_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """Jobs: state, progress, heartbeat and error of each, its chunks (which worker runs them,
+    their tries). Search by id; the Jobs page shows the results to the people concerned."""
+
+    list_display = (
+        "id",
+        "kind",
+        "state",
+        "created_by",
+        "done",
+        "total",
+        "created_at",
+        "heartbeat_at",
+        "finished_at",
+    )
+    list_filter = ("state", "kind", "cancel_requested")
+    list_select_related = ("created_by",)
+    search_fields = ("=id",)
+    date_hierarchy = "created_at"
+    inlines = [JobChunkInline]
+
+
+@admin.register(JobChunk)
+class JobChunkAdmin(ReadOnlyAdmin):
+    list_display = ("id", "job", "number", "state", "attempts", "worker", "heartbeat_at")
+    list_filter = ("state",)
+    search_fields = ("=id", "=job__id")
+    exclude = ("ids",)
+
+
+@admin.register(JobItem)
+class JobItemAdmin(ReadOnlyAdmin):
+    list_display = ("id", "job", "key", "outcome", "label", "reason")
+    list_filter = ("outcome",)
+    search_fields = ("=job__id", "=key")
+    show_full_result_count = False  # a 100,000-item job: no COUNT(*) on every page

@@ -23,3 +23,10 @@ class CrmConfig(AppConfig):
         from crm import export_jobs
 
         export_jobs.register_kind()  # exports above the threshold (docs/rules.md#exports)
+        # Extra job-kind modules named by settings.CRM_JOB_MODULES (empty in production).
+        from importlib import import_module
+
+        from django.conf import settings
+
+        for module in getattr(settings, "CRM_JOB_MODULES", []):
+            import_module(module)

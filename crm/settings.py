@@ -371,3 +371,15 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
 CRM_CONVERT_JOB_THRESHOLD = int(os.environ.get("CRM_CONVERT_JOB_THRESHOLD", "1000"))
 CRM_CONVERT_CHUNK_SIZE = int(os.environ.get("CRM_CONVERT_CHUNK_SIZE", "1000"))
 CRM_CONVERT_ALL_OR_NONE_MAX = int(os.environ.get("CRM_CONVERT_ALL_OR_NONE_MAX", "1000"))
+# --- Jobs: workers and faults (issue 12, the faults part; docs/faults.md) ----------------------
+# CRM_JOB_MODULES: extra modules (comma-separated dotted paths) imported at start-up to register
+# job kinds that are not an app's own; production leaves it empty (the tests' real worker processes
+# load their test kinds with it). CRM_DB_APPLICATION_NAME names the PostgreSQL connection
+# (pg_stat_activity.application_name), e.g. "crm-worker", so an operator sees who holds what.
+CRM_JOB_MODULES = [m.strip() for m in os.environ.get("CRM_JOB_MODULES", "").split(",") if m.strip()]
+if os.environ.get("CRM_DB_APPLICATION_NAME") and DATABASES["default"]["ENGINE"].endswith(
+    "postgresql"
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[
+        "CRM_DB_APPLICATION_NAME"
+    ]

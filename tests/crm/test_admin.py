@@ -255,6 +255,18 @@ def one_of_each(superuser: User) -> dict[type[Model], Model]:
         LeadConversion: conversion,
         TrashEntry: TrashEntry.objects.create(kind="lead", object_id=lead.pk + 1, label="Gone"),
         AuditEntry: AuditEntry.objects.create(action="delete", model="lead", object_ids=[1]),
+        **_job_records(superuser),
+    }
+
+
+def _job_records(user: User) -> dict[type[Model], Model]:
+    from crm.jobs.models import Job, JobChunk, JobItem
+
+    job = Job.objects.create(kind="leads.convert", created_by=user, total=1)
+    return {
+        Job: job,
+        JobChunk: JobChunk.objects.create(job=job, number=0, ids=[1]),
+        JobItem: JobItem.objects.create(job=job, key=1, outcome="converted"),
     }
 
 

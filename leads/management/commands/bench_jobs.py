@@ -1,0 +1,240 @@
+"""``manage.py bench_jobs``: the job path against the direct call, with real worker processes.
+
+Not a test: it prints a table (docs/benchmarks.md keeps the figures). On PostgreSQL, for the
+conversion kind (``leads.convert``): seeds N leads the way ``bench_conversion`` does, then times
+(a) one direct ``leads_convert`` call over them; (b) the same conversion as a job, from
+``job_start`` to the job's end, with 1 real ``manage.py worker`` process; (c) with 2 workers (fresh
+leads each time); (d) the workers' peak RSS (``VmHWM`` of /proc/<pid>/status) for each size of
+``--rss-sizes``; (e) the start of a job over N ids as the view does it (``job_start`` in one
+transaction), and, with ``--post-url``, the real POST through Django's test client; (f) the
+longest gap between two progress changes seen by polling the job every 0.1 s.
+
+``--kind`` runs another registered kind instead (e.g. ``test.slow_tags`` with
+``--job-modules tests.crm.jobs_worker_kinds``): its "direct" time is its ``run_chunk`` over all
+the ids in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from crm.bulk import analyze
+from crm.jobs import kinds
+from crm.jobs.models import Job
+from crm.jobs.services import job_start
+from leads.management.commands.bench_conversion import seed
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Command(BaseCommand):
+    help = "Time bulk conversion as a job with real workers against the direct call; print a table."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--leads", type=int, default=10_000, help="Leads per run (10000).")
+        parser.add_argument("--kind", default="leads.convert", help="Job kind (leads.convert).")
+        parser.add_argument("--params", default="{}", help="The job's parameters, JSON.")
+        parser.add_argument("--chunk-size", type=int, default=1000)
+        parser.add_argument(
+            "--rss-sizes", default="", help="Sizes for the RSS runs, e.g. 10000,100000."
+        )
+        parser.add_argument("--job-modules", default="", help="CRM_JOB_MODULES for the workers.")
+        parser.add_argument("--post-url", default="", help="A view that starts the job (POST).")
+        parser.add_argument("--post-data", default="{}", help="Its form data, JSON.")
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_jobs needs PostgreSQL (worker processes share the database).")
+        try:
+            self.kind = kinds.get(options["kind"])
+        except LookupError as exc:
+            raise CommandError(f"{exc} (merge the kind, or pass --kind and --job-modules)") from exc
+        self.options = options
+        self.params = json.loads(options["params"])
+        self.rng = random.Random(options["seed"])
+        count = options["leads"]
+        rows: list[tuple[str, str]] = []
+
+        direct = self.direct(count)
+        rows.append((f"(a) direct call, {count} leads", f"{direct:.2f} s"))
+        one = self.job(count, workers=1)
+        rows.append((f"(b) job, 1 worker, {count} leads", f"{one['seconds']:.2f} s"))
+        rows.append(("    ratio job / direct (goal <= 1.15)", f"{one['seconds'] / direct:.2f}"))
+        two = self.job(count, workers=2)
+        rows.append((f"(c) job, 2 workers, {count} leads", f"{two['seconds']:.2f} s"))
+        rows.append(
+            ("    2 workers / 1 worker (goal < 1)", f"{two['seconds'] / one['seconds']:.2f}")
+        )
+        rss: dict[int, int] = {}
+        for size in [int(s) for s in options["rss_sizes"].split(",") if s.strip()]:
+            rss[size] = self.job(size, workers=1)["rss_kb"]
+            rows.append((f"(d) worker peak RSS, {size} leads", f"{rss[size] / 1024:.0f} MiB"))
+        if len(rss) >= 2:
+            sizes = sorted(rss)
+            ratio = rss[sizes[-1]] / rss[sizes[0]]
+            rows.append((f"    RSS {sizes[-1]} / {sizes[0]} (goal <= 1.3)", f"{ratio:.2f}"))
+        start = self.start_seconds(max([count, *rss]))
+        rows.append((f"(e) job_start over {max([count, *rss])} ids", f"{start:.3f} s"))
+        if options["post_url"]:
+            rows.append(("(e) POST " + options["post_url"], f"{self.post_seconds():.3f} s"))
+        gap = max(one["progress_gap"], two["progress_gap"])
+        rows.append(("(f) longest gap between progress changes (goal <= 2)", f"{gap:.2f} s"))
+        width = max(len(r[0]) for r in rows)
+        for label, value in rows:
+            self.stdout.write(f"{label:<{width}}  {value}")
+
+    # -- the runs ------------------------------------------------------------------------------
+
+    def seeded(self, count: int) -> tuple[Any, list[int]]:
+        with transaction.atomic():
+            seeded = seed(count, self.rng)
+        from contacts.models import Contact
+        from crm.models import Note, User
+        from leads.models import Lead
+
+        analyze(Contact, Lead, Note, Lead.tags.through, User)
+        return seeded.manager, seeded.lead_ids
+
+    def direct(self, count: int) -> float:
+        actor, ids = self.seeded(count)
+        started = time.perf_counter()
+        if self.kind.name == "leads.convert":
+            from leads.conversion import ConversionOptions, leads_convert
+
+            options = ConversionOptions(
+                create_deal=self.params.get("create_deal", True),
+                create_task=self.params.get("create_task", True),
+            )
+            leads_convert(actor=actor, lead_ids=ids, options=options)
+        else:
+            job = Job.objects.create(kind=self.kind.name, created_by=actor, params=self.params)
+            with transaction.atomic():
+                self.kind.run_chunk(job, ids, lambda: None)
+        return time.perf_counter() - started
+
+    def job(self, count: int, *, workers: int) -> dict[str, Any]:
+        actor, ids = self.seeded(count)
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url(),
+            CRM_JOB_MODULES=self.options["job_modules"],
+        )
+        command = [sys.executable, "manage.py", "worker", "--interval", "0.1", "--no-startup-delay"]
+        processes = [
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env={**env, "CRM_DB_APPLICATION_NAME": f"crm-bench-worker-{n}"},
+                stdout=subprocess.DEVNULL,
+            )
+            for n in range(workers)
+        ]
+        try:
+            self.wait_ready(workers)  # started (imports, checks) before the clock starts
+            started = time.perf_counter()
+            job = job_start(
+                kind=self.kind.name,
+                actor=actor,
+                ids=ids,
+                params=self.params,
+                chunk_size=self.options["chunk_size"],
+            )
+            last_done, last_change, gap = 0, started, 0.0
+            while True:
+                time.sleep(0.1)
+                job.refresh_from_db()
+                now = time.perf_counter()
+                if job.done != last_done:
+                    gap = max(gap, now - last_change)
+                    last_done, last_change = job.done, now
+                if not job.active:
+                    break
+                if any(p.poll() is not None for p in processes):
+                    raise CommandError("a worker exited during the benchmark")
+            seconds = time.perf_counter() - started
+            if job.state != "succeeded":
+                raise CommandError(f"job {job.pk} ended {job.state}: {job.error}")
+            rss = max(peak_rss_kb(p.pid) for p in processes)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+        self.stdout.write(
+            f"job {job.pk}: {count} items, {workers} worker(s), {seconds:.2f} s, "
+            f"peak RSS {rss // 1024} MiB, longest progress gap {gap:.2f} s"
+        )
+        return {"seconds": seconds, "rss_kb": rss, "progress_gap": gap}
+
+    def wait_ready(self, workers: int) -> None:
+        """Until every worker has connected (its scheduler and task loop query at once)."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(DISTINCT application_name) FROM pg_stat_activity "
+                    "WHERE application_name LIKE %s",
+                    ["crm-bench-worker-%"],
+                )
+                if cursor.fetchone()[0] >= workers:
+                    time.sleep(1)
+                    return
+            time.sleep(0.2)
+        raise CommandError("the workers did not connect within 2 minutes")
+
+    def start_seconds(self, count: int) -> float:
+        """What the view does to start a job over ``count`` ids (rolled back)."""
+        from crm.models import User
+
+        actor = User.objects.filter(is_active=True).order_by("pk")[0]
+        ids = list(range(1, count + 1))
+        with transaction.atomic():
+            started = time.perf_counter()
+            job_start(kind=self.kind.name, actor=actor, ids=ids, params=self.params)
+            seconds = time.perf_counter() - started
+            transaction.set_rollback(True)
+        return seconds
+
+    def post_seconds(self) -> float:
+        from django.test import Client
+
+        from crm.models import User
+
+        client = Client()
+        client.force_login(User.objects.filter(is_superuser=True)[0])
+        started = time.perf_counter()
+        response = client.post(
+            self.options["post_url"], json.loads(self.options["post_data"]), HTTP_HOST="localhost"
+        )
+        seconds = time.perf_counter() - started
+        self.stdout.write(f"POST answered {response.status_code}")
+        return seconds
