@@ -44,7 +44,7 @@ BAD_OUTCOMES = {"refused", "rejected", "missing", "blocked", "failed"}
 GOOD_OUTCOMES = {"converted", "changed", "created", "updated", "deleted", "undone", "written"}
 
 # The records an item's ``data`` names (``{"person": 12, "deal": 5}``) and the page of each:
-# URL names as strings, so crm imports no app (docs/rules.md#layers).
+# URL names as strings, so crm imports no app (the import-linter layers in pyproject.toml).
 RECORD_LINKS: dict[str, tuple[str | None, Any]] = {
     "lead": ("leads:detail", gettext_lazy("Lead")),
     "person": ("contacts:detail", gettext_lazy("Person")),
