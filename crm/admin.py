@@ -45,7 +45,7 @@ from crm.models import (
 )
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
-from crm.services import crm_settings_followed
+from crm.services import crm_settings_followed, document_max_size
 from crm.trash import trash_capture
 
 admin.site.site_header = _("CRM administration")
@@ -305,6 +305,14 @@ class DocumentForm(forms.ModelForm):
         cleaned = self.cleaned_data
         upload = cleaned.get("file")
         if isinstance(upload, UploadedFile):
+            limit = document_max_size()
+            if (upload.size or 0) > limit:
+                # Refused before the model form saves it: nothing reaches the storage.
+                self.add_error(
+                    "file",
+                    _("This file is %(size)s; files are limited to %(limit)s.")
+                    % {"size": filesizeformat(upload.size or 0), "limit": filesizeformat(limit)},
+                )
             self.instance.size = upload.size or 0
             self.instance.mime_type = (
                 upload.content_type or mimetypes.guess_type(upload.name or "")[0] or ""

@@ -132,8 +132,10 @@ def _clean_filename(name: str) -> str:
 
 
 def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
-    """Store ``upload`` under MEDIA_ROOT and record it on ``subject``. All or nothing: when the
-    row cannot be written, the file is removed again."""
+    """Store ``upload`` in the default storage (the disk under MEDIA_ROOT, or the S3 bucket:
+    ``crm.storage_config``) and record it on ``subject``. A file over the size limit is refused
+    before anything is written. All or nothing: when the row cannot be written, the stored file
+    is removed again."""
     if upload is None:
         raise Refused(_("Choose a file to upload."), kind=Refused.INVALID)
     size = upload.size or 0
