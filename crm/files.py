@@ -19,7 +19,8 @@ import mimetypes
 from typing import Any
 
 from django.core.files.storage import Storage, default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 
@@ -47,13 +48,16 @@ def safe_content_type(filename: str, content_type: str | None = None) -> str:
     return chosen
 
 
-def signs_links(storage: Any) -> bool:
-    """Whether ``storage`` hands out short-lived signed links (S3 with ``querystring_auth``):
-    then a download is a redirect to it; otherwise this process streams the file."""
-    from storages.backends.s3 import S3Storage
+def signing_storage(storage: Any) -> Any:
+    """``storage`` itself when it hands out short-lived signed links (S3 with
+    ``querystring_auth``): a download is then a redirect to such a link; None when this process
+    must stream the file (local disk, or a bucket configured without signed links)."""
+    from storages.backends.s3 import S3Storage  # boto3 loads only when a file is served
 
     # isinstance sees through default_storage's lazy proxy (LazyObject forwards __class__).
-    return isinstance(storage, S3Storage) and bool(storage.querystring_auth)
+    if isinstance(storage, S3Storage) and storage.querystring_auth:
+        return storage
+    return None
 
 
 def stored_file_response(
@@ -64,7 +68,7 @@ def stored_file_response(
     as_attachment: bool = True,
     content_type: str | None = None,
     storage: Storage | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The answer that gives the user the stored file ``name`` (as in ``FieldFile.name``) under
     the name ``filename``. Check the user's permission first: this function checks none.
 
@@ -79,10 +83,11 @@ def stored_file_response(
     if not name:
         raise Http404("No file.")
     kind = safe_content_type(filename, content_type)
-    if signs_links(storage):
-        if not storage.exists(name):
+    signing = signing_storage(storage)
+    if signing is not None:
+        if not signing.exists(name):
             raise Http404("The file is missing from the storage.")
-        url = storage.url(
+        url = signing.url(
             name,
             parameters={
                 "ResponseContentDisposition": content_disposition_header(as_attachment, filename)
@@ -90,7 +95,7 @@ def stored_file_response(
                 "ResponseContentType": kind,
             },
         )
-        response: HttpResponse = HttpResponseRedirect(url)
+        response = HttpResponseRedirect(url)
         add_never_cache_headers(response)
         return response
     try:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -158,7 +159,7 @@ def task_add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return _attach(request, kind, pk, "task")
 
 
-def document_download(request: HttpRequest, pk: int) -> HttpResponse:
+def document_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Uploaded files are served to signed-in users only (login is required site-wide), always
     as a download (``Content-Disposition: attachment``, ``nosniff``): an uploaded HTML or SVG
     file never opens as a page of the site. Its type follows its name, not what the uploader's

@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -173,7 +174,7 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponse:
+def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = get_object_or_404(visible_jobs(request.user), pk=pk)
     if not job.rejected_file:
         raise Http404
