@@ -10,6 +10,7 @@ Settings are for managers only."""
 from __future__ import annotations
 
 import datetime
+import logging
 import mimetypes
 import os
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ from django.utils.translation import gettext as _
 
 from crm.models import CrmSettings, Document, LeadSource, Note, Tag, Task
 from crm.permissions import can_change, is_manager
+
+logger = logging.getLogger(__name__)
 
 # The records notes, documents and tasks attach to, by the short name used in URLs, in this
 # order. Each app registers its model from its AppConfig.ready() (``register_subject``): the
@@ -283,7 +286,8 @@ def settings_save(user: Any, form: Any) -> Any:
 def files_delete_unused(names: Iterable[str]) -> list[str]:
     """Delete these stored files unless a document or a trash entry still uses them (a deleted
     record's documents keep their files until the trash is purged, docs/rules.md#trash); the
-    names deleted. Run after the commit that removed their rows."""
+    names deleted. Run after the commit that removed their rows. A file the storage fails to
+    delete (object storage out of reach) is logged as an error, not raised."""
     from crm.models import TrashFile
 
     wanted = sorted({name for name in names if name})
@@ -295,7 +299,13 @@ def files_delete_unused(names: Iterable[str]) -> list[str]:
     deleted = []
     for name in wanted:
         if name not in used:
-            storage.delete(name)
+            try:
+                storage.delete(name)
+            except Exception:
+                # Object storage out of reach: the rows are gone (committed), so the request
+                # must not fail now; the file's name is logged for an operator to delete.
+                logger.exception("Stored file %r could not be deleted", name)
+                continue
             deleted.append(name)
     return deleted
 

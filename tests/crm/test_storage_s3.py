@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.parse
@@ -25,6 +26,7 @@ from storages.backends.s3 import S3Storage
 from crm import storage_config
 from crm.files import stored_file_response
 from crm.models import Document, TrashEntry
+from crm.services import files_delete_unused
 from crm.trash import trash_purge
 from leads.bulk import leads_delete
 from tests.factories import LeadFactory, make_document
@@ -202,6 +204,21 @@ def test_the_admin_refuses_an_oversized_document_before_storing_it(
     assert s3_storage.keys() == [document.file.name] and document.name == "ok.txt"
 
 
+def test_the_admin_links_the_current_file_to_the_checked_download(
+    admin_client: Client, rep: Any, s3_storage: S3Bucket
+) -> None:
+    """Not to the storage's own URL: a presigned link in a page expires while the page is open."""
+    lead = LeadFactory(owner=rep)
+    document = make_document(lead, name="brief.txt")
+    page = admin_client.get(reverse("admin:crm_document_change", args=[document.pk]))
+    html = page.content.decode()
+    assert f'href="{download_url(document)}"' in html
+    assert s3_storage.server.endpoint not in html and "X-Amz-Signature" not in html
+    lead_page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content
+    assert f'href="{download_url(document)}"'.encode() in lead_page
+    assert b"X-Amz-Signature" not in lead_page
+
+
 # ---------------------------------------------------------------- download
 
 
@@ -325,3 +342,24 @@ def test_deleting_a_document_deletes_the_object(
     with django_capture_on_commit_callbacks(execute=True):
         document.delete()
     assert s3_storage.keys() == []
+
+
+def test_a_deletion_the_storage_refuses_is_logged_not_raised(
+    rep: Any, s3_storage: S3Bucket, settings: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """The rows are already gone (committed) when files are deleted: object storage out of reach
+    (here an endpoint where nothing listens) must not fail the request."""
+    document = make_document(LeadFactory(owner=rep))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # one refused connection, no retry back-off
+    entry = storage_config.s3_storage(
+        s3_storage.server.env(s3_storage.name, CRM_S3_ENDPOINT_URL=closed)
+    )
+    settings.STORAGES = {**settings.STORAGES, "default": entry}
+    Document.objects.filter(pk=document.pk).delete()
+    with caplog.at_level("ERROR", logger="crm.services"):
+        assert files_delete_unused([document.file.name]) == []
+    assert f"Stored file {document.file.name!r} could not be deleted" in caplog.text
+    assert s3_storage.keys() == [document.file.name]
