@@ -155,19 +155,21 @@ def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
     # The name says the type (the browser's claim is the fallback); downloads are served by
     # name too (crm.views.document_download).
     mime_type = (mimetypes.guess_type(name)[0] or upload.content_type or "")[:120]
+    refusal = attach_refusal(user, subject)
+    if refusal:
+        raise Refused(refusal)  # before anything is written
     stored: str | None = None
     try:
+        # The bytes go to the storage (seconds for a large file on object storage) before the
+        # transaction, so the subject's row lock is held only for the row; the rule is checked
+        # again under the lock and a refusal then removes the stored file.
+        document = Document(name=name, size=size, mime_type=mime_type, uploaded_by=user)
+        document.file.save(name, upload, save=False)
+        stored = document.file.name
         with transaction.atomic():
             subject = _lock_subject(user, subject)
-            document = Document(
-                name=name,
-                size=size,
-                mime_type=mime_type,
-                uploaded_by=user,
-                **_subject_fields(subject),
-            )
-            document.file.save(name, upload, save=False)
-            stored = document.file.name
+            for field, value in _subject_fields(subject).items():
+                setattr(document, field, value)
             document.save()
     except BaseException:
         if stored:

@@ -21,14 +21,16 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
 from crm import storage_config
 from crm.files import stored_file_response
 from crm.models import Document, TrashEntry
-from crm.services import files_delete_unused
+from crm.services import Refused, document_upload, files_delete_unused
 from crm.trash import trash_purge
 from leads.bulk import leads_delete
+from leads.models import Lead, LeadStatus
 from tests.factories import LeadFactory, make_document
 from tests.s3 import S3Bucket, fetch
 
@@ -178,6 +180,17 @@ def test_a_refused_upload_stores_nothing(
     )
     assert "files are limited to 1.0\xa0KB" in response.content.decode()
     assert not Document.objects.exists() and s3_storage.keys() == [] and no_local_files(settings)
+
+
+def test_a_lead_converted_during_the_upload_keeps_no_object(rep: Any, s3_storage: S3Bucket) -> None:
+    """The bytes are stored before the row lock; the rule checked again under the lock refuses
+    (the lead was converted meanwhile) and the stored object is removed."""
+    lead = LeadFactory(owner=rep)
+    seen_before = Lead.objects.get(pk=lead.pk)
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.CONVERTED, converted_at=timezone.now())
+    with pytest.raises(Refused, match="converted"):
+        document_upload(rep, seen_before, SimpleUploadedFile("late.txt", b"too late"))
+    assert not Document.objects.exists() and s3_storage.keys() == []
 
 
 def test_the_admin_refuses_an_oversized_document_before_storing_it(
