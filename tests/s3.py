@@ -12,7 +12,8 @@ import files and their rejected rows all go to the bucket. It yields an ``S3Buck
 made directly with boto3.
 
 When moto cannot start, the tests that need it are skipped on a developer machine and fail under
-``CI=true``."""
+``CI=true``. ``CRM_TEST_MOTO_SERVER`` names another ``moto_server`` executable (default: the one
+next to this Python, from ``moto[server]`` in requirements/dev.lock)."""
 
 from __future__ import annotations
 
@@ -139,6 +140,18 @@ def _answers(process: subprocess.Popen[bytes], endpoint: str) -> bool:
     return False
 
 
+# Starts moto_server so that it ends when the test process dies, even by SIGKILL (Linux: the
+# parent-death signal survives the exec); elsewhere it simply execs it.
+LAUNCHER = """
+import ctypes, os, signal, sys
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != int(sys.argv[1]):
+        sys.exit(1)  # the parent is already gone
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
@@ -158,16 +171,23 @@ def _unavailable(message: str) -> None:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     folder = tmp_path_factory.mktemp("moto")
-    command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1"]
+    server = os.environ.get("CRM_TEST_MOTO_SERVER") or str(
+        Path(sys.executable).with_name("moto_server")
+    )
+    command = [server, "-H", "127.0.0.1"]
     failures: list[str] = []
-    for attempt in range(3):
+    if not os.access(server, os.X_OK):
+        failures.append(f"moto_server cannot start: no executable {server} (moto[server])")
+    started: subprocess.Popen[bytes] | None = None
+    endpoint = ""
+    for attempt in range(0 if failures else 3):  # a port may be taken before moto binds it
         port = _free_port()
         endpoint = f"http://127.0.0.1:{port}"
         log_path = folder / f"moto-{attempt}.log"
         with log_path.open("wb") as log:
             try:
                 process = subprocess.Popen(
-                    [*command, "-p", str(port)],
+                    [sys.executable, "-c", LAUNCHER, str(os.getpid()), *command, "-p", str(port)],
                     cwd=folder,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -175,19 +195,22 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                     env={**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
                 )
             except OSError as error:
-                _unavailable(f"moto_server cannot start: {error}")
-                raise  # not reached: _unavailable raises
+                failures.append(f"moto_server cannot start: {error}")
+                break
         if _answers(process, endpoint):
+            started = process
             break
         _stop(process)
-        failures.append(log_path.read_text(errors="replace")[-1000:])
-    else:
-        _unavailable("moto_server did not answer: " + " | ".join(failures))
-        raise AssertionError("not reached")
+        failures.append(
+            "moto_server did not answer: " + log_path.read_text(errors="replace")[-800:]
+        )
+    if started is None:
+        _unavailable(" | ".join(failures))
+        return
     try:
         yield S3Server(endpoint)
     finally:
-        _stop(process)
+        _stop(started)
 
 
 @pytest.fixture

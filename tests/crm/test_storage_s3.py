@@ -376,3 +376,40 @@ def test_a_deletion_the_storage_refuses_is_logged_not_raised(
         assert files_delete_unused([document.file.name]) == []
     assert f"Stored file {document.file.name!r} could not be deleted" in caplog.text
     assert s3_storage.keys() == [document.file.name]
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
+def test_without_moto_the_s3_tests_fail_under_ci_and_skip_elsewhere(
+    tmp_path: Path, ci: str, outcome: str
+) -> None:
+    """A separate pytest run whose moto_server cannot start (tests/s3.py, no Django needed)."""
+    (tmp_path / "test_needs_s3.py").write_text("def test_needs_s3(s3_server):\n    pass\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {
+        **os.environ,
+        "CI": ci,
+        "CRM_TEST_MOTO_SERVER": str(tmp_path / "no-such-moto_server"),
+        "PYTHONPATH": str(ROOT),
+    }
+    plugins = ["-p", "tests.s3", "-p", "no:django", "-p", "no:xdist", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *plugins,
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert outcome in done.stdout, done.stdout + done.stderr
+    assert done.returncode == (1 if ci else 0)
+    if ci:
+        assert "moto_server cannot start" in done.stdout and "CI=true" in done.stdout
