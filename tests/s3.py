@@ -84,7 +84,7 @@ class S3Bucket:
     server: S3Server
     name: str
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         listing = self.server.client().list_objects_v2(Bucket=self.name)
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
@@ -100,7 +100,7 @@ class S3Bucket:
 
     def empty_and_delete(self) -> None:
         client = self.server.client()
-        for key in self.keys():
+        for key in self.object_keys():
             client.delete_object(Bucket=self.name, Key=key)
         client.delete_bucket(Bucket=self.name)
 

@@ -129,7 +129,7 @@ def test_the_settings_module_reads_the_variables(s3_storage: S3Bucket) -> None:
     assert done.returncode == 0, done.stderr
     backend, name = json.loads(done.stdout.strip().splitlines()[-1])
     assert backend == "S3Storage" and name == "probe/hello.txt"
-    assert s3_storage.keys() == ["probe/hello.txt"]
+    assert s3_storage.object_keys() == ["probe/hello.txt"]
     assert s3_storage.read("probe/hello.txt") == b"from another machine"
 
 
@@ -151,7 +151,7 @@ def test_an_upload_through_the_page_lands_in_the_bucket_and_not_on_disk(
     assert response.status_code == 200 and "brief.txt" in response.content.decode()
     document = Document.objects.get()
     assert document.file.name.startswith("documents/") and document.size == 21
-    assert s3_storage.keys() == [document.file.name]
+    assert s3_storage.object_keys() == [document.file.name]
     assert s3_storage.read(document.file.name) == b"Scope of the project\n"
     assert no_local_files(settings)
     # Private: nobody but the owner (no AllUsers / AuthenticatedUsers grant).
@@ -166,7 +166,7 @@ def test_the_same_name_twice_gives_two_objects(
     for body in (b"first", b"second"):
         rep_client.post(upload_url(lead), {"file": SimpleUploadedFile("a.txt", body)}, **HTMX)
     names = list(Document.objects.order_by("pk").values_list("file", flat=True))
-    assert len(set(names)) == 2 and s3_storage.keys() == sorted(names)
+    assert len(set(names)) == 2 and s3_storage.object_keys() == sorted(names)
     assert [s3_storage.read(name) for name in names] == [b"first", b"second"]
 
 
@@ -179,7 +179,11 @@ def test_a_refused_upload_stores_nothing(
         upload_url(lead), {"file": SimpleUploadedFile("huge.bin", b"x" * 2048)}, **HTMX
     )
     assert "files are limited to 1.0\xa0KB" in response.content.decode()
-    assert not Document.objects.exists() and s3_storage.keys() == [] and no_local_files(settings)
+    assert (
+        not Document.objects.exists()
+        and s3_storage.object_keys() == []
+        and no_local_files(settings)
+    )
 
 
 def test_a_lead_converted_during_the_upload_keeps_no_object(rep: Any, s3_storage: S3Bucket) -> None:
@@ -190,7 +194,7 @@ def test_a_lead_converted_during_the_upload_keeps_no_object(rep: Any, s3_storage
     Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.CONVERTED, converted_at=timezone.now())
     with pytest.raises(Refused, match="converted"):
         document_upload(rep, seen_before, SimpleUploadedFile("late.txt", b"too late"))
-    assert not Document.objects.exists() and s3_storage.keys() == []
+    assert not Document.objects.exists() and s3_storage.object_keys() == []
 
 
 def test_the_admin_refuses_an_oversized_document_before_storing_it(
@@ -209,12 +213,12 @@ def test_the_admin_refuses_an_oversized_document_before_storing_it(
     response = admin_client.post(add, {**form, "file": SimpleUploadedFile("big.bin", b"x" * 2048)})
     assert response.status_code == 200
     assert "files are limited to 1.0\xa0KB" in response.content.decode()
-    assert not Document.objects.exists() and s3_storage.keys() == []
+    assert not Document.objects.exists() and s3_storage.object_keys() == []
 
     response = admin_client.post(add, {**form, "file": SimpleUploadedFile("ok.txt", b"fine")})
     assert response.status_code == 302
     document = Document.objects.get()
-    assert s3_storage.keys() == [document.file.name] and document.name == "ok.txt"
+    assert s3_storage.object_keys() == [document.file.name] and document.name == "ok.txt"
 
 
 def test_the_admin_links_the_current_file_to_the_checked_download(
@@ -312,7 +316,7 @@ def test_no_redirect_for_a_document_in_the_trash_or_a_missing_object(
     leads_delete(actor=rep, lead_ids=[trashed_lead.pk])
     response = rep_client.get(download_url(trashed))
     assert response.status_code == 404 and "Location" not in response
-    assert s3_storage.keys() == [trashed.file.name]  # kept while in the trash
+    assert s3_storage.object_keys() == [trashed.file.name]  # kept while in the trash
 
     missing = make_document(lead, name="gone.txt")
     s3_storage.server.client().delete_object(Bucket=s3_storage.name, Key=missing.file.name)
@@ -341,20 +345,20 @@ def test_the_trash_purge_deletes_the_object(
     name = make_document(lead).file.name
     other = make_document(kept, name="other.txt").file.name
     leads_delete(actor=rep, lead_ids=[lead.pk])
-    assert s3_storage.keys() == sorted([name, other])
+    assert s3_storage.object_keys() == sorted([name, other])
     with django_capture_on_commit_callbacks(execute=True):
         trash_purge(actor=manager, entry_ids=TrashEntry.objects.values_list("pk", flat=True))
-    assert s3_storage.keys() == [other]
+    assert s3_storage.object_keys() == [other]
 
 
 def test_deleting_a_document_deletes_the_object(
     rep: Any, s3_storage: S3Bucket, django_capture_on_commit_callbacks: Any
 ) -> None:
     document = make_document(LeadFactory(owner=rep))
-    assert s3_storage.keys() == [document.file.name]
+    assert s3_storage.object_keys() == [document.file.name]
     with django_capture_on_commit_callbacks(execute=True):
         document.delete()
-    assert s3_storage.keys() == []
+    assert s3_storage.object_keys() == []
 
 
 def test_a_deletion_the_storage_refuses_is_logged_not_raised(
@@ -375,7 +379,7 @@ def test_a_deletion_the_storage_refuses_is_logged_not_raised(
     with caplog.at_level("ERROR", logger="crm.services"):
         assert files_delete_unused([document.file.name]) == []
     assert f"Stored file {document.file.name!r} could not be deleted" in caplog.text
-    assert s3_storage.keys() == [document.file.name]
+    assert s3_storage.object_keys() == [document.file.name]
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])

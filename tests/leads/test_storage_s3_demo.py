@@ -20,7 +20,7 @@ def test_the_demo_documents_are_objects_of_the_bucket(s3_storage: S3Bucket, sett
     settings.DEBUG = True  # the command refuses to run on a production configuration
     call_command("seed_demo", leads=40, stdout=StringIO())
     names = sorted(Document.objects.values_list("file", flat=True))
-    assert names and s3_storage.keys() == names
+    assert names and s3_storage.object_keys() == names
     document = Document.objects.order_by("pk").first()
     assert document is not None
     assert s3_storage.read(document.file.name) == document.file.open("rb").read()

@@ -41,7 +41,7 @@ def test_an_import_keeps_its_file_in_the_bucket_and_runs_from_it(
     )
     job = ImportJob.objects.get()
     assert response.status_code == 302
-    assert job.file.name.startswith("imports/") and s3_storage.keys() == [job.file.name]
+    assert job.file.name.startswith("imports/") and s3_storage.object_keys() == [job.file.name]
     assert s3_storage.read(job.file.name) == CSV
 
     # The preview reads the stored file back from the bucket.
@@ -52,7 +52,7 @@ def test_an_import_keeps_its_file_in_the_bucket_and_runs_from_it(
     job.refresh_from_db()
     assert job.status == "done" and (job.created_count, job.rejected_count) == (2, 1)
     assert set(Lead.objects.values_list("last_name", flat=True)) == {"Dupont", "Durand"}
-    assert job.rejected_file.name and sorted(s3_storage.keys()) == sorted(
+    assert job.rejected_file.name and sorted(s3_storage.object_keys()) == sorted(
         [job.file.name, job.rejected_file.name]
     )
     media = Path(settings.MEDIA_ROOT)
@@ -84,7 +84,7 @@ def test_a_file_over_the_limit_is_not_stored(
         reverse("leads:import", args=["leads"]), {"file": SimpleUploadedFile("big.csv", CSV)}
     )
     assert "The file is too large (at most 10\xa0bytes)" in response.content.decode()
-    assert not ImportJob.objects.exists() and s3_storage.keys() == []
+    assert not ImportJob.objects.exists() and s3_storage.object_keys() == []
 
 
 def test_an_unreadable_file_is_not_stored(rep_client: Client, s3_storage: S3Bucket) -> None:
@@ -93,4 +93,4 @@ def test_an_unreadable_file_is_not_stored(rep_client: Client, s3_storage: S3Buck
         {"file": SimpleUploadedFile("nonsense.xlsx", b"not a workbook")},
     )
     assert response.status_code == 200
-    assert not ImportJob.objects.exists() and s3_storage.keys() == []
+    assert not ImportJob.objects.exists() and s3_storage.object_keys() == []
