@@ -1,5 +1,6 @@
-"""Where uploaded files live, read from the environment by ``crm/settings.py`` (it imports no
-Django module, so the settings can use it).
+"""Where uploaded files live, read from the environment by ``crm/settings.py`` (it needs no
+configured Django, so the settings can use it; a wrong value stops the start with
+``ImproperlyConfigured``).
 
 Without ``CRM_S3_BUCKET``, files stay on the local disk under ``MEDIA_ROOT``: one machine only.
 With it, they go to an S3-compatible object store through django-storages, which every web
@@ -28,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 S3_BACKEND = "storages.backends.s3.S3Storage"
 DEFAULT_URL_SECONDS = 60
 
@@ -39,10 +42,15 @@ def s3_storage(env: Mapping[str, str]) -> dict[str, Any] | None:
         return None
     style = env.get("CRM_S3_ADDRESSING_STYLE", "").strip().lower() or None
     if style not in (None, "path", "virtual"):
-        raise ValueError(f"CRM_S3_ADDRESSING_STYLE must be 'path' or 'virtual', not {style!r}")
-    seconds = int(env.get("CRM_S3_URL_SECONDS", "").strip() or DEFAULT_URL_SECONDS)
-    if not 1 <= seconds <= 3600:
-        raise ValueError("CRM_S3_URL_SECONDS must be between 1 and 3600")
+        raise ImproperlyConfigured(
+            f"CRM_S3_ADDRESSING_STYLE must be 'path' or 'virtual', not {style!r}"
+        )
+    raw = env.get("CRM_S3_URL_SECONDS", "").strip() or str(DEFAULT_URL_SECONDS)
+    if not raw.isdigit() or not 1 <= int(raw) <= 3600:
+        raise ImproperlyConfigured(
+            f"CRM_S3_URL_SECONDS must be a number of seconds from 1 to 3600, not {raw!r}"
+        )
+    seconds = int(raw)
     return {
         "BACKEND": S3_BACKEND,
         "OPTIONS": {

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -93,10 +94,11 @@ def test_the_variables_give_a_private_signed_no_overwrite_storage() -> None:
         ("CRM_S3_ADDRESSING_STYLE", "dns"),
         ("CRM_S3_URL_SECONDS", "0"),
         ("CRM_S3_URL_SECONDS", "86400"),
+        ("CRM_S3_URL_SECONDS", "1 minute"),
     ],
 )
 def test_a_wrong_variable_stops_the_start(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ImproperlyConfigured, match=name):
         storage_config.s3_storage({"CRM_S3_BUCKET": "b", name: value})
 
 
