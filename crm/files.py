@@ -71,6 +71,8 @@ def stored_file_response(
 ) -> HttpResponseBase:
     """The answer that gives the user the stored file ``name`` (as in ``FieldFile.name``) under
     the name ``filename``. Check the user's permission first: this function checks none.
+    ``request`` is the request being answered (unused today: callers pass it so that a later
+    need, say range requests, does not change every call).
 
     ``as_attachment``: the browser saves the file (default) rather than showing it.
     ``content_type``: by default the type ``filename`` says; render-or-run types are always
