@@ -207,9 +207,14 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     if started is None:
         _unavailable(" | ".join(failures))
         return
+    # The app's boto3 (django-storages) reaches the server directly even if a proxy is set.
+    bypass = pytest.MonkeyPatch()
+    for name in ("NO_PROXY", "no_proxy"):
+        bypass.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1"])))
     try:
         yield S3Server(endpoint)
     finally:
+        bypass.undo()
         _stop(started)
 
 
