@@ -11,6 +11,9 @@ from django.test import Client
 from tests.browser import screenshots
 from tests.factories import UserFactory
 
+# A real S3-compatible server for the object-storage tests: the s3_server and s3_storage fixtures.
+pytest_plugins = ["tests.s3"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

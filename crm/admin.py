@@ -11,6 +11,7 @@ from typing import Any
 from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
@@ -45,7 +46,7 @@ from crm.models import (
 )
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
-from crm.services import crm_settings_followed
+from crm.services import crm_settings_followed, document_max_size
 from crm.trash import trash_capture
 
 admin.site.site_header = _("CRM administration")
@@ -291,6 +292,33 @@ class SubjectForm(forms.ModelForm):
         return cleaned
 
 
+class _DownloadLink:
+    """What ``DocumentFileInput`` shows for the current file: its name, linked to ``url``."""
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.url = url
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentFileInput(AdminFileWidget):
+    """The current file links to the permission-checked download (``document_download``), not
+    to the storage's own URL (not served on the local disk; on S3 a presigned link that expires
+    while the page is open)."""
+
+    download_url = ""
+
+    def is_initial(self, value: Any) -> bool:
+        return bool(value and getattr(value, "name", "") and self.download_url)
+
+    def format_value(self, value: Any) -> Any:
+        if self.is_initial(value):
+            return _DownloadLink(value.name, self.download_url)
+        return None
+
+
 class DocumentForm(forms.ModelForm):
     """The name defaults to the uploaded file's name; size and content type come from the file."""
 
@@ -299,12 +327,26 @@ class DocumentForm(forms.ModelForm):
         if "name" in self.fields:
             self.fields["name"].required = False
             self.fields["name"].help_text = _("Leave empty to use the file's name.")
+        if "file" in self.fields:
+            widget = DocumentFileInput()
+            widget.is_required = self.fields["file"].required
+            if self.instance.pk:
+                widget.download_url = reverse("document_download", args=[self.instance.pk])
+            self.fields["file"].widget = widget
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         upload = cleaned.get("file")
         if isinstance(upload, UploadedFile):
+            limit = document_max_size()
+            if (upload.size or 0) > limit:
+                # Refused before the model form saves it: nothing reaches the storage.
+                self.add_error(
+                    "file",
+                    _("This file is %(size)s; files are limited to %(limit)s.")
+                    % {"size": filesizeformat(upload.size or 0), "limit": filesizeformat(limit)},
+                )
             self.instance.size = upload.size or 0
             self.instance.mime_type = (
                 upload.content_type or mimetypes.guess_type(upload.name or "")[0] or ""

@@ -337,7 +337,7 @@ def document_upload_to(instance: Document, filename: str) -> str:
 
 
 class Document(AttachedModel, TimeStampedModel):
-    """An uploaded file, stored on disk. ``content_type``/``object_id`` is the record it belongs
+    """An uploaded file, kept in the default storage (disk or S3). ``content_type``/``object_id`` is the record it belongs
     to; ``DocumentLink`` makes it visible from further records (a deal made by a conversion)."""
 
     file = models.FileField(_("file"), upload_to=document_upload_to, max_length=300)

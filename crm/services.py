@@ -10,6 +10,7 @@ Settings are for managers only."""
 from __future__ import annotations
 
 import datetime
+import logging
 import mimetypes
 import os
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ from django.utils.translation import gettext as _
 
 from crm.models import CrmSettings, Document, LeadSource, Note, Tag, Task
 from crm.permissions import can_change, is_manager
+
+logger = logging.getLogger(__name__)
 
 # The records notes, documents and tasks attach to, by the short name used in URLs, in this
 # order. Each app registers its model from its AppConfig.ready() (``register_subject``): the
@@ -132,8 +135,10 @@ def _clean_filename(name: str) -> str:
 
 
 def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
-    """Store ``upload`` under MEDIA_ROOT and record it on ``subject``. All or nothing: when the
-    row cannot be written, the file is removed again."""
+    """Store ``upload`` in the default storage (the disk under MEDIA_ROOT, or the S3 bucket:
+    ``crm.storage_config``) and record it on ``subject``. A file over the size limit is refused
+    before anything is written. All or nothing: when the row cannot be written, the stored file
+    is removed again."""
     if upload is None:
         raise Refused(_("Choose a file to upload."), kind=Refused.INVALID)
     size = upload.size or 0
@@ -150,19 +155,21 @@ def document_upload(user: Any, subject: Any, upload: UploadedFile) -> Document:
     # The name says the type (the browser's claim is the fallback); downloads are served by
     # name too (crm.views.document_download).
     mime_type = (mimetypes.guess_type(name)[0] or upload.content_type or "")[:120]
+    refusal = attach_refusal(user, subject)
+    if refusal:
+        raise Refused(refusal)  # before anything is written
     stored: str | None = None
     try:
+        # The bytes go to the storage (seconds for a large file on object storage) before the
+        # transaction, so the subject's row lock is held only for the row; the rule is checked
+        # again under the lock and a refusal then removes the stored file.
+        document = Document(name=name, size=size, mime_type=mime_type, uploaded_by=user)
+        document.file.save(name, upload, save=False)
+        stored = document.file.name
         with transaction.atomic():
             subject = _lock_subject(user, subject)
-            document = Document(
-                name=name,
-                size=size,
-                mime_type=mime_type,
-                uploaded_by=user,
-                **_subject_fields(subject),
-            )
-            document.file.save(name, upload, save=False)
-            stored = document.file.name
+            for field, value in _subject_fields(subject).items():
+                setattr(document, field, value)
             document.save()
     except BaseException:
         if stored:
@@ -281,7 +288,8 @@ def settings_save(user: Any, form: Any) -> Any:
 def files_delete_unused(names: Iterable[str]) -> list[str]:
     """Delete these stored files unless a document or a trash entry still uses them (a deleted
     record's documents keep their files until the trash is purged, docs/rules.md#trash); the
-    names deleted. Run after the commit that removed their rows."""
+    names deleted. Run after the commit that removed their rows. A file the storage fails to
+    delete (object storage out of reach) is logged as an error, not raised."""
     from crm.models import TrashFile
 
     wanted = sorted({name for name in names if name})
@@ -293,7 +301,13 @@ def files_delete_unused(names: Iterable[str]) -> list[str]:
     deleted = []
     for name in wanted:
         if name not in used:
-            storage.delete(name)
+            try:
+                storage.delete(name)
+            except Exception:
+                # Object storage out of reach: the rows are gone (committed), so the request
+                # must not fail now; the file's name is logged for an operator to delete.
+                logger.exception("Stored file %r could not be deleted", name)
+                continue
             deleted.append(name)
     return deleted
 

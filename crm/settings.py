@@ -383,3 +383,12 @@ if os.environ.get("CRM_DB_APPLICATION_NAME") and DATABASES["default"]["ENGINE"].
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ[
         "CRM_DB_APPLICATION_NAME"
     ]
+# ---------- Files and object storage (issue 12, stateless web processes) ----------
+# Documents, import files and exports go through Django's storage API: the local disk under
+# MEDIA_ROOT by default (one machine), an S3-compatible bucket when CRM_S3_BUCKET is set (several
+# web machines and workers); the variables are in crm/storage_config.py and the README.
+from crm import storage_config  # noqa: E402 - this part's block stays at the end
+
+_s3_storage = storage_config.s3_storage(os.environ)
+if _s3_storage is not None:
+    STORAGES["default"] = _s3_storage

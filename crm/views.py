@@ -8,17 +8,18 @@ card stays as it was."""
 
 from __future__ import annotations
 
-import mimetypes
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import services
+from crm.files import stored_file_response
 from crm.forms import (
     DocumentForm,
     MyTaskForm,
@@ -158,40 +159,17 @@ def task_add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return _attach(request, kind, pk, "task")
 
 
-# Types a browser would render as a page or run (docs/rules.md#documents): sent as plain bytes.
-ACTIVE_TYPES = frozenset(
-    {
-        "text/html",
-        "application/xhtml+xml",
-        "image/svg+xml",
-        "text/xml",
-        "application/xml",
-        "text/javascript",
-        "application/javascript",
-        "application/x-javascript",
-    }
-)
-
-
-def document_download(request: HttpRequest, pk: int) -> FileResponse:
+def document_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Uploaded files are served to signed-in users only (login is required site-wide), always
     as a download (``Content-Disposition: attachment``, ``nosniff``): an uploaded HTML or SVG
     file never opens as a page of the site. Its type follows its name, not what the uploader's
     browser claimed; a type a browser would render or run is sent as
-    ``application/octet-stream``."""
+    ``application/octet-stream``. On object storage the answer is a redirect to a short-lived
+    presigned link (``crm.files.stored_file_response``)."""
     document = get_object_or_404(Document, pk=pk)
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file of this document is missing.") from None
-    content_type = mimetypes.guess_type(document.name)[0] or "application/octet-stream"
-    if content_type in ACTIVE_TYPES:
-        content_type = "application/octet-stream"
-    response = FileResponse(
-        handle, as_attachment=True, filename=document.name, content_type=content_type
+    return stored_file_response(
+        request, document.file.name, document.name, storage=Document.file.field.storage
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # ---------- My tasks ----------

@@ -249,7 +249,7 @@ def import_upload_to(instance: ImportJob, filename: str) -> str:
 
 
 class ImportJob(models.Model):
-    """One import of leads or contacts from an uploaded file (kept under MEDIA_ROOT): the column
+    """One import of leads or contacts from an uploaded file (kept in the default storage): the column
     mapping and duplicate choice the user settles on, then the progress and outcome of the run
     (``leads.imports``)."""
 

@@ -123,7 +123,7 @@ def write_attachments(
 def make_document(
     subject: models.Model, ref: Reference, name: str, text: str, mime_type: str, user: User | None
 ) -> Document:
-    """A real small file on disk (``Document.file.save``), its row still to be inserted."""
+    """A real small file in the storage (``Document.file.save``), its row still to be inserted."""
     data = text.encode("utf-8")
     document = Document(
         content_type=ref.content_types[type(subject)],

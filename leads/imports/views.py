@@ -13,7 +13,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.exports import export_view
+from crm.files import stored_file_response
 from crm.htmx import wants_partial
 from crm.jobs.services import job_progress
 from crm.models import User
@@ -175,14 +177,15 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def import_rejected_view(request: HttpRequest, pk: int) -> FileResponse:
+def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = get_object_or_404(visible_jobs(request.user), pk=pk)
     if not job.rejected_file:
         raise Http404
     stem = job.file_name.rsplit(".", 1)[0]
-    return FileResponse(
-        job.rejected_file.open("rb"),
-        as_attachment=True,
-        filename=f"{stem}-rejected.csv",
+    return stored_file_response(
+        request,
+        job.rejected_file.name,
+        f"{stem}-rejected.csv",
         content_type="text/csv; charset=utf-8",
+        storage=ImportJob.rejected_file.field.storage,
     )
