@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 
-from crm.export_jobs import KIND, export_spec, file_response
+from crm.export_jobs import KIND, export_spec
 from crm.htmx import render_htmx
 from crm.jobs.housekeeping import retention
 from crm.jobs.models import Job, JobState
 from crm.jobs.services import job_progress, visible_jobs
+from crm.jobs.views import job_file_response
 
 
 def _export_job(request: HttpRequest, pk: int) -> Job:
@@ -52,8 +53,8 @@ def export_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _export_job(request, pk)
     if job.file:
         try:
-            return file_response(job)
-        except FileNotFoundError:
+            return job_file_response(request, job)
+        except Http404:
             Job.objects.filter(pk=job.pk).update(file="")
             job.file = ""
     context = _context(job)

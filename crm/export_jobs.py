@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -31,7 +31,6 @@ from django.utils.translation import gettext_lazy
 from crm.exports import (
     CHUNK_SIZE,
     XLSX_FORMAT,
-    XLSX_TYPE,
     Column,
     csv_chunks,
     export_records,
@@ -193,16 +192,6 @@ class Background:
 
 def export_job_url(job: Job) -> str:
     return reverse("exports:job", args=[job.pk])
-
-
-def file_response(job: Job) -> FileResponse:
-    """The job's file, as a download (through storage). The one place that serves a job file;
-    swap for ``crm.files.stored_file_response`` once it exists."""
-    filename = job.params.get("filename") or job.file.name.rsplit("/", 1)[-1]
-    content_type = XLSX_TYPE if job.params.get("format") == XLSX_FORMAT else "text/csv"
-    return FileResponse(
-        job.file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
-    )
 
 
 def register_kind() -> None:

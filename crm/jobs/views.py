@@ -15,7 +15,6 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Count, QuerySet
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -33,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.exports import neutralise
+from crm.files import stored_file_response
 from crm.htmx import render_htmx
 from crm.jobs import kinds
 from crm.jobs.indicator import indicator_context, remember_job
@@ -322,9 +322,10 @@ def _file_purged(job: Job) -> bool:
     )
 
 
-def job_file_response(job: Job) -> FileResponse:
-    """The job's file as a download, read through storage (local disk or object storage)."""
-    return FileResponse(job.file.open("rb"), as_attachment=True, filename=_filename(job))
+def job_file_response(request: HttpRequest, job: Job) -> HttpResponseBase:
+    """The job's file as a download, through storage: streamed from the local disk, a short-lived
+    presigned redirect on object storage (crm.files). Raises Http404 when the file is gone."""
+    return stored_file_response(request, job.file.name, _filename(job), storage=job.file.storage)
 
 
 @require_GET
@@ -332,8 +333,8 @@ def job_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job(request, pk)
     if job.file:
         try:
-            return job_file_response(job)
-        except FileNotFoundError:
+            return job_file_response(request, job)
+        except Http404:
             pass
     if _file_purged(job) or job.file:
         messages.error(

@@ -419,3 +419,30 @@ def test_without_moto_the_s3_tests_fail_under_ci_and_skip_elsewhere(
     assert done.returncode == (1 if ci else 0)
     if ci:
         assert "moto_server cannot start" in done.stdout and "CI=true" in done.stdout
+
+
+def test_an_export_job_writes_to_the_bucket_and_downloads_by_presigned_redirect(
+    rep_client: Client, rep: Any, settings: Any, s3_storage: S3Bucket
+) -> None:
+    """A worker on another machine writes the export into the bucket; whichever web machine
+    answers the download redirects to it (no local disk involved)."""
+    from crm.export_jobs import KIND
+    from crm.jobs.models import Job, JobState
+    from tests.jobs import drain
+
+    for name in ("Alpha", "Beta", "Gamma"):
+        LeadFactory(last_name=name, owner=rep)
+    settings.CRM_EXPORT_JOB_THRESHOLD = 2
+    url = reverse("leads:export")
+    page = rep_client.get(url, {"scope": "all", "format": "csv"})
+    rep_client.post(page.wsgi_request.get_full_path())
+    drain()
+    job = Job.objects.get(kind=KIND)
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert job.file.name in s3_storage.object_keys()
+    for name in ("exports:download", "jobs:download"):
+        response = rep_client.get(reverse(name, args=[job.pk]))
+        assert response.status_code == 302, name
+        assert response["Location"].startswith(f"{s3_storage.server.endpoint}/{s3_storage.name}/")
+        status, _headers, content = fetch(response["Location"])
+        assert status == 200 and b"Gamma" in content
