@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
 from crm.htmx import render_htmx, wants_partial
+from crm.jobs.indicator import remember_job
 from crm.selection import BulkOutcome
 
 # Not filters: the list state left out of "all N matching".
@@ -194,6 +195,7 @@ def bulk_action_view(request: HttpRequest, action: BulkAction) -> HttpResponse:
                 job = bulk_jobs.bulk_job_start(
                     request, action=action, selection=selection, form=form
                 )
+                remember_job(request, job)  # the top bar follows it
                 if partial:
                     return bulk_jobs.job_started_response(request, job)
                 return redirect(bulk_jobs.bulk_job_url(job))

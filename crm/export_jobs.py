@@ -37,6 +37,7 @@ from crm.exports import (
     xlsx_file,
 )
 from crm.jobs import kinds
+from crm.jobs.indicator import remember_job
 from crm.jobs.kinds import ChunkOutcome
 from crm.jobs.models import Job
 
@@ -175,6 +176,7 @@ class Background:
             job = export_job_start(
                 request, spec=self.spec, scope=scope, fmt=fmt, query=request.GET, rows=rows
             )
+            remember_job(request, job)
             return redirect(export_job_url(job))
         back = reverse(self.spec.list_url_name) if self.spec.list_url_name else ""
         return render(

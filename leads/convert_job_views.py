@@ -18,6 +18,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from crm.bulk_views import Selection
 from crm.htmx import wants_partial
+from crm.jobs.indicator import remember_job
 from crm.jobs.models import Job, JobItem, JobState
 from crm.jobs.services import job_cancel, job_progress, visible_jobs
 from crm.models import User
@@ -35,6 +36,7 @@ def start(
 ) -> HttpResponse:
     """Start the job (the options were validated) and answer at once with its progress."""
     job = convert_job_start(actor=actor, lead_ids=selection.ids, options=options)
+    remember_job(request, job)
     if not wants_partial(request):
         return redirect("leads:bulk_convert_job", pk=job.pk)
     return render(request, f"{TEMPLATE}#job", _job_context(job, back=selection.back))
@@ -153,6 +155,7 @@ def bulk_convert_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("This batch is already being undone."))
         return redirect("jobs:detail", pk=running.pk)
     undo = start_undo(actor=request.user, job=job)  # type: ignore[arg-type]
+    remember_job(request, undo)
     messages.success(
         request,
         _("Undoing the %(count)s conversions of this batch: follow it here.")

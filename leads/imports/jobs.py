@@ -116,7 +116,7 @@ def visible_jobs(user: Any) -> Any:
     return jobs if is_manager(user) else jobs.filter(created_by=user)
 
 
-def import_job_start(*, job: ImportJob, mapping: list[str], duplicates: str) -> None:
+def import_job_start(*, job: ImportJob, mapping: list[str], duplicates: str) -> Job | None:
     """Start the run with the chosen mapping: a ``leads.import`` job a worker runs (queued with
     this transaction: if it rolls back, nothing was queued). A second click starts nothing."""
     with transaction.atomic():
@@ -124,9 +124,10 @@ def import_job_start(*, job: ImportJob, mapping: list[str], duplicates: str) -> 
             pk=job.pk, status=ImportJobStatus.DRAFT, files_deleted_at__isnull=True
         ).update(mapping=mapping, duplicates=duplicates, status=ImportJobStatus.QUEUED)
         if not updated:
-            return
+            return None
         run = job_start(kind=KIND, actor=job.created_by, ids=[], params={"import": job.pk})
         ImportJob.objects.filter(pk=job.pk).update(job=run)
+    return run
 
 
 # --- the job's chunks (in the worker) ------------------------------------------------------------

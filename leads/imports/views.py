@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 from crm.exports import export_view
 from crm.files import stored_file_response
 from crm.htmx import wants_partial
+from crm.jobs.indicator import remember_job
 from crm.jobs.services import job_progress
 from crm.models import User
 from leads.imports.checking import DuplicateMode, records_import_preview
@@ -141,7 +142,9 @@ def import_job_view(request: HttpRequest, pk: int) -> HttpResponse:
         mapping, duplicates = _posted_mapping(request, job, len(table.headers))
         if request.POST.get("action") == "import":
             if not mapping_errors(job.kind, mapping):
-                import_job_start(job=job, mapping=mapping, duplicates=duplicates)
+                run = import_job_start(job=job, mapping=mapping, duplicates=duplicates)
+                if run is not None:
+                    remember_job(request, run)
                 return redirect("leads:import_job", pk=job.pk)
         else:
             ImportJob.objects.filter(pk=job.pk).update(mapping=mapping, duplicates=duplicates)

@@ -236,3 +236,16 @@ def test_an_export_job_reports_its_progress_while_it_writes(
     job = _start(rep_client, reverse("leads:export"), {"scope": "all", "format": fmt})
     assert seen == [0, 0, 2, 2]
     assert job.done == 4
+
+
+def test_an_export_started_from_the_menu_shows_in_the_top_bar(
+    rep_client: Client, settings: Any, leads: list[Any]
+) -> None:
+    settings.CRM_EXPORT_JOB_THRESHOLD = 2
+    url = reverse("leads:export")
+    page = rep_client.get(url, {"scope": "all", "format": "csv"})
+    rep_client.post(page.wsgi_request.get_full_path())
+    job = Job.objects.get(kind=KIND)
+    html = rep_client.get(reverse("tasks:list")).content.decode()
+    assert 'data-job-indicator="running"' in html or 'data-job-indicator="queued"' in html
+    assert reverse("jobs:detail", args=[job.pk]) in html

@@ -192,3 +192,11 @@ def test_the_job_page_hook_offers_the_undo_once_the_job_has_ended(
     undo = Job.objects.get(kind=UNDO)
     hook = render_to_string(f"jobs/kinds/{undo.kind}.html", {"job": undo}, request=request)
     assert reverse("jobs:detail", args=[job.pk]) in hook
+
+
+def test_a_job_started_from_the_dialog_shows_in_the_top_bar(rep_client: Client, rep: Any) -> None:
+    leads = LeadFactory.create_batch(6, owner=rep)
+    job, _page = _start(rep_client, [lead.pk for lead in leads])
+    page = html(rep_client.get(reverse("tasks:list")))
+    assert 'data-job-indicator="running"' in page
+    assert reverse("jobs:detail", args=[job.pk]) in page
