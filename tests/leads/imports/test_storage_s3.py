@@ -1,6 +1,6 @@
 """Imports on S3-compatible object storage (issue 12, stateless web processes), against the real
-``moto_server`` of tests/s3.py: the uploaded file is kept in the bucket, the preview and the run
-read it back from there, the rejected rows are written there and downloaded through a
+``moto_server`` of tests/s3.py: the uploaded file is kept in the bucket, the worker's run reads
+it back from there, the rejected rows are written there and downloaded through a
 permission-checked presigned redirect; a refused file stores nothing."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from leads.models import ImportJob, Lead
+from tests.jobs import drain
 from tests.s3 import S3Bucket, fetch
 
 pytestmark = pytest.mark.django_db
@@ -44,11 +45,12 @@ def test_an_import_keeps_its_file_in_the_bucket_and_runs_from_it(
     assert job.file.name.startswith("imports/") and s3_storage.object_keys() == [job.file.name]
     assert s3_storage.read(job.file.name) == CSV
 
-    # The preview reads the stored file back from the bucket.
+    # The preview reads the sample kept at upload; the worker reads the file from the bucket.
     page = rep_client.get(reverse("leads:import_job", args=[job.pk])).content.decode()
     assert "A lead needs a last name or a company name." in page
 
     rep_client.post(reverse("leads:import_job", args=[job.pk]), {**MAPPING, "action": "import"})
+    drain()
     job.refresh_from_db()
     assert job.status == "done" and (job.created_count, job.rejected_count) == (2, 1)
     assert set(Lead.objects.values_list("last_name", flat=True)) == {"Dupont", "Durand"}
