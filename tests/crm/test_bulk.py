@@ -383,7 +383,8 @@ def test_bulk_update_writes_only_the_fields_given(rep: Any) -> None:
 def test_bulk_update_generic_subjects_and_query_count(django_assert_num_queries: Any) -> None:
     lead = LeadFactory()
     person = bulk_insert(Contact, [Contact(last_name="Target")])[0]
-    lead_type, contact_type = ContentType.objects.get_for_models(Lead, Contact).values()
+    types = ContentType.objects.get_for_models(Lead, Contact)  # a dict: its order is the cache's
+    lead_type, contact_type = types[Lead], types[Contact]
     tasks = bulk_insert(
         Task,
         [Task(content=f"t{i}", content_type=lead_type, object_id=lead.pk) for i in range(1200)],
