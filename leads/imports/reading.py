@@ -186,6 +186,17 @@ def _defused(exc: BaseException | None) -> bool:
     return False
 
 
+def _workbook_refusal(exc: Exception) -> ImportFileError:
+    """What a workbook openpyxl could not read is told (an ``ImportFileError`` as it is)."""
+    if isinstance(exc, ImportFileError):
+        return exc
+    if _defused(exc):
+        return ImportFileError(
+            _("This workbook is refused: it declares XML entities, as XML bombs do.")
+        )
+    return ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx)."))
+
+
 def _read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of an XLSX, capped as they stream (a declared dimension may
     lie): rows, the widest row, and the cells once every row is as wide as the header."""
@@ -210,14 +221,8 @@ def _read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
                 rows.append(row)
             cells += len(headers)
             caps.check(number, len(headers), cells)
-    except ImportFileError:
-        raise
     except Exception as exc:
-        if _defused(exc):
-            raise ImportFileError(
-                _("This workbook is refused: it declares XML entities, as XML bombs do.")
-            ) from None
-        raise ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx).")) from None
+        raise _workbook_refusal(exc) from None
     return headers, [r + [""] * (len(headers) - len(r)) for r in rows]
 
 
@@ -404,14 +409,8 @@ def _xlsx_sample(handle: IO[bytes], limit: int) -> Sample:
                     rows.append(row)
         finally:
             workbook.close()
-    except ImportFileError:
-        raise
     except Exception as exc:
-        if _defused(exc):
-            raise ImportFileError(
-                _("This workbook is refused: it declares XML entities, as XML bombs do.")
-            ) from None
-        raise ImportFileError(_("This file cannot be read as an Excel workbook (.xlsx).")) from None
+        raise _workbook_refusal(exc) from None
     rows = [r + [""] * (len(headers) - len(r)) for r in rows]
     return Sample(_table(headers, rows), complete)
 
