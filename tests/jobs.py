@@ -10,26 +10,39 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 
-def drain(*, limit: int = 10_000) -> int:
-    """Run ready tasks until none is left (tasks may queue others); returns how many ran."""
-    worker = Worker(
+def task_worker(worker_id: str = "test-drain") -> Worker:
+    """A worker object (django-tasks-db's) whose ``run_task`` runs one claimed task."""
+    return Worker(
         queue_names=["*"],
         interval=0,
         batch=True,
         backend_name="default",
         startup_delay=False,
         max_tasks=None,
-        worker_id="test-drain",
+        worker_id=worker_id,
         excluded_queue_names=[],
     )
+
+
+def run_next(worker: Worker) -> DBTaskResult | None:
+    """Claim and run the next ready task, if any; returns it, refreshed (its status, traceback)."""
+    task = DBTaskResult.objects.ready().order_by("-priority", "enqueued_at").first()
+    if task is None:
+        return None
+    task.claim(worker.worker_id)
+    worker.run_task(task)
+    task.refresh_from_db()
+    return task
+
+
+def drain(*, limit: int = 10_000) -> int:
+    """Run ready tasks until none is left (tasks may queue others); returns how many ran."""
+    worker = task_worker()
     ran = 0
     while ran < limit:
-        task = DBTaskResult.objects.ready().order_by("-priority", "enqueued_at").first()
+        task = run_next(worker)
         if task is None:
             return ran
-        task.claim(worker.worker_id)
-        worker.run_task(task)
-        task.refresh_from_db()
         if task.status != TaskResultStatus.SUCCESSFUL:
             raise AssertionError(f"task {task.task_path} failed: {task.traceback}")
         ran += 1

@@ -14,14 +14,13 @@ from typing import Any
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import include, path, reverse
-from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
 
 from crm.jobs import kinds
 from crm.jobs.kinds import ChunkOutcome, ItemResult, JobKind
 from crm.jobs.models import Job
 from crm.jobs.services import job_start
 from crm.jobs.views import remember_job
+from tests.jobs import run_next, task_worker
 
 KIND = "test.browser"
 
@@ -93,24 +92,12 @@ class WorkerThread(threading.Thread):
     def run(self) -> None:
         for alias, conn in self.overrides.items():
             connections[alias] = conn
-        worker = Worker(
-            queue_names=["*"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test-browser-worker",
-            excluded_queue_names=[],
-        )
+        worker = task_worker("test-browser-worker")
         try:
             while not self.halt.is_set():
                 with self.gate:
-                    task = DBTaskResult.objects.ready().order_by("-priority", "enqueued_at").first()
+                    task = run_next(worker)
                     if task is not None:
-                        task.claim(worker.worker_id)
-                        worker.run_task(task)
-                        task.refresh_from_db()
                         if task.traceback:
                             self.errors.append(task.traceback)
                         self.ran += 1
