@@ -288,3 +288,26 @@
     }
   }, true);
 })();
+
+/* ---------- 11. Dialogs opened as pages (class="dialog-page") ---------- */
+
+// A dialog's form swaps its answer into the dialog's body (hx-target="#lead-dialog-body"...),
+// which exists in the list page's <dialog>. Opened as a page of its own (a link opened in a new
+// tab, the no-dialog fallback, a redirect), the page's wrapper takes that id, so the same form
+// answers in place instead of failing with htmx:targetError.
+(function () {
+  "use strict";
+  function adopt(root) {
+    root.querySelectorAll(".dialog-page").forEach(function (page) {
+      var elt = page.querySelector('[hx-target^="#"]');
+      if (!elt || page.id) { return; }
+      var id = elt.getAttribute("hx-target").slice(1);
+      if (!document.getElementById(id)) { page.id = id; }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { adopt(document); });
+  } else {
+    adopt(document);
+  }
+})();

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from crm.jobs.models import Job, JobChunk
 from crm.jobs.services import chunk_run
-from leads.models import LeadConversion
+from leads.models import Lead, LeadConversion
 from tests.browser.data import build_team
 from tests.browser.test_leads_conversion import log_in
 from tests.jobs import drain
@@ -55,3 +55,22 @@ def test_a_large_selection_shows_progress_then_the_result(page: Any, settings: A
     ).to_be_visible()
     dialog.get_by_role("link", name="Done").click()
     expect(page.locator("#results tbody tr")).to_have_count(1)
+
+
+def test_the_dialog_opened_as_a_page_answers_in_place(page: Any, settings: Any) -> None:
+    """Opened as a page of its own (a new tab), the bulk dialog's form still works: its answer
+    (here, a job's progress, then the result) replaces the page's dialog, no htmx:targetError."""
+    settings.CRM_CONVERT_JOB_THRESHOLD = 3
+    settings.CRM_CONVERT_CHUNK_SIZE = 2
+    team = build_team()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+    log_in(page, team.rep.username)
+    mine = Lead.objects.filter(owner=team.rep, converted_at__isnull=True)
+    ids = list(mine.values_list("pk", flat=True)[:4])
+    page.goto("/leads/convert/?" + "&".join(f"pk={pk}" for pk in ids))
+    page.get_by_role("button", name=f"Convert {len(ids)} leads").click()
+    expect(page.locator(".job-progress")).to_contain_text(f"0 of {len(ids)} done")
+    drain()
+    expect(page.get_by_role("heading", name="Conversion results")).to_be_visible()
+    assert not [e for e in errors if "targetError" in e]
