@@ -128,13 +128,9 @@ class Command(BaseCommand):
         actor, ids = self.seeded(count)
         started = time.perf_counter()
         if self.kind.name == "leads.convert":
-            from leads.conversion import ConversionOptions, leads_convert
+            from leads.conversion import leads_convert
 
-            options = ConversionOptions(
-                create_deal=self.params.get("create_deal", True),
-                create_task=self.params.get("create_task", True),
-            )
-            leads_convert(actor=actor, lead_ids=ids, options=options)
+            leads_convert(actor=actor, lead_ids=ids, options=self.conversion_options())
         else:
             job = Job.objects.create(kind=self.kind.name, created_by=actor, params=self.params)
             with transaction.atomic():
@@ -161,13 +157,7 @@ class Command(BaseCommand):
         try:
             self.wait_ready(workers)  # started (imports, checks) before the clock starts
             started = time.perf_counter()
-            job = job_start(
-                kind=self.kind.name,
-                actor=actor,
-                ids=ids,
-                params=self.params,
-                chunk_size=self.options["chunk_size"],
-            )
+            job = self.start(actor, ids)
             last_done, last_change, gap = 0, started, 0.0
             while True:
                 time.sleep(0.1)
@@ -195,6 +185,32 @@ class Command(BaseCommand):
         )
         return {"seconds": seconds, "rss_kb": rss, "progress_gap": gap}
 
+    def conversion_options(self) -> Any:
+        from leads.conversion import ConversionOptions
+
+        return ConversionOptions(
+            create_deal=self.params.get("create_deal", True),
+            create_task=self.params.get("create_task", True),
+        )
+
+    def start(self, actor: Any, ids: list[int]) -> Job:
+        """Start the job as the view does: for a conversion, the same options as the direct
+        call, the ids in party order (leads.conversion.jobs.convert_job_start)."""
+        if self.kind.name == "leads.convert":
+            from leads.conversion.jobs import party_order
+
+            params = {"options": self.conversion_options().as_json(), "decisions": {}}
+            ids = party_order(ids)
+        else:
+            params = self.params
+        return job_start(
+            kind=self.kind.name,
+            actor=actor,
+            ids=ids,
+            params=params,
+            chunk_size=self.options["chunk_size"],
+        )
+
     def wait_ready(self, workers: int) -> None:
         """Until every worker has connected (its scheduler and task loop query at once)."""
         deadline = time.monotonic() + 120
@@ -219,7 +235,7 @@ class Command(BaseCommand):
         ids = list(range(1, count + 1))
         with transaction.atomic():
             started = time.perf_counter()
-            job_start(kind=self.kind.name, actor=actor, ids=ids, params=self.params)
+            self.start(actor, ids)
             seconds = time.perf_counter() - started
             transaction.set_rollback(True)
         return seconds
