@@ -35,7 +35,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -408,10 +408,6 @@ def visible_jobs(user: Any) -> Any:
 
     jobs = Job.objects.select_related("created_by")
     return jobs if is_manager(user) else jobs.filter(created_by=user)
-
-
-def active_jobs(user: Any) -> Any:
-    return Job.objects.filter(created_by=user).filter(Q(state__in=ACTIVE_STATES))
 
 
 def job_progress(job: Job) -> dict[str, Any]:
