@@ -226,8 +226,8 @@ def test_an_export_job_reports_its_progress_while_it_writes(
     monkeypatch.setattr(export_jobs, "PROGRESS_EVERY", 2)
     original = export_jobs._counted
 
-    def counted(job: Any, records: Any) -> Any:
-        for record in original(job, records):
+    def counted(job: Any, records: Any, beat: Any) -> Any:
+        for record in original(job, records, beat):
             seen.append(Job.objects.get(pk=job.pk).done)
             yield record
 
