@@ -64,22 +64,26 @@ def job_start(
     *,
     kind: str,
     actor: User,
-    ids: Sequence[int],
+    ids: Sequence[int] = (),
+    parts: Sequence[Sequence[int]] | None = None,
     params: dict[str, Any] | None = None,
     chunk_size: int = 1000,
 ) -> Job:
-    """Record a job over ``ids`` (split into chunks of ``chunk_size``) and queue it. Runs in the
-    caller's transaction: if it rolls back, nothing was queued."""
+    """Record a job over ``ids`` (split into chunks of ``chunk_size``), or over ``parts`` (the
+    chunks, cut by the caller), and queue it. Runs in the caller's transaction: if it rolls
+    back, nothing was queued."""
     job_kind = kinds.get(kind)
-    ids = list(ids)
-    chunk_size = max(1, chunk_size)
-    parts = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)] or [[]]
+    if parts is None:
+        ids = list(ids)
+        chunk_size = max(1, chunk_size)
+        parts = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    parts = [list(part) for part in parts] or [[]]
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind,
             created_by=actor,
             params=params or {},
-            total=len(ids),
+            total=sum(len(part) for part in parts),
             chunks_total=len(parts),
         )
         chunks = JobChunk.objects.bulk_create(
