@@ -136,7 +136,8 @@ def test_party_order_groups_company_and_email(manager: Any) -> None:
     a1 = LeadFactory(owner=manager, company_name="Zeta", email="x@z.test")
     b = LeadFactory(owner=manager, company_name="Alpha", email="y@a.test")
     a2 = LeadFactory(owner=manager, company_name="zeta ", email="w@z.test")
-    assert party_order([a1.pk, b.pk, a2.pk, 999_999]) == [b.pk, a2.pk, a1.pk, 999_999]
+    # By company (case and spaces ignored), then by id within a company; not-leads last.
+    assert party_order([a1.pk, b.pk, a2.pk, 999_999]) == [b.pk, a1.pk, a2.pk, 999_999]
 
 
 def test_chunks_are_cut_between_parties(manager: Any) -> None:
