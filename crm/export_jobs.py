@@ -155,6 +155,9 @@ def run_export_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> Chun
             handle.seek(0)
         try:
             filename = params.get("filename") or export_filename(spec.name, params["format"])
+            # A run that died after writing its file, before recording it, left it under this
+            # very name (the job's id is in it): replaced, not left behind as an orphan.
+            job.file.storage.delete(job.file.field.generate_filename(job, filename))
             job.file.save(filename, File(handle), save=False)
         finally:
             handle.close()
