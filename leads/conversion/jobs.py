@@ -266,15 +266,26 @@ def claims_for(lead_ids: Sequence[int]) -> list[int]:
 
 
 def claims_take(keys: list[int]) -> None:
-    """Insert the claims in key order (waits for a running chunk holding one of them)."""
+    """Insert the claims in key order (waits for a running chunk holding one of them). On
+    PostgreSQL one statement over an array (a few milliseconds for thousands of keys)."""
+    if not keys:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ConversionClaim._meta.db_table} (key) "
+                "SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k ON CONFLICT DO NOTHING",
+                [keys],
+            )
+        return
     ConversionClaim.objects.bulk_create(
-        [ConversionClaim(key=key) for key in keys], batch_size=5000, ignore_conflicts=True
+        [ConversionClaim(key=key) for key in keys], batch_size=1000, ignore_conflicts=True
     )
 
 
 def claims_release(keys: list[int]) -> None:
     for chunk in chunks(keys):
-        ConversionClaim.objects.filter(key__in=chunk).delete()
+        ConversionClaim.objects.filter(key__any=chunk).delete()
 
 
 # --- the kinds -----------------------------------------------------------------------------
