@@ -349,6 +349,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CRM_JOB_HEARTBEAT_SECONDS = float(os.environ.get("CRM_JOB_HEARTBEAT_SECONDS", "10"))
 CRM_JOB_STALE_SECONDS = float(os.environ.get("CRM_JOB_STALE_SECONDS", "120"))
 CRM_JOB_SWEEP_SECONDS = float(os.environ.get("CRM_JOB_SWEEP_SECONDS", "30"))
+CRM_JOB_PARALLEL_CHUNKS = int(
+    os.environ.get("CRM_JOB_PARALLEL_CHUNKS", "8")
+)  # queued at once per job
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
 

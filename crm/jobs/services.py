@@ -89,7 +89,7 @@ def job_start(
         chunks = JobChunk.objects.bulk_create(
             [JobChunk(job=job, number=n, ids=part) for n, part in enumerate(parts)]
         )
-        for chunk in chunks if job_kind.parallel else chunks[:1]:
+        for chunk in chunks[: in_flight(job_kind)]:
             _enqueue(chunk.pk)
     return job
 
@@ -112,6 +112,15 @@ def job_cancel(*, job: Job, actor: User) -> bool:
                 _chunk_finished(job.pk)
     job.refresh_from_db()
     return bool(asked)
+
+
+def in_flight(job_kind: kinds.JobKind) -> int:
+    """How many chunks of a job are queued at once: one for a sequential kind; for a parallel
+    kind ``CRM_JOB_PARALLEL_CHUNKS`` (8), so starting a job of 100 chunks queues 8 tasks, not
+    100, and each chunk that finishes queues the next one (``_chunk_finished``)."""
+    if not job_kind.parallel:
+        return 1
+    return max(1, int(getattr(settings, "CRM_JOB_PARALLEL_CHUNKS", 8)))
 
 
 def _enqueue(chunk_id: int) -> None:
@@ -292,15 +301,18 @@ def _chunk_finished(job_id: int) -> None:
     with transaction.atomic():
         Job.objects.filter(pk=job_id).update(chunks_finished=F("chunks_finished") + 1)
         job = Job.objects.get(pk=job_id)
-        if job.chunks_finished < job.chunks_total and not kinds.get(job.kind).parallel:
-            following = (
-                JobChunk.objects.filter(job_id=job_id, state=ChunkState.PENDING)
-                .order_by("number")
+        # The first ``in_flight`` chunks were queued at the start; the n-th chunk to finish
+        # queues chunk number in_flight + n - 1 (each number once: the count is incremented in
+        # this transaction). A chunk that is no longer pending (cancelled) ignores its task.
+        following = in_flight(kinds.get(job.kind)) + job.chunks_finished - 1
+        if following < job.chunks_total and not job.cancel_requested:
+            chunk_id = (
+                JobChunk.objects.filter(job_id=job_id, number=following)
                 .values_list("pk", flat=True)
                 .first()
             )
-            if following is not None:
-                _enqueue(following)
+            if chunk_id is not None:
+                _enqueue(chunk_id)
     if job.chunks_finished >= job.chunks_total:
         job_finish(job_id)
 
@@ -428,8 +440,8 @@ def job_progress(job: Job) -> dict[str, Any]:
 def job_extend(job: Job, ids: Sequence[int], chunk_size: int = 1000) -> int:
     """Add chunks over ``ids`` to a job, and them to its total, from one of its running chunks
     (in that chunk's transaction: if the chunk rolls back, so do they). A sequential kind's next
-    chunk is queued by the running chunk's end, in number order; a parallel kind's are queued
-    here. Returns how many chunks were added."""
+    chunk is queued by the running chunk's end, in number order, as are a parallel kind's beyond
+    the first ``in_flight``. Returns how many chunks were added."""
     ids = list(ids)
     if not ids:
         return 0
@@ -449,7 +461,10 @@ def job_extend(job: Job, ids: Sequence[int], chunk_size: int = 1000) -> int:
         Job.objects.filter(pk=job.pk).update(
             total=F("total") + len(ids), chunks_total=F("chunks_total") + len(parts)
         )
-        if kinds.get(job.kind).parallel:
-            for chunk in chunks:
+        # Those within the first ``in_flight`` numbers are queued here, as ``job_start`` would
+        # have; the others by the chunks that finish (``_chunk_finished``).
+        window = in_flight(kinds.get(job.kind))
+        for chunk in chunks:
+            if chunk.number < window:
                 _enqueue(chunk.pk)
     return len(parts)

@@ -263,3 +263,32 @@ def test_the_worker_loop_queues_and_runs_the_housekeeping_in_its_one_thread() ->
     assert ran == [threading.current_thread()]
     assert threading.active_count() == threads
     assert JobSchedule.objects.get(name="test.loop").last_run_at is not None
+
+
+def test_a_parallel_job_queues_a_window_of_chunks_and_each_end_queues_the_next(
+    rep: Any, settings: Any
+) -> None:
+    """Starting a job of 10 chunks queues 3 tasks (a rep's POST stays quick whatever the size);
+    each chunk that ends queues the next; every chunk runs once."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.CRM_JOB_PARALLEL_CHUNKS = 3
+    job = job_start(kind="test.tagging", actor=rep, ids=range(1, 21), chunk_size=2)
+    assert DBTaskResult.objects.ready().count() == 3
+    assert drain() == 10
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.done == 20
+    assert Tag.objects.filter(name__startswith=f"job-{job.pk}-item-").count() == 20
+    assert set(JobChunk.objects.filter(job=job).values_list("state", "attempts")) == {
+        (ChunkState.DONE, 1)
+    }
+
+
+def test_cancel_stops_the_window(rep: Any, settings: Any) -> None:
+    settings.CRM_JOB_PARALLEL_CHUNKS = 2
+    job = job_start(kind="test.tagging", actor=rep, ids=range(1, 11), chunk_size=2)
+    job_cancel(job=job, actor=rep)
+    drain()
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED and job.done == 0
+    assert not Tag.objects.filter(name__startswith=f"job-{job.pk}-").exists()
