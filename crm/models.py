@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm import matching
 from crm.api.models import ApiToken, ApiTokenQuerySet  # noqa: F401  (the API tokens are crm models)
 from crm.validators import (
     validate_date_range,
@@ -534,13 +535,14 @@ KEY_LENGTH = 255  # Contact.name_key / domain_key columns
 
 
 def name_key_of(value: str) -> str:
-    """The duplicate-matching key of a name, as stored in ``Contact.name_key``."""
-    return normalize_text(value)[:KEY_LENGTH]
+    """The folded name stored in ``Contact.name_key`` (sorting, look-ups by name): case, accents
+    and punctuation folded as ``crm.matching.person_name_key``."""
+    return matching.person_name_key(value)[:KEY_LENGTH]
 
 
 def domain_key_of(value: str) -> str:
-    """The duplicate-matching key of a website, as stored in ``Contact.domain_key``."""
-    return website_domain(value)[:KEY_LENGTH]
+    """The website's domain, as stored in ``Contact.domain_key`` (``crm.matching.domain_key``)."""
+    return matching.domain_key(value)[:KEY_LENGTH]
 
 
 def normalize_text(value: str) -> str:
@@ -550,15 +552,7 @@ def normalize_text(value: str) -> str:
 
 def website_domain(value: str) -> str:
     """ "https://www.Acme.fr/contact" -> "acme.fr"; "" when there is no usable host."""
-    text = (value or "").strip().lower()
-    if not text:
-        return ""
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
-    host = re.split(r"[/?#:]", text, maxsplit=1)[0]
-    host = host.rsplit("@", 1)[-1]
-    if host.startswith("www."):
-        host = host[4:]
-    return host if "." in host else ""
+    return matching.domain_key(value)
 
 
 class FieldChange(models.Model):
