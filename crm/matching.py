@@ -9,10 +9,11 @@ these, so they agree on what "the same" means.
   national form read in ``region`` (default: the ``CRM_PHONE_REGION`` setting, "FR"); "" when the
   value cannot be a phone number.
 - ``person_name_key("  Zoé  O'Brien-Duval ")`` -> ``"zoe o brien duval"``: casefolded, accents
-  stripped (NFKD), punctuation to spaces, spaces collapsed.
+  stripped (NFKD), punctuation to spaces, spaces collapsed (a value of punctuation only keeps
+  it: ":" stays ":", never "").
 - ``organization_name_key("Société Générale S.A.")`` -> ``"societe generale"``: the same folding,
   then legal forms (SA, SARL, GmbH, Ltd, Inc, LLC, ...) removed as whole words at the end (as many
-  as there are: "GmbH & Co. KG") and at the start; never empty when the name is not: a name that
+  as there are: "GmbH & Co. KG") and at the start ("SARL Dupont"); never empty when the name is not: a name that
   is only a legal form keeps its folded form.
 - ``domain_key("https://www.Acme.fr:8080/contact")`` -> ``"acme.fr"``: the website's host without
   scheme, ``www.``, port or path; "" when there is no usable host.
@@ -85,11 +86,15 @@ def phone_key(value: str | None, region: str | None = None) -> str:
 
 
 def _fold(value: str | None) -> str:
-    text = unicodedata.normalize("NFKD", (value or "").casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = value or ""
+    for _ in range(2):  # twice: a compatibility form may decompose to capitals ("🄰" -> "A")
+        text = unicodedata.normalize("NFKD", text.casefold())
+        text = "".join(c for c in text if not unicodedata.combining(c))
     # "s.a." -> "sa", "s.a.r.l" -> "sarl": abbreviations written with dots stay one word.
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+    # A value of punctuation only (":", "&&") keeps its characters: never folded to empty.
+    folded = " ".join(_NOT_WORD.sub(" ", text).split())
+    return folded or " ".join((value or "").casefold().split())
 
 
 def person_name_key(value: str | None) -> str:
@@ -118,7 +123,7 @@ def organization_name_key(value: str | None) -> str:
     words = folded.split()
     while len(words) > 1 and (n := _legal_form_at_end(words)) and n < len(words):
         del words[-n:]
-    if len(words) > 1 and (n := _legal_form_at_start(words)) and n < len(words):
+    while len(words) > 1 and (n := _legal_form_at_start(words)) and n < len(words):
         del words[:n]
     return " ".join(words) or folded
 

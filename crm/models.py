@@ -430,10 +430,16 @@ class CrmSettings(models.Model):
     # Duplicate rules: which matches make a lead the same party as a contact
     # (docs/rules.md#duplicates).
     match_person_email = models.BooleanField(_("people: same email"), default=True)
+    match_person_phone = models.BooleanField(
+        _("people: same phone (work phone or mobile, in any format)"), default=True
+    )
     match_person_name_and_organization = models.BooleanField(
         _("people: same full name and same organisation"), default=True
     )
-    match_organization_name = models.BooleanField(_("organisations: same name"), default=True)
+    match_organization_name = models.BooleanField(
+        _("organisations: same name (ignoring case, accents, punctuation and legal form)"),
+        default=True,
+    )
     match_organization_domain = models.BooleanField(
         _("organisations: same website domain"), default=True
     )

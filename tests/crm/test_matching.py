@@ -48,6 +48,7 @@ def test_person_name_key_folds_case_accents_punctuation_spaces() -> None:
     assert person_name_key("ZOE O BRIEN DUVAL") == "zoe o brien duval"
     assert person_name_key("Straße") == "strasse"
     assert person_name_key(None) == ""
+    assert person_name_key(" : ") == ":"  # punctuation only: never folded to empty
 
 
 @pytest.mark.parametrize(
@@ -116,3 +117,10 @@ def test_person_name_key_ignores_case_and_surrounding_space(
 def test_phone_key_french_mobiles_national_equals_international(number: int) -> None:
     national = f"0{number}"
     assert phone_key(national) == phone_key(f"+33 {number}") == f"+33{number}"
+
+
+@given(st.text())
+def test_a_visible_value_never_folds_to_empty(value: str) -> None:
+    visible = bool("".join(value.split()))
+    assert bool(person_name_key(value)) == visible
+    assert bool(organization_name_key(value)) == visible
