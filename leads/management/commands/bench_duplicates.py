@@ -126,7 +126,7 @@ class Command(BaseCommand):
                 expected["org name"] += twin
                 org_rows.append(_contact(is_organization=True, name=name, email=f"o{n}@{DOMAIN}"))
             org_ids = insert_rows(Contact, org_rows)
-            person_rows = []
+            person_rows: list[dict[str, Any]] = []
             for i in range(people):
                 n = start + orgs + i
                 email = f"p{n}@{DOMAIN}"
