@@ -180,20 +180,23 @@ def _fill_members(tab: str, groups: list[Group]) -> None:
                 "lead__last_name",
                 "lead__company_name",
                 "lead__email",
+                "lead__phone",
+                "lead__mobile",
                 "lead__owner__first_name",
                 "lead__owner__last_name",
                 "lead__owner__username",
             )
         )
-        for kind, key, pk, first, last, company, email, o_first, o_last, o_user in rows:
+        for kind, key, pk, first, last, company, email, phone, mobile, *owner in rows:
             name = " ".join(p for p in (first, last) if p) or company
-            detail = ", ".join(p for p in (email, company if name != company else "") if p)
+            shown = (email, phone, mobile, company if name != company else "")
+            detail = ", ".join(p for p in shown if p)
             by_group[(kind, key)].append(
                 Member(
                     pk,
                     name,
                     detail,
-                    _owner(o_first, o_last, o_user),
+                    _owner(*owner),
                     reverse("leads:detail", args=[pk]),
                 )
             )
@@ -211,6 +214,8 @@ def _fill_members(tab: str, groups: list[Group]) -> None:
                 "contact__first_name",
                 "contact__last_name",
                 "contact__email",
+                "contact__phone",
+                "contact__mobile",
                 "contact__website",
                 "contact__organization__name",
                 "contact__owner__first_name",
@@ -218,12 +223,26 @@ def _fill_members(tab: str, groups: list[Group]) -> None:
                 "contact__owner__username",
             )
         )
-        for kind, key, pk, is_org, org_name, first, last, email, website, employer, *owner in rows:
+        for (
+            kind,
+            key,
+            pk,
+            is_org,
+            org_name,
+            first,
+            last,
+            email,
+            phone,
+            mobile,
+            website,
+            *rest,
+        ) in rows:
+            employer, *owner = rest
             if is_org:
                 name, detail = org_name, website
             else:
                 name = " ".join(p for p in (first, last) if p)
-                detail = ", ".join(p for p in (email, employer or "") if p)
+                detail = ", ".join(p for p in (email, phone, mobile, employer or "") if p)
             by_group[(kind, key)].append(
                 Member(pk, name, detail, _owner(*owner), reverse("contacts:detail", args=[pk]))
             )
