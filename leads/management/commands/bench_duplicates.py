@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         size, repeat = options["contacts"], options["repeat"]
-        have = Contact.objects.filter(email__endswith=f"@{DOMAIN}").count()
+        have = Contact.objects.filter(email__iendswith=f"@{DOMAIN}").count()
         if have < size * 0.9:
             started = time.perf_counter()
             expected = self._seed(size - have, random.Random(options["seed"]), start=have)
