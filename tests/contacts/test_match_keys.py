@@ -126,3 +126,45 @@ def test_the_backfill_migration_writes_every_records_keys_in_batches(
     assert found == expected
     assert len({r.pk for r in records}) == 7
     assert ("phone", "+33612345678") in {(k, v) for _, k, v in found}
+
+
+def test_keys_come_back_with_a_record_restored_from_the_trash(rep: Any, manager: Any) -> None:
+    from contacts.services import contacts_delete
+    from crm.models import TrashEntry
+    from crm.trash import trash_restore
+    from leads.bulk import leads_delete
+
+    person = ContactFactory(owner=rep, email="back@x.org", phone="0612345678")
+    lead = LeadFactory(owner=rep, email="lead@x.org", mobile="+33 7 00 00 00 01")
+    before = (keys(person), keys(lead))
+    contacts_delete(actor=rep, contact_ids=[person.pk])
+    leads_delete(actor=rep, lead_ids=[lead.pk])
+    assert not ContactKey.objects.exists() and not LeadKey.objects.exists()
+    trash_restore(actor=manager, entry_ids=TrashEntry.objects.values_list("pk", flat=True))
+    assert (keys(person), keys(lead)) == before
+    assert ("phone", "+33700000001") in before[1]
+
+
+def test_moving_employees_of_a_deleted_organisation_rewrites_their_name_keys(
+    rep: Any, manager: Any
+) -> None:
+    from contacts.services import organization_delete
+
+    old = OrganizationFactory(owner=rep)
+    new = OrganizationFactory(owner=rep)
+    person = ContactFactory(owner=rep, first_name="Ann", last_name="Lee", organization=old)
+    organization_delete(
+        actor=manager, organization=old, employees="move", deals="keep", move_to=new
+    )
+    assert ("name", f"ann lee#{new.pk}") in keys(person)
+    assert not ContactKey.objects.filter(key__endswith=f"#{old.pk}").exists()
+
+
+def test_employees_of_an_organisation_deleted_in_bulk_lose_their_name_keys(rep: Any) -> None:
+    from contacts.services import contacts_delete
+
+    org = OrganizationFactory(owner=rep)
+    person = ContactFactory(owner=rep, first_name="Ann", last_name="Lee", organization=org)
+    assert ("name", f"ann lee#{org.pk}") in keys(person)
+    contacts_delete(actor=rep, contact_ids=[org.pk])
+    assert not any(kind == "name" for kind, _ in keys(person))
