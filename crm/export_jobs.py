@@ -126,14 +126,16 @@ def export_job_start(
     return job
 
 
-def _counted(job: Job, records: Iterator[Any]) -> Iterator[Any]:
-    """The records, counting them on the job (its progress) every ``PROGRESS_EVERY`` rows."""
+def _counted(job: Job, records: Iterator[Any], beat: Callable[[], None]) -> Iterator[Any]:
+    """The records, counting them on the job (its progress) every ``PROGRESS_EVERY`` rows; the
+    chunk's heartbeat goes with it (the export runs outside a transaction: it is seen)."""
     written = 0
     for record in records:
         yield record
         written += 1
         if written % PROGRESS_EVERY == 0:
             Job.objects.filter(pk=job.pk).update(done=written)
+            beat()
     job.summary["rows"] = written
 
 
@@ -143,7 +145,7 @@ def run_export_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> Chun
     with translation.override(params.get("language")), timezone.override(params.get("timezone")):
         spec = export_spec(params["list"])
         columns = list(spec.columns())
-        records = _counted(job, job_records(job).iterator(chunk_size=CHUNK_SIZE))
+        records = _counted(job, job_records(job).iterator(chunk_size=CHUNK_SIZE), beat)
         if params["format"] == XLSX_FORMAT:
             handle = xlsx_file(columns, records, title=spec.name)
         else:
@@ -153,6 +155,9 @@ def run_export_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> Chun
             handle.seek(0)
         try:
             filename = params.get("filename") or export_filename(spec.name, params["format"])
+            # A run that died after writing its file, before recording it, left it under this
+            # very name (the job's id is in it): replaced, not left behind as an orphan.
+            job.file.storage.delete(job.file.field.generate_filename(job, filename))
             job.file.save(filename, File(handle), save=False)
         finally:
             handle.close()

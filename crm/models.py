@@ -673,3 +673,6 @@ class AuditEntry(models.Model):
 
 # The job records of long work live in crm/jobs/models.py.
 from crm.jobs.models import Job, JobChunk, JobItem, JobSchedule  # noqa: E402,F401
+
+# The merges of records (docs/rules.md#merge-records) live in crm/merging/models.py.
+from crm.merging.models import Merge  # noqa: E402,F401

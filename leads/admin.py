@@ -12,7 +12,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.formats import localize
 from django.utils.html import format_html_join
@@ -30,14 +31,18 @@ from crm.admin import (
     pretty_json,
     tag_names,
 )
+from crm.jobs.indicator import remember_job
 from crm.models import CustomFieldScope, User
 from crm.permissions import acting_user
 from leads.conversion import (
+    ConversionOptions,
     lead_conversion_undo,
     leads_convert,
     undo_blockers,
     undo_not_allowed,
 )
+from leads.conversion.jobs import convert_job_start, job_threshold
+from leads.conversion.planning import options_validate
 from leads.forms import ConversionOptionsForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 from leads.services import LeadReadOnly, lead_create, lead_update
@@ -156,8 +161,8 @@ class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin)
             raise PermissionDenied(str(exc)) from exc
 
     @admin.action(description=_("Convert selected leads"), permissions=["change"])
-    def convert_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> TemplateResponse:
-        """Options page, then the per-lead results, through the one conversion service."""
+    def convert_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> HttpResponse:
+        """Options page, then the per-lead results (a job above the threshold), through the one conversion service."""
         lead_ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         form = ConversionOptionsForm(
             request.POST if "apply" in request.POST else None, single=len(lead_ids) == 1
@@ -174,6 +179,8 @@ class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin)
         }
         if form.is_bound and form.is_valid():
             try:
+                if len(lead_ids) > job_threshold():  # as the leads list does (#bulk-job)
+                    return self._convert_as_job(request, lead_ids, form.to_options())
                 result = leads_convert(
                     actor=acting_user(request), lead_ids=lead_ids, options=form.to_options()
                 )
@@ -184,6 +191,19 @@ class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin)
                 context.update(title=_("Conversion results"), result=result)
                 return TemplateResponse(request, "admin/leads/lead/convert_result.html", context)
         return TemplateResponse(request, "admin/leads/lead/convert.html", context)
+
+    def _convert_as_job(
+        self, request: HttpRequest, lead_ids: list[int], options: ConversionOptions
+    ) -> HttpResponse:
+        """A large selection converts in the background: its job page, with progress."""
+        options_validate(options)
+        job = convert_job_start(actor=acting_user(request), lead_ids=lead_ids, options=options)
+        remember_job(request, job)
+        self.message_user(
+            request,
+            _("%(count)s leads are being converted in the background.") % {"count": len(lead_ids)},
+        )
+        return redirect("leads:bulk_convert_job", pk=job.pk)
 
     @admin.display(description=_("name"), ordering="last_name")
     def display_name_col(self, obj: Lead) -> str:

@@ -294,7 +294,9 @@ class ImportJob(models.Model):
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
     organizations_created = models.PositiveIntegerField(_("organisations created"), default=0)
-    rejected_file = models.FileField(_("rejected rows"), max_length=300, blank=True)
+    rejected_file = models.FileField(
+        _("rejected rows"), upload_to=import_upload_to, max_length=300, blank=True
+    )
     message = models.TextField(_("message"), blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

@@ -1,21 +1,21 @@
-"""Periodic housekeeping without cron (docs/rules.md#housekeeping): each worker process runs a
-small scheduler thread that, every few seconds, claims the periodic tasks that are due (one
-conditional UPDATE of ``JobSchedule`` per task: several workers on several machines start a run
-once) and queues them; any worker then runs them. A deployment with a worker cannot forget them.
+"""Periodic housekeeping without cron (docs/rules.md#housekeeping): between two tasks, every
+few seconds, each worker's loop (``manage.py worker``) claims the periodic tasks that are due
+(one conditional UPDATE of ``JobSchedule`` per task: several workers on several machines start a
+run once) and queues them; any worker then runs them. A deployment with a worker cannot forget
+them.
 
 Apps register their own (``register``), e.g. the purge of old import files."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.jobs.models import JobSchedule
@@ -73,21 +73,3 @@ def queue_due() -> list[str]:
 
 def scheduler_interval() -> float:
     return float(getattr(settings, "CRM_SCHEDULER_SECONDS", 5))
-
-
-def start_scheduler(stop: threading.Event) -> threading.Thread:
-    """The worker's scheduler thread (a worker process, never a web process)."""
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                queue_due()
-            except DatabaseError as exc:  # a busy or restarting database: next round
-                logger.warning("Scheduler: %s", exc)
-            finally:
-                close_old_connections()
-            stop.wait(scheduler_interval())
-
-    thread = threading.Thread(target=loop, name="crm-scheduler", daemon=True)
-    thread.start()
-    return thread

@@ -3,7 +3,7 @@
 ``job_start`` records a job and its chunks and queues them (django-tasks' database backend: the
 queue is a table of the same database, so the job and its queued tasks commit together, or not
 at all). A worker process runs each chunk (``chunk_run``): it claims it, keeps a heartbeat while
-it runs, and runs it in one transaction that also records the chunk's items and marks it done.
+it runs (``Beat``), and runs it in one transaction that also records the chunk's items and marks it done.
 A chunk is therefore either fully done, with its items, or untouched; a worker killed mid-chunk
 leaves it ``running`` with a stale heartbeat, and ``jobs_sweep`` (periodic, crm.jobs.schedule)
 queues it again, or fails the job with a clear message after ``max_attempts`` runs. Lost
@@ -18,11 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -55,7 +54,7 @@ def heartbeat_interval() -> float:
 
 def stale_after() -> float:
     """A running chunk whose heartbeat is older than this is taken for lost (its worker died)."""
-    return float(getattr(settings, "CRM_JOB_STALE_SECONDS", 60))
+    return float(getattr(settings, "CRM_JOB_STALE_SECONDS", 120))
 
 
 # --- starting, cancelling ------------------------------------------------------------------
@@ -65,22 +64,26 @@ def job_start(
     *,
     kind: str,
     actor: User,
-    ids: Sequence[int],
+    ids: Sequence[int] = (),
+    parts: Sequence[Sequence[int]] | None = None,
     params: dict[str, Any] | None = None,
     chunk_size: int = 1000,
 ) -> Job:
-    """Record a job over ``ids`` (split into chunks of ``chunk_size``) and queue it. Runs in the
-    caller's transaction: if it rolls back, nothing was queued."""
+    """Record a job over ``ids`` (split into chunks of ``chunk_size``), or over ``parts`` (the
+    chunks, cut by the caller), and queue it. Runs in the caller's transaction: if it rolls
+    back, nothing was queued."""
     job_kind = kinds.get(kind)
-    ids = list(ids)
-    chunk_size = max(1, chunk_size)
-    parts = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)] or [[]]
+    if parts is None:
+        ids = list(ids)
+        chunk_size = max(1, chunk_size)
+        parts = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    parts = [list(part) for part in parts] or [[]]
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind,
             created_by=actor,
             params=params or {},
-            total=len(ids),
+            total=sum(len(part) for part in parts),
             chunks_total=len(parts),
         )
         chunks = JobChunk.objects.bulk_create(
@@ -144,8 +147,7 @@ def chunk_run(chunk_id: int) -> None:
         return
     job_kind = kinds.get(job.kind)
     try:
-        with _heartbeat(chunk_id, job.pk) as beat:
-            _run_with_retries(job_kind, job, chunk, beat)
+        _run_with_retries(job_kind, job, chunk, Beat(chunk_id, job.pk))
     except _ChunkTakenOver:
         return  # another run of this chunk records it
     except Exception as exc:  # the job fails with a message; its other chunks are not run
@@ -155,7 +157,7 @@ def chunk_run(chunk_id: int) -> None:
     _chunk_finished(job.pk)
 
 
-def _run_with_retries(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Any) -> None:
+def _run_with_retries(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Beat) -> None:
     delays = list(getattr(settings, "CRM_JOB_RETRY_DELAYS", (1, 2, 4, 8, 15, 30)))
     while True:
         try:
@@ -174,11 +176,12 @@ def _run_with_retries(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: 
             try:
                 if JobChunk.objects.filter(pk=chunk.pk, state=ChunkState.DONE).exists():
                     return
+                beat(force=True)  # still alive after the wait
             except DatabaseError:
                 _reset_connection()
 
 
-def _run_once(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Any) -> None:
+def _run_once(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Beat) -> None:
     ids = [int(pk) for pk in chunk.ids]
     if job_kind.atomic:
         with transaction.atomic():
@@ -234,36 +237,26 @@ def _reset_connection() -> None:
     close_old_connections()
 
 
-@contextmanager
-def _heartbeat(chunk_id: int, job_id: int) -> Iterator[Callable[[], None]]:
-    """While a chunk runs, a thread of the worker refreshes its heartbeat (its own database
-    connection, outside the chunk's transaction), so a live worker is never taken for lost
-    however long its chunk runs, and a killed one is noticed after ``stale_after()``."""
-    stop = threading.Event()
+class Beat:
+    """A running chunk's heartbeat, with no thread: the claim sets it, the chunk's code calls
+    ``beat()`` as it goes (throttled to one UPDATE per ``heartbeat_interval()``; outside a
+    transaction it is seen at once: an export's rows, a retry's wait), and the chunk's commit
+    sets it again. A chunk that runs in one transaction is therefore seen alive at its claim
+    and at its end only, which is why ``stale_after()`` must exceed the longest chunk (a few
+    seconds for 1,000 leads; the default is two minutes)."""
 
-    def touch() -> None:
+    def __init__(self, chunk_id: int, job_id: int) -> None:
+        self.chunk_id = chunk_id
+        self.job_id = job_id
+        self.last = time.monotonic()
+
+    def __call__(self, *, force: bool = False) -> None:
+        if not force and time.monotonic() - self.last < heartbeat_interval():
+            return
+        self.last = time.monotonic()
         now = timezone.now()
-        JobChunk.objects.filter(pk=chunk_id, state=ChunkState.RUNNING).update(heartbeat_at=now)
-        Job.objects.filter(pk=job_id).update(heartbeat_at=now)
-
-    def loop() -> None:
-        try:
-            while not stop.wait(heartbeat_interval()):
-                try:
-                    touch()
-                except DatabaseError as exc:  # a busy or restarting database: next beat
-                    logger.info("Job %s heartbeat missed: %s", job_id, exc)
-                    _reset_connection()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=loop, name=f"job-{job_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield lambda: None  # the thread beats; kept for kinds that report progress
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+        JobChunk.objects.filter(pk=self.chunk_id, state=ChunkState.RUNNING).update(heartbeat_at=now)
+        Job.objects.filter(pk=self.job_id).update(heartbeat_at=now)
 
 
 def _mark_chunk(chunk_id: int, state: str) -> None:

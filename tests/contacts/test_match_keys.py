@@ -107,7 +107,7 @@ def test_deleting_a_record_deletes_its_keys() -> None:
     ("module", "model", "factory"),
     [
         ("contacts.migrations.0006_match_keys", Contact, ContactFactory),
-        ("leads.migrations.0011_match_keys", Lead, LeadFactory),
+        ("leads.migrations.0012_match_keys", Lead, LeadFactory),
     ],
 )
 def test_the_backfill_migration_writes_every_records_keys_in_batches(

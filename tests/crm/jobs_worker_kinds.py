@@ -44,3 +44,28 @@ kinds.register(JobKind(name="test.slow_tags", label="Slow tags", run_chunk=_slow
 kinds.register(
     JobKind(name="test.dies", label="Dies", run_chunk=_dies, parallel=False, max_attempts=2)
 )
+
+
+def _kill_in_a_conversion_chunk() -> None:
+    """With ``CRM_TEST_KILL_CONVERSION_CHUNK=<n>`` in its environment, the worker kills itself
+    (SIGKILL) inside conversion chunk number n, after the chunk has converted its leads and
+    before it commits: contacts, deals, conversions written and not committed."""
+    number = os.environ.get("CRM_TEST_KILL_CONVERSION_CHUNK")
+    if not number:
+        return
+    from crm.jobs.models import JobChunk
+    from leads.conversion import jobs as conversion_jobs
+
+    release = conversion_jobs.claims_release
+
+    def release_or_die(keys: list[int]) -> None:
+        if JobChunk.objects.filter(
+            job__kind=conversion_jobs.CONVERT, number=int(number), state="running"
+        ).exists():
+            os.kill(os.getpid(), signal.SIGKILL)
+        release(keys)
+
+    conversion_jobs.claims_release = release_or_die
+
+
+_kill_in_a_conversion_chunk()

@@ -226,8 +226,8 @@ def test_an_export_job_reports_its_progress_while_it_writes(
     monkeypatch.setattr(export_jobs, "PROGRESS_EVERY", 2)
     original = export_jobs._counted
 
-    def counted(job: Any, records: Any) -> Any:
-        for record in original(job, records):
+    def counted(job: Any, records: Any, beat: Any) -> Any:
+        for record in original(job, records, beat):
             seen.append(Job.objects.get(pk=job.pk).done)
             yield record
 
@@ -249,3 +249,30 @@ def test_an_export_started_from_the_menu_shows_in_the_top_bar(
     html = rep_client.get(reverse("tasks:list")).content.decode()
     assert 'data-job-indicator="running"' in html or 'data-job-indicator="queued"' in html
     assert reverse("jobs:detail", args=[job.pk]) in html
+
+
+def test_a_second_run_of_the_export_replaces_the_file_of_a_run_that_died(
+    rep_client: Client, settings: Any, leads: list[Any]
+) -> None:
+    """A worker that wrote the file and died before recording it: the chunk runs again and
+    writes the same name; no orphan file is left in storage."""
+    from django.core.files.storage import default_storage
+
+    from crm.jobs.models import ChunkState, JobChunk
+    from crm.jobs.services import chunk_run
+
+    settings.CRM_EXPORT_JOB_THRESHOLD = 1
+    job = _start(rep_client, reverse("leads:export"), {"scope": "all", "format": "csv"})
+    name = job.file.name
+    folder = name.rsplit("/", 1)[0]
+    # As if the first run had died after writing its file: nothing recorded.
+    Job.objects.filter(pk=job.pk).update(
+        file="", state=JobState.RUNNING, finished_at=None, done=0, chunks_finished=0
+    )
+    chunk = JobChunk.objects.get(job=job)
+    JobChunk.objects.filter(pk=chunk.pk).update(state=ChunkState.PENDING)
+    chunk_run(chunk.pk)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.file.name == name
+    _dirs, files = default_storage.listdir(folder)
+    assert [f for f in files if f.startswith(f"{job.pk}-")] == [name.rsplit("/", 1)[1]]

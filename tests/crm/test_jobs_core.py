@@ -5,6 +5,7 @@ claimed once. The kinds here are the tests' own; the real ones have their own te
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from crm.jobs import kinds, schedule
 from crm.jobs.housekeeping import job_files_purge
 from crm.jobs.kinds import ChunkOutcome, ItemResult, JobKind
 from crm.jobs.models import ChunkState, Job, JobChunk, JobItem, JobSchedule, JobState
-from crm.jobs.services import job_cancel, job_start, jobs_sweep
+from crm.jobs.services import Beat, job_cancel, job_start, jobs_sweep
+from crm.management.commands.worker import ResilientWorker
 from crm.models import Tag
 from tests.jobs import drain
 
@@ -213,3 +215,51 @@ def test_job_files_are_purged_after_the_retention(rep: Any, settings: Any) -> No
     assert default_storage.exists(recent.file.name)
     old.refresh_from_db()
     assert not old.file
+
+
+def test_a_beat_is_throttled_and_refreshes_the_heartbeat(rep: Any, settings: Any) -> None:
+    """No heartbeat thread: the chunk's code beats, at most once per interval."""
+    settings.CRM_JOB_HEARTBEAT_SECONDS = 3600
+    job = job_start(kind="test.tagging", actor=rep, ids=[1])
+    chunk = JobChunk.objects.get(job=job)
+    long_ago = timezone.now() - timedelta(hours=1)
+    JobChunk.objects.filter(pk=chunk.pk).update(state=ChunkState.RUNNING, heartbeat_at=long_ago)
+    beat = Beat(chunk.pk, job.pk)
+    beat()  # within the interval of its start: no write
+    assert JobChunk.objects.get(pk=chunk.pk).heartbeat_at == long_ago
+    beat(force=True)
+    assert (JobChunk.objects.get(pk=chunk.pk).heartbeat_at or long_ago) > long_ago
+    settings.CRM_JOB_HEARTBEAT_SECONDS = 0
+    JobChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=long_ago)
+    beat()
+    assert (JobChunk.objects.get(pk=chunk.pk).heartbeat_at or long_ago) > long_ago
+    assert (Job.objects.get(pk=job.pk).heartbeat_at or long_ago) > long_ago
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_loop_queues_and_runs_the_housekeeping_in_its_one_thread() -> None:
+    """``manage.py worker`` has no scheduler thread: its own loop queues what is due."""
+    ran: list[threading.Thread] = []
+    schedule.register(
+        schedule.Periodic(
+            "test.loop", lambda: timedelta(hours=1), lambda: ran.append(threading.current_thread())
+        )
+    )
+    threads = threading.active_count()
+    try:
+        ResilientWorker(
+            scheduler=True,
+            queue_names=["*"],
+            interval=0,
+            batch=True,  # stops when nothing is left to run
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-loop",
+            excluded_queue_names=[],
+        ).run()
+    finally:
+        schedule._PERIODIC.pop("test.loop")
+    assert ran == [threading.current_thread()]
+    assert threading.active_count() == threads
+    assert JobSchedule.objects.get(name="test.loop").last_run_at is not None

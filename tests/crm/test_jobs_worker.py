@@ -283,3 +283,60 @@ def test_the_worker_runs_the_housekeeping_without_cron(
     recent.refresh_from_db()
     assert (old.file.name, bool(recent.file.name)) == ("", True)
     assert Path(recent.file.path).exists()
+
+
+def test_a_worker_killed_inside_a_conversion_chunk_converts_every_lead_once(
+    workers: Workers, manager: Any
+) -> None:
+    """The real kind: a worker killed (SIGKILL) after its chunk converted its leads, before the
+    commit. After the sweep, a second worker converts that chunk again: every lead fully
+    converted once (contacts, deal, conversion record), no duplicate contact, no claim left."""
+    from contacts.models import Contact
+    from deals.models import Deal
+    from leads.conversion import ConversionOptions
+    from leads.conversion.jobs import CONVERT
+    from leads.models import ConversionClaim, Lead, LeadConversion
+    from tests.factories import ContactFactory, LeadFactory
+
+    ContactFactory(first_name="Ines", last_name="Existing", email="ines@known.test", owner=manager)
+    leads = []
+    for n in range(30):
+        party = n // 2  # two leads per party, in the same chunk
+        leads.append(
+            LeadFactory(
+                owner=manager,
+                first_name=f"Pat{party}",
+                last_name="Kill",
+                email="ines@known.test" if party == 12 else f"pat{party}@kill.test",
+                company_name=f"Kill Party {party}",
+            )
+        )
+    ids = [lead.pk for lead in leads]
+    job = job_start(
+        kind=CONVERT,
+        actor=manager,
+        parts=[ids[0:10], ids[10:20], ids[20:30]],
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+    )
+    first = workers.start(CRM_TEST_KILL_CONVERSION_CHUNK="1")
+    first.wait(timeout=120)
+    assert first.returncode == -signal.SIGKILL
+    killed = JobChunk.objects.get(job=job, number=1)
+    assert (killed.state, killed.attempts) == (ChunkState.RUNNING, 1)
+    assert Lead.objects.filter(pk__in=ids[10:20], converted_at__isnull=False).count() == 0
+
+    workers.start()  # its sweep finds chunk 1 stale and queues it again
+    wait_for("the conversion job to finish", finished(job), workers, timeout=120)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert (job.done, job.total) == (30, 30)
+    killed.refresh_from_db()
+    assert (killed.state, killed.attempts) == (ChunkState.DONE, 2)
+    assert Lead.objects.filter(pk__in=ids, converted_at__isnull=False).count() == 30
+    assert LeadConversion.objects.filter(lead_id__in=ids).count() == 30
+    assert Deal.objects.count() == 30  # one per conversion, none twice
+    assert Contact.objects.people().filter(last_name="Kill").count() == 14  # 15 parties, 1 known
+    assert Contact.objects.people().filter(email="ines@known.test").count() == 1
+    assert Contact.objects.organizations().filter(name__startswith="Kill Party").count() == 15
+    assert sorted(JobItem.objects.filter(job=job).values_list("key", flat=True)) == sorted(ids)
+    assert not ConversionClaim.objects.exists()

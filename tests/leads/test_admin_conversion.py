@@ -47,6 +47,29 @@ def test_convert_action_options_then_results(manager_client: Client, rep: Any) -
     assert Deal.objects.filter(currency="EUR").count() == 3
 
 
+def test_convert_action_above_the_threshold_starts_a_job(
+    manager_client: Client, rep: Any, settings: Any
+) -> None:
+    """A large selection converts in the background, as from the leads list: nothing is
+    converted in the request; the job's page follows; the worker converts them."""
+    from crm.jobs.models import Job
+    from tests.jobs import drain
+
+    settings.CRM_CONVERT_JOB_THRESHOLD = 2
+    leads = LeadFactory.create_batch(3, owner=rep)
+    response = post_action(
+        manager_client, [lead.pk for lead in leads], apply=1, create_deal="on", task_content="x"
+    )
+    job = Job.objects.get(kind="leads.convert")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("leads:bulk_convert_job", args=[job.pk])
+    assert not Lead.objects.converted().exists()
+    assert job.total == 3
+    drain()
+    assert Lead.objects.converted().count() == 3
+    assert Deal.objects.count() == 3
+
+
 def test_convert_action_reports_refusals(client: Client, rep: Any, other_rep: Any) -> None:
     staff_rep = UserFactory(username="staffrep", role="rep", is_staff=True)
     client.force_login(staff_rep)

@@ -24,6 +24,7 @@ from leads.conversion.jobs import (
     UNDO,
     convert_job_start,
     options_from_json,
+    party_chunks,
     party_order,
     undo_job_start,
 )
@@ -135,7 +136,25 @@ def test_party_order_groups_company_and_email(manager: Any) -> None:
     a1 = LeadFactory(owner=manager, company_name="Zeta", email="x@z.test")
     b = LeadFactory(owner=manager, company_name="Alpha", email="y@a.test")
     a2 = LeadFactory(owner=manager, company_name="zeta ", email="w@z.test")
-    assert party_order([a1.pk, b.pk, a2.pk, 999_999]) == [b.pk, a2.pk, a1.pk, 999_999]
+    # By company (case and spaces ignored), then by id within a company; not-leads last.
+    assert party_order([a1.pk, b.pk, a2.pk, 999_999]) == [b.pk, a1.pk, a2.pk, 999_999]
+
+
+def test_chunks_are_cut_between_parties(manager: Any) -> None:
+    """Two chunks running at once seldom wait on each other: a party is never cut in two,
+    unless it alone is larger than a chunk."""
+    acme = [LeadFactory(owner=manager, company_name="Acme", email=f"{n}@acme.test") for n in "ab"]
+    solo = [LeadFactory(owner=manager, company_name="", email=f"{n}@solo.test") for n in "cde"]
+    same = LeadFactory(owner=manager, company_name="", email="c@solo.test")
+    big = [LeadFactory(owner=manager, company_name="Zed", email=f"{n}@zed.test") for n in "fghi"]
+    ids = [lead.pk for lead in [*big, same, *solo, *acme]]
+    parts = party_chunks(ids, 3)
+    assert sorted(pk for part in parts for pk in part) == sorted(ids)
+    where = {pk: n for n, part in enumerate(parts) for pk in part}
+    assert where[acme[0].pk] == where[acme[1].pk]
+    assert where[solo[0].pk] == where[same.pk]  # one email, no company: one party
+    assert all(len(part) <= 3 for part in parts if not set(part) & {b.pk for b in big})
+    assert [len(part) for part in parts if set(part) & {b.pk for b in big}] == [4]
 
 
 def test_a_reps_job_refuses_per_lead_what_the_rep_may_not_convert(rep: Any, other_rep: Any) -> None:

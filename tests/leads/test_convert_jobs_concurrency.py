@@ -16,7 +16,7 @@ from crm.jobs.models import JobChunk, JobItem, JobState
 from leads.conversion import ConversionOptions
 from leads.conversion import jobs as conversion_jobs
 from leads.models import ConversionClaim, Lead
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, OrganizationFactory
 from tests.leads.conversion.test_concurrency import run_together
 from tests.leads.locking import REAL_CONCURRENCY
 
@@ -89,3 +89,38 @@ def test_parallel_chunks_give_one_contact_per_party(
         assert not ConversionClaim.objects.exists()
     else:
         assert people > PARTIES
+
+
+@pytest.mark.parametrize("expand", [True, False])
+def test_one_organisation_found_by_domain_and_by_name_gives_one_person(
+    manager: Any, monkeypatch: Any, expand: bool
+) -> None:
+    """No lead key is shared: one lead finds Acme Holdings by its website, the other by its
+    name. Both chunks claim Acme's own keys, so Marie Martin, matched by name at Acme, is made
+    once. (A person's name alone is not claimed: two Marie Martins elsewhere do not wait.)"""
+    _slow_release(monkeypatch)
+    if not expand:  # the control: without the organisation's keys the chunks do not wait
+        monkeypatch.setattr(conversion_jobs, "organization_claims", lambda keys: set())
+    OrganizationFactory(name="Acme Holdings", website="https://acme.fr", owner=manager)
+    common = {"owner": manager, "first_name": "Marie", "last_name": "Martin"}
+    by_domain = LeadFactory(
+        **common, email="marie@one.test", company_name="Acme", website="acme.fr"
+    )
+    by_name = LeadFactory(
+        **common, email="marie@two.test", company_name="Acme Holdings", website=""
+    )
+    job = services.job_start(
+        kind=conversion_jobs.CONVERT,
+        actor=manager,
+        parts=[[by_domain.pk], [by_name.pk]],
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+    )
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    assert errors == [None, None]
+    assert Lead.objects.converted().count() == 2
+    assert Contact.objects.organizations().count() == 1
+    people = Contact.objects.people().filter(last_name="Martin").count()
+    assert people == (1 if expand else 2)

@@ -195,19 +195,21 @@ class Command(BaseCommand):
 
     def start(self, actor: Any, ids: list[int]) -> Job:
         """Start the job as the view does: for a conversion, the same options as the direct
-        call, the ids in party order (leads.conversion.jobs.convert_job_start)."""
+        call, chunks cut between parties (leads.conversion.jobs.convert_job_start)."""
         if self.kind.name == "leads.convert":
-            from leads.conversion.jobs import party_order
+            from leads.conversion.jobs import party_chunks
 
-            params = {"options": self.conversion_options().as_json(), "decisions": {}}
-            ids = party_order(ids)
-        else:
-            params = self.params
+            return job_start(
+                kind=self.kind.name,
+                actor=actor,
+                parts=party_chunks(ids, self.options["chunk_size"]),
+                params={"options": self.conversion_options().as_json(), "decisions": {}},
+            )
         return job_start(
             kind=self.kind.name,
             actor=actor,
             ids=ids,
-            params=params,
+            params=self.params,
             chunk_size=self.options["chunk_size"],
         )
 

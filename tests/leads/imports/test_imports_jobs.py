@@ -298,6 +298,7 @@ def test_the_purge_deletes_old_import_files_and_keeps_the_counts(
     old.refresh_from_db()
     recent.refresh_from_db()
     files = [old.file.name, old.rejected_file.name, draft.file.name]
+    assert all(name.startswith("imports/") for name in files)  # one folder for import files
     assert all(default_storage.exists(name) for name in files)
     ImportJob.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=8))
     ImportJob.objects.filter(pk=draft.pk).update(created_at=timezone.now() - timedelta(days=8))

@@ -19,7 +19,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0010_convert_jobs_claims'),
+        ('leads', '0011_rejected_rows_in_imports_folder'),
     ]
 
     operations = [

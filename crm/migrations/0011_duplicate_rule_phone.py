@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0009_jobs'),
+        ('crm', '0010_merge'),
     ]
 
     operations = [
