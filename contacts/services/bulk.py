@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from contacts.models import Contact, Employment
 from contacts.services import deals_port
 from contacts.services.status import contacts_recompute_status
+from crm.keystore import sync_keys
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import BulkOutcome, chunks, delete_rows, register_reason, split_selection
 from crm.trash import audit_assign, trash_capture
@@ -360,7 +361,12 @@ def contacts_delete(
             for pk, r in selection.rows.items()
             if pk in deleted and r["organization_id"] not in deleted
         }
+        employees: set[int] = set()
         for chunk in chunks(ids):
+            # Their name keys name the organisation (crm.keystore): written again below.
+            employees.update(
+                Contact.objects.filter(organization_id__any=chunk).values_list("pk", flat=True)
+            )
             # Former employees keep the organisation's name in their history.
             name = Contact.objects.filter(pk=OuterRef("organization_id")).values("name")[:1]
             Employment.objects.filter(organization_id__any=chunk).update(
@@ -371,6 +377,7 @@ def contacts_delete(
             deals_port.deals().adopt_documents(chunk)
             delete_attached(contact_type, chunk)
         delete_rows(Contact, ids)
+        sync_keys(Contact, employees - deleted)
         outcome.changed = len(ids)
         outcome.record(selection, ids)
         contacts_recompute_status(contact_ids=organizations - {None})

@@ -13,6 +13,9 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services import contacts_recompute_status
+from crm.keystore import sync_keys
+from crm.merging.models import Merge
+from crm.merging.snapshot import MergeSnapshot
 from crm.models import CrmSettings, Document, DocumentLink, FieldChange, Note, Task, User
 from crm.permissions import is_manager
 from deals.models import Deal, DealContact
@@ -45,8 +48,34 @@ def undo_not_allowed(*, actor: User, conversion: LeadConversion) -> str | None:
     return None
 
 
+def _merge_blockers(conversion: LeadConversion) -> list[str]:
+    """A contact of the conversion merged into another since (docs/rules.md#merge-undo): the
+    merge moved the conversion to the kept contact, so its undo waits for the merge's undo."""
+    contact_ids = [pk for pk in (conversion.person_id, conversion.organization_id) if pk]
+    if not contact_ids:
+        return []
+    reasons = []
+    relations = {"leads.leadconversion.person_id", "leads.leadconversion.organization_id"}
+    for merge in Merge.objects.filter(
+        model=Contact._meta.label_lower,
+        kept_id__in=contact_ids,
+        undone_at__isnull=True,
+        created_at__gte=conversion.created_at,
+    ):
+        moved = MergeSnapshot.from_json(merge.snapshot).moved
+        if any(m.relation in relations and conversion.pk in m.pks for m in moved):
+            reasons.append(
+                _("“%(merged)s” was merged into “%(kept)s” since: undo that merge first.")
+                % {"merged": ", ".join(merge.merged_labels), "kept": merge.label}
+            )
+    return reasons
+
+
 def undo_blockers(*, conversion: LeadConversion) -> list[str]:
     """What was done since the conversion with the records it created."""
+    merged = _merge_blockers(conversion)
+    if merged:
+        return merged
     snapshot = ConversionSnapshot.from_json(conversion.snapshot)
     created = snapshot.created
     created_ids = set(created.values())
@@ -284,6 +313,7 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
         lead.converted_at = None
         lead.status = snapshot.lead_status
         Lead.objects.filter(pk=lead.pk).update(converted_at=None, status=lead.status, **values)
+        sync_keys(Lead, [lead.pk])  # its matching keys, as its values were (crm.keystore)
         lead.tags.set(snapshot.tags)
         contacts_recompute_status(contact_ids=touched)
     return lead
