@@ -23,6 +23,7 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import post_save
 
+from crm.bulk import insert_rows
 from crm.selection import chunks
 
 KEY_LENGTH = 255
@@ -132,9 +133,13 @@ def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
         rows = []
         for values in model._base_manager.filter(pk__any=chunk).values("pk", *spec.source_fields):
             pk = values.pop("pk")
-            rows += [_row(spec, pk, kind, key) for kind, key in keys_of(model, values)]
+            rows += [
+                {spec.record_field: pk, "kind": kind, "key": key}
+                for kind, key in keys_of(model, values)
+            ]
         spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
-        spec.key_model._base_manager.bulk_create(rows, batch_size=5000)
+        # One statement whatever the number of keys (COPY; one executemany on SQLite).
+        insert_rows(spec.key_model, rows, ids=False)
 
 
 def backfill_keys(
