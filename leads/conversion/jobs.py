@@ -9,9 +9,9 @@ the dialog. Locks are held for a chunk only.
 Chunks may run at once on several workers. Two leads of the same party in two chunks must still
 give one contact, as if one worker had run them: at its start a chunk claims the duplicate keys of
 its leads (``ConversionClaim``: an INSERT of the sorted keys that skips existing ones: emails,
-organisation names and domains, and the keys of the existing organisations its leads find) and
-deletes them before it commits. A second chunk claiming a shared key waits on the unique key until the
-first has committed, then finds the first one's contacts (each statement of a READ COMMITTED
+phones, organisation names and domains, and the keys of the existing organisations its leads
+find) and deletes them before it commits. A second chunk claiming a shared key waits on the
+unique key until the first has committed, then finds the first one's contacts (each statement of a READ COMMITTED
 transaction sees what was committed before it). Keys are inserted in sorted order, so two chunks
 never wait on each other in a cycle; the claims are rows, not locks, so PostgreSQL's lock table
 does not grow with a chunk's size. The chunks are also cut between parties when the job starts
@@ -30,20 +30,22 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contacts.models import Contact
+from contacts.models import ContactKey
 from crm.jobs import kinds
 from crm.jobs.kinds import ChunkOutcome, ItemResult
 from crm.jobs.models import Job, JobItem
 from crm.jobs.services import job_start
+from crm.keystore import KEY_LENGTH, KeyKind
+from crm.matching import domain_key, email_key, organization_name_key, phone_key
 from crm.models import User, name_key_of
 from crm.selection import chunks
 from leads.conversion.convert import leads_convert
 from leads.conversion.types import AUTO, ConversionOptions, Decision
 from leads.conversion.undo import lead_conversion_undo
-from leads.duplicates import lead_keys
 from leads.models import ConversionClaim, Lead, LeadConversion
 
 CONVERT = "leads.convert"
@@ -209,46 +211,62 @@ def _key_hash(text: str) -> int:
 
 class ChunkKeys(NamedTuple):
     claims: set[int]  # hashed keys
-    organizations: set[str]  # the leads' organisation name keys
+    organizations: set[str]  # the leads' organisation keys (folded, without legal form)
     domains: set[str]  # the leads' website domains
 
 
+def _claim(kind: str, key: str) -> int:
+    return _key_hash(f"{kind}:{key[:KEY_LENGTH]}")
+
+
 def chunk_keys(lead_ids: Sequence[int]) -> ChunkKeys:
-    """The duplicate keys of these leads (those not converted yet): emails, organisation names
-    and website domains (docs/rules.md#duplicates). A person's name is not one: a name matches
-    only at an organisation, and the organisation's keys are claimed (``organization_claims``)."""
+    """The duplicate keys of these leads (those not converted yet), as the matching computes
+    them (docs/rules.md#duplicates): email, phones (E.164), organisation name and website
+    domain. A person's name is not one: a name matches only at an organisation, and the
+    organisation's keys are claimed (``organization_claims``)."""
     found = ChunkKeys(set(), set(), set())
     for chunk in chunks(list(lead_ids)):
-        for lead in Lead.objects.filter(pk__any=chunk, converted_at__isnull=True).only(
-            "first_name", "last_name", "company_name", "email", "website"
-        ):
-            email, _name, organization, domain = lead_keys(lead)
+        for email, phone, mobile, company, website in Lead.objects.filter(
+            pk__any=chunk, converted_at__isnull=True
+        ).values_list("email", "phone", "mobile", "company_name", "website"):
+            organization = organization_name_key(company)[:KEY_LENGTH]
+            domain = domain_key(website)[:KEY_LENGTH]
             if organization:
                 found.organizations.add(organization)
             if domain:
                 found.domains.add(domain)
-            for prefix, value in (("e", email), ("o", organization), ("d", domain)):
-                if value:
-                    found.claims.add(_key_hash(f"{prefix}:{value}"))
+            for kind, key in (
+                (KeyKind.EMAIL, email_key(email)),
+                (KeyKind.PHONE, phone_key(phone)),
+                (KeyKind.PHONE, phone_key(mobile)),
+                (KeyKind.ORGANIZATION, organization),
+                (KeyKind.DOMAIN, domain),
+            ):
+                if key:
+                    found.claims.add(_claim(kind, key))
     return found
 
 
 def organization_claims(keys: ChunkKeys) -> set[int]:
     """The keys of the existing organisations these leads find (by name or by domain): a lead
     that finds Acme by its domain and another that finds it by its name then claim the same
-    key, so their people, matched by name at Acme, are never created twice. Two queries per
+    key, so their people, matched by name at Acme, are never created twice. One query per
     5,000 keys."""
     found: set[int] = set()
-    organizations = Contact.objects.organizations()
-    for field, values in (("name_key", keys.organizations), ("domain_key", keys.domains)):
-        for part in chunks(sorted(values)):
-            for name, domain in organizations.filter(**{f"{field}__in": part}).values_list(
-                "name_key", "domain_key"
-            ):
-                if name:
-                    found.add(_key_hash(f"o:{name}"))
-                if domain:
-                    found.add(_key_hash(f"d:{domain}"))
+    wanted = [(KeyKind.ORGANIZATION, k) for k in keys.organizations]
+    wanted += [(KeyKind.DOMAIN, k) for k in keys.domains]
+    org_rules = [KeyKind.ORGANIZATION, KeyKind.DOMAIN]
+    for part in chunks(sorted(wanted)):
+        matched = Q()
+        for kind in org_rules:
+            values = [key for k, key in part if k == kind]
+            if values:
+                matched |= Q(kind=kind, key__any=values)
+        organizations = ContactKey.objects.filter(matched).values("contact_id")
+        for stored_kind, key in ContactKey.objects.filter(
+            contact_id__in=Subquery(organizations), kind__in=org_rules
+        ).values_list("kind", "key"):
+            found.add(_claim(stored_kind, key))
     return found
 
 

@@ -124,3 +124,27 @@ def test_one_organisation_found_by_domain_and_by_name_gives_one_person(
     assert Contact.objects.organizations().count() == 1
     people = Contact.objects.people().filter(last_name="Martin").count()
     assert people == (1 if expand else 2)
+
+
+def test_one_phone_written_two_ways_in_two_chunks_gives_one_person(
+    manager: Any, monkeypatch: Any
+) -> None:
+    """The phone is a claim too (E.164): "06 12 34 56 78" and "+33 6 12 34 56 78" wait on
+    each other and make one person."""
+    _slow_release(monkeypatch)
+    common = {"owner": manager, "first_name": "Lou", "last_name": "Phone", "company_name": ""}
+    national = LeadFactory(**common, email="lou@one.test", phone="06 12 34 56 78")
+    international = LeadFactory(**common, email="lou@two.test", mobile="+33 6 12 34 56 78")
+    job = services.job_start(
+        kind=conversion_jobs.CONVERT,
+        actor=manager,
+        parts=[[national.pk], [international.pk]],
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+    )
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    assert errors == [None, None]
+    assert Lead.objects.converted().count() == 2
+    assert Contact.objects.people().filter(last_name="Phone").count() == 1
