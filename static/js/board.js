@@ -25,6 +25,25 @@
     }
   }
 
+  // A hidden field of a move form, added on first use (the cards carry only what the
+  // no-JavaScript path needs, to keep the board's HTML small).
+  function field(form, name) {
+    var input = form.querySelector("input[name=" + name + "]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      form.appendChild(input);
+    }
+    return input;
+  }
+
+  // The category (open, won, lost, unqualified) of a stage, from the board's columns.
+  function stageCategory(stageId) {
+    var list = document.querySelector("[data-list-stage='" + stageId + "']");
+    return list ? list.dataset.category : "";
+  }
+
   function moveForm(card) {
     return card.querySelector("form.deal-card__move");
   }
@@ -34,8 +53,7 @@
     if (submitter && submitter.name === "outcome") {
       return submitter.value;
     }
-    var option = form.querySelector("select[name=stage]").selectedOptions[0];
-    return option ? option.dataset.category : "";
+    return stageCategory(form.querySelector("select[name=stage]").value);
   }
 
   function resetForm(form) {
@@ -43,7 +61,7 @@
     var from = form.querySelector("input[name=from_stage]").value;
     select.value = from;
     ["order", "loss_reason", "unqualified_reason"].forEach(function (name) {
-      form.querySelector("input[name=" + name + "]").value = "";
+      field(form, name).value = "";
     });
   }
 
@@ -67,7 +85,7 @@
     dialog.addEventListener("close", function onClose() {
       dialog.removeEventListener("close", onClose);
       if (dialog.returnValue === "confirm") {
-        form.querySelector("input[name=" + CLOSING[category] + "]").value = select.value;
+        field(form, CLOSING[category]).value = select.value;
         answer(true);
       } else {
         answer(false);
@@ -134,7 +152,7 @@
     }
     pending = { item: item, from: event.from, next: item._boardNext, form: form };
     form.querySelector("select[name=stage]").value = to.dataset.listStage;
-    form.querySelector("input[name=order]").value =
+    field(form, "order").value =
       to.dataset.sortable === "true" ? cardIds(to).join(",") : "";
     form.requestSubmit();
   }
