@@ -95,7 +95,9 @@ def test_deal_place_is_set_based_and_ignores_other_stages(rep: Any) -> None:
     placed = deal_place(actor=rep, deal=a, order=[b.pk, elsewhere.pk, a.pk, b.pk, 999999])
     assert placed == [b.pk, a.pk]
     ranks = dict(Deal.objects.values_list("pk", "board_rank"))
-    assert ranks[b.pk] < ranks[a.pk] and ranks[elsewhere.pk] is None
+    rank_a, rank_b = ranks[a.pk], ranks[b.pk]
+    assert rank_a is not None and rank_b is not None and rank_b < rank_a
+    assert ranks[elsewhere.pk] is None
     # A closed stage is not ordered.
     won = DealFactory(owner=rep, stage=stage("Won"))
     assert deal_place(actor=rep, deal=won, order=[won.pk]) == []
