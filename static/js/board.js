@@ -171,8 +171,13 @@
         group: "deals",
         sort: list.dataset.sortable === "true",
         draggable: ".deal-card[data-draggable]",
-        filter: "a, select, button, input, label",
+        filter: "select, button, input, label",
         preventOnFilter: false,
+        // Mouse and touch events rather than the browser's native drag and drop: the same
+        // behaviour everywhere, a card that follows the pointer, scrolling boards.
+        forceFallback: true,
+        fallbackOnBody: true,
+        fallbackTolerance: 4,
         delay: 150,
         delayOnTouchOnly: true,
         animation: 120,
