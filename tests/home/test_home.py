@@ -254,3 +254,14 @@ def test_home_of_the_team_uses_a_fixed_number_of_queries(
         html(manager_client.get("/"))
     with django_assert_max_num_queries(17):
         html(manager_client.get("/", {"owner": rep.pk}))
+
+
+def test_home_and_board_in_french(rep_client: Client, rep: Any) -> None:
+    DealFactory(name="Fours", owner=rep, expected_close_date=timezone.localdate())
+    rep_client.cookies["django_language"] = "fr"
+    page = html(rep_client.get("/", headers={"Accept-Language": "fr"}))
+    assert "Votre journée" in page and "Clôture prévue ce mois-ci" in page
+    assert "Opportunités inactives" in page
+    page = html(rep_client.get(reverse("deals:board"), headers={"Accept-Language": "fr"}))
+    assert "Pourquoi cette opportunité a-t-elle été perdue ?" in page
+    assert "Pondéré" in page
