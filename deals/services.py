@@ -54,12 +54,15 @@ def deal_move_stage(
     loss_reason: LossReason | None = None,
     unqualified_reason: DealUnqualifiedReason | None = None,
     expected_stage_id: int | None = None,
+    order: Sequence[int] | None = None,
 ) -> Deal:
     """Move a deal to another stage; the deal signals update its contacts' statuses. The
     reason is kept for a lost (``loss_reason``) or unqualified (``unqualified_reason``) stage
     and cleared otherwise. The deal leaves its place on the board (``board_rank``): it joins
-    the new column after the placed deals. ``expected_stage_id``, the stage the user saw the
-    deal in (the board sends it), refuses a move of a deal someone else moved meanwhile."""
+    the new column after the placed deals, unless ``order`` (a drop on the board: the target
+    column's cards as the user left them) places it, in the same transaction (``deal_place``).
+    ``expected_stage_id``, the stage the user saw the deal in (the board sends it), refuses a
+    move of a deal someone else moved meanwhile."""
     if not can_change(actor, deal):
         raise PermissionDenied(_("You may only move deals you own."))
     if stage.pipeline_id != deal.stage.pipeline_id:
@@ -67,6 +70,8 @@ def deal_move_stage(
     with transaction.atomic():
         deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
         if deal.stage_id == stage.pk:
+            if order:
+                _place(deal, order)
             return deal
         if expected_stage_id is not None and deal.stage_id != expected_stage_id:
             raise ValidationError(
@@ -94,6 +99,8 @@ def deal_move_stage(
                 "updated_at",
             ]
         )
+        if order:
+            _place(deal, order)
     return deal
 
 
@@ -110,24 +117,28 @@ def deal_place(*, actor: Any, deal: Deal, order: Sequence[int]) -> list[int]:
     alone, as the order is the board's, not the records'. Returns the ids placed, in order."""
     if not can_change(actor, deal):
         raise PermissionDenied(_("You may only move deals you own."))
-    ids = list(dict.fromkeys(pk for pk in order if isinstance(pk, int)))[:PLACE_MAX]
-    if deal.pk not in ids:
-        return []
     with transaction.atomic():
         locked = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
-        if not locked.stage.is_open:
-            return []
-        in_stage = Deal.objects.filter(stage_id=locked.stage_id)
-        present = set(in_stage.filter(pk__in=ids).values_list("pk", flat=True))
-        placed = [pk for pk in ids if pk in present]
-        lowest = in_stage.aggregate(low=Min("board_rank"))["low"]
-        first = (lowest if lowest is not None else 0) - len(placed)
-        Deal.objects.filter(pk__in=placed).update(
-            board_rank=Case(
-                *(When(pk=pk, then=Value(first + i)) for i, pk in enumerate(placed)),
-                output_field=BigIntegerField(),
-            )
+        return _place(locked, order)
+
+
+def _place(deal: Deal, order: Sequence[int]) -> list[int]:
+    """``deal_place`` for a deal locked by the caller's transaction."""
+    ids = list(dict.fromkeys(pk for pk in order if isinstance(pk, int)))[:PLACE_MAX]
+    if deal.pk not in ids or not deal.stage.is_open:
+        return []
+    in_stage = Deal.objects.filter(stage_id=deal.stage_id)
+    present = set(in_stage.filter(pk__in=ids).values_list("pk", flat=True))
+    placed = [pk for pk in ids if pk in present]
+    lowest = in_stage.aggregate(low=Min("board_rank"))["low"]
+    first = (lowest if lowest is not None else 0) - len(placed)
+    Deal.objects.filter(pk__in=placed).update(
+        board_rank=Case(
+            *(When(pk=pk, then=Value(first + i)) for i, pk in enumerate(placed)),
+            output_field=BigIntegerField(),
         )
+    )
+    deal.board_rank = first + placed.index(deal.pk)
     return placed
 
 

@@ -37,7 +37,7 @@ from deals.selectors import (
     deal_stages,
     pipeline_board,
 )
-from deals.services import deal_move_stage, deal_place, deal_transfer, deals_transfer
+from deals.services import deal_move_stage, deal_transfer, deals_transfer
 from deals.tables import DealTable
 
 
@@ -223,9 +223,8 @@ def move_view(request: HttpRequest, pk: int) -> HttpResponse:
                 loss_reason=form.cleaned_data.get("loss_reason"),
                 unqualified_reason=form.cleaned_data.get("unqualified_reason"),
                 expected_stage_id=form.cleaned_data.get("from_stage"),
+                order=form.cleaned_data.get("order"),
             )
-            if form.cleaned_data.get("order"):
-                deal_place(actor=request.user, deal=deal, order=form.cleaned_data["order"])
         except PermissionDenied as exc:
             messages.error(request, str(exc) or _("You may not move this deal."))
         except ValidationError as exc:

@@ -60,6 +60,7 @@
     var select = form.querySelector("select[name=stage]");
     var from = form.querySelector("input[name=from_stage]").value;
     select.value = from;
+    delete form.dataset.reasonAsked;
     ["order", "loss_reason", "unqualified_reason"].forEach(function (name) {
       field(form, name).value = "";
     });
@@ -139,6 +140,18 @@
     }
   });
 
+  // SortableJS animates the cards through their style (left empty afterwards); htmx's settle
+  // copies an old element's attributes onto its new twin, and a copied style attribute is an
+  // inline style the CSP refuses. Drop them before the board is swapped.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "results") {
+      target.querySelectorAll(".board [style]").forEach(function (element) {
+        element.removeAttribute("style");
+      });
+    }
+  });
+
   function onEnd(event) {
     var item = event.item;
     var to = event.to;
@@ -184,6 +197,12 @@
         ghostClass: "deal-card--ghost",
         chosenClass: "deal-card--chosen",
         dragClass: "deal-card--drag",
+        // SortableJS sets "will-change" on the chosen card, then clones it (the ghost and the
+        // clone it keeps): a copied style attribute is an inline style the CSP refuses
+        // (style-src 'self'). The card keeps no style of its own.
+        onChoose: function (event) {
+          event.item.removeAttribute("style");
+        },
         onStart: function (event) {
           event.item._boardNext = event.item.nextElementSibling;
           document.body.classList.add("is-dragging");

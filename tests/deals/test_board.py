@@ -103,6 +103,16 @@ def test_deal_place_is_set_based_and_ignores_other_stages(rep: Any) -> None:
     assert deal_place(actor=rep, deal=won, order=[won.pk]) == []
 
 
+def test_move_and_place_in_one_service_call(rep: Any) -> None:
+    q1 = DealFactory(owner=rep, stage=stage("Quote"))
+    deal = DealFactory(owner=rep)
+    moved = deal_move_stage(actor=rep, deal=deal, stage=stage("Quote"), order=[deal.pk, q1.pk])
+    assert moved.stage == stage("Quote")
+    ranks = dict(Deal.objects.values_list("pk", "board_rank"))
+    rank_deal, rank_q1 = ranks[deal.pk], ranks[q1.pk]
+    assert rank_deal is not None and rank_q1 is not None and rank_deal < rank_q1
+
+
 def test_deal_place_needs_the_right_to_move_the_deal(rep: Any, other_rep: Any) -> None:
     theirs = DealFactory(owner=other_rep)
     with pytest.raises(PermissionDenied):
