@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "contacts",
     "deals",
     "leads",
+    "home",
     "rest_framework",
     "drf_spectacular",
 ]
@@ -156,6 +157,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200_000  # bulk selections post many ids
 
 CRM_DEFAULT_CURRENCY = os.environ.get("CRM_DEFAULT_CURRENCY", "EUR")
+# An open deal with no activity (note, completed task, stage move, edit) for this many days is
+# idle: marked on the pipeline board, listed on the home page (docs/rules.md#home).
+CRM_IDLE_DEAL_DAYS = int(os.environ.get("CRM_IDLE_DEAL_DAYS", "14"))
 
 # The JSON API: Zendesk Sell's Core API v2 dialect, bearer tokens only. The dialect is crm/api/;
 # each app's resources are in its api.py.

@@ -17,7 +17,7 @@ from leads import api as leads_api
 API_ROUTES = (*crm_api.ROUTES, *contacts_api.ROUTES, *deals_api.ROUTES, *leads_api.ROUTES)
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("home.urls")),  # the home page (the top-layer app ``home``)
     path("login/", auth.SignInView.as_view(), name="login"),
     path("login/code/", auth.login_code, name="login_code"),
     path("login/enrol/", auth.login_enrol, name="login_enrol"),

@@ -42,10 +42,6 @@ from crm.selectors import (
 )
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("leads:list")
-
-
 def refused(request: HttpRequest, message: str, status: int = 403) -> HttpResponse:
     """A refusal: an out-of-band flash for HTMX (the target is left alone), else a page."""
     if wants_partial(request):

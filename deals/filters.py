@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.listing import SearchFilterSet
-from deals.models import Deal, Stage, StageCategory
+from deals.models import Deal, Stage, StageCategory, idle_deal_days
 
 
 def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
@@ -53,7 +53,19 @@ class _DealFilterBase(SearchFilterSet):
     )
 
 
+def idle_deals(queryset: QuerySet[Deal], name: str, value: bool) -> QuerySet[Deal]:
+    """Open deals without activity for ``CRM_IDLE_DEAL_DAYS`` days (docs/rules.md#home)."""
+    if not value:
+        return queryset
+    return queryset.idle(days=idle_deal_days())  # type: ignore[attr-defined]
+
+
 class DealFilter(_DealFilterBase):
+    idle = django_filters.BooleanFilter(
+        label=_("Idle deals only"),
+        method=idle_deals,
+        widget=django_filters.widgets.forms.HiddenInput,
+    )
     category = django_filters.ChoiceFilter(
         label=_("Status"),
         field_name="stage__category",
@@ -68,7 +80,7 @@ class DealFilter(_DealFilterBase):
 
     class Meta:
         model = Deal
-        fields = ["q", "category", "stage", "owner", "expected_close", "value"]
+        fields = ["q", "category", "stage", "owner", "expected_close", "value", "idle"]
 
 
 class BoardFilter(_DealFilterBase):

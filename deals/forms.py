@@ -46,11 +46,23 @@ class MoveForm(forms.Form):
         queryset=DealUnqualifiedReason.objects.all(), required=False, label=_("Unqualified reason")
     )
 
+    # Sent by the board's drag and drop: the stage the card was dragged from (a deal moved by
+    # someone else meanwhile is refused), and the target column's cards in their new order.
+    from_stage = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    order = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deal = deal
         stage_field: forms.ModelChoiceField[Any] = self.fields["stage"]  # type: ignore[assignment]
         stage_field.queryset = Stage.objects.filter(pipeline_id=deal.stage.pipeline_id)
+
+    def clean_order(self) -> list[int]:
+        raw = self.cleaned_data.get("order") or ""
+        try:
+            return [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError(_("The order of the cards could not be read.")) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

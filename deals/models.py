@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Length
+from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest, Length
 from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
@@ -105,6 +107,12 @@ class DealUnqualifiedReason(models.Model):
         return self.name
 
 
+def idle_deal_days() -> int:
+    """Days without activity after which an open deal is idle (``CRM_IDLE_DEAL_DAYS``,
+    docs/rules.md#home)."""
+    return max(int(getattr(settings, "CRM_IDLE_DEAL_DAYS", 14)), 1)
+
+
 class DealQuerySet(models.QuerySet["Deal"]):
     def open(self) -> Self:
         return self.filter(stage__category=StageCategory.OPEN)
@@ -114,6 +122,43 @@ class DealQuerySet(models.QuerySet["Deal"]):
 
     def for_list(self) -> Self:
         return self.select_related("owner", "stage", "main_contact", "organization", "source")
+
+    def with_last_activity(self) -> Self:
+        """Annotate ``last_activity``: the latest of the deal's last edit or stage move
+        (``updated_at``, ``stage_changed_at``), its newest note and its last completed task
+        (docs/rules.md#home). Two correlated subqueries, no extra query."""
+        content_type = ContentType.objects.get_for_model(Deal)
+        last_note = (
+            Note.objects.filter(content_type=content_type, object_id=OuterRef("pk"))
+            .order_by()
+            .values("object_id")
+            .annotate(at=Max("created_at"))
+            .values("at")
+        )
+        last_task = (
+            Task.objects.filter(
+                content_type=content_type, object_id=OuterRef("pk"), completed_at__isnull=False
+            )
+            .order_by()
+            .values("object_id")
+            .annotate(at=Max("completed_at"))
+            .values("at")
+        )
+        updated = F("updated_at")
+        # SQLite's MAX() of a NULL is NULL: every part falls back on updated_at.
+        return self.annotate(
+            last_activity=Greatest(
+                updated,
+                Coalesce("stage_changed_at", updated),
+                Coalesce(Subquery(last_note), updated),
+                Coalesce(Subquery(last_task), updated),
+            )
+        )
+
+    def idle(self, *, days: int, now: Any = None) -> Self:
+        """Open deals with no activity (``with_last_activity``) for ``days`` days or more."""
+        since = (now or timezone.now()) - datetime.timedelta(days=days)
+        return self.open().with_last_activity().filter(last_activity__lt=since)
 
 
 class Deal(OwnedModel, TimeStampedModel):
@@ -168,6 +213,9 @@ class Deal(OwnedModel, TimeStampedModel):
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     stage_changed_at = models.DateTimeField(_("stage changed"), null=True, blank=True)
+    # The deal's place in its board column, set by a drag and drop (deals.services.deal_place):
+    # lower first; None (never placed, or moved to another stage since) after the placed ones.
+    board_rank = models.BigIntegerField(_("board position"), null=True, blank=True, editable=False)
     loss_reason = models.ForeignKey(
         LossReason, verbose_name=_("loss reason"), null=True, blank=True, on_delete=models.SET_NULL
     )

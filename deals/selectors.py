@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -10,12 +11,24 @@ from typing import Any
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from contacts.models import Contact
 from crm.permissions import can_change
-from deals.models import Deal, DealContact, DealQuerySet, LossReason, Pipeline, Stage
+from deals.models import (
+    Deal,
+    DealContact,
+    DealQuerySet,
+    DealUnqualifiedReason,
+    LossReason,
+    Pipeline,
+    Stage,
+    idle_deal_days,
+)
 
-# Cards shown per column; the rest are behind an "N more" link to the filtered list.
+# Cards shown per column; the rest are behind an "N more" link to the filtered list. Closed
+# columns (won, lost, unqualified) show only their count and totals unless asked, then a page of
+# BOARD_CLOSED_CARDS cards at a time.
 BOARD_OPEN_CARDS = 30
 BOARD_CLOSED_CARDS = 10
 
@@ -37,10 +50,21 @@ class BoardColumn:
     deals: list[Deal] = field(default_factory=list)
     count: int = 0
     totals: list[Total] = field(default_factory=list)
+    weighted: list[Total] = field(default_factory=list)
+    offset: int = 0  # closed columns: the cards shown start after this many
+    page_size: int = 0
 
     @property
     def more(self) -> int:
-        return max(self.count - len(self.deals), 0)
+        return max(self.count - self.offset - len(self.deals), 0)
+
+    @property
+    def has_newer(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def has_older(self) -> bool:
+        return self.count > self.offset + self.page_size
 
 
 @dataclass
@@ -51,6 +75,10 @@ class Board:
     stages: list[Stage]
     loss_reasons: list[LossReason]
     currency: str
+    unqualified_reasons: list[DealUnqualifiedReason] = field(default_factory=list)
+    show_closed: bool = False
+    closed_page: int = 1
+    idle_days: int = 14
 
     @property
     def open_columns(self) -> list[BoardColumn]:
@@ -65,8 +93,24 @@ class Board:
         return sum(c.count for c in self.open_columns)
 
     @property
+    def closed_count(self) -> int:
+        return sum(c.count for c in self.closed_columns)
+
+    @property
     def open_totals(self) -> list[Total]:
         return _sum_totals([t for c in self.open_columns for t in c.totals], self.currency)
+
+    @property
+    def open_weighted(self) -> list[Total]:
+        return _sum_totals([t for c in self.open_columns for t in c.weighted], self.currency)
+
+    @property
+    def has_newer_closed(self) -> bool:
+        return any(c.has_newer for c in self.closed_columns)
+
+    @property
+    def has_older_closed(self) -> bool:
+        return any(c.has_older for c in self.closed_columns)
 
 
 def _sum_totals(totals: list[Total], currency: str) -> list[Total]:
@@ -78,6 +122,32 @@ def _sum_totals(totals: list[Total], currency: str) -> list[Total]:
     return [Total(c, sums[c]) for c in order]
 
 
+def weighted_amount(amount: decimal.Decimal, likelihood: int) -> decimal.Decimal:
+    """``amount`` times the stage's win likelihood, to the cent (docs/rules.md#board)."""
+    return (amount * likelihood / 100).quantize(decimal.Decimal("0.01"))
+
+
+def _ranked(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """The deals numbered within their stage in board order: placed deals first (drag and drop,
+    ``board_rank``), then the most recently closed, the soonest expected to close, the newest."""
+    return (
+        deals.select_related("owner", "stage", "main_contact", "organization")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[
+                    F("board_rank").asc(nulls_last=True),
+                    F("closed_at").desc(nulls_last=True),
+                    F("expected_close_date").asc(nulls_last=True),
+                    F("id").desc(),
+                ],
+            )
+        )
+        .order_by("stage_id", "rank")
+    )
+
+
 def pipeline_board(
     deals: QuerySet[Deal],
     *,
@@ -86,21 +156,37 @@ def pipeline_board(
     pipeline_id: int | None = None,
     open_cards: int | None = None,
     closed_cards: int | None = None,
+    show_closed: bool = False,
+    closed_page: int = 1,
+    now: datetime.datetime | None = None,
 ) -> Board:
     """The pipeline board for ``deals`` (already filtered): a column per stage with its deal
-    count, value totals per currency and the first cards. Five queries whatever the number of
-    deals: pipelines, stages, totals, cards (a window function caps each column) and loss
-    reasons."""
+    count, value totals per currency (and weighted by the stage's win likelihood) and the first
+    cards of the open stages, each marked when idle. The closed stages (won, lost, unqualified)
+    show their count and totals only, unless ``show_closed``: then page ``closed_page`` of their
+    cards. Seven queries whatever the number of deals (eight with the closed cards): pipelines,
+    stages, totals, cards (a window function caps each column), last activity of the cards shown,
+    loss reasons and unqualified reasons."""
     open_cards = BOARD_OPEN_CARDS if open_cards is None else open_cards
     closed_cards = BOARD_CLOSED_CARDS if closed_cards is None else closed_cards
+    closed_page = max(closed_page, 1)
+    idle_days = idle_deal_days()
     pipelines = list(Pipeline.objects.order_by("id"))
     pipeline = next((p for p in pipelines if p.pk == pipeline_id), None) or (
         pipelines[0] if pipelines else None
     )
     if pipeline is None:
-        return Board(None, [], [], [], [], currency)
+        return Board(None, [], [], [], [], currency, idle_days=idle_days)
     stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
-    columns = {s.pk: BoardColumn(stage=s) for s in stages}
+    offset = (closed_page - 1) * closed_cards
+    columns = {
+        s.pk: BoardColumn(
+            stage=s,
+            offset=0 if s.is_open else offset,
+            page_size=open_cards if s.is_open else closed_cards,
+        )
+        for s in stages
+    }
     in_pipeline = deals.filter(stage__pipeline=pipeline)
     per_stage: dict[int, list[Total]] = defaultdict(list)
     for row in (
@@ -113,37 +199,49 @@ def pipeline_board(
             Total(row["currency"], row["amount"] or decimal.Decimal(0))
         )
     for stage_id, totals in per_stage.items():
-        columns[stage_id].totals = _sum_totals(totals, currency)
+        column = columns[stage_id]
+        column.totals = _sum_totals(totals, currency)
+        column.weighted = [
+            Total(t.currency, weighted_amount(t.amount, column.stage.likelihood))
+            for t in column.totals
+        ]
 
     open_ids = [s.pk for s in stages if s.is_open]
-    ranked = (
-        in_pipeline.select_related("owner", "stage", "main_contact", "organization")
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[
-                    F("closed_at").desc(nulls_last=True),
-                    F("expected_close_date").asc(nulls_last=True),
-                    F("id").desc(),
-                ],
-            )
+    closed_ids = [s.pk for s in stages if not s.is_open]
+    shown: list[Deal] = list(
+        _ranked(in_pipeline.filter(stage_id__in=open_ids)).filter(
+            rank__lte=open_cards  # type: ignore[misc]
         )
-        .order_by("stage_id", "rank")
     )
-    cap = max(open_cards, closed_cards)
-    for deal in ranked.filter(rank__lte=cap):
-        limit = open_cards if deal.stage_id in open_ids else closed_cards
-        if deal.rank <= limit:
-            deal.changeable = can_change(user, deal)  # type: ignore[attr-defined]
-            columns[deal.stage_id].deals.append(deal)
+    if show_closed and closed_ids:
+        shown += _ranked(in_pipeline.filter(stage_id__in=closed_ids)).filter(
+            rank__gt=offset,  # type: ignore[misc]
+            rank__lte=offset + closed_cards,
+        )
+    open_shown = [d.pk for d in shown if d.stage_id in open_ids]
+    activity = dict(
+        Deal.objects.filter(pk__in=open_shown)
+        .with_last_activity()
+        .values_list("pk", "last_activity")  # type: ignore[misc]
+    )
+    since = (now or timezone.now()) - datetime.timedelta(days=idle_days)
+    for deal in shown:
+        deal.changeable = can_change(user, deal)  # type: ignore[attr-defined]
+        last = activity.get(deal.pk)
+        deal.last_activity = last  # type: ignore[attr-defined]
+        deal.idle = last is not None and last < since  # type: ignore[attr-defined]
+        columns[deal.stage_id].deals.append(deal)
     return Board(
         pipeline=pipeline,
         pipelines=pipelines,
         columns=list(columns.values()),
         stages=stages,
         loss_reasons=list(LossReason.objects.all()),
+        unqualified_reasons=list(DealUnqualifiedReason.objects.all()),
         currency=currency,
+        show_closed=show_closed,
+        closed_page=closed_page,
+        idle_days=idle_days,
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Case, Max, Min, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -53,10 +53,16 @@ def deal_move_stage(
     stage: Stage,
     loss_reason: LossReason | None = None,
     unqualified_reason: DealUnqualifiedReason | None = None,
+    expected_stage_id: int | None = None,
+    order: Sequence[int] | None = None,
 ) -> Deal:
     """Move a deal to another stage; the deal signals update its contacts' statuses. The
     reason is kept for a lost (``loss_reason``) or unqualified (``unqualified_reason``) stage
-    and cleared otherwise."""
+    and cleared otherwise. The deal leaves its place on the board (``board_rank``): it joins
+    the new column after the placed deals, unless ``order`` (a drop on the board: the target
+    column's cards as the user left them) places it, in the same transaction (``deal_place``).
+    ``expected_stage_id``, the stage the user saw the deal in (the board sends it), refuses a
+    move of a deal someone else moved meanwhile."""
     if not can_change(actor, deal):
         raise PermissionDenied(_("You may only move deals you own."))
     if stage.pipeline_id != deal.stage.pipeline_id:
@@ -64,15 +70,76 @@ def deal_move_stage(
     with transaction.atomic():
         deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
         if deal.stage_id == stage.pk:
+            if order:
+                _place(deal, order)
             return deal
+        if expected_stage_id is not None and deal.stage_id != expected_stage_id:
+            raise ValidationError(
+                {
+                    "stage": _(
+                        "%(deal)s was moved to %(stage)s by someone else meanwhile; "
+                        "the board now shows where it is."
+                    )
+                    % {"deal": deal.name, "stage": deal.stage.name}
+                }
+            )
         record_changes(instance=deal, actor=actor, changes={"stage": (deal.stage_id, stage.pk)})
         deal.stage = stage
+        deal.board_rank = None
         deal.loss_reason = loss_reason if stage.category == StageCategory.LOST else None
         deal.unqualified_reason = (
             unqualified_reason if stage.category == StageCategory.UNQUALIFIED else None
         )
-        deal.save(update_fields=["stage", "loss_reason", "unqualified_reason", "updated_at"])
+        deal.save(
+            update_fields=[
+                "stage",
+                "board_rank",
+                "loss_reason",
+                "unqualified_reason",
+                "updated_at",
+            ]
+        )
+        if order:
+            _place(deal, order)
     return deal
+
+
+# The most cards a placement orders: a board column shows at most BOARD_OPEN_CARDS.
+PLACE_MAX = 200
+
+
+def deal_place(*, actor: Any, deal: Deal, order: Sequence[int]) -> list[int]:
+    """Put ``deal`` where the user dropped it in its (open) stage's board column. ``order`` is
+    the column's cards as the user left them, top to bottom, the deal among them: those still in
+    the stage take the first places of the column, in that order, ahead of the deals placed
+    before (which keep their order) and of those never placed. Set-based: one aggregate and one
+    UPDATE of at most ``PLACE_MAX`` rows; the deals' other fields (``updated_at`` too) are left
+    alone, as the order is the board's, not the records'. Returns the ids placed, in order."""
+    if not can_change(actor, deal):
+        raise PermissionDenied(_("You may only move deals you own."))
+    with transaction.atomic():
+        locked = Deal.objects.select_for_update().select_related("stage").get(pk=deal.pk)
+        return _place(locked, order)
+
+
+def _place(deal: Deal, order: Sequence[int]) -> list[int]:
+    """``deal_place`` for a deal locked by the caller's transaction."""
+    ids = list(dict.fromkeys(pk for pk in order if isinstance(pk, int)))[:PLACE_MAX]
+    if deal.pk not in ids or not deal.stage.is_open:
+        return []
+    in_stage = Deal.objects.filter(stage_id=deal.stage_id)
+    present = set(in_stage.filter(pk__in=ids).values_list("pk", flat=True))
+    placed = [pk for pk in ids if pk in present]
+    lowest = in_stage.aggregate(low=Min("board_rank"))["low"]
+    first = (lowest if lowest is not None else 0) - len(placed)
+    Deal.objects.filter(pk__in=placed).update(
+        board_rank=Case(
+            *(When(pk=pk, then=Value(first + i)) for i, pk in enumerate(placed)),
+            output_field=BigIntegerField(),
+        )
+    )
+    deal.board_rank = first + placed.index(deal.pk)
+    return placed
 
 
 @dataclass

@@ -26,10 +26,20 @@ from deals.services import stage_create
 from deals.services import stage_delete as stage_delete_service
 from deals.services import stage_move as stage_move_service
 
+# The win likelihood a stage gets when the form leaves it blank (docs/rules.md#board).
+DEFAULT_LIKELIHOOD = {"open": 50, "won": 100, "lost": 0, "unqualified": 0}
+
 
 class StageForm(SettingsModelForm):
     likelihood = forms.IntegerField(
-        label=gettext_lazy("Win likelihood (%)"), min_value=0, max_value=100, initial=0
+        label=gettext_lazy("Win likelihood (%)"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=gettext_lazy(
+            "Weights the stage's deals on the pipeline board. Blank: 50 for an open stage, "
+            "100 for won, 0 for lost and unqualified."
+        ),
     )
 
     class Meta:
@@ -40,6 +50,12 @@ class StageForm(SettingsModelForm):
         super().__init__(*args, **kwargs)
         self.fields["category"].initial = "open"
         self.pipeline = pipeline or getattr(self.instance, "pipeline", None)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("likelihood") is None and data.get("category") in DEFAULT_LIKELIHOOD:
+            data["likelihood"] = DEFAULT_LIKELIHOOD[data["category"]]
+        return data
 
     def clean_name(self) -> str:
         name = (self.cleaned_data.get("name") or "").strip()

@@ -102,14 +102,37 @@ def _board_response(request: HttpRequest, query: QueryDict) -> HttpResponse:
         pipeline_id = int(query.get("pipeline", ""))
     except ValueError:
         pipeline_id = None
+    try:
+        closed_page = max(int(query.get("closed_page", "1")), 1)
+    except ValueError:
+        closed_page = 1
+    show_closed = query.get("closed") == "1"
     board = pipeline_board(
         filterset.qs,
         user=request.user,
         currency=CrmSettings.load().default_currency,
         pipeline_id=pipeline_id,
+        show_closed=show_closed,
+        closed_page=closed_page,
     )
     filter_query = query.copy()
-    filter_query.pop("pipeline", None)
+    for name in ("pipeline", "closed", "closed_page"):
+        filter_query.pop(name, None)
+    # The board's own state (pipeline, closed columns shown) for its links.
+    state = QueryDict(mutable=True)
+    if board.pipeline is not None and len(board.pipelines) > 1:
+        state["pipeline"] = str(board.pipeline.pk)
+    toggle = state.copy()
+    if not show_closed:
+        toggle["closed"] = "1"
+    if show_closed:
+        state["closed"] = "1"
+    pages = {}
+    for name, page in (("newer", closed_page - 1), ("older", closed_page + 1)):
+        link = state.copy()
+        if page > 1:
+            link["closed_page"] = str(page)
+        pages[name] = _join_query(link.urlencode(), filter_query.urlencode())
     response = render_htmx(
         request,
         "deals/board.html",
@@ -117,12 +140,18 @@ def _board_response(request: HttpRequest, query: QueryDict) -> HttpResponse:
             "board": board,
             "filter": filterset,
             "filter_query": filter_query.urlencode(),
+            "closed_toggle_query": _join_query(toggle.urlencode(), filter_query.urlencode()),
+            "closed_pages": pages,
             "oob_messages": wants_partial(request),
         },
         partial="board",
     )
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _join_query(*parts: str) -> str:
+    return "&".join(p for p in parts if p)
 
 
 def board_view(request: HttpRequest) -> HttpResponse:
@@ -177,9 +206,12 @@ def _status_summary(deal: Deal) -> str:
 
 @require_POST
 def move_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Move a deal to another stage (board select, Won / Lost buttons). HTMX from the board gets
-    the board back (with the message out of band); otherwise a redirect to ``next``."""
+    """Move a deal to another stage (board select, Won / Lost buttons, drag and drop, which also
+    sends the column's new ``order``: ``deal_place``). HTMX from the board gets the board back
+    (with the message out of band), which also puts back a card whose move was refused;
+    otherwise a redirect to ``next``."""
     deal = get_object_or_404(Deal.objects.select_related("stage"), pk=pk)
+    stage_before = deal.stage_id
     form = MoveForm(request.POST, deal=deal)
     if form.is_valid():
         stage = form.cleaned_data["stage"]
@@ -190,6 +222,8 @@ def move_view(request: HttpRequest, pk: int) -> HttpResponse:
                 stage=stage,
                 loss_reason=form.cleaned_data.get("loss_reason"),
                 unqualified_reason=form.cleaned_data.get("unqualified_reason"),
+                expected_stage_id=form.cleaned_data.get("from_stage"),
+                order=form.cleaned_data.get("order"),
             )
         except PermissionDenied as exc:
             messages.error(request, str(exc) or _("You may not move this deal."))
@@ -197,14 +231,16 @@ def move_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(exc.messages))
         else:
             link = format_html('<a href="{}">{}</a>', deal.get_absolute_url(), deal.name)
-            if stage.category == StageCategory.WON:
+            if stage.pk == stage_before and form.cleaned_data.get("order"):
+                text = _("{deal} placed in {stage}.")
+            elif stage.category == StageCategory.WON:
                 text = _("{deal} is won.")
             elif stage.category in (StageCategory.LOST, StageCategory.UNQUALIFIED):
                 text = _("{deal} is closed as {stage}.")
             else:
                 text = _("{deal} moved to {stage}.")
             summary = format_html(text, deal=link, stage=stage.name)
-            if not stage.is_open:
+            if not stage.is_open and stage.pk != stage_before:
                 summary = format_html(
                     "{} {} {}", summary, _("Contacts now:"), _status_summary(deal)
                 )

@@ -126,9 +126,10 @@ def test_login_with_a_wrong_password_says_so() -> None:
 
 
 @pytest.mark.django_db
-def test_home_redirects_to_leads(rep_client: Client) -> None:
-    response = rep_client.get("/")
-    assert response.status_code == 302 and response["Location"] == reverse("leads:list")
+def test_home_is_the_reps_day(rep_client: Client) -> None:
+    # Was a redirect to the leads list (issue 14): now the home page (tests/home/).
+    page = html(rep_client.get("/"))
+    assert "Your day" in page and reverse("leads:list") in page
 
 
 # ---------------------------------------------------------------- leads

@@ -77,11 +77,14 @@ def test_win_a_converted_leads_deal_from_the_board(page: Any) -> None:
     shot(page, "pipeline-board")
     page.evaluate("window.__stillThisPage = true")
     card.get_by_role("button", name="Won").click()
-    won = page.locator(".board__column--won")
-    expect(won.locator(f"#deal-card-{deal.pk}")).to_be_visible()
     expect(page.locator("#messages")).to_contain_text("Verrières atelier is won")
     expect(page.locator("#messages")).to_contain_text("Current customer")
     assert page.evaluate("window.__stillThisPage") is True  # HTMX, no page load
+    # Closed columns show their counts; the toggle shows their cards.
+    expect(page.locator(f"#deal-card-{deal.pk}")).to_have_count(0)
+    page.get_by_role("link", name=re.compile(r"Show \d+ closed deals?")).click()
+    won = page.locator(".board__column--won")
+    expect(won.locator(f"#deal-card-{deal.pk}")).to_be_visible()
 
     # Move it back to an open stage with the card's stage menu (once the swapped board is live).
     page.wait_for_load_state("networkidle")

@@ -66,3 +66,33 @@ def test_deleting_a_stage_with_deals_is_refused_with_the_count(manager_client: C
     page = follow(manager_client, reverse("settings:stage_delete", args=[stage("Closure").pk]), {})
     assert "Stage “Closure” deleted." in page
     assert manager_client.post(reverse("settings:stage_delete", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("category", "expected"), [("open", 50), ("won", 100), ("lost", 0), ("unqualified", 0)]
+)
+def test_blank_win_likelihood_defaults_by_category(
+    manager_client: Client, category: str, expected: int
+) -> None:
+    follow(
+        manager_client,
+        reverse("settings:stages"),
+        {"name": f"New {category}", "category": category, "likelihood": ""},
+    )
+    assert Stage.objects.get(name=f"New {category}").likelihood == expected
+
+
+def test_win_likelihood_is_editable_and_weights_the_board(
+    manager_client: Client, manager: object
+) -> None:
+    quote = stage("Quote")
+    DealFactory(stage=quote, value="1000.00", owner=manager)
+    follow(
+        manager_client,
+        reverse("settings:stage_edit", args=[quote.pk]),
+        {"name": "Quote", "category": "open", "likelihood": 20},
+    )
+    quote.refresh_from_db()
+    assert quote.likelihood == 20
+    page = text(manager_client.get(reverse("deals:board")))
+    assert "200.00" in page.split(f'data-stage="{quote.pk}"')[1].split("</section>")[0]

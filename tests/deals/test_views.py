@@ -61,7 +61,10 @@ def test_board_columns_cards_and_totals(rep_client: Client, rep: Any) -> None:
         assert text in incoming, text
     # Totals per currency, the default one first.
     assert incoming.index("13,500.00\xa0EUR") < incoming.index("300.00\xa0GBP")
-    assert "Signed" in column(page, "Won") and "Signed" not in incoming
+    # Closed columns show their count only; the toggle shows their cards.
+    assert "Signed" not in page and "Show 1 closed deal" in page
+    page = html(rep_client.get(reverse("deals:board"), {"closed": "1"}))
+    assert "Signed" in column(page, "Won") and "Signed" not in column(page, "Incoming")
     assert "3 open deals" in page
 
 
@@ -122,10 +125,10 @@ def test_board_uses_a_fixed_number_of_queries(
     )
     url = reverse("deals:board")
     rep_client.get(url)  # warm caches (content types, sessions)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):
         page = html(rep_client.get(url))
     per_stage = [len(range(i, rows, len(stages))) for i in range(len(stages))]
-    caps = [30 if s.is_open else 10 for s in stages]
+    caps = [30 if s.is_open else 0 for s in stages]
     expected = sum(min(n, cap) for n, cap in zip(per_stage, caps, strict=True))
     assert page.count('<article class="deal-card') == expected
 
