@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "contacts",
     "deals",
     "leads",
+    "reports",
     "rest_framework",
     "drf_spectacular",
 ]
