@@ -6,9 +6,10 @@ whatever the number of records:
   creation to its conversion and to its first won deal. A lead's deals are found through its
   conversion in force (``LeadConversion``): the deals whose main contact is the person the
   conversion created or merged into (or, for a lead converted to an organisation only, the deals of
-  that organisation), and the deal the conversion created. Three queries on PostgreSQL (the
-  medians are ``PERCENTILE_CONT`` in the counting query), four on SQLite (the medians by window
-  functions: the middle row(s) of each group by ``ROW_NUMBER``/``COUNT``).
+  that organisation), and the deal the conversion created. Two queries on PostgreSQL (one
+  statement for the counts, the won values and the medians, by ``PERCENTILE_CONT``; one for the
+  groups' names), three on SQLite (the medians by window functions: the middle row(s) of each
+  group by ``ROW_NUMBER``/``COUNT``).
 - ``outcomes_report``, win and loss: won / lost / unqualified deals (count and value per
   currency), the loss and unqualified reasons of deals, the unqualified reasons of leads. Three
   queries.
@@ -189,21 +190,33 @@ def _sources_sql(query: ReportQuery) -> tuple[str, list[Any]]:
 
 
 def _source_counts(query: ReportQuery) -> list[dict[str, Any]]:
-    """Per group and for the whole (``total`` 1): the counts and, on PostgreSQL, the medians."""
+    """One statement (the common table expressions computed once): per group and for the whole
+    (``total`` 1) the counts and, on PostgreSQL, the medians; then (``total`` 2) the won value per
+    group and currency (a lead's won deals, each once per lead)."""
     ctes, params = _sources_sql(query)
     counts = """COUNT(*) AS created, SUM(converted) AS converted, SUM(has_deal) AS with_deal,
                 SUM(won) AS won"""
+    values = """
+        UNION ALL
+        SELECT 2, lf.grp, NULL, NULL, NULL, NULL, {medians} ld.currency, SUM(ld.value)
+        FROM lead_deals ld JOIN leads_f lf ON lf.id = ld.lead_id
+        WHERE ld.category = 'won'
+        GROUP BY lf.grp, ld.currency"""
     if connection.vendor == "postgresql":
         sql = f"""{ctes}
         SELECT GROUPING(grp) AS total, grp, {counts},
                PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY conv_days) AS conv_median,
-               PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY won_days) AS won_median
-        FROM facts GROUP BY GROUPING SETS ((grp), ())"""
+               PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY won_days) AS won_median,
+               NULL AS currency, NULL AS amount
+        FROM facts GROUP BY GROUPING SETS ((grp), ())
+        {values.format(medians="NULL, NULL,")}"""
     else:
         sql = f"""{ctes}
-        SELECT 0 AS total, grp, {counts} FROM facts GROUP BY grp
+        SELECT 0 AS total, grp, {counts}, NULL AS currency, NULL AS amount
+        FROM facts GROUP BY grp
         UNION ALL
-        SELECT 1, NULL, {counts} FROM facts"""
+        SELECT 1, NULL, {counts}, NULL, NULL FROM facts
+        {values.format(medians="")}"""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
@@ -239,19 +252,6 @@ def _source_medians_by_window(query: ReportQuery) -> dict[tuple[int, Any, str], 
         return {(t, g, k): v for t, g, k, v in cursor.fetchall()}
 
 
-def _source_won_values(query: ReportQuery) -> list[tuple[Any, str, decimal.Decimal]]:
-    """The won value per group and currency (a lead's won deals, each once per lead)."""
-    ctes, params = _sources_sql(query)
-    sql = f"""{ctes}
-    SELECT lf.grp, ld.currency, SUM(ld.value)
-    FROM lead_deals ld JOIN leads_f lf ON lf.id = ld.lead_id
-    WHERE ld.category = 'won'
-    GROUP BY lf.grp, ld.currency"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(g, c, decimal.Decimal(v or 0)) for g, c, v in cursor.fetchall()]
-
-
 def _month_key(value: Any) -> str:
     """A truncated month from either database: a datetime (PostgreSQL) or text (SQLite)."""
     if value is None:
@@ -277,12 +277,14 @@ def _group_labels(query: ReportQuery, keys: Sequence[Any]) -> dict[Any, str]:
 
 def sources_report(query: ReportQuery, *, currency: str) -> Report:
     """Where customers come from (docs/rules.md#reports-sources)."""
-    counts = _source_counts(query)
+    results = _source_counts(query)
     medians = _source_medians_by_window(query) if connection.vendor != "postgresql" else {}
-    won_values = _source_won_values(query)
     values: dict[Any, dict[str, decimal.Decimal]] = defaultdict(dict)
-    for group, cur, amount in won_values:
-        values[_month_key(group) if query.group == BY_MONTH else group][cur] = amount
+    for row in results:
+        if row["total"] == 2:
+            group = _month_key(row["grp"]) if query.group == BY_MONTH else row["grp"]
+            values[group][row["currency"]] = decimal.Decimal(row["amount"] or 0)
+    counts = [r for r in results if r["total"] != 2]
     rows: list[dict[str, Any]] = []
     total: dict[str, Any] | None = None
     for row in counts:
