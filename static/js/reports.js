@@ -9,7 +9,9 @@
 
   function draw() {
     var data = document.getElementById("report-chart-data");
-    var canvas = document.getElementById("report-chart");
+    // Found by class, not id: htmx copies the attributes of an element with the same id onto
+    // its replacement (settling), and a copied style attribute is an inline style CSP refuses.
+    var canvas = document.querySelector("canvas.report__canvas");
     if (chart) {
       chart.destroy();
       chart = null;
