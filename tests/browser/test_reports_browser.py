@@ -71,7 +71,9 @@ def test_reports_filter_chart_table_and_french(page: Any) -> None:
     page.get_by_role("link", name="Reset").click()
     page.get_by_role("link", name="Win and loss").click()
     expect(table).to_contain_text("No reason given")
-    expect(page.locator("canvas.report__canvas")).to_have_attribute("data-drawn", re.compile(r"\d+"))
+    expect(page.locator("canvas.report__canvas")).to_have_attribute(
+        "data-drawn", re.compile(r"\d+")
+    )
     snap(page, "outcomes-1280")
     page.get_by_role("link", name="Pipeline and forecast").click()
     expect(table.locator("tbody th").first).to_have_text("Incoming")
@@ -85,7 +87,7 @@ def test_reports_filter_chart_table_and_french(page: Any) -> None:
 
     page.set_viewport_size({"width": 1280, "height": 860})
     page.get_by_role("button", name="FR").click()
-    expect(page.get_by_role("heading", name="D’où viennent les clients")).to_be_visible()
+    expect(page.get_by_role("heading", name="D\u2019où viennent les clients")).to_be_visible()
     expect(page.locator("canvas.report__canvas")).to_have_attribute("data-drawn", "2")
     expect(page.locator("table.report__table thead")).to_contain_text("Leads créés")
     snap(page, "sources-fr-1280")
