@@ -7,8 +7,8 @@ whatever the number of records:
   conversion in force (``LeadConversion``): the deals whose main contact is the person the
   conversion created or merged into (or, for a lead converted to an organisation only, the deals of
   that organisation), and the deal the conversion created. Two queries on PostgreSQL (one
-  statement for the counts, the won values and the medians, by ``PERCENTILE_CONT``; one for the
-  groups' names), three on SQLite (the medians by window functions: the middle row(s) of each
+  statement for the counts, the won values and the medians, by ``PERCENTILE_CONT``, after a
+  ``SET LOCAL`` of its memory; one for the groups' names), three on SQLite (the medians by window functions: the middle row(s) of each
   group by ``ROW_NUMBER``/``COUNT``).
 - ``outcomes_report``, win and loss: won / lost / unqualified deals (count and value per
   currency), the loss and unqualified reasons of deals, the unqualified reasons of leads. Three
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -148,40 +148,35 @@ def _sources_sql(query: ReportQuery) -> tuple[str, list[Any]]:
         FROM {lead} l WHERE {" AND ".join(where)}
     ),
     conv AS (
-        SELECT c.lead_id, c.person_id, c.organization_id, c.deal_id
+        SELECT c.lead_id, c.person_id, c.organization_id, c.deal_id, lf.grp,
+               lf.created_at AS lead_created
         FROM {conversion} c JOIN leads_f lf ON lf.id = c.lead_id
         WHERE c.undone_at IS NULL
     ),
     pairs AS (
-        SELECT conv.lead_id, d.id AS deal_id
+        SELECT conv.lead_id, conv.grp, conv.lead_created, d.id, d.value, d.currency, d.closed_at,
+               d.stage_id, d.created_at
         FROM conv JOIN {deal} d ON d.main_contact_id = conv.person_id
         UNION
-        SELECT conv.lead_id, d.id
+        SELECT conv.lead_id, conv.grp, conv.lead_created, d.id, d.value, d.currency, d.closed_at,
+               d.stage_id, d.created_at
         FROM conv JOIN {deal} d ON d.organization_id = conv.organization_id
         WHERE conv.person_id IS NULL
         UNION
-        SELECT conv.lead_id, conv.deal_id FROM conv WHERE conv.deal_id IS NOT NULL
+        SELECT conv.lead_id, conv.grp, conv.lead_created, d.id, d.value, d.currency, d.closed_at,
+               d.stage_id, d.created_at
+        FROM conv JOIN {deal} d ON d.id = conv.deal_id
     ),
     lead_deals AS (
-        SELECT p.lead_id, d.value, d.currency, d.closed_at, s.category
-        FROM pairs p
-        JOIN {deal} d ON d.id = p.deal_id
-        JOIN {stage} s ON s.id = d.stage_id
-        JOIN leads_f lf ON lf.id = p.lead_id
-        WHERE d.created_at >= lf.created_at {pipeline_sql}
+        SELECT p.lead_id, p.grp, p.lead_created, p.value, p.currency, p.closed_at, s.category
+        FROM pairs p JOIN {stage} s ON s.id = p.stage_id
+        WHERE p.created_at >= p.lead_created {pipeline_sql}
     ),
     per_lead AS (
-        SELECT lead_id, MIN(CASE WHEN category = 'won' THEN closed_at END) AS first_won
-        FROM lead_deals GROUP BY lead_id
-    ),
-    facts AS (
-        SELECT lf.grp,
-               CASE WHEN lf.converted_at IS NULL THEN 0 ELSE 1 END AS converted,
-               {_days_sql("lf.converted_at", "lf.created_at")} AS conv_days,
-               CASE WHEN pl.lead_id IS NULL THEN 0 ELSE 1 END AS has_deal,
-               CASE WHEN pl.first_won IS NULL THEN 0 ELSE 1 END AS won,
-               {_days_sql("pl.first_won", "lf.created_at")} AS won_days
-        FROM leads_f lf LEFT JOIN per_lead pl ON pl.lead_id = lf.id
+        SELECT lead_id, grp,
+               {_days_sql("MIN(CASE WHEN category = 'won' THEN closed_at END)", "lead_created")}
+               AS won_days
+        FROM lead_deals GROUP BY lead_id, grp, lead_created
     )
     """
     if query.pipeline_id is not None:
@@ -189,67 +184,84 @@ def _sources_sql(query: ReportQuery) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _source_counts(query: ReportQuery) -> list[dict[str, Any]]:
-    """One statement (the common table expressions computed once): per group and for the whole
-    (``total`` 1) the counts and, on PostgreSQL, the medians; then (``total`` 2) the won value per
-    group and currency (a lead's won deals, each once per lead)."""
+def _source_counts(query: ReportQuery, *, explain: bool = False) -> list[dict[str, Any]]:
+    """One statement (the common table expressions computed once), three parts: ``L`` the leads
+    per group and for the whole (``total`` 1): created, converted and, on PostgreSQL, the median
+    days to conversion; ``D`` the converted leads with a deal per group and for the whole: with a
+    deal, won and the median days to the first won deal; ``V`` the won value per group and
+    currency (a lead's won deals, each once per lead). No part joins the leads to their deals
+    again: each is an aggregate of one table expression."""
     ctes, params = _sources_sql(query)
-    counts = """COUNT(*) AS created, SUM(converted) AS converted, SUM(has_deal) AS with_deal,
-                SUM(won) AS won"""
-    values = """
-        UNION ALL
-        SELECT 2, lf.grp, NULL, NULL, NULL, NULL, {medians} ld.currency, SUM(ld.value)
-        FROM lead_deals ld JOIN leads_f lf ON lf.id = ld.lead_id
-        WHERE ld.category = 'won'
-        GROUP BY lf.grp, ld.currency"""
+    conv_days = _days_sql("converted_at", "created_at")
     if connection.vendor == "postgresql":
+        grouped, total = "GROUPING(grp)", "GROUP BY GROUPING SETS ((grp), ())"
+        conv_median = f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {conv_days})"
+        won_median = "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY won_days)"
         sql = f"""{ctes}
-        SELECT GROUPING(grp) AS total, grp, {counts},
-               PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY conv_days) AS conv_median,
-               PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY won_days) AS won_median,
-               NULL AS currency, NULL AS amount
-        FROM facts GROUP BY GROUPING SETS ((grp), ())
-        {values.format(medians="NULL, NULL,")}"""
+        SELECT 'L' AS part, {grouped} AS total, grp, COUNT(*) AS n,
+               COUNT(converted_at) AS m, {conv_median} AS median,
+               CAST(NULL AS varchar) AS currency, CAST(NULL AS numeric) AS amount
+        FROM leads_f {total}
+        UNION ALL
+        SELECT 'D', {grouped}, grp, COUNT(*), COUNT(won_days), {won_median}, NULL, NULL
+        FROM per_lead {total}
+        UNION ALL
+        SELECT 'V', 0, grp, NULL, NULL, NULL, currency, SUM(value)
+        FROM lead_deals WHERE category = 'won' GROUP BY grp, currency"""
     else:
         sql = f"""{ctes}
-        SELECT 0 AS total, grp, {counts}, NULL AS currency, NULL AS amount
-        FROM facts GROUP BY grp
+        SELECT 'L' AS part, 0 AS total, grp, COUNT(*) AS n, COUNT(converted_at) AS m,
+               NULL AS median, NULL AS currency, NULL AS amount
+        FROM leads_f GROUP BY grp
         UNION ALL
-        SELECT 1, NULL, {counts}, NULL, NULL FROM facts
-        {values.format(medians="")}"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        SELECT 'L', 1, NULL, COUNT(*), COUNT(converted_at), NULL, NULL, NULL FROM leads_f
+        UNION ALL
+        SELECT 'D', 0, grp, COUNT(*), COUNT(won_days), NULL, NULL, NULL
+        FROM per_lead GROUP BY grp
+        UNION ALL
+        SELECT 'D', 1, NULL, COUNT(*), COUNT(won_days), NULL, NULL, NULL FROM per_lead
+        UNION ALL
+        SELECT 'V', 0, grp, NULL, NULL, NULL, currency, SUM(value)
+        FROM lead_deals WHERE category = 'won' GROUP BY grp, currency"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement over up to millions of rows: sorts and hashes in memory, and no JIT
+            # compilation (seconds of its own for a plan run once); for this transaction only.
+            cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}" if explain else sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _source_medians_by_window(query: ReportQuery) -> dict[tuple[int, Any, str], float]:
-    """SQLite: the medians (of the days to conversion, "c", and to the first won deal, "w") per
+def _source_medians_by_window(query: ReportQuery) -> dict[tuple[str, int, Any], float]:
+    """SQLite: the medians (``L`` of the days to conversion, ``D`` to the first won deal) per
     group and for the whole, by window functions: the middle row, or the mean of the two middle
     rows, of each ordered partition. One query."""
     ctes, params = _sources_sql(query)
+    conv_days = _days_sql("converted_at", "created_at")
     sql = f"""{ctes},
     m AS (
-        SELECT 0 AS total, grp, 'c' AS kind, conv_days AS x FROM facts WHERE conv_days IS NOT NULL
+        SELECT 'L' AS part, 0 AS total, grp, {conv_days} AS x
+        FROM leads_f WHERE converted_at IS NOT NULL
         UNION ALL
-        SELECT 1, NULL, 'c', conv_days FROM facts WHERE conv_days IS NOT NULL
+        SELECT 'L', 1, NULL, {conv_days} FROM leads_f WHERE converted_at IS NOT NULL
         UNION ALL
-        SELECT 0, grp, 'w', won_days FROM facts WHERE won_days IS NOT NULL
+        SELECT 'D', 0, grp, won_days FROM per_lead WHERE won_days IS NOT NULL
         UNION ALL
-        SELECT 1, NULL, 'w', won_days FROM facts WHERE won_days IS NOT NULL
+        SELECT 'D', 1, NULL, won_days FROM per_lead WHERE won_days IS NOT NULL
     ),
     r AS (
-        SELECT total, grp, kind, x,
-               ROW_NUMBER() OVER (PARTITION BY total, grp, kind ORDER BY x) AS rn,
-               COUNT(*) OVER (PARTITION BY total, grp, kind) AS n
+        SELECT part, total, grp, x,
+               ROW_NUMBER() OVER (PARTITION BY part, total, grp ORDER BY x) AS rn,
+               COUNT(*) OVER (PARTITION BY part, total, grp) AS n
         FROM m
     )
-    SELECT total, grp, kind, AVG(x) FROM r
+    SELECT part, total, grp, AVG(x) FROM r
     WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-    GROUP BY total, grp, kind"""
+    GROUP BY part, total, grp"""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {(t, g, k): v for t, g, k, v in cursor.fetchall()}
+        return {(p, t, g): v for p, t, g, v in cursor.fetchall()}
 
 
 def _month_key(value: Any) -> str:
@@ -279,32 +291,42 @@ def sources_report(query: ReportQuery, *, currency: str) -> Report:
     """Where customers come from (docs/rules.md#reports-sources)."""
     results = _source_counts(query)
     medians = _source_medians_by_window(query) if connection.vendor != "postgresql" else {}
+
+    def key_of(group: Any) -> Any:
+        return _month_key(group) if query.group == BY_MONTH else group
+
     values: dict[Any, dict[str, decimal.Decimal]] = defaultdict(dict)
+    leads: dict[tuple[int, Any], dict[str, Any]] = {}
+    deals: dict[tuple[int, Any], dict[str, Any]] = {}
     for row in results:
-        if row["total"] == 2:
-            group = _month_key(row["grp"]) if query.group == BY_MONTH else row["grp"]
-            values[group][row["currency"]] = decimal.Decimal(row["amount"] or 0)
-    counts = [r for r in results if r["total"] != 2]
+        if row["part"] == "V":
+            values[key_of(row["grp"])][row["currency"]] = decimal.Decimal(row["amount"] or 0)
+            continue
+        median = row["median"]
+        if median is None:
+            median = medians.get((row["part"], row["total"], row["grp"]))
+        row["median"] = None if median is None else float(median)
+        (leads if row["part"] == "L" else deals)[(row["total"], key_of(row["grp"]))] = row
     rows: list[dict[str, Any]] = []
     total: dict[str, Any] | None = None
-    for row in counts:
-        key = _month_key(row["grp"]) if query.group == BY_MONTH else row["grp"]
-        conv_median = row.get("conv_median", medians.get((row["total"], row["grp"], "c")))
-        won_median = row.get("won_median", medians.get((row["total"], row["grp"], "w")))
+    for (is_total, key), lead_row in leads.items():
+        deal_row = deals.get((is_total, key), {})
+        created, converted = lead_row["n"] or 0, lead_row["m"] or 0
+        with_deal, won = deal_row.get("n") or 0, deal_row.get("m") or 0
         out: dict[str, Any] = {
             "key": key,
-            "created": row["created"] or 0,
-            "converted": row["converted"] or 0,
-            "with_deal": row["with_deal"] or 0,
-            "won": row["won"] or 0,
-            "conversion_rate": _rate(row["converted"], row["created"]),
-            "deal_rate": _rate(row["with_deal"], row["converted"]),
-            "win_rate": _rate(row["won"], row["with_deal"]),
-            "lead_to_customer": _rate(row["won"], row["created"]),
-            "days_to_conversion": None if conv_median is None else float(conv_median),
-            "days_to_won": None if won_median is None else float(won_median),
+            "created": created,
+            "converted": converted,
+            "with_deal": with_deal,
+            "won": won,
+            "conversion_rate": _rate(converted, created),
+            "deal_rate": _rate(with_deal, converted),
+            "win_rate": _rate(won, with_deal),
+            "lead_to_customer": _rate(won, created),
+            "days_to_conversion": lead_row["median"],
+            "days_to_won": deal_row.get("median"),
         }
-        if row["total"]:
+        if is_total:
             total = out
         else:
             rows.append(out)

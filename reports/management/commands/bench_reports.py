@@ -31,7 +31,7 @@ from crm.models import LeadSource, User
 from deals.models import Deal, LossReason, Stage
 from leads.models import Lead, LeadConversion, LeadUnqualifiedReason
 from reports.filters import BY_MONTH, BY_OWNER, BY_SOURCE, ReportQuery
-from reports.selectors import _sources_sql, outcomes_report, pipeline_report, sources_report
+from reports.selectors import _source_counts, outcomes_report, pipeline_report, sources_report
 
 MARK = "Bench Co"
 REPS = 20
@@ -93,14 +93,8 @@ class Command(BaseCommand):
             median = statistics.median(times) * 1000
             self.stdout.write(f"{label:<{width}}  {median:10.0f} ms  {len(queries):7}")
         if options["explain"]:
-            ctes, params = _sources_sql(ReportQuery())
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"EXPLAIN (ANALYZE, BUFFERS) {ctes} SELECT COUNT(*), SUM(won) FROM facts",
-                    params,
-                )
-                for (line,) in cursor.fetchall():
-                    self.stdout.write(line)
+            for row in _source_counts(ReportQuery(), explain=True):
+                self.stdout.write(str(next(iter(row.values()))))
 
     def seed(self, count: int) -> None:
         with transaction.atomic():
