@@ -35,6 +35,7 @@
       data: { labels: spec.labels, datasets: datasets },
       options: {
         indexAxis: spec.indexAxis || "x",
+        locale: document.documentElement.lang || "en",
         maintainAspectRatio: false,
         responsive: true,
         animation: false,
