@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "deals",
     "leads",
     "home",
+    "reports",
     "rest_framework",
     "drf_spectacular",
 ]

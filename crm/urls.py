@@ -44,6 +44,7 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.task_urls")),
+    path("reports/", include("reports.urls")),
     path("jobs/", include("crm.jobs.urls")),
     path("exports/", include("crm.export_urls")),
     path("bulk-jobs/", include("crm.bulk_job_urls")),

@@ -119,6 +119,18 @@ class Lead(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(Lower("email"), name="lead_email_ci_idx"),
             models.Index(Lower("company_name"), name="lead_company_ci_idx"),  # import duplicates
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
+            # The reports (reports.selectors, docs/benchmarks.md#reports): a rep's or the team's
+            # leads over a period read from the index alone (PostgreSQL; SQLite ignores them).
+            models.Index(
+                fields=["owner", "created_at"],
+                include=["source", "converted_at"],
+                name="lead_report_owner_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["owner", "source", "converted_at"],
+                name="lead_report_created_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
