@@ -174,7 +174,8 @@ class ContactViewSet(Resource):
     )
     @action(detail=True, methods=["delete"], url_path=r"merge/(?P<merge_id>\d+)")
     def merge_undo(self, request: Request, pk: str | None = None, merge_id: str = "") -> Response:
-        return merge_undo(request, int(pk or 0), Contact, int(merge_id), contact_merge_undo)
+        record = self.get_object()
+        return merge_undo(request, record.pk, Contact, int(merge_id), contact_merge_undo)
 
 
 ROUTES = (("contacts", ContactViewSet, "contact"),)

@@ -194,7 +194,8 @@ class LeadViewSet(Resource):
     )
     @action(detail=True, methods=["delete"], url_path=r"merge/(?P<merge_id>\d+)")
     def merge_undo(self, request: Request, pk: str | None = None, merge_id: str = "") -> Response:
-        return merge_undo(request, int(pk or 0), Lead, int(merge_id), lead_merge_undo)
+        record = self.get_object()
+        return merge_undo(request, record.pk, Lead, int(merge_id), lead_merge_undo)
 
 
 @documented

@@ -1,7 +1,8 @@
 """The merge in the API (our addition to Sell's dialect, docs/api.md#merge):
 ``POST /api/v2/{contacts|leads}/{id}/merge`` with ``{"data": {"merged_ids": [..], "values":
 {field: id}}}`` merges into record ``id`` and answers the merge record (201);
-``DELETE /api/v2/{contacts|leads}/{id}/merge/{merge_id}`` undoes it (200, the merge record).
+``DELETE /api/v2/{contacts|leads}/{id}/merge/{merge_id}`` undoes it (200, the merge record; 422
+with the reasons when refused).
 The same services as the pages (``contacts.merging``, ``leads.merging``)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -21,6 +23,9 @@ from crm.api.errors import ApiError
 from crm.merging.engine import MergeGroup, MergeRefused, MergeResult
 from crm.merging.models import Merge
 from crm.permissions import acting_user
+
+
+MAX_ID = 2**63 - 1  # a larger id in the path is no merge (and no database integer)
 
 
 class MergeCreateSerializer(serializers.Serializer[Any]):
@@ -83,13 +88,14 @@ def merge_undo(
     merge_id: int,
     undo: Callable[..., models.Model],
 ) -> Response:
+    if merge_id > MAX_ID:
+        raise Http404
     merge = get_object_or_404(Merge, pk=merge_id, kept_id=record_pk, model=model._meta.label_lower)
     try:
         undo(actor=acting_user(request), merge=merge)
     except MergeRefused as exc:
         raise ApiError(
             _("The merge was not undone: %(reasons)s") % {"reasons": exc.message},
-            status_code=409,
             code="undo_refused",
         ) from None
     merge.refresh_from_db()
