@@ -24,7 +24,6 @@ from crm.merging.engine import MergeGroup, MergeRefused, MergeResult
 from crm.merging.models import Merge
 from crm.permissions import acting_user
 
-
 MAX_ID = 2**63 - 1  # a larger id in the path is no merge (and no database integer)
 
 
