@@ -116,3 +116,24 @@ def test_merge_page_query_count(
             reverse("contacts:merge", args=[records[0].pk]), {"with": [r.pk for r in records[1:]]}
         )
     assert response.status_code == 200
+
+
+def test_admin_merge_selected_goes_to_the_merge_page(manager: Any) -> None:
+    from django.contrib.admin import helpers
+
+    from tests.crm.test_admin import admin_client
+
+    a, b = ContactFactory(owner=manager), ContactFactory(owner=manager)
+    manager.is_staff = True
+    manager.save()
+    client = admin_client(manager)
+    response = client.post(
+        reverse("admin:contacts_contact_changelist"),
+        {"action": "merge_selected", helpers.ACTION_CHECKBOX_NAME: [a.pk, b.pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("contacts:merge", args=[a.pk]) + f"?with={b.pk}"
+    from tests.factories import UserFactory
+
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    assert admin_client(root).get(reverse("admin:crm_merge_changelist")).status_code == 200
