@@ -24,6 +24,7 @@ from crm.admin import (
     WriteServiceAdminMixin,
     tag_names,
 )
+from crm.merging.admin import merge_selected_action
 from crm.models import CustomFieldScope, User
 from crm.permissions import can_change
 
@@ -94,6 +95,7 @@ class EmploymentInline(ParentPermissionInlineMixin, admin.TabularInline):
 @admin.register(Contact)
 class ContactAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
     form = ContactAdminForm
+    actions = [merge_selected_action("contacts:merge")]
     list_display = (
         "display_name_col",
         "is_organization",

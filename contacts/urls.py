@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts import views
+from contacts import merge_views, views
 from crm.exports import export_view
 
 app_name = "contacts"
@@ -13,6 +13,9 @@ urlpatterns = [
     path("bulk/assign/", views.bulk_assign_view, name="bulk_assign"),
     path("bulk/tag/", views.bulk_tag_view, name="bulk_tag"),
     path("bulk/delete/", views.bulk_delete_view, name="bulk_delete"),
+    path("bulk/merge/", merge_views.bulk_merge_view, name="bulk_merge"),
+    path("merges/<int:merge_id>/undo/", merge_views.merge_undo, name="merge_undo"),
+    path("<int:pk>/merge/", merge_views.merge_view, name="merge"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/status/", views.status_view, name="status"),

@@ -831,3 +831,7 @@ class JobItemAdmin(ReadOnlyAdmin):
     list_filter = ("outcome",)
     search_fields = ("=job__id", "=key")
     show_full_result_count = False  # a 100,000-item job: no COUNT(*) on every page
+
+
+# The merges (read-only) live in crm/merging/admin.py.
+from crm.merging import admin as merging_admin  # noqa: E402,F401

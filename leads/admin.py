@@ -32,6 +32,7 @@ from crm.admin import (
     tag_names,
 )
 from crm.jobs.indicator import remember_job
+from crm.merging.admin import merge_selected_action
 from crm.models import CustomFieldScope, User
 from crm.permissions import acting_user
 from leads.conversion import (
@@ -80,7 +81,7 @@ class LeadAdminForm(CustomFieldsFormMixin):
 @admin.register(Lead)
 class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
     form = LeadAdminForm
-    actions = ["convert_leads"]
+    actions = ["convert_leads", merge_selected_action("leads:merge")]
     list_display = (
         "display_name_col",
         "company_name",

@@ -43,6 +43,7 @@ from crm.api.serializers import (
     ref,
 )
 from crm.api.services import outcome_refusal
+from crm.merging.api import MergeCreateSerializer, MergeSerializer, merge_create, merge_undo
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.permissions import acting_user
 from leads.bulk import leads_delete
@@ -58,6 +59,7 @@ from leads.conversion import (
 from leads.conversion.jobs import all_or_none_max, convert_job_start, job_threshold
 from leads.conversion.planning import options_validate
 from leads.forms import LeadForm
+from leads.merging import lead_merge_undo, leads_merge
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 from leads.services import LeadReadOnly, lead_create, lead_update
 
@@ -173,6 +175,27 @@ class LeadViewSet(Resource):
 
     def perform_destroy(self, obj: Lead) -> None:
         lead_delete(actor=self.request.user, lead=obj)
+
+    @extend_schema(
+        request=MergeCreateSerializer,
+        responses={201: MergeSerializer},
+        description="Merge the records `merged_ids` into this one (docs/api.md#merge).",
+    )
+    @action(detail=True, methods=["post"], url_path="merge")
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        record = self.get_object()
+        self.check_change(record)
+        return merge_create(request, record, leads_merge)
+
+    @extend_schema(
+        request=None,
+        responses={200: MergeSerializer},
+        description="Undo a merge into this record (docs/api.md#merge).",
+    )
+    @action(detail=True, methods=["delete"], url_path=r"merge/(?P<merge_id>\d+)")
+    def merge_undo(self, request: Request, pk: str | None = None, merge_id: str = "") -> Response:
+        record = self.get_object()
+        return merge_undo(request, record.pk, Lead, int(merge_id), lead_merge_undo)
 
 
 @documented

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import bulk_views, convert_job_views, finder_views, views
+from leads import bulk_views, convert_job_views, finder_views, merge_views, views
 from leads.imports import views as import_views
 
 app_name = "leads"
@@ -18,6 +18,9 @@ urlpatterns = [
     path("import/<str:kind>/", import_views.import_upload_view, name="import"),
     path("imports/<int:pk>/", import_views.import_job_view, name="import_job"),
     path("imports/<int:pk>/rejected/", import_views.import_rejected_view, name="import_rejected"),
+    path("bulk/merge/", merge_views.bulk_merge_view, name="bulk_merge"),
+    path("merges/<int:merge_id>/undo/", merge_views.merge_undo, name="merge_undo"),
+    path("<int:pk>/merge/", merge_views.merge_view, name="merge"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/cell/<str:field>/", views.inline_view, name="inline"),

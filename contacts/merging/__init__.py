@@ -39,6 +39,7 @@ __all__ = [
     "MergeRefused",
     "MergeResult",
     "contact_merge_fields",
+    "contact_merge_kind",
     "contact_merge_preview",
     "contact_merge_undo",
     "contact_merges_of",
@@ -102,7 +103,7 @@ CONTACT_MERGE = MergeKind(
 )
 
 
-def _kind_for(is_organization: bool) -> MergeKind:
+def contact_merge_kind(is_organization: bool) -> MergeKind:
     return MergeKind(
         model=Contact,
         fields=contact_merge_fields(is_organization),
@@ -130,7 +131,7 @@ def contact_merge_undo(*, actor: Any, merge: Merge) -> Contact:
 
 def contact_merge_preview(*, keep: Contact, merged: Sequence[Contact]) -> dict[str, Any]:
     """What merging ``merged`` into ``keep`` would do: the default values and what moves."""
-    kind = _kind_for(keep.is_organization)
+    kind = contact_merge_kind(keep.is_organization)
     return {
         "values": merged_values(kind, keep, list(merged), None),
         "moved": moved_counts(kind, [c.pk for c in merged]),

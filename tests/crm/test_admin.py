@@ -256,6 +256,7 @@ def one_of_each(superuser: User) -> dict[type[Model], Model]:
         TrashEntry: TrashEntry.objects.create(kind="lead", object_id=lead.pk + 1, label="Gone"),
         AuditEntry: AuditEntry.objects.create(action="delete", model="lead", object_ids=[1]),
         **_job_records(superuser),
+        **_merge_records(superuser, person),
     }
 
 
@@ -268,6 +269,23 @@ def _job_records(user: User) -> dict[type[Model], Model]:
         JobChunk: JobChunk.objects.create(job=job, number=0, ids=[1]),
         JobItem: JobItem.objects.create(job=job, key=1, outcome="converted"),
     }
+
+
+def _merge_records(user: User, kept: Model) -> dict[type[Model], Model]:
+    from django.utils import timezone
+
+    from crm.merging.models import Merge
+
+    merge = Merge.objects.create(
+        model="contacts.contact",
+        kept_id=kept.pk,
+        merged_ids=[kept.pk + 1000],
+        label=str(kept),
+        merged_labels=["Someone"],
+        merged_by=user,
+        created_at=timezone.now(),
+    )
+    return {Merge: merge}
 
 
 # --- Every model renders -------------------------------------------------------------------------
