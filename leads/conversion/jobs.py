@@ -109,10 +109,12 @@ def decisions_from_json(data: dict[str, Any], ids: Sequence[int]) -> dict[int, D
 
 def party_groups(lead_ids: Sequence[int]) -> list[list[int]]:
     """``lead_ids`` in groups of one party each (same company, or with no company the same
-    email), ordered by company then email then id, so that a job's chunks can be cut between
-    parties (``party_chunks``). On PostgreSQL one query that sorts and marks the groups itself
-    (100,000 ids in well under a second: the rep's POST waits for it); elsewhere one query per
-    5,000 ids. Ids that are not leads come last, each alone (their chunk refuses them)."""
+    email), so that a job's chunks can be cut between parties (``party_chunks``). A party comes
+    where its first lead (smallest id) is, its leads in id order: the chunks follow the table's
+    order as far as the parties allow, so a chunk reads and writes neighbouring rows. On
+    PostgreSQL one query that sorts and marks the groups itself (the rep's POST waits for it);
+    elsewhere one query per 5,000 ids. Ids that are not leads come last, each alone (their
+    chunk refuses them)."""
     wanted = list(dict.fromkeys(int(pk) for pk in lead_ids))
     rows = _party_rows_pg(wanted) if connection.vendor == "postgresql" else _party_rows(wanted)
     groups: list[list[int]] = []
@@ -130,16 +132,18 @@ def _party_rows_pg(ids: list[int]) -> list[tuple[int, bool]]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT id, (c IS DISTINCT FROM lag(c) OVER w) OR (e IS DISTINCT FROM lag(e) OVER w)
+            SELECT id, first IS DISTINCT FROM lag(first) OVER (ORDER BY first, id)
             FROM (
-                SELECT id, lower(btrim(company_name)) AS c,
-                       CASE WHEN btrim(company_name) = ''
-                            THEN coalesce(nullif(lower(btrim(email)), ''), '#' || id)
-                            ELSE '' END AS e
-                FROM {Lead._meta.db_table} WHERE id = ANY(%s)
+                SELECT id, min(id) OVER (PARTITION BY c, e) AS first
+                FROM (
+                    SELECT id, lower(btrim(company_name)) AS c,
+                           CASE WHEN btrim(company_name) = ''
+                                THEN coalesce(nullif(lower(btrim(email)), ''), '#' || id)
+                                ELSE '' END AS e
+                    FROM {Lead._meta.db_table} WHERE id = ANY(%s)
+                ) AS keyed
             ) AS party
-            WINDOW w AS (ORDER BY c, e, id)
-            ORDER BY c, e, id
+            ORDER BY first, id
             """,
             [ids],
         )
@@ -147,25 +151,27 @@ def _party_rows_pg(ids: list[int]) -> list[tuple[int, bool]]:
 
 
 def _party_rows(ids: list[int]) -> list[tuple[int, bool]]:
-    keys: dict[int, tuple[str, str, int]] = {}
+    party_of: dict[int, tuple[str, str]] = {}
     for chunk in chunks(ids):
         for pk, company, email in Lead.objects.filter(pk__any=chunk).values_list(
             "pk", "company_name", "email"
         ):
             company = name_key_of(company)
             email = "" if company else (email or "").strip().lower() or f"#{pk}"
-            keys[pk] = (company, email, pk)
+            party_of[pk] = (company, email)
+    first: dict[tuple[str, str], int] = {}
+    for pk in sorted(party_of):
+        first.setdefault(party_of[pk], pk)
     rows: list[tuple[int, bool]] = []
-    last: tuple[str, str] | None = None
-    for pk in sorted(keys, key=keys.__getitem__):
-        party = keys[pk][:2]
-        rows.append((pk, party != last))
-        last = party
+    last: int | None = None
+    for pk in sorted(party_of, key=lambda pk: (first[party_of[pk]], pk)):
+        rows.append((pk, first[party_of[pk]] != last))
+        last = first[party_of[pk]]
     return rows
 
 
 def party_order(lead_ids: Sequence[int]) -> list[int]:
-    """``lead_ids`` ordered by company then email (then id): the leads of one party together."""
+    """``lead_ids`` in party order (``party_groups``): the leads of one party together."""
     return [pk for group in party_groups(lead_ids) for pk in group]
 
 

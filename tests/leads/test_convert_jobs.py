@@ -136,8 +136,13 @@ def test_party_order_groups_company_and_email(manager: Any) -> None:
     a1 = LeadFactory(owner=manager, company_name="Zeta", email="x@z.test")
     b = LeadFactory(owner=manager, company_name="Alpha", email="y@a.test")
     a2 = LeadFactory(owner=manager, company_name="zeta ", email="w@z.test")
-    # By company (case and spaces ignored), then by id within a company; not-leads last.
-    assert party_order([a1.pk, b.pk, a2.pk, 999_999]) == [b.pk, a1.pk, a2.pk, 999_999]
+    c1 = LeadFactory(owner=manager, company_name="", email="solo@c.test")
+    d = LeadFactory(owner=manager, company_name="", email="")
+    c2 = LeadFactory(owner=manager, company_name="", email="SOLO@c.test ")
+    # A party (company, case and spaces ignored; else email) where its first lead is, its leads
+    # in id order; a lead with neither is alone; not-leads last.
+    ids = [c2.pk, d.pk, a1.pk, b.pk, a2.pk, c1.pk, 999_999]
+    assert party_order(ids) == [a1.pk, a2.pk, b.pk, c1.pk, c2.pk, d.pk, 999_999]
 
 
 def test_chunks_are_cut_between_parties(manager: Any) -> None:
