@@ -126,15 +126,21 @@ def _row(spec: KeySpec, pk: int, kind: str, key: str) -> models.Model:
 
 def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
     """Write again the keys of ``model``'s records ``ids`` from their stored values, after a
-    set-based write: per 5,000 records, one read, one delete and one insert."""
+    set-based write: per 5,000 records, one read, one delete and one insert (``crm.bulk``)."""
+    from crm.bulk import insert_rows  # one statement per chunk (COPY, executemany)
+
     spec = _SPECS[model]
     for chunk in chunks(sorted(set(ids))):
         rows = []
         for values in model._base_manager.filter(pk__any=chunk).values("pk", *spec.source_fields):
             pk = values.pop("pk")
-            rows += [_row(spec, pk, kind, key) for kind, key in keys_of(model, values)]
+            rows += [
+                {spec.record_field: pk, "kind": kind, "key": key}
+                for kind, key in keys_of(model, values)
+            ]
         spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
-        spec.key_model._base_manager.bulk_create(rows, batch_size=5000)
+        if rows:
+            insert_rows(spec.key_model, rows, ids=False)
 
 
 def backfill_keys(

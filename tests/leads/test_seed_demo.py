@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, CustomerStatus, Employment, ProspectStatus
 from crm.bulk import insert_rows
+from crm.matching import person_name_key
 from crm.models import (
     MANAGER_GROUP,
     REP_GROUP,
@@ -249,9 +250,7 @@ def test_realistic_data() -> None:
     assert employee.exists()
     assert Employment.objects.filter(ended_on__isnull=False).exists()
     for contact in Contact.objects.all():
-        assert contact.name_key and contact.name_key == " ".join(
-            contact.display_name.casefold().split()
-        )
+        assert contact.name_key and contact.name_key == person_name_key(contact.display_name)
 
 
 def test_tasks_cover_done_overdue_today_and_upcoming() -> None:
