@@ -164,9 +164,7 @@ def find_duplicates(
     # From the full company name when there is one (as stored: folded, then cut).
     companies = {lead.pk: getattr(lead, "company_name", None) for lead in leads}
     org_keys = {
-        pk: organization_name_key(k.organization if companies.get(pk) is None else companies[pk])[
-            :KEY_LENGTH
-        ]
+        pk: organization_name_key(companies.get(pk) or k.organization)[:KEY_LENGTH]
         for pk, k in keys.items()
     }
 
