@@ -127,7 +127,7 @@ def _row(spec: KeySpec, pk: int, kind: str, key: str) -> models.Model:
 
 def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
     """Write again the keys of ``model``'s records ``ids`` from their stored values, after a
-    set-based write: per 5,000 records, one read, one delete and one insert."""
+    set-based write: per 5,000 records, one read, one delete and one insert (``crm.bulk``)."""
     spec = _SPECS[model]
     for chunk in chunks(sorted(set(ids))):
         rows = []
@@ -138,8 +138,8 @@ def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
                 for kind, key in keys_of(model, values)
             ]
         spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
-        # One statement whatever the number of keys (COPY; one executemany on SQLite).
-        insert_rows(spec.key_model, rows, ids=False)
+        if rows:
+            insert_rows(spec.key_model, rows, ids=False)
 
 
 def backfill_keys(

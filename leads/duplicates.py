@@ -84,11 +84,12 @@ class LeadKeys(NamedTuple):
 
 
 def lead_keys(lead: Lead) -> LeadKeys:
+    # Cut as the stored columns are (Contact.name_key, domain_key: a conversion writes them).
     return LeadKeys(
         email_key(lead.email),
-        person_name_key(lead.full_name),
-        person_name_key(lead.company_name),
-        domain_key(lead.website),
+        person_name_key(lead.full_name)[:KEY_LENGTH],
+        person_name_key(lead.company_name)[:KEY_LENGTH],
+        domain_key(lead.website)[:KEY_LENGTH],
     )
 
 
@@ -160,7 +161,12 @@ def find_duplicates(
     ``phone`` and ``mobile`` when they have them."""
     keys = keys or {lead.pk: lead_keys(lead) for lead in leads}
     phones = {lead.pk: _phones(lead) for lead in leads}
-    org_keys = {pk: organization_name_key(k.organization) for pk, k in keys.items()}
+    # From the full company name when there is one (as stored: folded, then cut).
+    companies = {lead.pk: getattr(lead, "company_name", None) for lead in leads}
+    org_keys = {
+        pk: organization_name_key(companies.get(pk) or k.organization)[:KEY_LENGTH]
+        for pk, k in keys.items()
+    }
 
     want_org_names = rules.match_organization_name or rules.match_person_name_and_organization
     by_org = (

@@ -19,10 +19,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contacts.models import ContactKey
-from crm.keystore import KeyKind
+from contacts.merging import MergeGroup, contacts_merge
+from contacts.models import Contact, ContactKey
+from crm.keystore import KeyKind, sync_keys
 from crm.models import CrmSettings
-from leads.models import LeadKey
+from leads.merging import leads_merge
+from leads.models import Lead, LeadKey
 
 PEOPLE, ORGANIZATIONS, LEADS = "people", "organizations", "leads"
 TABS = (
@@ -279,3 +281,73 @@ def _group_reason(tab: str, group: Group, members: list[Member]) -> str:
     return _("same name %(name)s at the same organisation") % {
         "name": shown.name if shown else group.key.partition("#")[0]
     }
+
+
+# ---- merging groups (the merge service: contacts.merging, leads.merging) --------------------
+
+
+@dataclass
+class GroupsMerged:
+    merged: int = 0  # groups merged
+    records: int = 0  # records merged into others
+    refused: dict[int, str] = field(default_factory=dict)  # kept id -> why the group was refused
+
+
+def _merge(actor: Any, tab: str, groups: list[MergeGroup]) -> GroupsMerged:
+    """Merge ``groups`` in one call of the merge service (set-based, all or nothing for the
+    groups it accepts; refused ones come back with their reason), then rewrite the kept
+    records' keys."""
+    outcome = GroupsMerged()
+    if not groups:
+        return outcome
+    if tab == LEADS:
+        results = leads_merge(actor=actor, groups=groups, skip_refused=True)
+    else:
+        results = contacts_merge(actor=actor, groups=groups, skip_refused=True)
+    kept = [r.keep_id for r in results if r.merged]
+    sync_keys(Lead if tab == LEADS else Contact, kept)
+    for result in results:
+        if result.merged:
+            outcome.merged += 1
+            outcome.records += len(result.merged_ids)
+        else:
+            outcome.refused[result.keep_id] = result.reason
+    return outcome
+
+
+def _record_field(tab: str) -> str:
+    return "lead_id" if tab == LEADS else "contact_id"
+
+
+def group_merge(*, actor: Any, tab: str, rule: str, key: str) -> GroupsMerged:
+    """Merge one group: every record into the oldest (the lowest id); per field the engine's
+    default (the kept record's value when filled, else the first filled one). Two queries before
+    the merge service's own."""
+    ids = sorted(_rule_rows(tab, rule).filter(key=key).values_list(_record_field(tab), flat=True))
+    if len(ids) < 2:
+        return GroupsMerged()
+    return _merge(actor, tab, [MergeGroup(ids[0], ids[1:])])
+
+
+def exact_groups_merge(*, actor: Any, tab: str) -> GroupsMerged:
+    """Merge every exact group of a tab in one call of the merge service: the groups' members
+    are read in one query (a ``GROUP BY`` subquery), whatever their number."""
+    groups: list[MergeGroup] = []
+    for rule in [r for t, r in EXACT if t == tab]:
+        keys = group_keys(tab, rule).values("key")
+        members: dict[str, list[int]] = defaultdict(list)
+        field_name = _record_field(tab)
+        for key, pk in (
+            _rule_rows(tab, rule)
+            .filter(key__in=keys)
+            .order_by("key", field_name)
+            .values_list("key", field_name)
+        ):
+            members[key].append(pk)
+        taken: set[int] = set()
+        for ids in members.values():
+            ids = [pk for pk in ids if pk not in taken]
+            if len(ids) > 1:
+                taken.update(ids)
+                groups.append(MergeGroup(ids[0], ids[1:]))
+    return _merge(actor, tab, groups)

@@ -14,6 +14,12 @@ urlpatterns = [
     path("bulk/delete/", bulk_views.bulk_delete_view, name="bulk_delete"),
     path("from-contact/<int:pk>/", bulk_views.contact_to_lead_view, name="from_contact"),
     path("duplicates/", finder_views.duplicate_finder_view, name="duplicates"),
+    path("duplicates/merge/", finder_views.duplicate_group_merge_view, name="duplicates_merge"),
+    path(
+        "duplicates/merge-exact/",
+        finder_views.duplicate_exact_merge_view,
+        name="duplicates_merge_exact",
+    ),
     path("export/", import_views.lead_export_view, name="export"),
     path("import/<str:kind>/", import_views.import_upload_view, name="import"),
     path("imports/<int:pk>/", import_views.import_job_view, name="import_job"),

@@ -101,3 +101,66 @@ def test_reps_get_a_clear_refusal(rep_client: Client) -> None:
     response = rep_client.get(URL)
     assert response.status_code == 403
     assert "Only managers may look for duplicates" in response.content.decode()
+
+
+# ---- merging from the finder (the merge service: contacts.merging, leads.merging) -----------
+
+
+def test_one_click_merges_a_group_into_its_oldest_record(manager_client: Client) -> None:
+    from contacts.models import Contact, ContactKey
+
+    first = ContactFactory(first_name="Ann", last_name="Lee", email="ann@x.fr", phone="")
+    second = ContactFactory(first_name="Ann", last_name="Lee", email="ANN@x.fr", phone="0612345678")
+    response = manager_client.post(
+        reverse("leads:duplicates_merge"), {"tab": "people", "group": "email:ann@x.fr"}
+    )
+    assert response.status_code == 302 and response["Location"] == f"{URL}?tab=people"
+    assert list(Contact.objects.values_list("pk", flat=True)) == [first.pk]
+    first.refresh_from_db()
+    assert first.phone == "0612345678"  # the empty field filled from the merged record
+    assert set(ContactKey.objects.values_list("contact_id", "kind", "key")) == {
+        (first.pk, "email", "ann@x.fr"),
+        (first.pk, "phone", "+33612345678"),
+    }
+    assert not Contact.objects.filter(pk=second.pk).exists()
+    page = manager_client.get(URL).content.decode()
+    assert "1 group merged (1 records merged into others)." in page
+    assert "Same email ann@x.fr" not in page
+
+
+def test_reps_cannot_merge_from_the_finder(rep_client: Client) -> None:
+    from contacts.models import Contact
+
+    ContactFactory(email="a@x.fr")
+    ContactFactory(email="A@x.fr")
+    for name in ("leads:duplicates_merge", "leads:duplicates_merge_exact"):
+        response = rep_client.post(reverse(name), {"tab": "people", "group": "email:a@x.fr"})
+        assert response.status_code == 403
+    assert Contact.objects.count() == 2
+
+
+@pytest.mark.parametrize("n", [3, 12])
+def test_merge_all_exact_groups_in_one_go_with_a_fixed_query_count(
+    n: int, manager: Any, django_assert_max_num_queries: Any
+) -> None:
+    from contacts.models import Contact
+    from leads.finder import exact_groups_merge
+    from leads.models import Lead
+
+    for i in range(n):
+        ContactFactory(email=f"p{i}@x.fr", phone="")
+        ContactFactory(email=f"P{i}@x.fr", phone="")
+        ContactFactory(email=f"p{i}@X.FR ", phone="")
+        LeadFactory(email=f"l{i}@x.fr", phone="")
+        LeadFactory(email=f"L{i}@x.fr", phone="")
+    ContactFactory(email="alone@x.fr", phone="01 00 00 00 01")
+    ContactFactory(email="other@x.fr", phone="+33 1 00 00 00 01")  # same phone: not exact
+    with django_assert_max_num_queries(60):
+        outcome = exact_groups_merge(actor=manager, tab=PEOPLE)
+    assert (outcome.merged, outcome.records, outcome.refused) == (n, 2 * n, {})
+    assert Contact.objects.count() == n + 2
+    with django_assert_max_num_queries(60):
+        outcome = exact_groups_merge(actor=manager, tab=LEADS)
+    assert (outcome.merged, outcome.records) == (n, n)
+    assert Lead.objects.count() == n
+    assert finder_page(PEOPLE, CrmSettings.load()).groups[0].rule == "phone"

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, CustomerStatus, Employment, ProspectStatus
 from crm.bulk import insert_rows
+from crm.matching import person_name_key
 from crm.models import (
     MANAGER_GROUP,
     REP_GROUP,
@@ -30,7 +31,6 @@ from crm.models import (
     Tag,
     Task,
     User,
-    name_key_of,
 )
 from deals.models import Deal, DealContact, Stage, StageCategory
 from leads.demo import DEMO_TAG
@@ -249,8 +249,8 @@ def test_realistic_data() -> None:
     employee = Contact.objects.filter(organization__isnull=False, reports_to__isnull=False)
     assert employee.exists()
     assert Employment.objects.filter(ended_on__isnull=False).exists()
-    for contact in Contact.objects.all():  # the duplicate key: folded (crm.models.name_key_of)
-        assert contact.name_key and contact.name_key == name_key_of(contact.display_name)
+    for contact in Contact.objects.all():
+        assert contact.name_key and contact.name_key == person_name_key(contact.display_name)
 
 
 def test_tasks_cover_done_overdue_today_and_upcoming() -> None:

@@ -47,6 +47,11 @@ class Command(BaseCommand):
         parser.add_argument("--contacts", type=int, default=100_000)
         parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
         parser.add_argument("--seed", type=int, default=13)
+        parser.add_argument(
+            "--merge",
+            default="100,1000",
+            help="numbers of same-email groups to merge in one call, timed then rolled back",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         size, repeat = options["contacts"], options["repeat"]
@@ -91,6 +96,40 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {tab:13} page after {deep[:40]!r}: {seconds * 1000:7.1f} ms, {queries} queries"
             )
+
+        for count in [int(n) for n in options["merge"].split(",") if n.strip()]:
+            self._merge(count)
+
+    def _merge(self, count: int) -> None:
+        """Merge ``count`` same-email groups of people in one call of the merge service (timed,
+        queries counted), then roll back so the seeded data stays."""
+        from contacts.merging import MergeGroup, contacts_merge
+        from crm.models import User
+
+        actor = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
+            "bench-dup", "bench-dup@example.com", "bench"
+        )
+        keys = group_keys(PEOPLE, "email", limit=count).values("key")
+        members: dict[str, list[int]] = {}
+        for key, pk in (
+            ContactKey.objects.filter(kind="email", key__in=keys)
+            .order_by("key", "contact_id")
+            .values_list("key", "contact_id")
+        ):
+            members.setdefault(key, []).append(pk)
+        groups = [MergeGroup(ids[0], ids[1:]) for ids in members.values()]
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                results = contacts_merge(actor=actor, groups=groups, skip_refused=True)
+                sync_keys(Contact, [r.keep_id for r in results if r.merged])
+                seconds = time.perf_counter() - started
+            transaction.set_rollback(True)
+        merged = sum(1 for r in results if r.merged)
+        self.stdout.write(
+            f"  merge {len(groups):,} groups ({merged:,} merged): {seconds * 1000:8.1f} ms, "
+            f"{len(captured.captured_queries)} queries (rolled back)"
+        )
 
     def _deep_cursor(self, tab: str, rules: CrmSettings) -> str:
         """A cursor in the middle of the tab's last rule with groups."""
