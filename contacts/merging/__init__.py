@@ -18,8 +18,9 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactKey
 from contacts.services import contacts_recompute_status
+from crm.keystore import sync_keys
 from crm.merging.engine import (
     MergeGroup,
     MergeKind,
@@ -88,6 +89,7 @@ def _refusal(keep: models.Model, merged: list[models.Model]) -> str | None:
 
 def _after(ids: set[int]) -> None:
     contacts_recompute_status(contact_ids=ids)
+    sync_keys(Contact, ids)  # the kept contact's values changed; undone ones are back
 
 
 def _undo_blockers(merge: Merge, kept: models.Model) -> list[str]:
@@ -100,6 +102,7 @@ CONTACT_MERGE = MergeKind(
     refusal=_refusal,
     after=_after,
     undo_blockers=_undo_blockers,
+    derived_relations=frozenset({(ContactKey, "contact_id")}),
 )
 
 
@@ -110,6 +113,7 @@ def contact_merge_kind(is_organization: bool) -> MergeKind:
         refusal=_refusal,
         after=_after,
         undo_blockers=_undo_blockers,
+        derived_relations=frozenset({(ContactKey, "contact_id")}),
     )
 
 

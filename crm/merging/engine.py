@@ -89,6 +89,10 @@ class MergeKind:
     after: Callable[[set[int]], None] = lambda ids: None
     undo_blockers: Callable[[Merge, models.Model], list[str]] = lambda merge, kept: []
     skip_relations: frozenset[str] = frozenset()
+    # Rows computed from the records' own values (the matching keys, crm.keystore): not moved
+    # nor kept in the snapshot; the merged records' rows are deleted with them, and ``after``
+    # writes them again for the kept record (and, on undo, for the records brought back).
+    derived_relations: frozenset[tuple[type[models.Model], str]] = frozenset()
 
     @property
     def label(self) -> str:
@@ -201,7 +205,7 @@ def relations(kind: MergeKind) -> list[_Relation]:
         fk: Any = rel.field  # type: ignore[union-attr]
         model: type[models.Model] = fk.model
         relation = _Relation(model, fk.attname)
-        if relation.key in kind.skip_relations:
+        if relation.key in kind.skip_relations or (model, fk.attname) in kind.derived_relations:
             continue
         unique = tuple(
             tuple(a for a in s if a != fk.attname) for s in _unique_sets(model, {fk.attname})
@@ -504,6 +508,8 @@ def _merge(
         for chunk in chunks(sources, REMAP_CHUNK):
             _remap(relation, {s: target[s] for s in chunk}, left, using)
     for chunk in chunks(merged_ids):
+        for derived, attname in kind.derived_relations:
+            derived._base_manager.filter(**{f"{attname}__in": chunk})._raw_delete(using)
         model._base_manager.filter(pk__in=chunk)._raw_delete(using)
 
     merges = [

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 
+from crm.keystore import sync_keys
 from crm.merging.engine import (
     MergeGroup,
     MergeKind,
@@ -23,7 +24,7 @@ from crm.merging.engine import (
 )
 from crm.merging.models import Merge
 from crm.records import writable_fields
-from leads.models import Lead
+from leads.models import Lead, LeadKey
 
 __all__ = [
     "LEAD_MERGE",
@@ -64,8 +65,17 @@ def _undo_blockers(merge: Merge, kept: models.Model) -> list[str]:
     return []
 
 
+def _after(ids: set[int]) -> None:
+    sync_keys(Lead, ids)  # the kept lead's values changed; undone ones are back
+
+
 LEAD_MERGE = MergeKind(
-    model=Lead, fields=lead_merge_fields(), refusal=_refusal, undo_blockers=_undo_blockers
+    model=Lead,
+    fields=lead_merge_fields(),
+    refusal=_refusal,
+    after=_after,
+    undo_blockers=_undo_blockers,
+    derived_relations=frozenset({(LeadKey, "lead_id")}),
 )
 
 

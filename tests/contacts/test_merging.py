@@ -341,3 +341,26 @@ def test_query_count_does_not_grow_with_groups(
     assert Tag.objects.count() == 1
     assert DocumentLink.objects.count() == 0
     connection.check_constraints()
+
+
+def test_matching_keys_follow_the_merge_and_its_undo(rep: Any) -> None:
+    """The keys are the records' own: after the merge the kept contact is found by the values
+    it took, the merged one's keys are gone; after the undo each has its own again."""
+    from contacts.models import ContactKey
+
+    keep = ContactFactory(owner=rep, email="keep@example.org", mobile="")
+    other = ContactFactory(owner=rep, email="other@example.org", mobile="06 12 34 56 78")
+
+    def keys(contact: Any) -> set[tuple[str, str]]:
+        return set(ContactKey.objects.filter(contact=contact).values_list("kind", "key"))
+
+    before = {keep.pk: keys(keep), other.pk: keys(other)}
+    assert ("phone", "+33612345678") in before[other.pk]
+    [result] = contacts_merge(actor=rep, groups=[MergeGroup(keep.pk, [other.pk])])
+    assert ("phone", "+33612345678") in keys(keep)  # filled from the merged contact
+    assert ("email", "keep@example.org") in keys(keep)
+    assert ("email", "other@example.org") not in keys(keep)  # not its value
+    assert not ContactKey.objects.filter(contact_id=other.pk).exists()
+    assert result.merge is not None
+    contact_merge_undo(actor=rep, merge=result.merge)
+    assert {keep.pk: keys(keep), other.pk: keys(other)} == before
