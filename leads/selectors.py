@@ -47,6 +47,8 @@ class Link:
     url: str
     name: str
     merged: bool = False
+    # Merged into a contact created earlier in the same batch, for this lead (its name).
+    same_batch: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,11 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
     for chunk in chunks(sorted(deal_ids)):
         deal_names.update(Deal.objects.filter(pk__in=chunk).values_list("pk", "name"))
 
-    def contact(pk: int | None, merged: bool) -> Link | None:
+    def contact(pk: int | None, merged: bool, same_batch: str) -> Link | None:
         if not pk:
             return None
         url = reverse("contacts:detail", args=[pk])
-        return Link(url, contact_names.get(pk, f"#{pk}"), merged)
+        return Link(url, contact_names.get(pk, f"#{pk}"), merged, same_batch)
 
     rows = []
     for r in results:
@@ -89,8 +91,10 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
                     reverse("leads:detail", args=[r.lead_id]), r.lead_name or f"#{r.lead_id}"
                 ),
                 reason=r.reason,
-                person=contact(r.person_id, r.person_merged),
-                organization=contact(r.organization_id, r.organization_merged),
+                person=contact(r.person_id, r.person_merged, r.person_same_batch),
+                organization=contact(
+                    r.organization_id, r.organization_merged, r.organization_same_batch
+                ),
                 deal=(
                     Link(reverse("deals:detail", args=[r.deal_id]), deal_names.get(r.deal_id, ""))
                     if r.deal_id

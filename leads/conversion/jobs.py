@@ -39,14 +39,14 @@ from crm.jobs.services import job_start
 from crm.models import User, name_key_of
 from crm.selection import chunks
 from leads.conversion.convert import leads_convert
-from leads.conversion.types import AUTO, ConversionOptions, Decision
+from leads.conversion.types import AUTO, MERGE, ConversionOptions, Decision
 from leads.conversion.undo import lead_conversion_undo
 from leads.duplicates import lead_keys
 from leads.models import ConversionClaim, Lead, LeadConversion
 
 CONVERT = "leads.convert"
 UNDO = "leads.convert_undo"
-CONVERTED, REFUSED = "converted", "refused"
+CONVERTED, REFUSED, SKIPPED = "converted", "refused", "skipped"
 UNDONE, BLOCKED = "undone", "blocked"
 
 
@@ -82,7 +82,9 @@ def options_from_json(data: dict[str, Any]) -> ConversionOptions:
         task_content=data.get("task_content") or "",
         task_due_at=datetime.datetime.fromisoformat(due) if due else None,
         task_owner=users.get(data["task_owner"]) if data.get("task_owner") else None,
+        duplicates=data.get("duplicates") or MERGE,
     )
+    # (``batch_started_at`` is the job's own start: set by ``convert_chunk``.)
 
 
 def decisions_as_json(decisions: dict[int, Decision]) -> dict[str, list[str | int]]:
@@ -180,6 +182,7 @@ def claims_release(keys: list[int]) -> None:
 def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOutcome:
     """Convert one chunk's leads in the chunk's transaction, one item per lead."""
     options = options_from_json(job.params.get("options") or {})
+    options.batch_started_at = job.created_at
     decisions = decisions_from_json(job.params.get("decisions") or {}, ids)
     with transaction.atomic():
         keys = claim_keys(ids)
@@ -195,7 +198,7 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
     items = [
         ItemResult(
             key=r.lead_id,
-            outcome=CONVERTED if r.converted else REFUSED,
+            outcome=r.status,
             reason=r.reason,
             label=r.lead_name,
             data={
@@ -206,6 +209,15 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
                 "deal": r.deal_id,
                 "task": r.task_id,
                 "conversion": r.conversion_id,
+                # Merged into a contact a lead of the same chunk created (docs/rules.md#batch-duplicates)
+                **{
+                    key: value
+                    for key, value in (
+                        ("person_same_batch", r.person_same_batch),
+                        ("organization_same_batch", r.organization_same_batch),
+                    )
+                    if value
+                },
             }
             if r.converted
             else {},
