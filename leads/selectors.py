@@ -103,3 +103,41 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class AlsoKnownAs:
+    """A value a lead gave for a contact that differs from the contact's own (another email,
+    another phone...), kept by the lead's conversion (docs/rules.md#batch-duplicates)."""
+
+    label: str
+    value: str
+    lead: Link
+
+
+def also_known_as(contact: Contact) -> list[AlsoKnownAs]:
+    """The conflicting values the conversions in force into ``contact`` kept, by field then
+    conversion: one query."""
+    side = "organization" if contact.is_organization else "person"
+    conversions = (
+        LeadConversion.objects.filter(undone_at__isnull=True)
+        .filter(**{f"{side}_id": contact.pk})
+        .select_related("lead")
+        .only("snapshot", "lead__first_name", "lead__last_name", "lead__company_name")
+        .order_by("pk")
+    )
+    labels = {f.attname: str(f.verbose_name) for f in Contact._meta.concrete_fields}
+    found: list[tuple[int, AlsoKnownAs]] = []
+    order = list(labels)
+    for conversion in conversions:
+        conflicts = (conversion.snapshot.get("conflicts") or {}).get(side) or {}
+        lead = Link(
+            reverse("leads:detail", args=[conversion.lead_id]), conversion.lead.display_name
+        )
+        for name, value in conflicts.items():
+            if name.startswith("custom_fields."):
+                label, rank = name.partition(".")[2], len(order)
+            else:
+                label, rank = labels.get(name, name), order.index(name) if name in order else 0
+            found.append((rank, AlsoKnownAs(label.capitalize(), str(value), lead)))
+    return [item for _rank, item in sorted(found, key=lambda pair: pair[0])]

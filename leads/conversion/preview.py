@@ -175,9 +175,9 @@ def batch_preview(*, actor: User, lead_ids: Sequence[int]) -> BatchPreview:
 
     # Leads of one party within the batch, people and organisations apart (a union of the
     # leads sharing a key, as the conversion joins them).
-    for organization in (False, True):
-        groups = _groups(leads, keys, organization=organization)
-        if organization:
+    for of_orgs in (False, True):
+        groups = _groups(leads, keys, organization=of_orgs)
+        if of_orgs:
             preview.org_groups, preview.org_grouped = len(groups), sum(map(len, groups))
         else:
             preview.groups, preview.grouped = len(groups), sum(map(len, groups))
@@ -187,7 +187,7 @@ def batch_preview(*, actor: User, lead_ids: Sequence[int]) -> BatchPreview:
             for lead in group:
                 item = previews.setdefault(lead.pk, LeadPreview(lead))
                 others = [other.display_name for other in group if other is not lead]
-                if organization:
+                if of_orgs:
                     item.org_group_with = others
                 else:
                     item.group_with = others

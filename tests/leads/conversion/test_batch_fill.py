@@ -289,3 +289,67 @@ def test_refusal_no_longer_names_a_choice_the_bulk_user_lacks(rep: Any, other_re
     assert not r.converted
     assert "choose “create new”" not in r.reason
     assert "create new contacts" in r.reason or "skip" in r.reason
+
+
+def test_contact_page_shows_also_known_as(rep: Any, rep_client: Any) -> None:
+    first = LeadFactory(
+        owner=rep,
+        first_name="Ana",
+        last_name="Lambert",
+        email="ana@x.fr",
+        phone="01 02 03 04 05",
+        company_name="Acme",
+    )
+    second = LeadFactory(
+        owner=rep,
+        first_name="Ana",
+        last_name="Lambert",
+        email="ana@y.fr",
+        phone="09 99 99 99 99",
+        company_name="Acme",
+    )
+    a, _b = convert(rep, first, second).results
+    page = rep_client.get(f"/contacts/{a.person_id}/").content.decode()
+    assert "Also known as" in page
+    assert "ana@y.fr" in page and "09 99 99 99 99" in page
+    # Undone, the other values go with the conversion.
+    lead_conversion_undo(actor=rep, conversion=LeadConversion.objects.get(lead=second))
+    page = rep_client.get(f"/contacts/{a.person_id}/").content.decode()
+    assert "Also known as" not in page and "ana@y.fr" not in page
+
+
+def test_contact_page_query_count_does_not_grow_with_conversions(
+    rep: Any, rep_client: Any, django_assert_max_num_queries: Any
+) -> None:
+    leads = [
+        LeadFactory(
+            owner=rep,
+            first_name="Ana",
+            last_name="Lambert",
+            email="ana@x.fr",
+            phone=f"0{i}",
+            company_name="",
+        )
+        for i in range(2)
+    ]
+    person_id = convert(rep, *leads).results[0].person_id
+    url = f"/contacts/{person_id}/"
+    rep_client.get(url)
+    with django_assert_max_num_queries(60) as small:
+        rep_client.get(url)
+    more = [
+        LeadFactory(
+            owner=rep,
+            first_name="Ana",
+            last_name="Lambert",
+            email="ana@x.fr",
+            phone=f"1{i}",
+            company_name="",
+        )
+        for i in range(8)
+    ]
+    convert(rep, *more)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        page = rep_client.get(url).content.decode()
+    for i in range(8):  # each later lead's other phone
+        assert f"1{i} <span" in page
