@@ -353,3 +353,55 @@ def test_contact_page_query_count_does_not_grow_with_conversions(
         page = rep_client.get(url).content.decode()
     for i in range(8):  # each later lead's other phone
         assert f"1{i} <span" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_job_path_same_party_in_different_chunks(rep: Any, manager: Any, settings: Any) -> None:
+    from crm.jobs.models import Job
+    from leads.conversion.jobs import convert_job_start
+    from tests.jobs import drain
+
+    settings.CRM_CONVERT_CHUNK_SIZE = 1  # every lead its own chunk
+    leads = [
+        LeadFactory(
+            owner=rep,
+            first_name="Ana",
+            last_name="Lambert",
+            email="ana@x.fr",
+            company_name="",
+            mobile="",
+            phone="01",
+            title="",
+        ),
+        LeadFactory(
+            owner=rep,
+            first_name="Ana",
+            last_name="Lambert",
+            email="ana@x.fr",
+            company_name="",
+            mobile="06",
+            phone="02",
+            title="CTO",
+        ),
+    ]
+    before = [lead_state(lead) for lead in leads]
+    job = convert_job_start(
+        actor=rep, lead_ids=[lead.pk for lead in leads], options=ConversionOptions()
+    )
+    drain()
+    job = Job.objects.get(pk=job.pk)
+    assert job.summary["people_created"] == 1 and job.summary["people_merged"] == 1
+    conversions = list(LeadConversion.objects.order_by("pk"))
+    assert len({c.person_id for c in conversions}) == 1
+    person = Contact.objects.get(pk=conversions[0].person_id)
+    assert (person.mobile, person.phone, person.title) == ("06", "01", "CTO")
+    snapshot = ConversionSnapshot.from_json(conversions[1].snapshot)
+    assert snapshot.conflicts["person"]["phone"] == "02"
+    with pytest.raises(ValidationError):
+        lead_conversion_undo(actor=manager, conversion=conversions[0])
+    lead_conversion_undo(actor=manager, conversion=conversions[1])
+    person.refresh_from_db()
+    assert (person.mobile, person.phone, person.title) == ("", "01", "")
+    lead_conversion_undo(actor=manager, conversion=conversions[0])
+    assert not Contact.objects.exists()
+    assert [lead_state(lead) for lead in leads] == before
