@@ -557,7 +557,7 @@ def _refusal(
                 "name": target.display_name,
                 "owner": planner.owners[target.owner_id],
             }
-    elif decision == AUTO and findings:
+    elif decision in (AUTO, SKIP) and findings:  # a skip merges into what its batch made
         target = targets[findings[0].contact_id]
         if not can_change(planner.actor, target):
             return _(

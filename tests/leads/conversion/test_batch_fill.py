@@ -393,7 +393,7 @@ def test_job_path_same_party_in_different_chunks(rep: Any, manager: Any, setting
     assert job.summary["people_created"] == 1 and job.summary["people_merged"] == 1
     conversions = list(LeadConversion.objects.order_by("pk"))
     assert len({c.person_id for c in conversions}) == 1
-    person = Contact.objects.get(pk=conversions[0].person_id)
+    person = Contact.objects.get(pk=conversions[0].person_id or 0)
     assert (person.mobile, person.phone, person.title) == ("06", "01", "CTO")
     snapshot = ConversionSnapshot.from_json(conversions[1].snapshot)
     assert snapshot.conflicts["person"]["phone"] == "02"
