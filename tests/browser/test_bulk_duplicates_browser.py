@@ -101,7 +101,7 @@ def test_bulk_dialog_shows_duplicates_then_skip(page: Any) -> None:
     assert Lead.objects.get(pk=elodie.pk).converted_at is None
 
     # Hannah's one contact has every value, the other mobile as "also known as".
-    person = Contact.objects.get(pk=LeadConversion.objects.filter(lead=hannah).get().person_id)
+    person = Contact.objects.get(pk=LeadConversion.objects.filter(lead=hannah).get().person_id or 0)
     assert person.title == "Einkaufsleiterin"
     page.goto(f"/contacts/{person.pk}/")
     card = page.locator("#also-known-as")
