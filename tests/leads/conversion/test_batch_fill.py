@@ -355,7 +355,6 @@ def test_contact_page_query_count_does_not_grow_with_conversions(
         assert f"1{i} <span" in page
 
 
-@pytest.mark.django_db(transaction=True)
 def test_job_path_same_party_in_different_chunks(rep: Any, manager: Any, settings: Any) -> None:
     from crm.jobs.models import Job
     from leads.conversion.jobs import convert_job_start
