@@ -29,6 +29,7 @@ PER_LEAD_MAX = 50  # at or below, a choice per lead
 # Why a lead matches an existing contact, in the order shown.
 REASONS = {
     "email": _("same email"),
+    "phone": _("same phone"),
     "name": _("same name at the same organisation"),
     "organization": _("same organisation name"),
     "domain": _("same website domain"),
@@ -73,6 +74,21 @@ class BatchPreview:
     @property
     def per_lead(self) -> bool:
         return self.total <= PER_LEAD_MAX
+
+
+# The stored keys' kinds (``Finding.rule`` once matching uses them) -> the REASONS above.
+RULES = {
+    "email": "email",
+    "phone": "phone",
+    "name": "name",
+    "org": "organization",
+    "domain": "domain",
+}
+
+
+def _rule(finding: Finding) -> str:
+    rule = str(getattr(finding, "rule", "") or "")
+    return RULES.get(rule, "other") if rule else ""
 
 
 def _batch_keys(keys: LeadKeys, lead: Lead, *, organization: bool) -> list[str]:
@@ -132,9 +148,13 @@ def batch_preview(*, actor: User, lead_ids: Sequence[int]) -> BatchPreview:
     keys = {lead.pk: lead_keys(lead) for lead in leads}
     findings = find_duplicates(leads, CrmSettings.load(), keys)
 
-    # Why each finding matched: compared with the found contacts' own keys (one query).
+    # Why each finding matched: the rule the finding names when it names one (stored keys), else
+    # compared with the found contacts' own keys (one query).
     found_ids = {
-        f.contact_id for found in findings.values() for f in found.person + found.organization
+        f.contact_id
+        for found in findings.values()
+        for f in found.person + found.organization
+        if not _rule(f)
     }
     contacts = {
         pk: (email, name_key, domain_key)
@@ -155,10 +175,12 @@ def batch_preview(*, actor: User, lead_ids: Sequence[int]) -> BatchPreview:
         kinds = set()
         for f in person:
             email = contacts.get(f.contact_id, ("", "", ""))[0]
-            kinds.add("email" if k.email and email == k.email else "name")
+            kinds.add(_rule(f) or ("email" if k.email and email == k.email else "name"))
         for f in organization:
             _email, name_key, domain_key = contacts.get(f.contact_id, ("", "", ""))
-            if k.organization and name_key == k.organization:
+            if _rule(f):
+                kinds.add(_rule(f))
+            elif k.organization and name_key == k.organization:
                 kinds.add("organization")
             elif k.domain and domain_key == k.domain:
                 kinds.add("domain")
