@@ -136,11 +136,8 @@ def batch_preview(*, actor: User, lead_ids: Sequence[int]) -> BatchPreview:
     """The duplicates of the leads ``lead_ids`` (not yet converted), before converting."""
     sample = list(lead_ids[:PREVIEW_SAMPLE])
     preview = BatchPreview(total=len(lead_ids), examined=len(sample))
-    leads = list(
-        Lead.objects.filter(pk__in=sample, converted_at__isnull=True).only(
-            "first_name", "last_name", "company_name", "email", "website", "owner_id"
-        )
-    )
+    # Whole rows: the matching rules may read any of the lead's fields (phones...).
+    leads = list(Lead.objects.filter(pk__in=sample, converted_at__isnull=True))
     order = {pk: i for i, pk in enumerate(sample)}
     leads.sort(key=lambda lead: order[lead.pk])
     if not leads:
