@@ -6,6 +6,7 @@ be deleted. The status "converted" is only ever set by the conversion service.""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.contrib import admin, messages
@@ -167,6 +168,11 @@ class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin)
         lead_ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         form = ConversionOptionsForm(
             request.POST if "apply" in request.POST else None, single=len(lead_ids) == 1
+        )
+        # The batch's duplicate choice, even for one lead: the admin has no per-side choice
+        # (docs/rules.md#batch-duplicates).
+        form.fields.setdefault(
+            "duplicates", copy.deepcopy(ConversionOptionsForm.base_fields["duplicates"])
         )
         context = {
             **self.admin_site.each_context(request),

@@ -49,6 +49,8 @@ from crm.permissions import acting_user
 from leads.bulk import leads_delete
 from leads.conversion import (
     AUTO,
+    DUPLICATE_CHOICES,
+    MERGE,
     NEW,
     ConversionOptions,
     ConversionRefused,
@@ -58,6 +60,7 @@ from leads.conversion import (
 )
 from leads.conversion.jobs import all_or_none_max, convert_job_start, job_threshold
 from leads.conversion.planning import options_validate
+from leads.conversion.types import BATCH_DECISION
 from leads.forms import LeadForm
 from leads.merging import lead_merge_undo, leads_merge
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
@@ -310,11 +313,15 @@ class BatchConversionSerializer(ConversionOptionsSerializer):
         child=ConversionLeadSerializer(), allow_empty=False, max_length=BATCH_MAX_LEADS
     )
     all_or_none = serializers.BooleanField(required=False, default=False)
+    # For the leads without a decision of their own (docs/rules.md#batch-duplicates).
+    duplicates = serializers.ChoiceField(
+        choices=list(DUPLICATE_CHOICES), required=False, default=MERGE
+    )
 
 
 class ConversionResultSerializer(serializers.Serializer):
     lead_id = serializers.IntegerField()
-    status = serializers.ChoiceField(["converted", "refused"])
+    status = serializers.ChoiceField(["converted", "refused", "skipped"])
     reason = serializers.CharField()
     conversion = LeadConversionSerializer(allow_null=True)
 
@@ -333,7 +340,7 @@ RESULT_SCHEMA = list_envelope(
         "type": "object",
         "properties": {
             "lead_id": {"type": "integer"},
-            "status": {"type": "string", "enum": ["converted", "refused"]},
+            "status": {"type": "string", "enum": ["converted", "refused", "skipped"]},
             "reason": {"type": "string"},
             "conversion": {"type": "object", "nullable": True, "additionalProperties": True},
         },
@@ -342,11 +349,12 @@ RESULT_SCHEMA = list_envelope(
 )
 
 
-def _decision(item: dict[str, Any]) -> Decision:
+def _decision(item: dict[str, Any], default: str = AUTO) -> Decision:
+    """A lead's decisions; a side it says nothing about follows the batch's ``duplicates``."""
     new = item.get("create_new") or []
-    person: str | int = item.get("merge_into_contact_id") or (NEW if "contact" in new else AUTO)
+    person: str | int = item.get("merge_into_contact_id") or (NEW if "contact" in new else default)
     organization: str | int = item.get("merge_into_organization_id") or (
-        NEW if "organization" in new else AUTO
+        NEW if "organization" in new else default
     )
     return Decision(person=person, organization=organization)
 
@@ -371,6 +379,7 @@ def _options(data: dict[str, Any], *, single: bool) -> ConversionOptions:
         task_content=task.get("content") or "",
         task_due_at=task.get("due_date"),
         task_owner=active_user(task.get("owner_id"), "task.owner_id"),
+        duplicates=data.get("duplicates") or MERGE,
     )
 
 
@@ -428,7 +437,8 @@ class LeadConversionViewSet(ReadResource):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         items = data["leads"]
-        decisions = {item["lead_id"]: _decision(item) for item in items}
+        default = BATCH_DECISION[data.get("duplicates") or MERGE]
+        decisions = {item["lead_id"]: _decision(item, default) for item in items}
         order = list(dict.fromkeys(item["lead_id"] for item in items))
         all_or_none = data.get("all_or_none", False)
         if all_or_none and len(order) > all_or_none_max():

@@ -22,8 +22,15 @@ from crm.jobs.indicator import remember_job
 from crm.jobs.models import Job, JobItem, JobState
 from crm.jobs.services import job_cancel, job_progress, visible_jobs
 from crm.models import User
-from leads.conversion import ConversionOptions, LeadResult
-from leads.conversion.jobs import CONVERT, CONVERTED, REFUSED, UNDO, convert_job_start
+from leads.conversion import ConversionOptions, Decision, LeadResult
+from leads.conversion.jobs import (
+    CONVERT,
+    CONVERTED,
+    REFUSED,
+    SKIPPED,
+    UNDO,
+    convert_job_start,
+)
 from leads.conversion.jobs import undo_job_start as start_undo
 from leads.selectors import result_rows
 
@@ -32,10 +39,19 @@ RESULT_ROWS = 100  # per-lead rows in the dialog; the job page pages through all
 
 
 def start(
-    request: HttpRequest, *, actor: User, selection: Selection, options: ConversionOptions
+    request: HttpRequest,
+    *,
+    actor: User,
+    selection: Selection,
+    options: ConversionOptions,
+    decisions: dict[int, Decision] | None = None,
 ) -> HttpResponse:
-    """Start the job (the options were validated) and answer at once with its progress."""
-    job = convert_job_start(actor=actor, lead_ids=selection.ids, options=options)
+    """Start the job (the options were validated) and answer at once with its progress. The
+    batch's duplicate choice travels in the options, per-lead choices as decisions
+    (docs/rules.md#batch-duplicates)."""
+    job = convert_job_start(
+        actor=actor, lead_ids=selection.ids, options=options, decisions=decisions
+    )
     remember_job(request, job)
     if not wants_partial(request):
         return redirect("leads:bulk_convert_job", pk=job.pk)
@@ -62,8 +78,8 @@ def result_context(job: Job) -> dict[str, Any]:
     """The result view of an instant conversion, from the job's summary and its first items of
     each outcome (two queries, and two for the names of the rows)."""
     outcomes = job.summary.get("outcomes") or {}
-    rows: dict[str, list[LeadResult]] = {CONVERTED: [], REFUSED: []}
-    for outcome in (REFUSED, CONVERTED):
+    rows: dict[str, list[LeadResult]] = {CONVERTED: [], REFUSED: [], SKIPPED: []}
+    for outcome in (REFUSED, SKIPPED, CONVERTED):
         for item in JobItem.objects.filter(job=job, outcome=outcome).order_by("key")[:RESULT_ROWS]:
             data = item.data or {}
             rows[outcome].append(
@@ -74,12 +90,14 @@ def result_context(job: Job) -> dict[str, Any]:
                     reason=item.reason,
                     person_id=data.get("person"),
                     person_merged=bool(data.get("person_merged")),
+                    person_same_batch=data.get("person_same_batch") or "",
                     organization_id=data.get("organization"),
                     organization_merged=bool(data.get("organization_merged")),
+                    organization_same_batch=data.get("organization_same_batch") or "",
                     deal_id=data.get("deal"),
                 )
             )
-    converted, refused = rows[CONVERTED], rows[REFUSED]
+    converted, refused, skipped = rows[CONVERTED], rows[REFUSED], rows[SKIPPED]
     return {
         "job": job,
         "totals": job.summary,
@@ -88,6 +106,8 @@ def result_context(job: Job) -> dict[str, Any]:
         "converted_more": max(0, outcomes.get(CONVERTED, 0) - len(converted)),
         "refused_rows": result_rows(refused),
         "refused_more": max(0, outcomes.get(REFUSED, 0) - len(refused)),
+        "skipped_rows": result_rows(skipped),
+        "skipped_more": max(0, outcomes.get(SKIPPED, 0) - len(skipped)),
         "left": job.total - job.done,
         "cancelled": job.state == JobState.CANCELLED,
         "failed": job.state == JobState.FAILED,

@@ -21,7 +21,14 @@ from crm.models import (
     User,
 )
 from crm.validators import validate_date_range, validate_single_line
-from leads.conversion import ConversionOptions, Decision
+from leads.conversion import (
+    CREATE,
+    MERGE,
+    SKIP,
+    ConversionOptions,
+    Decision,
+)
+from leads.conversion.preview import BatchPreview
 from leads.duplicates import Finding
 from leads.models import Lead, LeadStatus
 
@@ -68,6 +75,17 @@ class ConversionOptionsForm(forms.Form):
         label=_("Task owner"),
         empty_label=_("The owner of the new records"),
     )
+    duplicates = forms.ChoiceField(
+        required=False,
+        widget=forms.RadioSelect,
+        label=_("Leads that match an existing contact"),
+        choices=[
+            (MERGE, _("Merge into the contact they match")),
+            (CREATE, _("Create new contacts")),
+            (SKIP, _("Skip them: they stay leads")),
+        ],
+        initial=MERGE,
+    )
 
     def __init__(self, *args: Any, single: bool = False, **kwargs: Any) -> None:
         settings = CrmSettings.load()
@@ -83,6 +101,8 @@ class ConversionOptionsForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not single:  # bulk: each deal is named after its lead (docs/rules.md#bulk-conversion)
             del self.fields["deal_name"]
+        else:  # the single dialog decides per side (DuplicateChoiceForm)
+            del self.fields["duplicates"]
 
     def clean_deal_currency(self) -> str:
         currency = (self.cleaned_data.get("deal_currency") or "").strip().upper()
@@ -108,7 +128,53 @@ class ConversionOptionsForm(forms.Form):
             task_content=(data.get("task_content") or "").strip(),
             task_due_at=data.get("task_due_at"),
             task_owner=data.get("task_owner"),
+            duplicates=data.get("duplicates") or MERGE,
         )
+
+
+class BulkDuplicateChoicesForm(forms.Form):
+    """A small batch's choice per lead that has duplicates (docs/rules.md#batch-duplicates), as in
+    the single dialog: merge into the best match ("batch choice"), into a given finding, create
+    new, or skip the lead. A lead left on "as chosen for the batch" follows the batch's choice."""
+
+    BATCH = "batch"
+
+    def __init__(self, *args: Any, preview: BatchPreview, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows: list[tuple[Any, forms.BoundField]] = []
+        for item in preview.leads if preview.per_lead else []:
+            if not item.findings:
+                continue
+            name = f"lead_{item.lead.pk}"
+            choices: list[tuple[str, Any]] = [(self.BATCH, _("As chosen for the batch"))]
+            choices += [
+                (
+                    f"{side}:{f.contact_id}",
+                    _("Merge into %(name)s (%(reason)s)") % {"name": f.name, "reason": f.reason},
+                )
+                for side, f in item.findings
+            ]
+            choices += [(NEW, _("Create new")), (SKIP, _("Skip this lead"))]
+            self.fields[name] = forms.ChoiceField(
+                choices=choices, required=False, initial=self.BATCH, label=item.lead.display_name
+            )
+            self.rows.append((item, self[name]))
+            item.choice = self[name]
+
+    def decisions(self) -> dict[int, Decision]:
+        found: dict[int, Decision] = {}
+        for item, bound in self.rows:
+            value = self.cleaned_data.get(bound.name) or self.BATCH
+            if value == self.BATCH:
+                continue
+            if value in (NEW, SKIP):
+                found[item.lead.pk] = Decision(person=value, organization=value)
+                continue
+            side, _sep, pk = value.partition(":")
+            decision = Decision()
+            setattr(decision, side, int(pk))
+            found[item.lead.pk] = decision
+        return found
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ class Link:
     url: str
     name: str
     merged: bool = False
+    # Merged into a contact created earlier in the same batch, for this lead (its name).
+    same_batch: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,11 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
     for chunk in chunks(sorted(deal_ids)):
         deal_names.update(Deal.objects.filter(pk__in=chunk).values_list("pk", "name"))
 
-    def contact(pk: int | None, merged: bool) -> Link | None:
+    def contact(pk: int | None, merged: bool, same_batch: str) -> Link | None:
         if not pk:
             return None
         url = reverse("contacts:detail", args=[pk])
-        return Link(url, contact_names.get(pk, f"#{pk}"), merged)
+        return Link(url, contact_names.get(pk, f"#{pk}"), merged, same_batch)
 
     rows = []
     for r in results:
@@ -89,8 +91,10 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
                     reverse("leads:detail", args=[r.lead_id]), r.lead_name or f"#{r.lead_id}"
                 ),
                 reason=r.reason,
-                person=contact(r.person_id, r.person_merged),
-                organization=contact(r.organization_id, r.organization_merged),
+                person=contact(r.person_id, r.person_merged, r.person_same_batch),
+                organization=contact(
+                    r.organization_id, r.organization_merged, r.organization_same_batch
+                ),
                 deal=(
                     Link(reverse("deals:detail", args=[r.deal_id]), deal_names.get(r.deal_id, ""))
                     if r.deal_id
@@ -99,3 +103,41 @@ def result_rows(results: Sequence[LeadResult]) -> list[ResultRow]:
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class AlsoKnownAs:
+    """A value a lead gave for a contact that differs from the contact's own (another email,
+    another phone...), kept by the lead's conversion (docs/rules.md#batch-duplicates)."""
+
+    label: str
+    value: str
+    lead: Link
+
+
+def also_known_as(contact: Contact) -> list[AlsoKnownAs]:
+    """The conflicting values the conversions in force into ``contact`` kept, by field then
+    conversion: one query."""
+    side = "organization" if contact.is_organization else "person"
+    conversions = (
+        LeadConversion.objects.filter(undone_at__isnull=True)
+        .filter(**{f"{side}_id": contact.pk})
+        .select_related("lead")
+        .only("snapshot", "lead__first_name", "lead__last_name", "lead__company_name")
+        .order_by("pk")
+    )
+    labels = {f.attname: str(f.verbose_name) for f in Contact._meta.concrete_fields}
+    found: list[tuple[int, AlsoKnownAs]] = []
+    order = list(labels)
+    for conversion in conversions:
+        conflicts = (conversion.snapshot.get("conflicts") or {}).get(side) or {}
+        lead = Link(
+            reverse("leads:detail", args=[conversion.lead_id]), conversion.lead.display_name
+        )
+        for name, value in conflicts.items():
+            if name.startswith("custom_fields."):
+                label, rank = name.partition(".")[2], len(order)
+            else:
+                label, rank = labels.get(name, name), order.index(name) if name in order else 0
+            found.append((rank, AlsoKnownAs(label.capitalize(), str(value), lead)))
+    return [item for _rank, item in sorted(found, key=lambda pair: pair[0])]

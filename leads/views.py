@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from crm.bulk_views import InvalidSelection, filter_query, read_selection
+from crm.bulk_views import FORM_PREFIX, InvalidSelection, filter_query, read_selection
 from crm.htmx import render_htmx, wants_partial
 from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
@@ -41,9 +41,11 @@ from leads.conversion import (
 )
 from leads.conversion.jobs import job_threshold
 from leads.conversion.planning import options_validate
+from leads.conversion.preview import batch_preview
 from leads.duplicates import find_duplicates
 from leads.filters import LeadFilter
 from leads.forms import (
+    BulkDuplicateChoicesForm,
     ConversionOptionsForm,
     ConvertProfileForm,
     DuplicateChoiceForm,
@@ -333,24 +335,41 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
             return render(request, "leads/lead_bulk_convert.html#empty", {"message": exc.message})
         messages.warning(request, exc.message)
         return redirect("leads:list")
-    options = ConversionOptionsForm(request.POST if request.method == "POST" else None)
-    context: dict[str, Any] = {"options": options, **selection.context()}
-    if request.method == "POST" and options.is_valid():
+    post = request.POST if request.method == "POST" else None
+    options = ConversionOptionsForm(post)
+    # The duplicates before converting (docs/rules.md#batch-duplicates): a bounded preview.
+    preview = batch_preview(actor=request.user, lead_ids=selection.ids)  # type: ignore[arg-type]
+    choices = BulkDuplicateChoicesForm(post, preview=preview, prefix=FORM_PREFIX)
+    context: dict[str, Any] = {
+        "options": options,
+        "preview": preview,
+        "choices": choices,
+        **selection.context(),
+    }
+    if post is not None and options.is_valid() and choices.is_valid():
+        decisions = choices.decisions()
         try:
             if len(selection.ids) > job_threshold():  # a job (docs/rules.md#bulk-job)
                 chosen = options.to_options()
                 options_validate(chosen)
                 return convert_job_views.start(
-                    request, actor=acting_user(request), selection=selection, options=chosen
+                    request,
+                    actor=acting_user(request),
+                    selection=selection,
+                    options=chosen,
+                    decisions=decisions,
                 )
             result = leads_convert(
-                actor=acting_user(request), lead_ids=selection.ids, options=options.to_options()
+                actor=acting_user(request),
+                lead_ids=selection.ids,
+                options=options.to_options(),
+                decisions=decisions,
             )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 options.add_error(name if name in options.fields else None, errors)
         else:
-            converted, refused = result.converted, result.refused
+            converted, refused, skipped = result.converted, result.refused, result.skipped
             context.update(
                 result=result,
                 totals=result.totals,
@@ -358,6 +377,8 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
                 converted_more=max(0, len(converted) - RESULT_ROWS),
                 refused_rows=result_rows(refused[:RESULT_ROWS]),
                 refused_more=max(0, len(refused) - RESULT_ROWS),
+                skipped_rows=result_rows(skipped[:RESULT_ROWS]),
+                skipped_more=max(0, len(skipped) - RESULT_ROWS),
             )
             response = render_htmx(
                 request, "leads/lead_bulk_convert.html", context, partial="result"

@@ -44,13 +44,13 @@ from crm.matching import domain_key, email_key, organization_name_key, phone_key
 from crm.models import User, name_key_of
 from crm.selection import chunks
 from leads.conversion.convert import leads_convert
-from leads.conversion.types import AUTO, ConversionOptions, Decision
+from leads.conversion.types import AUTO, MERGE, ConversionOptions, Decision
 from leads.conversion.undo import lead_conversion_undo
 from leads.models import ConversionClaim, Lead, LeadConversion
 
 CONVERT = "leads.convert"
 UNDO = "leads.convert_undo"
-CONVERTED, REFUSED = "converted", "refused"
+CONVERTED, REFUSED, SKIPPED = "converted", "refused", "skipped"
 UNDONE, BLOCKED = "undone", "blocked"
 
 
@@ -86,7 +86,9 @@ def options_from_json(data: dict[str, Any]) -> ConversionOptions:
         task_content=data.get("task_content") or "",
         task_due_at=datetime.datetime.fromisoformat(due) if due else None,
         task_owner=users.get(data["task_owner"]) if data.get("task_owner") else None,
+        duplicates=data.get("duplicates") or MERGE,
     )
+    # (``batch_started_at`` is the job's own start: set by ``convert_chunk``.)
 
 
 def decisions_as_json(decisions: dict[int, Decision]) -> dict[str, list[str | int]]:
@@ -318,6 +320,7 @@ def claims_release(keys: list[int]) -> None:
 def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOutcome:
     """Convert one chunk's leads in the chunk's transaction, one item per lead."""
     options = options_from_json(job.params.get("options") or {})
+    options.batch_started_at = job.created_at
     decisions = decisions_from_json(job.params.get("decisions") or {}, ids)
     with transaction.atomic():
         keys = claims_for(ids)
@@ -332,7 +335,7 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
     items = [
         ItemResult(
             key=r.lead_id,
-            outcome=CONVERTED if r.converted else REFUSED,
+            outcome=r.status,
             reason=r.reason,
             label=r.lead_name,
             data={
@@ -343,6 +346,15 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
                 "deal": r.deal_id,
                 "task": r.task_id,
                 "conversion": r.conversion_id,
+                # Merged into a contact a lead of the same chunk created (docs/rules.md#batch-duplicates)
+                **{
+                    key: value
+                    for key, value in (
+                        ("person_same_batch", r.person_same_batch),
+                        ("organization_same_batch", r.organization_same_batch),
+                    )
+                    if value
+                },
             }
             if r.converted
             else {},

@@ -24,6 +24,7 @@ from leads.conversion.types import (
     AUTO,
     CONVERTED,
     NEW,
+    SKIP,
     ConversionOptions,
     Decision,
     LeadResult,
@@ -55,8 +56,10 @@ PERSON_FIELDS = (
 class Party:
     """A contact the batch will create or merge into, shared by the leads of one party: a new one
     is a row to insert (attname -> value: no model instance per contact), a merged one is the
-    existing contact, locked. For a merged contact, what each lead filled is kept apart, so each
-    conversion undoes only its own."""
+    existing contact, locked. The first lead of a new party creates it; every other lead merges
+    into it (docs/rules.md#batch-duplicates). What each merging lead filled, and the values of it
+    that conflicted with those already set, are kept apart, so each conversion undoes only its
+    own and nothing a lead said is lost."""
 
     merged: bool
     contact: Contact | None = None  # merged: the existing contact
@@ -66,20 +69,67 @@ class Party:
     previous: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> field -> before
     custom_added: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> key -> value
     tags_added: dict[int, list[int]] = field(default_factory=dict)  # lead -> tag ids
+    conflicts: dict[int, dict[str, Any]] = field(default_factory=dict)  # lead -> field -> value
 
     @property
     def existing(self) -> Contact:
         assert self.contact is not None, "a new contact has no existing record"
         return self.contact
 
+    def creates(self, lead: Lead) -> bool:
+        """Whether ``lead``'s conversion creates this contact (else it merges into it)."""
+        return not self.merged and self.leads[0] is lead
+
+    @property
+    def creator(self) -> Lead | None:
+        """The lead of this batch that creates this contact (None: it existed before)."""
+        return None if self.merged else self.leads[0]
+
+    def get(self, name: str) -> Any:
+        return getattr(self.existing, name) if self.merged else self.row.get(name)
+
     def fill(self, lead: Lead, name: str, value: Any) -> None:
-        self.previous.setdefault(lead.pk, {})[name] = getattr(self.existing, name)
-        setattr(self.existing, name, value)
+        self.previous.setdefault(lead.pk, {})[name] = self.get(name)
+        if self.merged:
+            setattr(self.existing, name, value)
+        else:
+            self.row[name] = value
+
+    @property
+    def custom_fields(self) -> dict[str, Any]:
+        return self.existing.custom_fields if self.merged else self.row["custom_fields"]
+
+    @custom_fields.setter
+    def custom_fields(self, value: dict[str, Any]) -> None:
+        if self.merged:
+            self.existing.custom_fields = value
+        else:
+            self.row["custom_fields"] = value
 
     @property
     def changed_fields(self) -> set[str]:
         names = {name for filled in self.previous.values() for name in filled}
         return names | ({"custom_fields"} if any(self.custom_added.values()) else set())
+
+    def created_row(self) -> dict[str, Any]:
+        """The row as its creating lead alone made it: without what later leads filled."""
+        row = dict(self.row)
+        for filled in self.previous.values():
+            row.update(filled)
+        added = {key for keys in self.custom_added.values() for key in keys}
+        row["custom_fields"] = {k: v for k, v in row["custom_fields"].items() if k not in added}
+        return row
+
+
+def _norm(value: Any) -> str:
+    return " ".join(str(value).casefold().split())
+
+
+def conflicting(current: Any, value: Any) -> bool:
+    """Two filled values that say different things (case and spacing aside)."""
+    if value in ("", None) or current in ("", None):
+        return False
+    return _norm(current) != _norm(value)
 
 
 @dataclass
@@ -164,26 +214,40 @@ class Planner:
 
     # ---- parties ------------------------------------------------------------------------
 
-    def merge_party(self, contact: Contact, lead: Lead, fields: Sequence[str]) -> Party:
-        """Merge: fill the contact's empty fields from the lead, never overwrite
-        (docs/rules.md#no-overwrite)."""
+    def merge_party(self, party: Party, lead: Lead, fields: Sequence[str]) -> Party:
+        """Merge ``lead`` into ``party`` (an existing contact, or one a lead earlier in the batch
+        creates): fill its empty fields from the lead, never overwrite
+        (docs/rules.md#no-overwrite), and keep the lead's values that conflict with those already
+        set ("also known as": docs/rules.md#batch-duplicates)."""
+        for name in fields:
+            value = getattr(lead, name)
+            current = party.get(name)
+            if value in ("", None):
+                continue
+            if current in ("", None):
+                party.fill(lead, name, value)
+            elif conflicting(current, value):
+                party.conflicts.setdefault(lead.pk, {})[name] = value
+        if party.get("source_id") is None and lead.source_id:
+            party.fill(lead, "source_id", lead.source_id)
+        if party.get("lead_created_at") is None:
+            party.fill(lead, "lead_created_at", lead.created_at)
+        custom = _copy_custom(lead.custom_fields, self.contact_keys)
+        current_custom = party.custom_fields
+        added = {k: v for k, v in custom.items() if k not in current_custom}
+        for key, value in custom.items():
+            if key in current_custom and conflicting(current_custom[key], value):
+                party.conflicts.setdefault(lead.pk, {})[f"custom_fields.{key}"] = value
+        if added:
+            party.custom_fields = {**current_custom, **added}
+            party.custom_added[lead.pk] = added
+        party.leads.append(lead)
+        return party
+
+    def existing_party(self, contact: Contact) -> Party:
         party = self.merged.get(contact.pk)
         if party is None:
             party = self.merged[contact.pk] = Party(merged=True, contact=contact, pk=contact.pk)
-        for name in fields:
-            value = getattr(lead, name)
-            if value not in ("", None) and getattr(contact, name) in ("", None):
-                party.fill(lead, name, value)
-        if contact.source_id is None and lead.source_id:
-            party.fill(lead, "source_id", lead.source_id)
-        if contact.lead_created_at is None:
-            party.fill(lead, "lead_created_at", lead.created_at)
-        custom = _copy_custom(lead.custom_fields, self.contact_keys)
-        added = {k: v for k, v in custom.items() if k not in contact.custom_fields}
-        if added:
-            contact.custom_fields = {**contact.custom_fields, **added}
-            party.custom_added[lead.pk] = added
-        party.leads.append(lead)
         return party
 
     def new_party(self, lead: Lead, *, organization: bool) -> Party:
@@ -220,10 +284,11 @@ class Planner:
     ) -> Party:
         """The party for one side of a lead (``_refusal`` has already vetted the decision)."""
         fields = ORGANIZATION_FIELDS if organization else PERSON_FIELDS
-        if decision not in (AUTO, NEW):
-            return self.merge_party(targets[int(decision)], lead, fields)
-        if decision == AUTO and findings:
-            return self.merge_party(targets[findings[0].contact_id], lead, fields)
+        if decision not in (AUTO, NEW, SKIP):
+            return self.merge_party(self.existing_party(targets[int(decision)]), lead, fields)
+        if decision in (AUTO, SKIP) and findings:  # a skip with findings never gets here
+            target = targets[findings[0].contact_id]
+            return self.merge_party(self.existing_party(target), lead, fields)
         # Within the batch, the same party gives one contact (docs/rules.md#duplicates).
         email, name, org_name, domain = self.keys[lead.pk]
         if organization:
@@ -235,12 +300,10 @@ class Planner:
                 batch_keys[1] = ""
             pool = self.new_people
         batch_keys = [k for k in batch_keys if k]
-        if decision == AUTO:
+        if decision in (AUTO, SKIP):
             for key in batch_keys:
                 if key in pool:
-                    party = pool[key]
-                    party.leads.append(lead)
-                    return party
+                    return self.merge_party(pool[key], lead, fields)
         party = self.new_party(lead, organization=organization)
         for key in batch_keys:
             pool.setdefault(key, party)
@@ -363,7 +426,7 @@ def plan_batch(
     tag_ids = _lead_tag_ids([lead.pk for lead in convertible])
     planner.keys = {lead.pk: lead_keys(lead) for lead in convertible}
     findings = find_duplicates(convertible, planner.settings, planner.keys)
-    targets = _merge_targets(convertible, decisions, findings)
+    targets = _merge_targets(convertible, decisions, findings, options.default_decision())
     planner.owners.want(target.owner_id for target in targets.values())
     plans: list[Plan] = []
     for lead in convertible:
@@ -387,13 +450,16 @@ def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
 
 
 def _merge_targets(
-    leads: list[Lead], decisions: dict[int, Decision], findings: dict[int, LeadFindings]
+    leads: list[Lead],
+    decisions: dict[int, Decision],
+    findings: dict[int, LeadFindings],
+    default: Decision,
 ) -> dict[int, Contact]:
     ids: set[int] = set()
     for lead in leads:
-        decision = decisions.get(lead.pk, Decision())
+        decision = decisions.get(lead.pk) or default
         for chosen in (decision.person, decision.organization):
-            if chosen not in (AUTO, NEW):
+            if chosen not in (AUTO, NEW, SKIP):
                 try:
                     ids.add(int(chosen))
                 except (TypeError, ValueError):
@@ -417,9 +483,29 @@ def _plan_lead(
     findings: dict[int, LeadFindings],
     targets: dict[int, Contact],
 ) -> Plan | None:
-    decision = decisions.get(lead.pk, Decision())
+    decision = decisions.get(lead.pk) or planner.options.default_decision()
     found = findings.get(lead.pk, LeadFindings())
     plan = Plan(lead=lead, result=result)
+    # "Skip the leads that have a match" (docs/rules.md#batch-duplicates): the lead stays a lead.
+    # A contact the same job created (in an earlier chunk) is the same batch: merged, not skipped.
+    started = planner.options.batch_started_at
+    for chosen, found_side, side in (
+        (decision.person, found.person, bool(lead.full_name)),
+        (decision.organization, found.organization, bool(lead.company_name)),
+    ):
+        matches = [
+            f
+            for f in found_side
+            if started is None
+            or f.contact_id not in targets
+            or targets[f.contact_id].created_at < started
+        ]
+        if chosen == SKIP and matches and side:
+            result.skip(
+                _("Skipped: it matches %(name)s (%(reason)s).")
+                % {"name": matches[0].name, "reason": matches[0].reason}
+            )
+            return None
     # Decide both sides before touching anything, so a refusal leaves no trace.
     sides: dict[str, str | None] = {"organization": None, "person": None}
     if lead.company_name:
@@ -455,7 +541,7 @@ def _refusal(
 ) -> str | None:
     """Why one side of a lead cannot be converted as decided (None when it can)."""
     findings = found.organization if organization else found.person
-    if decision not in (AUTO, NEW):
+    if decision not in (AUTO, NEW, SKIP):
         try:
             target = targets.get(int(decision))
         except (TypeError, ValueError):
@@ -471,12 +557,12 @@ def _refusal(
                 "name": target.display_name,
                 "owner": planner.owners[target.owner_id],
             }
-    elif decision == AUTO and findings:
+    elif decision in (AUTO, SKIP) and findings:  # a skip merges into what its batch made
         target = targets[findings[0].contact_id]
         if not can_change(planner.actor, target):
             return _(
-                "%(name)s already exists (%(reason)s) and belongs to %(owner)s: choose "
-                "“create new” or ask a manager."
+                "%(name)s already exists (%(reason)s) and belongs to %(owner)s, whom you may not "
+                "merge into: convert it to a new contact instead (or skip it), or ask a manager."
             ) % {
                 "name": findings[0].name,
                 "reason": findings[0].reason,

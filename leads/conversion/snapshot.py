@@ -46,6 +46,7 @@ class SnapshotJSON(TypedDict, total=False):
     deal_stage_id: int | None
     converted_at: str | None
     written: dict[str, dict[str, Any]]
+    conflicts: dict[Side, dict[str, Any]]
 
 
 @dataclass
@@ -91,6 +92,11 @@ class ConversionSnapshot:
     # What the conversion wrote on the records it created, by side and "deal": their non-empty
     # values the user may edit (``written_values``), as JSON. Absent from older snapshots.
     written: dict[str, dict[str, Any]] | None = None
+    # The lead's values that conflicted with those already set on the contact it merged into
+    # (another email, another phone...), by side then field name (a custom field as
+    # "custom_fields.<key>"), as JSON: shown on the contact as "also known as"
+    # (docs/rules.md#batch-duplicates). Absent from older snapshots.
+    conflicts: dict[Side, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> SnapshotJSON:
         return {
@@ -104,6 +110,7 @@ class ConversionSnapshot:
             "deal_stage_id": self.deal_stage_id,
             "converted_at": self.converted_at.isoformat() if self.converted_at else None,
             **({"written": self.written} if self.written is not None else {}),
+            **({"conflicts": dict(self.conflicts)} if self.conflicts else {}),
         }
 
     @classmethod
@@ -132,6 +139,11 @@ class ConversionSnapshot:
                 if isinstance(data.get("written"), Mapping)
                 else None
             ),
+            conflicts={
+                cast(Side, side): dict(values)
+                for side, values in (data.get("conflicts") or {}).items()
+                if side in SIDES and isinstance(values, Mapping)
+            },
         )
 
     def lead_values(self) -> dict[str, Any]:

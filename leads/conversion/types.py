@@ -13,14 +13,20 @@ from django.utils.translation import gettext as _
 
 from crm.models import User
 
-AUTO, NEW = "auto", "new"
-CONVERTED, REFUSED = "converted", "refused"
+AUTO, NEW, SKIP = "auto", "new", "skip"
+CONVERTED, REFUSED, SKIPPED = "converted", "refused", "skipped"
+# The batch's choice for leads that match an existing contact (docs/rules.md#batch-duplicates):
+# merge into it (the default), create a new contact, or leave the lead as it is.
+MERGE, CREATE = "merge", "create"
+DUPLICATE_CHOICES = (MERGE, CREATE, SKIP)
+BATCH_DECISION = {MERGE: AUTO, CREATE: NEW, SKIP: SKIP}
 
 
 @dataclass
 class Decision:
     """What to do with one party of one lead: ``auto`` (merge into the duplicate the rules find,
-    else create), ``new`` (always create), or the id of an existing contact to merge into."""
+    else create), ``new`` (always create), ``skip`` (leave the lead unconverted when an existing
+    contact matches, else create), or the id of an existing contact to merge into."""
 
     person: str | int = AUTO
     organization: str | int = AUTO
@@ -37,6 +43,15 @@ class ConversionOptions:
     task_content: str = ""  # "{name}" is replaced by the lead's name
     task_due_at: datetime.datetime | None = None
     task_owner: User | None = None
+    # For leads without a decision of their own: "merge", "create" or "skip" (DUPLICATE_CHOICES).
+    duplicates: str = MERGE
+    # A job's start: contacts created since (by the job's earlier chunks) are the same batch, not
+    # matches to skip (docs/rules.md#batch-duplicates).
+    batch_started_at: datetime.datetime | None = None
+
+    def default_decision(self) -> Decision:
+        side = BATCH_DECISION.get(self.duplicates, AUTO)
+        return Decision(person=side, organization=side)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -44,6 +59,9 @@ class ConversionOptions:
         data["task_owner"] = self.task_owner.pk if self.task_owner else None
         data["deal_value"] = str(self.deal_value) if self.deal_value is not None else None
         data["task_due_at"] = self.task_due_at.isoformat() if self.task_due_at else None
+        data["batch_started_at"] = (
+            self.batch_started_at.isoformat() if self.batch_started_at else None
+        )
         return data
 
 
@@ -60,13 +78,25 @@ class LeadResult:
     organization_merged: bool = False
     deal_id: int | None = None
     task_id: int | None = None
+    # The lead whose conversion created the contact this one merged into, earlier in the same
+    # batch (its name), by side; empty when merged into a contact that existed before.
+    person_same_batch: str = ""
+    organization_same_batch: str = ""
 
     @property
     def converted(self) -> bool:
         return self.status == CONVERTED
 
+    @property
+    def skipped(self) -> bool:
+        return self.status == SKIPPED
+
     def refuse(self, reason: str) -> LeadResult:
         self.status, self.reason = REFUSED, reason
+        return self
+
+    def skip(self, reason: str) -> LeadResult:
+        self.status, self.reason = SKIPPED, reason
         return self
 
 
@@ -79,7 +109,7 @@ class ConversionResult:
         totals: Counter[str] = Counter()
         for r in self.results:
             if not r.converted:
-                totals["refused"] += 1
+                totals["skipped" if r.skipped else "refused"] += 1
                 continue
             totals["converted"] += 1
             if r.person_id:
@@ -97,7 +127,11 @@ class ConversionResult:
 
     @property
     def refused(self) -> list[LeadResult]:
-        return [r for r in self.results if not r.converted]
+        return [r for r in self.results if r.status == REFUSED]
+
+    @property
+    def skipped(self) -> list[LeadResult]:
+        return [r for r in self.results if r.skipped]
 
 
 class ConversionRefused(Exception):

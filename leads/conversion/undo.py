@@ -84,7 +84,9 @@ def undo_blockers(*, conversion: LeadConversion) -> list[str]:
     contacts = Contact.objects.in_bulk(created_ids)
     names = {pk: c.display_name for pk, c in contacts.items()}
 
-    # Other conversions that merged into, or reuse, what this one created.
+    # Other conversions that merged into, or reuse, what this one created. What they filled is
+    # theirs to undo: it is not an edit of what this one wrote.
+    filled_by_others: dict[int, set[str]] = {}
     for other in (
         LeadConversion.objects.filter(undone_at__isnull=True)
         .exclude(pk=conversion.pk)
@@ -95,6 +97,13 @@ def undo_blockers(*, conversion: LeadConversion) -> list[str]:
             _("Lead “%(lead)s” was converted into the same contact since.")
             % {"lead": other.lead.display_name}
         )
+        for side, into in ConversionSnapshot.from_json(other.snapshot).merged.items():
+            pk = other.person_id if side == "person" else other.organization_id
+            if pk in created_ids:
+                theirs = filled_by_others.setdefault(pk, set())
+                theirs.update(into.previous)
+                if into.custom_added:
+                    theirs.add("custom_fields")
     deal_links = DealContact.objects.filter(contact_id__in=created_ids)
     if conversion.deal_id:
         deal_links = deal_links.exclude(deal_id=conversion.deal_id)
@@ -139,12 +148,15 @@ def undo_blockers(*, conversion: LeadConversion) -> list[str]:
             )
             if extra.exists():
                 reasons.append(_("Contacts were added to the deal “%s” since.") % deal.name)
-    reasons += _edit_blockers(conversion, snapshot, contacts)
+    reasons += _edit_blockers(conversion, snapshot, contacts, filled_by_others)
     return reasons
 
 
 def _edit_blockers(
-    conversion: LeadConversion, snapshot: ConversionSnapshot, created: dict[int, Contact]
+    conversion: LeadConversion,
+    snapshot: ConversionSnapshot,
+    created: dict[int, Contact],
+    filled_by_others: dict[int, set[str]] | None = None,
 ) -> list[str]:
     """Fields edited since the conversion (docs/rules.md#undo-blocked): on the records it
     created, any field a user may edit that no longer holds what it wrote (older snapshots,
@@ -194,7 +206,10 @@ def _edit_blockers(
                 reasons.append(_edit_reason(record, "", None))
             continue
         columns = {f.attname: f.name for f in record._meta.concrete_fields}
-        names = [columns[c] for c in changed_columns(record, written.get(key, {}))]
+        others = (filled_by_others or {}).get(record.pk, set()) if key != "deal" else set()
+        names = [
+            columns[c] for c in changed_columns(record, written.get(key, {})) if c not in others
+        ]
         # Recorded changes of what is not a column (tags) block too.
         names += [name for name in recorded(record) if name not in columns.values()]
         blocked(record, names)

@@ -62,9 +62,9 @@ def write_batch(batch: BatchPlan) -> None:
     _insert_new(orgs)
     for plan in plans:
         if plan.person and plan.organization:
-            if not plan.person.merged:
+            if plan.person.creates(plan.lead):
                 plan.person.row["organization_id"] = plan.organization.pk
-            elif plan.person.existing.organization_id is None:
+            elif plan.person.get("organization_id") is None:
                 plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
     _insert_new(people)
 
@@ -137,7 +137,7 @@ def write_batch(batch: BatchPlan) -> None:
                 if link not in has_tag:
                     has_tag.add(link)
                     contact_tags.append({"contact_id": link[0], "tag_id": link[1]})
-                    if side.merged:
+                    if not side.creates(plan.lead):
                         side.tags_added.setdefault(plan.lead.pk, []).append(link[1])
         if plan.deal_id is not None:
             deal_tags += [
@@ -168,9 +168,11 @@ def write_batch(batch: BatchPlan) -> None:
     for plan in plans:
         r = plan.result
         r.person_id = plan.person.pk if plan.person else None
-        r.person_merged = bool(plan.person and plan.person.merged)
+        r.person_merged = bool(plan.person and not plan.person.creates(plan.lead))
+        r.person_same_batch = _creator_name(plan.person, plan.lead)
         r.organization_id = plan.organization.pk if plan.organization else None
-        r.organization_merged = bool(plan.organization and plan.organization.merged)
+        r.organization_merged = bool(plan.organization and not plan.organization.creates(plan.lead))
+        r.organization_same_batch = _creator_name(plan.organization, plan.lead)
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
     conversion_ids = insert_rows(
         LeadConversion,
@@ -236,6 +238,13 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
         if deal_id not in new_deals
     }
     contacts_recompute_status(contact_ids=with_other_deals)
+
+
+def _creator_name(party: Party | None, lead: Lead) -> str:
+    """The lead earlier in the batch whose conversion created the contact ``lead`` merges into
+    ("" when ``lead`` creates it, or it existed before)."""
+    creator = party.creator if party is not None else None
+    return creator.display_name if creator is not None and creator is not lead else ""
 
 
 def _insert_new(parties: list[Party]) -> None:
@@ -324,28 +333,30 @@ def _snapshot(
     """Everything an exact undo of this lead's conversion needs."""
     lead = plan.lead
     sides: dict[Side, Party | None] = {"person": plan.person, "organization": plan.organization}
+    # A contact made for several leads of one batch is created by the first of them; the others
+    # merge into it (docs/rules.md#batch-duplicates).
     merged = {
         side: MergedContact(
             previous={k: json_value(v) for k, v in party.previous.get(lead.pk, {}).items()},
-            filled={
-                k: json_value(getattr(party.existing, k)) for k in party.previous.get(lead.pk, {})
-            },
+            filled={k: json_value(party.get(k)) for k in party.previous.get(lead.pk, {})},
             custom_added=party.custom_added.get(lead.pk, {}),
             tags_added=party.tags_added.get(lead.pk, []),
         )
         for side, party in sides.items()
-        if party is not None and party.merged
+        if party is not None and not party.creates(lead)
     }
-    # A contact made for several leads of one batch belongs to the first of them.
     created = {
-        side: party.pk
-        for side, party in sides.items()
-        if party is not None and not party.merged and party.leads[0] is lead
+        side: party.pk for side, party in sides.items() if party is not None and party.creates(lead)
     }
     written: dict[str, dict[str, Any]] = {
-        side: written_values(party.row)
+        side: written_values(party.created_row())
         for side, party in sides.items()
         if party is not None and side in created
+    }
+    conflicts = {
+        side: {k: json_value(v) for k, v in party.conflicts[lead.pk].items()}
+        for side, party in sides.items()
+        if party is not None and party.conflicts.get(lead.pk)
     }
     if plan.deal is not None:
         written["deal"] = written_values(plan.deal)
@@ -360,4 +371,5 @@ def _snapshot(
         deal_stage_id=plan.deal["stage_id"] if plan.deal else None,
         converted_at=now,
         written=written,
+        conflicts=conflicts,
     )

@@ -569,11 +569,87 @@ def test_batch_gives_one_contact_per_party_and_totals_add_up(
         assert totals["organizations_created"] + totals["organizations_merged"] == sum(
             bool(lead.company_name) for lead in leads
         )
-        assert totals["people_merged"] == totals["organizations_merged"] == 0  # nothing existed
+        # Nothing existed before: the first lead of each party creates its contact, the others
+        # merge into it (docs/rules.md#batch-duplicates).
+        assert totals["people_created"] == len(person_of)
+        assert totals["organizations_created"] == len(org_of)
+        creators: set[int] = set()
+        for r in result.results:
+            for pk, merged, same_batch in (
+                (r.person_id, r.person_merged, r.person_same_batch),
+                (r.organization_id, r.organization_merged, r.organization_same_batch),
+            ):
+                if pk is not None:
+                    assert merged == (pk in creators)
+                    assert bool(same_batch) == merged
+                    creators.add(pk)
         assert totals["deals_created"] == (n if create_deal else 0) == Deal.objects.count()
         assert totals["tasks_created"] == (n if create_task else 0) == Task.objects.count()
         assert LeadConversion.objects.count() == n
         assert not Lead.objects.active().exists()
+
+        # Nothing lost: each person's city is its party's first city; every other city of the
+        # party is kept in its lead's conversion as "also known as".
+        conversions = {c.lead_id: c for c in LeadConversion.objects.all()}
+        for pk in set(person_of.values()):
+            assert pk is not None
+            cities = [
+                lead.city
+                for r, lead in zip(result.results, leads, strict=True)
+                if r.person_id == pk
+            ]
+            first = next((c for c in cities if c), "")
+            assert Contact.objects.get(pk=pk).city == first
+        for r, lead in zip(result.results, leads, strict=True):
+            kept = conversions[lead.pk].snapshot.get("conflicts", {}).get("person", {})
+            if (
+                r.person_id
+                and lead.city
+                and _key(lead.city) != _key(Contact.objects.get(pk=r.person_id).city)
+            ):
+                assert kept.get("city") == lead.city
+
+
+@settings(max_examples=40, **COMMON)
+@given(drawn=batch(), order=st.randoms(use_true_random=False))
+def test_batch_undo_in_any_order_is_exact(
+    rep: Any, manager: Any, drawn: tuple[list[dict[str, Any]], list[int]], order: Any
+) -> None:
+    """Undo the conversions of a batch with duplicates in a random order, retrying those that
+    later ones block (docs/rules.md#undo-blocked): every lead comes back exactly and nothing the
+    batch made remains."""
+    leads_data, _parties = drawn
+    with rolled_back():
+        leads = [Lead.objects.create(owner=rep, **fields) for fields in leads_data]
+        before = [lead_state(lead) for lead in leads]
+        result = leads_convert(
+            actor=rep,
+            lead_ids=[lead.pk for lead in leads],
+            options=ConversionOptions(create_deal=True, create_task=True),
+        )
+        assert all(r.converted for r in result.results)
+        pending = list(LeadConversion.objects.all())
+        order.shuffle(pending)
+        while pending:
+            progressed = False
+            for conversion in list(pending):
+                try:
+                    lead_conversion_undo(actor=manager, conversion=conversion)
+                except ValidationError as exc:
+                    # Only what later conversions of the same party stand on blocks it.
+                    assert all(
+                        "converted into the same contact" in m
+                        or "was made with the new contact" in m
+                        or "was added to" in m
+                        for m in exc.messages
+                    ), exc.messages
+                    continue
+                pending.remove(conversion)
+                progressed = True
+            assert progressed, "an undo order must exist"
+        assert not Contact.objects.exists()
+        assert not Deal.objects.exists() and not Task.objects.exists()
+        assert [lead_state(lead) for lead in leads] == before
 
 
 # ---- bugs these properties found ------------------------------------------------------------
