@@ -41,7 +41,7 @@ from leads.conversion import (
 )
 from leads.conversion.jobs import job_threshold
 from leads.conversion.planning import options_validate
-from leads.conversion.preview import batch_preview
+from leads.conversion.preview import PER_LEAD_MAX, BatchPreview, batch_preview
 from leads.duplicates import find_duplicates
 from leads.filters import LeadFilter
 from leads.forms import (
@@ -338,7 +338,12 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
     post = request.POST if request.method == "POST" else None
     options = ConversionOptionsForm(post)
     # The duplicates before converting (docs/rules.md#batch-duplicates): a bounded preview.
-    preview = batch_preview(actor=request.user, lead_ids=selection.ids)  # type: ignore[arg-type]
+    # A POST needs it only for the choices per lead of a small batch: a large one starts at once
+    # (the preview is read again only if the form comes back with an error).
+    if post is None or len(selection.ids) <= PER_LEAD_MAX:
+        preview = batch_preview(actor=request.user, lead_ids=selection.ids)  # type: ignore[arg-type]
+    else:
+        preview = BatchPreview(total=len(selection.ids), examined=0)
     choices = BulkDuplicateChoicesForm(post, preview=preview, prefix=FORM_PREFIX)
     context: dict[str, Any] = {
         "options": options,
@@ -386,6 +391,8 @@ def bulk_convert_view(request: HttpRequest) -> HttpResponse:
             if result.converted:
                 trigger_client_event(response, "leadsConverted")
             return response
+    if not preview.examined and selection.ids:
+        context["preview"] = batch_preview(actor=request.user, lead_ids=selection.ids)  # type: ignore[arg-type]
     return render_htmx(request, "leads/lead_bulk_convert.html", context)
 
 

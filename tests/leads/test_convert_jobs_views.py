@@ -200,3 +200,20 @@ def test_a_job_started_from_the_dialog_shows_in_the_top_bar(rep_client: Client, 
     page = html(rep_client.get(reverse("tasks:list")))
     assert 'data-job-indicator="running"' in page
     assert reverse("jobs:detail", args=[job.pk]) in page
+
+
+def test_a_large_batch_starts_without_reading_the_duplicates_again(
+    rep_client: Client, rep: Any, monkeypatch: Any
+) -> None:
+    """The rep's POST that starts a job does not run the duplicate preview (the dialog showed
+    it): only a batch small enough for a choice per lead needs it."""
+    from leads import views
+    from leads.conversion.preview import PER_LEAD_MAX
+
+    def preview_not_wanted(**kwargs: Any) -> Any:
+        raise AssertionError("the preview ran on the POST")
+
+    leads = LeadFactory.create_batch(PER_LEAD_MAX + 1, owner=rep)
+    monkeypatch.setattr(views, "batch_preview", preview_not_wanted)
+    job, _page = _start(rep_client, [lead.pk for lead in leads])
+    assert job.total == PER_LEAD_MAX + 1
