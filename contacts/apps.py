@@ -8,9 +8,11 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts import signals
+        from contacts.keys import register_keys
         from contacts.models import Contact
         from crm.services import crm_settings_changed, register_subject
 
+        register_keys()  # ContactKey kept up to date (crm.keystore)
         register_subject("contact", Contact)  # notes, documents and tasks attach to contacts
         crm_settings_changed.connect(
             signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.keystore import KeyedModel, KeyKind
 from crm.models import (
     ContactInfo,
     Document,
@@ -73,8 +74,14 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         )
 
 
-class Contact(ContactInfo, OwnedModel, TimeStampedModel):
+class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
     """A person or an organisation (``is_organization``)."""
+
+    # Its matching keys (ContactKey, contacts.keys) are made from these.
+    KEY_SOURCE_FIELDS = (
+        "is_organization", "first_name", "last_name", "name", "email", "phone", "mobile",
+        "website", "organization_id",
+    )  # fmt: skip
 
     is_organization = models.BooleanField(_("organisation"), default=False)
     first_name = line_field(_("first name"), 150)
@@ -243,6 +250,22 @@ class Contact(ContactInfo, OwnedModel, TimeStampedModel):
             and self.support_start <= today
             and (self.support_end is None or self.support_end >= today)
         )
+
+
+class ContactKey(models.Model):
+    """One matching key of a contact (crm.keystore, docs/rules.md#duplicates): for a person
+    their email, each phone in E.164 and their folded name with their organisation's id; for an
+    organisation its folded name without legal form and its website domain."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="match_keys")
+    kind = models.CharField(max_length=8, choices=KeyKind.choices)
+    key = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key"], name="contactkey_kind_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"
 
 
 class Employment(models.Model):

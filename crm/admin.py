@@ -562,6 +562,7 @@ class CrmSettingsAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "match_person_email",
+                    "match_person_phone",
                     "match_person_name_and_organization",
                     "match_organization_name",
                     "match_organization_domain",

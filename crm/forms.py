@@ -290,6 +290,7 @@ class DuplicateRulesForm(forms.ModelForm):
         model = CrmSettings
         fields = [
             "match_person_email",
+            "match_person_phone",
             "match_person_name_and_organization",
             "match_organization_name",
             "match_organization_domain",

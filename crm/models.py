@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm import matching
 from crm.api.models import ApiToken, ApiTokenQuerySet  # noqa: F401  (the API tokens are crm models)
 from crm.validators import (
     validate_date_range,
@@ -429,10 +430,16 @@ class CrmSettings(models.Model):
     # Duplicate rules: which matches make a lead the same party as a contact
     # (docs/rules.md#duplicates).
     match_person_email = models.BooleanField(_("people: same email"), default=True)
+    match_person_phone = models.BooleanField(
+        _("people: same phone (work phone or mobile, in any format)"), default=True
+    )
     match_person_name_and_organization = models.BooleanField(
         _("people: same full name and same organisation"), default=True
     )
-    match_organization_name = models.BooleanField(_("organisations: same name"), default=True)
+    match_organization_name = models.BooleanField(
+        _("organisations: same name (ignoring case, accents, punctuation and legal form)"),
+        default=True,
+    )
     match_organization_domain = models.BooleanField(
         _("organisations: same website domain"), default=True
     )
@@ -534,13 +541,14 @@ KEY_LENGTH = 255  # Contact.name_key / domain_key columns
 
 
 def name_key_of(value: str) -> str:
-    """The duplicate-matching key of a name, as stored in ``Contact.name_key``."""
-    return normalize_text(value)[:KEY_LENGTH]
+    """The folded name stored in ``Contact.name_key`` (sorting, look-ups by name): case, accents
+    and punctuation folded as ``crm.matching.person_name_key``."""
+    return matching.person_name_key(value)[:KEY_LENGTH]
 
 
 def domain_key_of(value: str) -> str:
-    """The duplicate-matching key of a website, as stored in ``Contact.domain_key``."""
-    return website_domain(value)[:KEY_LENGTH]
+    """The website's domain, as stored in ``Contact.domain_key`` (``crm.matching.domain_key``)."""
+    return matching.domain_key(value)[:KEY_LENGTH]
 
 
 def normalize_text(value: str) -> str:
@@ -550,15 +558,7 @@ def normalize_text(value: str) -> str:
 
 def website_domain(value: str) -> str:
     """ "https://www.Acme.fr/contact" -> "acme.fr"; "" when there is no usable host."""
-    text = (value or "").strip().lower()
-    if not text:
-        return ""
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
-    host = re.split(r"[/?#:]", text, maxsplit=1)[0]
-    host = host.rsplit("@", 1)[-1]
-    if host.startswith("www."):
-        host = host[4:]
-    return host if "." in host else ""
+    return matching.domain_key(value)
 
 
 class FieldChange(models.Model):

@@ -292,6 +292,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DJANGO_CONN_HEALTH_CHECKS
 # Days a deleted lead, contact or deal stays restorable before `manage.py purge_trash` deletes it
 # for good with its documents' files.
 CRM_TRASH_RETENTION_DAYS = int(os.environ.get("CRM_TRASH_RETENTION_DAYS", "30"))
+# Phones written without a country code are read as numbers of this region (docs/rules.md#duplicates).
+CRM_PHONE_REGION = os.environ.get("CRM_PHONE_REGION", "FR").strip().upper() or "FR"
 
 # Headers (issue 11, finding 9; docs/security.md#headers). Content-Security-Policy by django-csp 4:
 # nothing inline, no eval: every script and style comes from static/ (htmx's own indicator style too,

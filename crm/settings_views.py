@@ -233,8 +233,10 @@ SINGLE_FORMS: dict[str, tuple[type[Any], Any, Any]] = {
         DuplicateRulesForm,
         gettext_lazy("Duplicate rules"),
         gettext_lazy(
-            "How a conversion recognises a contact that already exists. A shared name alone is "
-            "never enough: people also need the same organisation."
+            "How conversions, imports, the checks as you type and the duplicate finder recognise "
+            "the same party. Phones match in any format (national or international), names "
+            "ignoring case, accents and punctuation. A shared name alone is never enough: people "
+            "also need the same organisation."
         ),
     ),
     "conversion": (

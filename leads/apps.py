@@ -11,8 +11,10 @@ class LeadsConfig(AppConfig):
         from crm.settings_registry import register
         from leads import settings_pages
         from leads.imports import jobs as import_jobs
+        from leads.keys import register_keys
         from leads.models import Lead
 
+        register_keys()  # LeadKey kept up to date (crm.keystore)
         register_subject("lead", Lead)  # notes, documents and tasks attach to leads
         register(settings_pages.SECTION)  # the lead sources' settings pages
 

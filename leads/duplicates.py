@@ -1,37 +1,73 @@
-"""Find the existing contacts that are the same party as a lead (docs/rules.md#duplicates).
+"""Find the existing contacts (and leads) that are the same party (docs/rules.md#duplicates).
 
-Set-based: one pass over a batch of leads costs four queries (per 5,000 distinct keys) whatever
-its size. A person matches on the same email, or on the same full name *and* the same
-organisation; a shared name alone never matches. An organisation matches on its name (case- and
-space-insensitive) or its website domain. Which rules apply is the admin setting in
-``CrmSettings``.
+Matching reads the stored keys (``contacts.ContactKey``, ``leads.LeadKey``: crm.keystore,
+crm.matching), so it is set-based: one pass over a batch of leads costs at most five queries
+(per 5,000 distinct keys) whatever its size.
+
+- A person matches on the same email, or the same phone (E.164: "06 12 34 56 78" is
+  "+33 6 12 34 56 78"), or the same folded full name at the same organisation; a shared name
+  alone never matches.
+- An organisation matches on its folded name without its legal form ("Société Générale SA" is
+  "Societe Generale") or its website domain.
+
+Which rules apply is the team's setting in ``CrmSettings``. Every finding says why, and the
+findings come strongest first: email, phone, name at the organisation; organisation name, domain.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from contacts.models import Contact
-from crm.models import CrmSettings, domain_key_of, name_key_of
+from contacts.keys import person_name_org_key
+from contacts.models import ContactKey
+from crm.keystore import KeyKind
+from crm.matching import (
+    domain_key,
+    email_key,
+    organization_name_key,
+    person_name_key,
+    phone_key,
+)
+from crm.models import CrmSettings
 from crm.selection import chunks
-from leads.models import Lead
+from leads.keys import lead_name_key
+from leads.models import Lead, LeadKey
+
+# Strength of a finding by what matched: the lower, the stronger (the order findings come in).
+STRENGTH = {
+    KeyKind.EMAIL: 0,
+    KeyKind.PHONE: 1,
+    KeyKind.NAME: 2,
+    KeyKind.ORGANIZATION: 0,
+    KeyKind.DOMAIN: 1,
+}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """An existing contact that is the same party, and why."""
+    """An existing record that is the same party, and why. ``contact_id`` is the record's id: a
+    contact's, or a lead's when ``model`` is "lead"."""
 
     contact_id: int
     name: str
     owner_id: int | None
     reason: str
+    rule: str = ""  # the KeyKind that matched
+    model: str = "contact"  # "contact" or "lead"
+
+    @property
+    def strength(self) -> int:
+        return STRENGTH.get(self.rule, 9)  # type: ignore[call-overload]
+
+    @property
+    def url(self) -> str:
+        return reverse(f"{self.model}s:detail", args=[self.contact_id])
 
 
 @dataclass
@@ -42,117 +78,310 @@ class LeadFindings:
 
 class LeadKeys(NamedTuple):
     email: str
-    name: str  # the person's full name, as Contact.name_key
-    organization: str  # the company name, as Contact.name_key
-    domain: str  # the website's domain, as Contact.domain_key
+    name: str  # the person's folded full name (crm.matching.person_name_key)
+    organization: str  # the company's folded name (person_name_key: legal form kept)
+    domain: str  # the website's domain
 
 
 def lead_keys(lead: Lead) -> LeadKeys:
     return LeadKeys(
-        (lead.email or "").strip().lower(),
-        name_key_of(lead.full_name),
-        name_key_of(lead.company_name),
-        domain_key_of(lead.website),
+        email_key(lead.email),
+        person_name_key(lead.full_name),
+        person_name_key(lead.company_name),
+        domain_key(lead.website),
     )
+
+
+def _phones(lead: Any) -> list[str]:
+    found = (phone_key(getattr(lead, name, "") or "") for name in ("phone", "mobile"))
+    return list(dict.fromkeys(p for p in found if p))
 
 
 class _Row(NamedTuple):
     pk: int
     name: str
     owner_id: int | None
-    key: str  # what it was found by
-    organization_id: int | None = None
-    organization_key: str = ""
-    organization_name: str = ""
+    organization_id: int | None
+    organization_name: str
+
+
+def _contact_rows(kind: str, keys: Iterable[str]) -> dict[str, list[_Row]]:
+    """The contacts with a stored key of ``kind`` among ``keys``: key -> rows, by id. One query
+    per 5,000 keys."""
+    found: dict[str, list[_Row]] = defaultdict(list)
+    for chunk in chunks(sorted(set(keys))):
+        rows = (
+            ContactKey.objects.filter(kind=kind, key__any=chunk)
+            .order_by("contact_id")
+            .values_list(
+                "key",
+                "contact_id",
+                "contact__is_organization",
+                "contact__name",
+                "contact__first_name",
+                "contact__last_name",
+                "contact__owner_id",
+                "contact__organization_id",
+                "contact__organization__name",
+            )
+        )
+        for key, pk, is_org, name, first, last, owner_id, org_id, org_name in rows:
+            display = name if is_org else " ".join(p for p in (first, last) if p)
+            found[key].append(_Row(pk, display, owner_id, org_id, org_name or ""))
+    return found
+
+
+def _finding(row: _Row, rule: str, reason: str) -> Finding:
+    return Finding(row.pk, row.name, row.owner_id, reason, rule)
+
+
+def _reason(rule: str, shown: str) -> str:
+    if rule == KeyKind.EMAIL:
+        return _("same email %s") % shown
+    if rule == KeyKind.PHONE:
+        return _("same phone %s") % shown
+    if rule == KeyKind.ORGANIZATION:
+        return _("same name “%s” (ignoring case, accents and legal form)") % shown
+    if rule == KeyKind.DOMAIN:
+        return _("same website domain %s") % shown
+    return shown
 
 
 def find_duplicates(
     leads: Sequence[Lead], rules: CrmSettings, keys: dict[int, LeadKeys] | None = None
 ) -> dict[int, LeadFindings]:
-    """Existing contacts matching each lead, by the team's duplicate rules, best first."""
-    keys = keys or {lead.pk: lead_keys(lead) for lead in leads}
-    emails = {k.email for k in keys.values() if k.email}
-    names = {k.name for k in keys.values() if k.name}
-    org_names = {k.organization for k in keys.values() if k.organization}
-    domains = {k.domain for k in keys.values() if k.domain}
+    """Existing contacts matching each lead, by the team's duplicate rules, strongest first.
 
-    orgs = Contact.objects.organizations().order_by("pk")
-    people = Contact.objects.people().order_by("pk")
-    by_org_name: dict[str, list[_Row]] = defaultdict(list)
-    by_domain: dict[str, list[_Row]] = defaultdict(list)
-    by_email: dict[str, list[_Row]] = defaultdict(list)
-    by_name: dict[str, list[_Row]] = defaultdict(list)
-    if rules.match_organization_name:
-        for chunk in chunks(sorted(org_names)):
-            for pk, name, owner_id, key in orgs.filter(name_key__any=chunk).values_list(
-                "pk", "name", "owner_id", "name_key"
-            ):
-                by_org_name[key].append(_Row(pk, name, owner_id, key))
-    if rules.match_organization_domain:
-        for chunk in chunks(sorted(domains)):
-            for pk, name, owner_id, key in orgs.filter(domain_key__any=chunk).values_list(
-                "pk", "name", "owner_id", "domain_key"
-            ):
-                by_domain[key].append(_Row(pk, name, owner_id, key))
-    if rules.match_person_email:
-        for chunk in chunks(sorted(emails)):
-            for pk, first, last, owner_id, email in (
-                people.annotate(email_ci=Lower("email"))
-                .filter(email_ci__any=chunk)
-                .values_list("pk", "first_name", "last_name", "owner_id", "email")
-            ):
-                full = " ".join(p for p in (first, last) if p)
-                by_email[email.strip().lower()].append(_Row(pk, full, owner_id, email))
-    if rules.match_person_name_and_organization and names:
-        # Only people employed by an organisation the leads name (by name or by domain).
-        found_orgs = [r.pk for rows in (*by_org_name.values(), *by_domain.values()) for r in rows]
-        employed = Q(organization__name_key__any=org_names) | Q(organization_id__any=found_orgs)
-        for chunk in chunks(sorted(names)):
-            for pk, first, last, owner_id, key, org_id, org_key, org_name in people.filter(
-                employed, name_key__any=chunk
-            ).values_list(
-                "pk",
-                "first_name",
-                "last_name",
-                "owner_id",
-                "name_key",
-                "organization_id",
-                "organization__name_key",
-                "organization__name",
-            ):
-                full = " ".join(p for p in (first, last) if p)
-                by_name[key].append(_Row(pk, full, owner_id, key, org_id, org_key, org_name))
+    ``keys`` (by lead pk) saves computing them again; the phones are read from the leads'
+    ``phone`` and ``mobile`` when they have them."""
+    keys = keys or {lead.pk: lead_keys(lead) for lead in leads}
+    phones = {lead.pk: _phones(lead) for lead in leads}
+    org_keys = {pk: organization_name_key(k.organization) for pk, k in keys.items()}
+
+    want_org_names = rules.match_organization_name or rules.match_person_name_and_organization
+    by_org = (
+        _contact_rows(KeyKind.ORGANIZATION, filter(None, org_keys.values()))
+        if want_org_names
+        else {}
+    )
+    by_domain = (
+        _contact_rows(KeyKind.DOMAIN, (k.domain for k in keys.values() if k.domain))
+        if rules.match_organization_domain
+        else {}
+    )
+    by_email = (
+        _contact_rows(KeyKind.EMAIL, (k.email for k in keys.values() if k.email))
+        if rules.match_person_email
+        else {}
+    )
+    by_phone = (
+        _contact_rows(KeyKind.PHONE, (p for ps in phones.values() for p in ps))
+        if rules.match_person_phone
+        else {}
+    )
+
+    def organizations_of(pk: int) -> list[Finding]:
+        k, org_key = keys[pk], org_keys[pk]
+        found: dict[int, Finding] = {}
+        for row in by_org.get(org_key, []) if org_key else []:
+            found.setdefault(row.pk, _finding(row, KeyKind.ORGANIZATION, row.name))
+        for row in by_domain.get(k.domain, []) if k.domain else []:
+            found.setdefault(row.pk, _finding(row, KeyKind.DOMAIN, k.domain))
+        return list(found.values())
+
+    same_org = {pk: organizations_of(pk) for pk in keys}
+    name_keys: dict[int, list[str]] = {}
+    if rules.match_person_name_and_organization:
+        for pk, k in keys.items():
+            if k.name:
+                name_keys[pk] = [person_name_org_key(k.name, f.contact_id) for f in same_org[pk]]
+    by_name = _contact_rows(KeyKind.NAME, (n for ns in name_keys.values() for n in ns))
 
     findings: dict[int, LeadFindings] = {}
     for lead in leads:
         k = keys[lead.pk]
         result = LeadFindings()
-        org_ids: set[int] = set()
-        for row in by_org_name.get(k.organization, []) if k.organization else []:
-            org_ids.add(row.pk)
-            reason = _("same name “%s”") % row.name
-            result.organization.append(Finding(row.pk, row.name, row.owner_id, reason))
-        for row in by_domain.get(k.domain, []) if k.domain else []:
-            if row.pk not in org_ids:
-                org_ids.add(row.pk)
-                reason = _("same website domain %s") % k.domain
-                result.organization.append(Finding(row.pk, row.name, row.owner_id, reason))
+        result.organization = [
+            Finding(f.contact_id, f.name, f.owner_id, _reason(f.rule, f.reason), f.rule)
+            for f in same_org[lead.pk]
+            if (f.rule == KeyKind.ORGANIZATION and rules.match_organization_name)
+            or f.rule == KeyKind.DOMAIN
+        ]
         if k.name:
-            people_ids: set[int] = set()
+            people: dict[int, Finding] = {}
             for row in by_email.get(k.email, []) if k.email else []:
-                people_ids.add(row.pk)
-                reason = _("same email %s") % k.email
-                result.person.append(Finding(row.pk, row.name, row.owner_id, reason))
-            for row in by_name.get(k.name, []):
-                same_org = row.organization_id in org_ids or (
-                    bool(k.organization) and row.organization_key == k.organization
-                )
-                if same_org and row.pk not in people_ids:
-                    people_ids.add(row.pk)
+                people.setdefault(row.pk, _finding(row, KeyKind.EMAIL, _reason("email", k.email)))
+            for phone in phones[lead.pk]:
+                for row in by_phone.get(phone, []):
+                    people.setdefault(row.pk, _finding(row, KeyKind.PHONE, _reason("phone", phone)))
+            for name_key in name_keys.get(lead.pk, []):
+                for row in by_name.get(name_key, []):
                     reason = _("same name %(name)s at %(organization)s") % {
                         "name": row.name,
                         "organization": row.organization_name,
                     }
-                    result.person.append(Finding(row.pk, row.name, row.owner_id, reason))
+                    people.setdefault(row.pk, _finding(row, KeyKind.NAME, reason))
+            result.person = sorted(people.values(), key=lambda f: f.strength)
+        result.organization.sort(key=lambda f: f.strength)
         findings[lead.pk] = result
     return findings
+
+
+# ---- unsaved values (forms, quick add): docs/rules.md#duplicates ----------------------------
+
+
+class _Values:
+    """A record's values as typed (a form's ``cleaned_data`` or raw POST strings)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.values.get(name, "")
+        return "" if value is None else value
+
+
+def find_for_values(
+    *,
+    kind: Literal["person", "organization", "lead"],
+    values: dict[str, Any],
+    rules: CrmSettings,
+    exclude_pk: int | None = None,
+    limit: int = 5,
+) -> list[Finding]:
+    """Existing records that would be the same party as a record with these unsaved values,
+    strongest first, at most ``limit``; a fixed number of queries (at most seven).
+
+    - ``person``: contacts (people); values ``first_name``, ``last_name``, ``email``, ``phone``,
+      ``mobile`` and the organisation as ``organization`` (a Contact or its id) or
+      ``company_name``;
+    - ``organization``: contacts (organisations); values ``name``, ``website``;
+    - ``lead``: contacts (people, then organisations) and active leads; values of a lead
+      (``first_name``, ``last_name``, ``company_name``, ``email``, ``phone``, ``mobile``,
+      ``website``).
+
+    ``exclude_pk`` is the record being edited (a contact's id for person/organization, a lead's
+    for lead), never a finding of itself."""
+    v = _Values(values)
+    found: list[Finding] = []
+    if kind == "organization":
+        org = _lead(_Values({"company_name": v.name, "website": v.website}))
+        found = find_duplicates([org], rules, {0: lead_keys(org)})[0].organization
+    elif kind == "person":
+        organization = v.organization
+        org_id = getattr(organization, "pk", None)
+        if isinstance(organization, int) or (
+            isinstance(organization, str) and organization.isdigit()
+        ):
+            org_id = int(organization)
+        found = _person_findings(v, rules, org_id)
+    else:
+        lead = _lead(v)
+        result = find_duplicates([lead], rules, {0: lead_keys(lead)})[0]
+        found = [*result.person, *_lead_findings(v, rules, exclude_pk), *result.organization]
+        exclude_pk = None  # the contacts found are never the lead itself
+    if exclude_pk is not None:
+        found = [f for f in found if f.contact_id != exclude_pk]
+    return sorted(found, key=lambda f: (f.model == "contact" and f.rule in ORG_RULES, f.strength))[
+        :limit
+    ]
+
+
+ORG_RULES = (KeyKind.ORGANIZATION, KeyKind.DOMAIN)
+
+
+def _lead(v: _Values) -> Lead:
+    return Lead(
+        pk=0,
+        first_name=v.first_name,
+        last_name=v.last_name,
+        company_name=v.company_name,
+        email=v.email,
+        phone=v.phone,
+        mobile=v.mobile,
+        website=v.website,
+    )
+
+
+def _person_findings(v: _Values, rules: CrmSettings, org_id: int | None) -> list[Finding]:
+    """People with the same email, phone, or name at the organisation (chosen by id, or named
+    by ``company_name``): at most four queries."""
+    people: dict[int, Finding] = {}
+    email = email_key(v.email)
+    if rules.match_person_email and email:
+        for row in _contact_rows(KeyKind.EMAIL, [email]).get(email, []):
+            people.setdefault(row.pk, _finding(row, KeyKind.EMAIL, _reason("email", email)))
+    if rules.match_person_phone:
+        phones = _phones(v)
+        by_phone = _contact_rows(KeyKind.PHONE, phones) if phones else {}
+        for phone in phones:
+            for row in by_phone.get(phone, []):
+                people.setdefault(row.pk, _finding(row, KeyKind.PHONE, _reason("phone", phone)))
+    name = person_name_key(" ".join(p for p in (v.first_name, v.last_name) if p))
+    if rules.match_person_name_and_organization and name:
+        org_ids = [org_id] if org_id else []
+        org_key = organization_name_key(v.company_name)
+        if not org_ids and org_key:
+            org_ids = [row.pk for row in _contact_rows(KeyKind.ORGANIZATION, [org_key])[org_key]]
+        keys = [person_name_org_key(name, pk) for pk in org_ids]
+        for rows in (_contact_rows(KeyKind.NAME, keys) if keys else {}).values():
+            for row in rows:
+                reason = _("same name %(name)s at %(organization)s") % {
+                    "name": row.name,
+                    "organization": row.organization_name,
+                }
+                people.setdefault(row.pk, _finding(row, KeyKind.NAME, reason))
+    return sorted(people.values(), key=lambda f: f.strength)
+
+
+def _lead_findings(v: _Values, rules: CrmSettings, exclude_pk: int | None) -> list[Finding]:
+    """Active leads with the same email, phone or name at the same company (one query)."""
+    lead = _lead(v)
+    k = lead_keys(lead)
+    wanted: list[tuple[str, str]] = []
+    if rules.match_person_email and k.email:
+        wanted.append((KeyKind.EMAIL, k.email))
+    if rules.match_person_phone:
+        wanted += [(KeyKind.PHONE, p) for p in _phones(lead)]
+    org_key = organization_name_key(k.organization)
+    if rules.match_person_name_and_organization and k.name and org_key:
+        wanted.append((KeyKind.NAME, lead_name_key(k.name, org_key)))
+    if not k.name and org_key and rules.match_organization_name:
+        wanted.append((KeyKind.ORGANIZATION, org_key))
+    if not wanted:
+        return []
+    rows = (
+        LeadKey.objects.filter(
+            kind__in={kind for kind, _key in wanted},
+            key__in={key for _kind, key in wanted},
+            lead__converted_at__isnull=True,
+        )
+        .exclude(lead_id=exclude_pk or 0)
+        .order_by("lead_id")
+        .values_list(
+            "kind",
+            "key",
+            "lead_id",
+            "lead__first_name",
+            "lead__last_name",
+            "lead__company_name",
+            "lead__owner_id",
+        )[:200]
+    )
+    found: dict[int, Finding] = {}
+    wanted_set = set(wanted)
+    for rule, key, pk, first, last, company, owner_id in rows:
+        if (rule, key) not in wanted_set:
+            continue
+        name = " ".join(p for p in (first, last) if p) or company
+        if rule == KeyKind.NAME:
+            reason = _("same name %(name)s at %(organization)s") % {
+                "name": name,
+                "organization": company,
+            }
+        else:
+            reason = _reason(rule, company if rule == KeyKind.ORGANIZATION else key)
+        finding = Finding(pk, name, owner_id, reason, rule, "lead")
+        if pk not in found or finding.strength < found[pk].strength:
+            found[pk] = finding
+    return sorted(found.values(), key=lambda f: f.strength)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
+from crm.keystore import KeyedModel, KeyKind
 from crm.models import (
     ContactInfo,
     Document,
@@ -63,7 +64,12 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         return self.select_related("owner", "source").prefetch_related("tags")
 
 
-class Lead(ContactInfo, OwnedModel, TimeStampedModel):
+class Lead(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
+    # Its matching keys (LeadKey, leads.keys) are made from these.
+    KEY_SOURCE_FIELDS = (
+        "first_name", "last_name", "company_name", "email", "phone", "mobile", "website",
+    )  # fmt: skip
+
     first_name = line_field(_("first name"), 150)
     last_name = line_field(_("last name"), 150)
     company_name = line_field(_("company name"), 255)
@@ -147,6 +153,22 @@ class Lead(ContactInfo, OwnedModel, TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("leads:detail", args=[self.pk])
+
+
+class LeadKey(models.Model):
+    """One matching key of a lead (crm.keystore, docs/rules.md#duplicates): its email, each
+    phone in E.164, its person's folded name with its company's folded name, the company's
+    folded name without legal form and its website domain."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="match_keys")
+    kind = models.CharField(max_length=8, choices=KeyKind.choices)
+    key = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key"], name="leadkey_kind_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"
 
 
 class LeadConversion(models.Model):

@@ -16,6 +16,7 @@ from contacts.models import Contact, Employment
 from contacts.services import deals_port
 from contacts.services.bulk import attached_counts
 from contacts.services.status import contacts_recompute_status
+from crm.keystore import sync_keys
 from crm.models import Document, DocumentLink, Note, Task
 from crm.permissions import can_change
 from crm.trash import trash_capture
@@ -181,5 +182,6 @@ def organization_delete(
         for model in (Note, Task, DocumentLink, Document):
             model.objects.filter(content_type=contact_type, object_id=org.pk).delete()
         org.delete()
+        sync_keys(Contact, people)  # their name keys name their organisation (crm.keystore)
         contacts_recompute_status(contact_ids=affected - {org.pk})
     return outcome

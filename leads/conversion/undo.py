@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact
 from contacts.services import contacts_recompute_status
+from crm.keystore import sync_keys
 from crm.models import CrmSettings, Document, DocumentLink, FieldChange, Note, Task, User
 from crm.permissions import is_manager
 from deals.models import Deal, DealContact
@@ -284,6 +285,7 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
         lead.converted_at = None
         lead.status = snapshot.lead_status
         Lead.objects.filter(pk=lead.pk).update(converted_at=None, status=lead.status, **values)
+        sync_keys(Lead, [lead.pk])  # its matching keys, as its values were (crm.keystore)
         lead.tags.set(snapshot.tags)
         contacts_recompute_status(contact_ids=touched)
     return lead

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
 from crm.bulk import bulk_update, insert_rows
+from crm.keystore import sync_keys
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import chunks
 from crm.tags import scoped_tags_by_name, tag_key
@@ -82,6 +83,8 @@ def write_batch(batch: BatchPlan) -> None:
             [p.existing for p in changed],
             [*fields, "updated_at", "name_key", "domain_key"],
         )
+    # Matching keys of the new and the filled contacts (crm.keystore).
+    sync_keys(Contact, [p.pk if not p.merged else p.existing.pk for p in orgs + people])
 
     # 3. Deals with their main contact, then follow-up tasks (docs/rules.md#conversion-creates).
     # Rows go as plain dicts: no model instance per row.

@@ -14,6 +14,7 @@ from contacts.models import (
 )
 from contacts.services import contacts_recompute_status
 from crm.bulk import analyze, bulk_insert, insert_rows
+from crm.keystore import sync_keys
 from crm.models import (
     Document,
     Note,
@@ -74,6 +75,7 @@ def create_base(rng: random.Random, size: BaseSize, ref: Reference, log: Log) ->
                 if person.boss is not None:
                     person.contact.reports_to = people[person.boss].contact
         bulk_insert(Contact, [p.contact for p in batch])
+    sync_keys(Contact, [c.pk for c in everyone])  # matching keys (crm.keystore)
     counts = BaseCounts(organizations=len(orgs), people=len(people))
     counts.employments = len(insert_rows(Employment, plan_employments(rng, ref, people, orgs)))
     counts.notes, counts.tasks = write_attachments(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crm.bulk import Row, analyze, insert_rows
+from crm.keystore import sync_keys
 from crm.models import (
     CustomFieldScope,
     Document,
@@ -243,6 +244,7 @@ def create_leads(start: int, stop: int, seed: int, ref: Reference, log: Log) -> 
     for indices in chunks(list(range(start, stop)), LEAD_CHUNK):
         plans = [build_lead(index, seed, ref) for index in indices]
         ids = insert_rows(Lead, [plan.row for plan in plans])
+        sync_keys(Lead, ids)  # matching keys (crm.keystore)
         extra = Attachments()
         for plan in plans:
             extra.add(plan.tag_ids, plan.notes, plan.tasks)

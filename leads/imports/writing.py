@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm.bulk import analyze, bulk_insert, bulk_update, insert_rows
 from crm.exports import neutralise
+from crm.keystore import sync_keys
 from crm.models import Scope, User, domain_key_of, name_key_of
 from crm.permissions import can_change
 from crm.selection import chunks
@@ -194,6 +195,7 @@ def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User
     changed, more = _apply_updates(Lead, updates, actor)
     fields = [f for f in FILLABLE if has_field(Lead, f.removesuffix("_id"))]
     bulk_update(Lead, changed, [*fields, "custom_fields", "updated_at"])
+    sync_keys(Lead, [*ids, *(obj.pk for obj in changed)])  # matching keys (crm.keystore)
     _link_tags(Lead.tags.through, "lead_id", links, more, Scope.LEADS)
 
 
@@ -263,6 +265,11 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
         [*fields, "custom_fields", "name_key", "domain_key", "updated_at"],
     )
     _link_tags(Contact.tags.through, "contact_id", links, more, Scope.CONTACTS)
+    sync_keys(  # matching keys (crm.keystore)
+        Contact,
+        [*(o.pk for o in org_objs), *(o.pk for o in new_employers), *people_ids]
+        + [obj.pk for obj in changed],
+    )
     return len(new_employers)
 
 

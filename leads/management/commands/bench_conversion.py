@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm.bulk import analyze, bulk_insert
+from crm.keystore import sync_keys
 from crm.models import MANAGER_GROUP, REP_GROUP, CustomField, LeadSource, Note, Tag, Task, User
 from deals.models import Deal, DealContact, Stage
 from leads.conversion import ConversionOptions, ConversionResult, leads_convert
@@ -415,6 +416,8 @@ def seed(count: int, rng: random.Random) -> Seeded:
         contact.compute_keys()
     bulk_insert(Contact, existing_orgs + people, batch_size=2000)
     bulk_insert(Lead, leads, batch_size=2000)
+    sync_keys(Contact, [c.pk for c in existing_orgs + people])  # matching keys (crm.keystore)
+    sync_keys(Lead, [lead.pk for lead in leads])
 
     lead_type = ContentType.objects.get_for_model(Lead)
     notes = [

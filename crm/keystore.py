@@ -1,0 +1,169 @@
+"""Stored matching keys: one row (record, kind, key) per key of a lead or a contact, indexed on
+(kind, key), so finding who else has a key is one indexed look-up and finding every group of
+records sharing a key is one ``GROUP BY kind, key HAVING COUNT(*) > 1`` (docs/rules.md#duplicates).
+A plain table rather than columns: a record has several phones (work phone, mobile) and the same
+query serves every kind, on SQLite and PostgreSQL alike.
+
+The app that owns a record registers a ``KeySpec`` (its key model, the fields the keys are made
+from and the function making them). The keys are then kept up to date:
+
+- on ``save()`` (``post_save``): written again when a source field changed since the record was
+  read (``KeyedModel`` remembers the values it was loaded with), or when the record is new;
+- after set-based writes (``bulk_insert``, ``insert_rows``, ``bulk_update``, ``QuerySet.update``)
+  the writer calls ``sync_keys(Model, ids)``: a few statements per 5,000 records;
+- deletions cascade; the trash captures and restores the key rows with the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import post_save
+
+from crm.selection import chunks
+
+KEY_LENGTH = 255
+
+
+class KeyKind(models.TextChoices):
+    """What a stored key is (the finder's and the findings' reasons name it)."""
+
+    EMAIL = "email", "email"
+    PHONE = "phone", "phone"
+    NAME = "name", "name"  # a person's folded full name and where they work
+    ORGANIZATION = "org", "organisation"  # an organisation's folded name, without legal form
+    DOMAIN = "domain", "domain"
+
+
+KeyRow = tuple[str, str]  # (kind, key)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    model: type[models.Model]
+    key_model: type[models.Model]
+    record_field: str  # the key model's foreign key to ``model`` (attname, e.g. "contact_id")
+    source_fields: tuple[str, ...]  # attnames the keys are made from
+    make: Callable[[dict[str, Any]], Iterable[KeyRow]]  # source values -> keys
+
+
+_SPECS: dict[type[models.Model], KeySpec] = {}
+
+
+def register(spec: KeySpec) -> None:
+    _SPECS[spec.model] = spec
+    post_save.connect(_saved, sender=spec.model, dispatch_uid=f"keystore:{spec.model._meta.label}")
+
+
+def spec_of(model: type[models.Model]) -> KeySpec:
+    return _SPECS[model]
+
+
+def keys_of(model: type[models.Model], values: dict[str, Any]) -> list[KeyRow]:
+    """The keys ``model``'s record with these source values has (unsaved values too)."""
+    seen: dict[KeyRow, None] = {}
+    for kind, key in _SPECS[model].make(values):
+        if key:
+            seen.setdefault((kind, key[:KEY_LENGTH]), None)
+    return list(seen)
+
+
+class KeyedModel(models.Model):
+    """Remembers the source values a record was read with, so saving a record whose keys did
+    not change costs no query."""
+
+    KEY_SOURCE_FIELDS: tuple[str, ...] = ()
+    _key_source: tuple[Any, ...] | None = None
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        instance._key_source = _source(instance, cls.KEY_SOURCE_FIELDS)
+        return instance
+
+
+def _source(obj: models.Model, fields: Sequence[str]) -> tuple[Any, ...] | None:
+    deferred = obj.get_deferred_fields()
+    if any(f in deferred for f in fields):
+        return None
+    return tuple(getattr(obj, f) for f in fields)
+
+
+def _saved(sender: type[models.Model], instance: Any, created: bool, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    spec = _SPECS[sender]
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and not set(update_fields) & {
+        *spec.source_fields,
+        *(f.removesuffix("_id") for f in spec.source_fields),
+    }:
+        return
+    now = _source(instance, spec.source_fields)
+    if not created and now is not None and getattr(instance, "_key_source", None) == now:
+        return
+    if now is None:
+        sync_keys(sender, [instance.pk])
+    else:
+        values = dict(zip(spec.source_fields, now, strict=True))
+        rows = [_row(spec, instance.pk, kind, key) for kind, key in keys_of(sender, values)]
+        if not created:
+            spec.key_model._base_manager.filter(**{spec.record_field: instance.pk}).delete()
+        if rows:
+            spec.key_model._base_manager.bulk_create(rows)
+    instance._key_source = now
+
+
+def _row(spec: KeySpec, pk: int, kind: str, key: str) -> models.Model:
+    return spec.key_model(**{spec.record_field: pk, "kind": kind, "key": key})
+
+
+def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
+    """Write again the keys of ``model``'s records ``ids`` from their stored values, after a
+    set-based write: per 5,000 records, one read, one delete and one insert."""
+    spec = _SPECS[model]
+    for chunk in chunks(sorted(set(ids))):
+        rows = []
+        for values in model._base_manager.filter(pk__any=chunk).values("pk", *spec.source_fields):
+            pk = values.pop("pk")
+            rows += [_row(spec, pk, kind, key) for kind, key in keys_of(model, values)]
+        spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
+        spec.key_model._base_manager.bulk_create(rows, batch_size=5000)
+
+
+def backfill_keys(
+    model: type[models.Model],
+    key_model: type[models.Model],
+    record_field: str,
+    source_fields: Sequence[str],
+    make: Callable[[dict[str, Any]], Iterable[KeyRow]],
+    *,
+    batch: int = 5000,
+) -> None:
+    """Write the keys of every ``model`` record, ``batch`` records at a time by primary key
+    (memory bounded whatever the table's size): for data migrations, with historical models."""
+    last = 0
+    while True:
+        page = list(
+            model._base_manager.filter(pk__gt=last)
+            .order_by("pk")
+            .values("pk", *source_fields)[:batch]
+        )
+        if not page:
+            return
+        rows = []
+        last = page[-1]["pk"]
+        for values in page:
+            pk = values.pop("pk")
+            seen: set[KeyRow] = set()
+            for kind, key in make(values):
+                if key and (kind, key[:KEY_LENGTH]) not in seen:
+                    seen.add((kind, key[:KEY_LENGTH]))
+                    rows.append(key_model(**{record_field: pk, "kind": kind, "key": key[:255]}))
+        key_model._base_manager.bulk_create(rows, batch_size=batch)
