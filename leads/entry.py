@@ -9,8 +9,11 @@ compared with*:
 - a lead: existing leads, people (the person it names) and organisations (its company);
 - a person: existing people and leads; an organisation: existing organisations and leads.
 
-A finding on a lead is *exact* when the lead has the same email, or the same full name at the same
-company: the quick add then asks "Save anyway?" instead of saving it silently.
+The findings are ``leads.duplicates.find_for_values``'s: the stored, normalised keys (emails
+case-folded, phones in E.164, names folded, organisations without their legal form, website
+domains). A finding on an active lead is *exact* when the lead has the same email, or the same
+full name at the same company: the quick add then asks "Save anyway?" instead of saving it
+silently.
 
 Every signed-in user may see every lead and contact (docs/rules.md#permissions), so a finding shows
 any live record; it shows its name, the reason and a link, nothing else. A check costs a fixed
@@ -19,19 +22,17 @@ number of queries whatever the number of records (the look-ups are by indexed ke
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from django.db.models import Q
-from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from crm.models import CrmSettings, domain_key_of, name_key_of
+from crm.keystore import KeyKind
+from crm.models import CrmSettings
 from crm.validators import strip_control
-from leads.duplicates import LeadKeys, find_duplicates
-from leads.models import Lead
+from leads.duplicates import Finding, find_for_values
 
 EntryKind = Literal["lead", "person", "organization"]
 ENTRY_KINDS: tuple[EntryKind, ...] = ("lead", "person", "organization")
@@ -54,8 +55,7 @@ class EntryFinding:
     pk: int
     name: str
     reason: str
-    exact: bool = False  # a lead with the same email, or the same full name at the same company
-    converted: bool = False  # a converted lead
+    exact: bool = False  # an active lead with the same email, or the same name at the same company
 
     @property
     def url(self) -> str:
@@ -74,23 +74,38 @@ class EntryValues:
 
     first_name: str = ""
     last_name: str = ""
-    company_name: str = ""  # a lead's company, a person's organisation, an organisation's name
+    company_name: str = ""  # a lead's company, an organisation's name
+    organization: int | None = None  # a person's organisation (the form's select)
     email: str = ""
     mobile: str = ""
     phone: str = ""
     website: str = ""
 
     @property
-    def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
-
-    @property
     def is_empty(self) -> bool:
-        return not (self.full_name or self.company_name or self.email or self.phones)
+        return not any(
+            (
+                self.first_name,
+                self.last_name,
+                self.company_name,
+                self.email,
+                self.mobile,
+                self.phone,
+                self.website,
+            )
+        )
 
-    @property
-    def phones(self) -> list[str]:
-        return [p for p in (self.mobile, self.phone) if p]
+    def as_lead(self) -> dict[str, Any]:
+        """The values as ``find_for_values`` reads a lead."""
+        return {
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company_name": self.company_name,
+            "email": self.email,
+            "mobile": self.mobile,
+            "phone": self.phone,
+            "website": self.website,
+        }
 
 
 def _clean(value: object) -> str:
@@ -99,27 +114,16 @@ def _clean(value: object) -> str:
 
 
 def entry_values(kind: EntryKind, data: Mapping[str, object]) -> EntryValues:
-    """The identifying values of a form's data (``QueryDict`` or dict) for ``kind``.
-
-    A person's organisation is given by id (the form's select): its name is read (one query)."""
+    """The identifying values of a form's data (``QueryDict`` or dict) for ``kind``."""
     get = {name: _clean(data.get(name, "")) for name in IDENTIFYING[kind]}
-    company = ""
-    if kind == "lead":
-        company = get["company_name"]
-    elif kind == "organization":
-        company = get["name"]
-    elif get["organization"].isdigit():
-        company = (
-            Contact.objects.organizations()
-            .filter(pk=int(get["organization"]))
-            .values_list("name", flat=True)
-            .first()
-            or ""
-        )
+    organization = get.get("organization", "")
     return EntryValues(
         first_name=get.get("first_name", ""),
         last_name=get.get("last_name", ""),
-        company_name=company,
+        company_name=get["name"] if kind == "organization" else get.get("company_name", ""),
+        organization=int(organization)
+        if organization.isdigit() and len(organization) < 19
+        else None,
         email=get.get("email", ""),
         mobile=get.get("mobile", ""),
         phone=get.get("phone", ""),
@@ -134,104 +138,68 @@ def entry_findings(
     exclude: int | None = None,
     rules: CrmSettings | None = None,
 ) -> list[EntryFinding]:
-    """The existing leads and contacts that may be the record typed, strongest first: exact lead
-    findings first, then the contacts (a person before an organisation), then the other leads.
-    ``exclude``: the record being edited (a lead for ``kind="lead"``, else a contact)."""
+    """The existing leads and contacts that may be the record typed, strongest first (exact
+    lead findings first). ``exclude``: the record being edited (a lead for ``kind="lead"``, else
+    a contact). A fixed number of queries (at most fourteen), whatever the data."""
     if values.is_empty:
         return []
     rules = rules or CrmSettings.load()
-    leads = _lead_findings(values, rules, exclude=exclude if kind == "lead" else None)
-    contacts = _contact_findings(kind, values, rules, exclude=None if kind == "lead" else exclude)
-    exact = [f for f in leads if f.exact]
-    return [*exact, *contacts, *(f for f in leads if not f.exact)]
+    found: list[Finding]
+    if kind == "person":
+        person = {**values.as_lead(), "organization": values.organization}
+        people = find_for_values(
+            kind="person", values=person, rules=rules, exclude_pk=exclude, limit=LIMIT
+        )
+        # The leads of the same person (its company: the organisation chosen, by its name).
+        if values.organization and not values.company_name:
+            name = (
+                Contact.objects.organizations()
+                .filter(pk=values.organization)
+                .values_list("name", flat=True)
+                .first()
+            )
+            values = replace(values, company_name=name or "")
+        leads = [f for f in _as_lead(values, rules, None) if f.model == "lead"]
+        found = [*people, *leads]
+    elif kind == "organization":
+        # As a lead with only a company: the organisations, and the leads of that company only.
+        found = [
+            f
+            for f in _as_lead(values, rules, None)
+            if not (f.model == "contact" and f.contact_id == exclude)
+        ]
+    else:
+        found = _as_lead(values, rules, exclude)
+    findings = [_entry_finding(f) for f in found]
+    exact = [f for f in findings if f.exact]
+    return [*exact, *(f for f in findings if not f.exact)]
 
 
 def exact_lead_duplicates(
     values: EntryValues, *, rules: CrmSettings | None = None
 ) -> list[EntryFinding]:
-    """The existing leads that are exactly the lead typed (same email, or same full name at the
+    """The active leads that are exactly the lead typed (same email, or same full name at the
     same company): what the quick add asks about before saving."""
     if values.is_empty:
         return []
-    return [f for f in _lead_findings(values, rules or CrmSettings.load()) if f.exact]
+    return [f for f in entry_findings(kind="lead", values=values, rules=rules) if f.exact]
 
 
-# ---- look-ups ---------------------------------------------------------------------------------
-
-
-def _keys(values: EntryValues) -> LeadKeys:
-    return LeadKeys(
-        values.email.strip().lower(),
-        name_key_of(values.full_name),
-        name_key_of(values.company_name),
-        domain_key_of(values.website),
+def _as_lead(values: EntryValues, rules: CrmSettings, exclude: int | None) -> list[Finding]:
+    return find_for_values(
+        kind="lead", values=values.as_lead(), rules=rules, exclude_pk=exclude, limit=LIMIT * 2
     )
 
 
-def _lead_findings(
-    values: EntryValues, rules: CrmSettings, *, exclude: int | None = None
-) -> list[EntryFinding]:
-    """Leads with the same email, or the same full name at the same company (one query)."""
-    keys = _keys(values)
-    match = Q()
-    if rules.match_person_email and keys.email:
-        match |= Q(email_ci=keys.email)
-    if rules.match_person_name_and_organization and keys.name and keys.organization:
-        match |= Q(last_ci=values.last_name.lower(), company_ci=values.company_name.lower())
-    if not match:
-        return []
-    queryset = (
-        Lead.objects.annotate(
-            email_ci=Lower("email"), last_ci=Lower("last_name"), company_ci=Lower("company_name")
-        )
-        .filter(match)
-        .order_by("converted_at", "-created_at", "pk")
-        .only("pk", "first_name", "last_name", "company_name", "email", "converted_at")
+EXACT_RULES = (KeyKind.EMAIL, KeyKind.NAME)
+
+
+def _entry_finding(finding: Finding) -> EntryFinding:
+    is_lead = finding.model == "lead"
+    return EntryFinding(
+        "lead" if is_lead else "contact",
+        finding.contact_id,
+        finding.name,
+        finding.reason,
+        exact=is_lead and finding.rule in EXACT_RULES,
     )
-    if exclude is not None:
-        queryset = queryset.exclude(pk=exclude)
-    found: list[EntryFinding] = []
-    for lead in queryset[: LIMIT * 4]:
-        reason = ""
-        if rules.match_person_email and keys.email and lead.email.strip().lower() == keys.email:
-            reason = _("same email %s") % keys.email
-        elif (
-            keys.name
-            and name_key_of(lead.full_name) == keys.name
-            and name_key_of(lead.company_name) == keys.organization
-        ):
-            reason = _("same name %(name)s at %(organization)s") % {
-                "name": lead.full_name,
-                "organization": lead.company_name,
-            }
-        if reason:
-            found.append(
-                EntryFinding("lead", lead.pk, lead.display_name, reason, True, lead.is_converted)
-            )
-    return found[:LIMIT]
-
-
-class _Party:
-    """The typed values as ``leads.duplicates.find_duplicates`` reads a lead (its pk only, the
-    keys being given)."""
-
-    pk = 0
-
-
-def _contact_findings(
-    kind: EntryKind, values: EntryValues, rules: CrmSettings, *, exclude: int | None
-) -> list[EntryFinding]:
-    keys = _keys(values)
-    if kind == "organization":
-        keys = keys._replace(email="", name="")
-    findings = find_duplicates([_Party()], rules, keys={0: keys})[0]  # type: ignore[list-item]
-    sides = []
-    if kind in ("lead", "person"):
-        sides += findings.person
-    if kind in ("lead", "organization"):
-        sides += findings.organization
-    return [
-        EntryFinding("contact", f.contact_id, f.name, f.reason)
-        for f in sides
-        if f.contact_id != exclude
-    ][: LIMIT * 2]

@@ -178,6 +178,7 @@ def test_check_query_count_does_not_grow_with_the_data(
     }
     acme = OrganizationFactory(name="ACME", website="https://acme.example")
     typed["organization"] = str(acme.pk)
+    counts = []
     for size in (1, 8):
         for _ in range(size):
             LeadFactory(
@@ -190,6 +191,42 @@ def test_check_query_count_does_not_grow_with_the_data(
                 first_name="Anne", last_name="Martin", email="anne@acme.example", organization=acme
             )
             OrganizationFactory(name="ACME", website="https://www.acme.example/x")
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(16) as captured:
             page = check(rep_client, target, typed)
+        counts.append(len(captured))
         assert "Anne Martin" in page
+    assert counts[0] == counts[1], counts  # the same at both sizes
+
+
+def test_check_matches_however_it_is_typed(rep_client: Client, rep: Any) -> None:
+    """The stored keys: a phone in another format, a name with accents and a legal form."""
+    lead = LeadFactory(
+        first_name="Zoé", last_name="Durand", company_name="", mobile="06 12 34 56 78"
+    )
+    page = check(rep_client, "lead", {"last_name": "Other", "phone": "+33 6 12 34 56 78"})
+    assert lead.get_absolute_url() in page and "same phone +33612345678" in page
+    # A phone match is a warning, not an exact duplicate: the quick add saves it.
+    response = rep_client.post(
+        reverse("leads:quick_create"),
+        {"last_name": "Other", "mobile": "+33612345678"},
+        headers=HTMX,
+    )
+    assert "closeDialog" in response.headers["HX-Trigger"]
+    org = OrganizationFactory(name="Société Générale SA", website="")
+    company_lead = LeadFactory(first_name="", last_name="", company_name="SOCIETE GENERALE S.A.")
+    page = check(rep_client, "contact", {"kind": "organization", "name": "societe generale"})
+    assert org.get_absolute_url() in page and company_lead.get_absolute_url() in page
+
+
+def test_quick_add_identical_by_phone_in_another_format_warns(rep_client: Client, rep: Any) -> None:
+    existing = LeadFactory(
+        first_name="Anne", last_name="Martin", company_name="ACME", email="anne@acme.example",
+        mobile="06 12 34 56 78",
+    )  # fmt: skip
+    typed = {"first_name": "Anne", "last_name": "Martin", "company_name": "Acme SAS"}
+    page = check(rep_client, "lead", {**typed, "mobile": "+33 6 12 34 56 78"})
+    assert existing.get_absolute_url() in page
+    assert "same phone +33612345678" in page or "same name Anne Martin at ACME" in page
+    # Same name at the same company (legal form ignored): an exact duplicate, asked about.
+    page = rep_client.post(reverse("leads:quick_create"), typed, headers=HTMX).content.decode()
+    assert "Save anyway" in page and Lead.objects.count() == 1
