@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crm.keystore import KeyKind, KeyRow, KeySpec, register
+from crm.keystore import KEY_LENGTH, KeyKind, KeyRow, KeySpec, register
 from crm.matching import (
     domain_key,
     email_key,
@@ -17,7 +17,10 @@ from crm.matching import (
 
 def person_name_org_key(name: str, organization_id: int | None) -> str:
     """The stored NAME key of a person: their folded full name at their organisation."""
-    return f"{name}#{organization_id}" if name and organization_id else ""
+    if not (name and organization_id):
+        return ""
+    suffix = f"#{organization_id}"
+    return name[: KEY_LENGTH - len(suffix)] + suffix  # a long name keeps its organisation
 
 
 def contact_key_rows(values: dict[str, Any]) -> Iterable[KeyRow]:

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from contacts.keys import person_name_org_key
 from contacts.models import ContactKey
-from crm.keystore import KeyKind
+from crm.keystore import KEY_LENGTH, KeyKind
 from crm.matching import (
     domain_key,
     email_key,
@@ -109,7 +109,10 @@ def _contact_rows(kind: str, keys: Iterable[str]) -> dict[str, list[_Row]]:
     """The contacts with a stored key of ``kind`` among ``keys``: key -> rows, by id. One query
     per 5,000 keys."""
     found: dict[str, list[_Row]] = defaultdict(list)
-    for chunk in chunks(sorted(set(keys))):
+    asked: dict[str, set[str]] = defaultdict(set)  # the stored (cut) key -> the keys asked
+    for key in keys:
+        asked[key[:KEY_LENGTH]].add(key)
+    for chunk in chunks(sorted(asked)):
         rows = (
             ContactKey.objects.filter(kind=kind, key__any=chunk)
             .order_by("contact_id")
@@ -127,7 +130,8 @@ def _contact_rows(kind: str, keys: Iterable[str]) -> dict[str, list[_Row]]:
         )
         for key, pk, is_org, name, first, last, owner_id, org_id, org_name in rows:
             display = name if is_org else " ".join(p for p in (first, last) if p)
-            found[key].append(_Row(pk, display, owner_id, org_id, org_name or ""))
+            for wanted in asked[key]:
+                found[wanted].append(_Row(pk, display, owner_id, org_id, org_name or ""))
     return found
 
 
@@ -348,6 +352,7 @@ def _lead_findings(v: _Values, rules: CrmSettings, exclude_pk: int | None) -> li
         wanted.append((KeyKind.NAME, lead_name_key(k.name, org_key)))
     if not k.name and org_key and rules.match_organization_name:
         wanted.append((KeyKind.ORGANIZATION, org_key))
+    wanted = [(kind, key[:KEY_LENGTH]) for kind, key in wanted]
     if not wanted:
         return []
     rows = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crm.keystore import KeyKind, KeyRow, KeySpec, register
+from crm.keystore import KEY_LENGTH, KeyKind, KeyRow, KeySpec, register
 from crm.matching import (
     domain_key,
     email_key,
@@ -17,7 +17,8 @@ from crm.matching import (
 
 def lead_name_key(name: str, company: str) -> str:
     """The stored NAME key of a lead: its person's folded name at its company's folded name."""
-    return f"{name}|{company}" if name and company else ""
+    half = (KEY_LENGTH - 1) // 2  # a long name keeps its company, and the other way round
+    return f"{name[:half]}|{company[:half]}" if name and company else ""
 
 
 def lead_key_rows(values: dict[str, Any]) -> Iterable[KeyRow]:

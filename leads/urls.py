@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import bulk_views, convert_job_views, entry_views, views
+from leads import bulk_views, convert_job_views, entry_views, finder_views, views
 from leads.imports import views as import_views
 
 app_name = "leads"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("bulk/tag/", bulk_views.bulk_tag_view, name="bulk_tag"),
     path("bulk/delete/", bulk_views.bulk_delete_view, name="bulk_delete"),
     path("from-contact/<int:pk>/", bulk_views.contact_to_lead_view, name="from_contact"),
+    path("duplicates/", finder_views.duplicate_finder_view, name="duplicates"),
     path("export/", import_views.lead_export_view, name="export"),
     path("import/<str:kind>/", import_views.import_upload_view, name="import"),
     path("imports/<int:pk>/", import_views.import_job_view, name="import_job"),

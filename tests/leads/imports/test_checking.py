@@ -161,7 +161,10 @@ def test_contact_duplicates_use_the_conversion_rules(rep: Any) -> None:
         acme.pk,
         person.pk,
     ]
-    assert "same website domain acme.fr" in analysis.rows[1].duplicate.reason  # type: ignore[union-attr]
+    # "Acme Inc" is "Acme" without its legal form: the stronger rule (name) is the reason.
+    assert "same name “Acme” (ignoring case, accents and legal form)" in (
+        analysis.rows[1].duplicate.reason  # type: ignore[union-attr]
+    )
     result = run(rep, "contacts", text, duplicates=DuplicateMode.UPDATE)
     assert (result.created, result.updated, result.skipped) == (0, 3, 0)
     person.refresh_from_db()
