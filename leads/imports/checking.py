@@ -600,7 +600,7 @@ def _lead_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int,
                 reason = _("same phone %s") % key
             else:
                 reason = _("same name at %s") % company
-            may_change = not converted and (actor is None or can_change(actor, _Owned(owner_id)))
+            may_change = not converted and (actor is None or can_change(actor, _Owned(owner)))
             found_rows[number] = Duplicate(name, reason, pk, None, may_change, "lead")
             break
     return found_rows
@@ -612,8 +612,11 @@ class _Owned(NamedTuple):
     owner_id: int | None
 
 
-def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int, Duplicate]:
-    """Existing contacts that are the same party as rows, by ``leads.duplicates``."""
+def _contact_duplicates(
+    rows: Sequence[RowResult], actor: User | None, *, leads: bool = False
+) -> dict[int, Duplicate]:
+    """Existing contacts that are the same party as rows, by ``leads.duplicates`` (``leads``:
+    the rows are leads, whose company is matched when their person is not)."""
     # With the keys given, find_duplicates reads only each lead's pk and phones.
     parties = [cast(Lead, _party(row)) for row in rows]
     findings = find_duplicates(
@@ -625,6 +628,8 @@ def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[i
         if result is None:
             continue
         candidates = result.organization if row.is_organization else result.person
+        if leads and not candidates:
+            candidates = result.organization
         if candidates:
             best = candidates[0]
             may_change = actor is None or can_change(actor, best)
@@ -639,7 +644,7 @@ def _other_matches(kind: str, rows: Sequence[RowResult]) -> None:
     the contacts a lead row matches (the person, else the organisation), the leads a person row
     matches. Set-based, a fixed number of queries."""
     if kind == LEADS:
-        found = _contact_duplicates(rows, None)
+        found = _contact_duplicates(rows, None, leads=True)
     else:
         found = _lead_duplicates([r for r in rows if not r.is_organization], None)
     for row in rows:
