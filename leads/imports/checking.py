@@ -77,10 +77,6 @@ class Duplicate:
         return reverse(f"{self.model}s:detail", args=[self.record_id])
 
     @property
-    def label(self) -> str:
-        return _("lead") if self.model == "lead" else _("contact")
-
-    @property
     def description(self) -> str:
         if self.row is not None:
             return _("Same as row %(row)s (%(reason)s)") % {"row": self.row, "reason": self.reason}
