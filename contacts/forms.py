@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, CustomerStatus, ProspectStatus
 from crm.custom_fields import CustomFieldsMixin
+from crm.duplicate_watch import watch_duplicates
 from crm.models import Scope, Tag, User, normalize_text
 from crm.validators import strip_control, validate_date_range, validate_single_line
 
@@ -86,6 +87,12 @@ PERSON, ORGANIZATION = "person", "organization"
 KIND_CHOICES = [(PERSON, _("Person")), (ORGANIZATION, _("Organisation"))]
 
 
+# What identifies a contact: the fields watched for duplicates as you type.
+IDENTIFYING = (
+    "kind", "first_name", "last_name", "name", "organization", "email", "mobile", "phone", "website",
+)  # fmt: skip
+
+
 class _ContactFormBase(CustomFieldsMixin, forms.ModelForm):
     kind = forms.ChoiceField(
         label=_("Type"), choices=KIND_CHOICES, initial=PERSON, widget=forms.RadioSelect
@@ -132,6 +139,17 @@ class _ContactFormBase(CustomFieldsMixin, forms.ModelForm):
             tags_field: forms.ModelMultipleChoiceField[Any] = self.fields["tags"]  # type: ignore[assignment]
             tags_field.queryset = tag_queryset(Scope.CONTACTS, Scope.CUSTOMERS)
         self.add_custom_fields(self.instance.custom_fields)
+        watch_duplicates(self, IDENTIFYING, self.duplicate_check_url())
+
+    def duplicate_check_url(self) -> str:
+        """The check as you type (docs/rules.md#duplicates-on-entry; the endpoint is the leads
+        app's, which sees leads and contacts): a new contact's kind is the form's ``kind``; an
+        edited one is excluded from its own findings."""
+        url = reverse("leads:duplicate_check")
+        if self.instance.pk is None:
+            return url + "?for=contact"
+        kind = ORGANIZATION if self.instance.is_organization else PERSON
+        return url + f"?for={kind}&exclude={self.instance.pk}"
 
     def _selected(self, name: str) -> list[Any]:
         if self.is_bound:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.custom_fields import CustomFieldsMixin, RecordFormMixin
+from crm.duplicate_watch import watch_duplicates
 from crm.models import (
     CrmSettings,
     CustomFieldScope,
@@ -30,6 +31,7 @@ from leads.conversion import (
 )
 from leads.conversion.preview import BatchPreview
 from leads.duplicates import Finding
+from leads.entry import IDENTIFYING, EntryFinding, entry_values, exact_lead_duplicates
 from leads.models import Lead, LeadStatus
 
 
@@ -203,6 +205,12 @@ class LeadFormMixin:
         return data
 
 
+def duplicate_check_url(lead: Lead) -> str:
+    """The check as you type of a lead's form (the lead itself excluded when it is edited)."""
+    url = reverse("leads:duplicate_check") + "?for=lead"
+    return url + (f"&exclude={lead.pk}" if lead.pk else "")
+
+
 class LeadForm(LeadFormMixin, CustomFieldsMixin, forms.ModelForm):
     """Create and edit a lead: profile, status, source, owner, tags and the lead custom fields
     (each validated by its definition, the error next to it)."""
@@ -261,6 +269,7 @@ class LeadForm(LeadFormMixin, CustomFieldsMixin, forms.ModelForm):
             pk=self.instance.source_id or 0
         )
         self.add_custom_fields(self.instance.custom_fields)
+        watch_duplicates(self, IDENTIFYING["lead"], duplicate_check_url(self.instance))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -271,12 +280,41 @@ class LeadForm(LeadFormMixin, CustomFieldsMixin, forms.ModelForm):
 
 
 class LeadQuickForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
-    """Quick create from the leads list: only a few fields; the rep creating it owns it."""
+    """Quick create from the leads list: only a few fields; the rep creating it owns it.
+
+    An exact duplicate of an existing lead (same email, or same full name at the same company) is
+    not saved until the rep ticks "Save anyway" (docs/rules.md#duplicates-on-entry)."""
+
+    confirm_duplicate = forms.BooleanField(
+        required=False, label=_("Save anyway: this is another lead")
+    )
 
     class Meta:
         model = Lead
         fields = ["first_name", "last_name", "company_name", "email", "mobile"]
         labels = {"mobile": _("Phone")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exact_duplicates: list[EntryFinding] = []
+        watch_duplicates(self, IDENTIFYING["lead"], duplicate_check_url(self.instance))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors or data.get("confirm_duplicate"):
+            return data
+        self.exact_duplicates = exact_lead_duplicates(entry_values("lead", data))
+        if self.exact_duplicates:
+            self.add_error(
+                "confirm_duplicate",
+                _("This lead already exists. Tick “Save anyway” to add it all the same."),
+            )
+        return data
+
+    @property
+    def asks_confirmation(self) -> bool:
+        """Show the "Save anyway" box: a duplicate was found, or the rep already ticked it."""
+        return bool(self.exact_duplicates) or bool(self["confirm_duplicate"].value())
 
 
 class LeadNameForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):

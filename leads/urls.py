@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import bulk_views, convert_job_views, finder_views, merge_views, views
+from leads import bulk_views, convert_job_views, entry_views, finder_views, merge_views, views
 from leads.imports import views as import_views
 
 app_name = "leads"
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.list_view, name="list"),
     path("new/", views.create_view, name="create"),
     path("new/quick/", views.quick_create_view, name="quick_create"),
+    path("duplicates/check/", entry_views.duplicate_check_view, name="duplicate_check"),
     path("convert/", views.bulk_convert_view, name="bulk_convert"),
     path("bulk/assign/", bulk_views.bulk_assign_view, name="bulk_assign"),
     path("bulk/tag/", bulk_views.bulk_tag_view, name="bulk_tag"),

@@ -1,10 +1,13 @@
 """Checking the rows of an import: every row checked (each error with its message, the row's
 other values still checked) and its duplicate found: an existing record by the conversion's rules
-(``leads.duplicates``: same email, or same name at the same organisation; organisations by name
-or website domain; the team's settings decide which apply) or an earlier row of the same file.
-One choice per file decides what a duplicate does: skip, fill the existing record's empty
-fields, or create a new record anyway. ``records_import_preview`` shows the first rows so
-checked; it writes nothing."""
+(``leads.duplicates``: same email, same phone, or same name at the same organisation;
+organisations by name or website domain; the team's settings decide which apply) or an earlier
+row of the same file, all compared by the normalised keys of ``crm.matching`` (emails
+case-folded, phones in E.164, names folded for case, accents and punctuation, organisations
+without their legal form). One choice per file decides what a duplicate does: skip, fill the
+existing record's empty fields, or create a new record anyway. ``records_import_preview`` shows
+the first rows so checked, and for each the existing records of the other kind it matches (a
+lead that is already a contact); it writes nothing (docs/rules.md#duplicates-on-entry)."""
 
 from __future__ import annotations
 
@@ -13,18 +16,21 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact, ContactStatus, LifecycleStage
 from crm.exports import header_key
+from crm.keystore import KeyKind
+from crm.matching import organization_name_key, phone_key
 from crm.models import (
     CrmSettings,
     CustomField,
@@ -38,7 +44,8 @@ from crm.validators import MAX_YEAR, MIN_YEAR, date_in_range, has_control, is_sa
 from leads.duplicates import LeadKeys, find_duplicates, lead_keys
 from leads.imports.mapping import CONTACTS, KINDS, LEADS, mapping_errors, targets_for
 from leads.imports.reading import Table
-from leads.models import Lead, LeadStatus
+from leads.keys import lead_name_key
+from leads.models import Lead, LeadKey, LeadStatus
 
 Progress = Callable[[int, int], None]
 PREVIEW_ROWS = 20
@@ -60,6 +67,14 @@ class Duplicate:
     record_id: int | None = None
     row: int | None = None
     may_change: bool = True
+    model: str = ""  # an existing record's: "lead" or "contact"
+
+    @property
+    def url(self) -> str:
+        """The existing record's page ("" for an earlier row of the file)."""
+        if self.row is not None or self.record_id is None or not self.model:
+            return ""
+        return reverse(f"{self.model}s:detail", args=[self.record_id])
 
     @property
     def description(self) -> str:
@@ -83,8 +98,12 @@ class RowResult:
     organization: str = ""  # a person's employer, by name (contacts)
     errors: list[str] = field(default_factory=list)
     duplicate: Duplicate | None = None
+    # Existing records of the other kind the row matches (a lead row that is already a contact,
+    # a contact row that is still a lead): shown by the preview, they decide nothing.
+    matches: list[Duplicate] = field(default_factory=list)
     action: str = CREATE
     keys: LeadKeys | None = None
+    phones: list[str] = field(default_factory=list)  # E.164, set with ``keys``
     created_id: int | None = None  # the record written for it (set by the writing)
 
     @property
@@ -120,6 +139,15 @@ class Analysis:
     @property
     def duplicate_count(self) -> int:
         return sum(1 for r in self.rows if r.duplicate and not r.errors)
+
+    @property
+    def match_count(self) -> int:
+        """Rows that match an existing lead or contact (not only an earlier row of the file)."""
+        return sum(
+            1
+            for r in self.rows
+            if not r.errors and (r.matches or (r.duplicate is not None and r.duplicate.row is None))
+        )
 
     @property
     def error_reasons(self) -> Counter[str]:
@@ -461,6 +489,8 @@ class _Party:
     full_name: str = ""
     company_name: str = ""
     website: str = ""
+    phone: str = ""
+    mobile: str = ""
 
 
 def row_keys(row: RowResult) -> LeadKeys:
@@ -479,82 +509,112 @@ def row_keys(row: RowResult) -> LeadKeys:
                 full_name=full,
                 company_name=data.get("company_name", "") or row.organization,
                 website=data.get("website", "") if "company_name" in data else "",
+                phone=data.get("phone", ""),
+                mobile=data.get("mobile", ""),
             )
+            found = (phone_key(party.phone), phone_key(party.mobile))
+            row.phones = list(dict.fromkeys(p for p in found if p))
         row.keys = lead_keys(cast(Lead, party))
     return row.keys
 
 
-def file_keys(kind: str, row: RowResult) -> list[tuple[str, ...]]:
-    """The keys that make two rows of one file the same party (the conversion's rules)."""
+def _party(row: RowResult) -> _Party:
+    """The row as ``find_duplicates`` reads a lead: its phones (the other keys are given)."""
+    return _Party(
+        row.number, phone=str(row.data.get("phone", "")), mobile=str(row.data.get("mobile", ""))
+    )
+
+
+def file_keys(kind: str, row: RowResult, *, phones: bool = True) -> list[tuple[str, ...]]:
+    """The keys that make two rows of one file the same party (the conversion's rules, by the
+    normalised keys): organisations by name without legal form or domain; people and leads by
+    email, phone (``phones``: the team's rule) or full name at the same organisation."""
     keys = row_keys(row)
+    organization = organization_name_key(keys.organization) if keys.organization else ""
     if kind == CONTACTS and row.is_organization:
-        return [k for k in (("org", keys.organization), ("domain", keys.domain)) if k[1]]
+        return [k for k in (("org", organization), ("domain", keys.domain)) if k[1]]
     found: list[tuple[str, ...]] = []
     if keys.email:
         found.append(("email", keys.email))
-    if keys.name and keys.organization:
-        found.append(("name", keys.name, keys.organization))
+    if phones:
+        found += [("phone", phone) for phone in row.phones]
+    if keys.name and organization:
+        found.append(("name", keys.name, organization))
     return found
 
 
 def _lead_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int, Duplicate]:
-    """Existing leads that are the same party as rows (same email, or same full name and same
-    company), by the keys ``leads.duplicates.lead_keys`` gives; active leads first."""
+    """Existing leads that are the same party as rows (same email, same phone, or same full name
+    at the same company), by the leads' stored keys (``leads.LeadKey``), active leads first: one
+    query per 5,000 keys."""
     rules = CrmSettings.load()
-    keys = {row.number: row_keys(row) for row in rows}
-    emails = sorted({k.email for k in keys.values() if k.email}) if rules.match_person_email else []
-    named = [row for row in rows if row.data.get("last_name") and row.data.get("company_name")]
-    if not rules.match_person_name_and_organization:
-        named = []
-    by_email: dict[str, Lead] = {}
-    by_name: dict[tuple[str, str], Lead] = {}
-    base = Lead.objects.order_by("converted_at", "pk").only(
-        "pk",
-        "first_name",
-        "last_name",
-        "company_name",
-        "email",
-        "website",
-        "owner_id",
-        "converted_at",
-    )
-    for chunk in chunks(emails):
-        for lead in base.annotate(email_ci=Lower("email")).filter(email_ci__in=chunk):
-            by_email.setdefault(lead.email.strip().lower(), lead)
-    # Same full name at the same company: candidates by last name and company (lower-cased,
-    # index lead_company_ci_idx), compared by lead_keys.
-    for chunk_rows in chunks(named):
-        lasts = sorted({str(r.data["last_name"]).lower() for r in chunk_rows})
-        companies = sorted(
-            {str(r.data["company_name"]).lower() for r in chunk_rows}
-            | {" ".join(str(r.data["company_name"]).lower().split()) for r in chunk_rows}
+    wanted: dict[int, list[tuple[str, str]]] = {}
+    for row in rows:
+        keys = row_keys(row)
+        found: list[tuple[str, str]] = []
+        if rules.match_person_email and keys.email:
+            found.append((KeyKind.EMAIL, keys.email))
+        if rules.match_person_phone:
+            found += [(KeyKind.PHONE, phone) for phone in row.phones]
+        company = organization_name_key(keys.organization) if keys.organization else ""
+        if rules.match_person_name_and_organization and keys.name and company:
+            found.append((KeyKind.NAME, lead_name_key(keys.name, company)))
+        if found:
+            wanted[row.number] = found
+    all_keys = sorted({key for found in wanted.values() for key in found})
+    by_key: dict[tuple[str, str], tuple[int, str, str, int | None, bool]] = {}
+    for chunk in chunks(all_keys):
+        query = (
+            LeadKey.objects.filter(
+                kind__in={kind for kind, _key in chunk}, key__any=[key for _kind, key in chunk]
+            )
+            .order_by(F("lead__converted_at").asc(nulls_first=True), "lead_id")
+            .values_list(
+                "kind",
+                "key",
+                "lead_id",
+                "lead__first_name",
+                "lead__last_name",
+                "lead__company_name",
+                "lead__owner_id",
+                "lead__converted_at",
+            )
         )
-        candidates = base.annotate(
-            company_ci=Lower("company_name"), last_ci=Lower("last_name")
-        ).filter(company_ci__in=companies, last_ci__in=lasts)
-        for lead in candidates:
-            key = lead_keys(lead)
-            if key.name and key.organization:
-                by_name.setdefault((key.name, key.organization), lead)
-    found: dict[int, Duplicate] = {}
-    for number, key in keys.items():
-        match: Lead | None = None
-        reason = ""
-        if key.email and key.email in by_email:
-            match, reason = by_email[key.email], _("same email %s") % key.email
-        elif key.name and key.organization and (key.name, key.organization) in by_name:
-            match = by_name[(key.name, key.organization)]
-            reason = _("same name at %s") % match.company_name
-        if match is not None:
-            may_change = not match.is_converted and (actor is None or can_change(actor, match))
-            found[number] = Duplicate(match.display_name, reason, match.pk, None, may_change)
-    return found
+        for kind, key, pk, first, last, company, owner_id, converted_at in query:
+            name = " ".join(p for p in (first, last) if p) or company
+            by_key.setdefault((kind, key), (pk, name, company, owner_id, converted_at is not None))
+    found_rows: dict[int, Duplicate] = {}
+    for number, found in wanted.items():
+        for kind, key in found:
+            match = by_key.get((kind, key))
+            if match is None:
+                continue
+            pk, name, company, owner, converted = match
+            if kind == KeyKind.EMAIL:
+                reason = _("same email %s") % key
+            elif kind == KeyKind.PHONE:
+                reason = _("same phone %s") % key
+            else:
+                reason = _("same name at %s") % company
+            may_change = not converted and (actor is None or can_change(actor, _Owned(owner)))
+            found_rows[number] = Duplicate(name, reason, pk, None, may_change, "lead")
+            break
+    return found_rows
 
 
-def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[int, Duplicate]:
-    """Existing contacts that are the same party as rows, by ``leads.duplicates``."""
-    # With the keys given, find_duplicates reads only each lead's pk.
-    parties = [cast(Lead, _Party(row.number)) for row in rows]
+class _Owned(NamedTuple):
+    """What ``can_change`` reads of a record."""
+
+    owner_id: int | None
+
+
+def _contact_duplicates(
+    rows: Sequence[RowResult], actor: User | None, *, leads: bool = False
+) -> dict[int, Duplicate]:
+    """Existing contacts that are the same party as rows, by ``leads.duplicates`` (``leads``:
+    the rows are leads, whose company is matched when their person is not)."""
+    # With the keys given, find_duplicates reads only each lead's pk and phones.
+    parties = [cast(Lead, _party(row)) for row in rows]
     findings = find_duplicates(
         parties, CrmSettings.load(), keys={row.number: row_keys(row) for row in rows}
     )
@@ -564,11 +624,28 @@ def _contact_duplicates(rows: Sequence[RowResult], actor: User | None) -> dict[i
         if result is None:
             continue
         candidates = result.organization if row.is_organization else result.person
+        if leads and not candidates:
+            candidates = result.organization
         if candidates:
             best = candidates[0]
             may_change = actor is None or can_change(actor, best)
-            found[row.number] = Duplicate(best.name, best.reason, best.contact_id, None, may_change)
+            found[row.number] = Duplicate(
+                best.name, best.reason, best.contact_id, None, may_change, "contact"
+            )
     return found
+
+
+def _other_matches(kind: str, rows: Sequence[RowResult]) -> None:
+    """For the preview: each row's existing records of the other kind (``RowResult.matches``):
+    the contacts a lead row matches (the person, else the organisation), the leads a person row
+    matches. Set-based, a fixed number of queries."""
+    if kind == LEADS:
+        found = _contact_duplicates(rows, None, leads=True)
+    else:
+        found = _lead_duplicates([r for r in rows if not r.is_organization], None)
+    for row in rows:
+        if row.number in found:
+            row.matches = [found[row.number]]
 
 
 class History(Protocol):
@@ -601,6 +678,7 @@ class Analyser:
         self.checker = RowChecker(kind=kind, actor=actor, mapping=mapping)
         self.seen: dict[tuple[str, ...], RowResult] = {}
         self.history = history
+        self.phones = CrmSettings.load().match_person_phone  # the team's rule
 
     def analyse(self, numbered: Iterable[tuple[int, list[str]]]) -> list[RowResult]:
         rows = [self.checker.check(number, values) for number, values in numbered]
@@ -617,14 +695,14 @@ class Analyser:
                 if duplicate.record_id in ours:
                     existing[number] = ours[duplicate.record_id]
             written = self.history.rows_by_key(
-                {key for row in valid for key in file_keys(self.kind, row)}
+                {key for row in valid for key in file_keys(self.kind, row, phones=self.phones)}
             )
         for row in rows:
             if row.errors:
                 row.action = REJECT
                 continue
             row.duplicate = existing.get(row.number)
-            keys = file_keys(self.kind, row)
+            keys = file_keys(self.kind, row, phones=self.phones)
             if row.duplicate is None:
                 earlier = next((self.seen[k] for k in keys if k in self.seen), None)
                 if earlier is not None:
@@ -661,9 +739,8 @@ class Analyser:
             # it (``duplicate.record_id``), into its record as an update does.
             row.action = MERGE
             if duplicate.record_id is None:
-                earlier = next(
-                    (self.seen[k] for k in file_keys(self.kind, row) if k in self.seen), None
-                )
+                keys = file_keys(self.kind, row, phones=self.phones)
+                earlier = next((self.seen[k] for k in keys if k in self.seen), None)
                 if earlier is not None:
                     _fill_empty(earlier, row)
         elif not duplicate.may_change:
@@ -716,4 +793,7 @@ def records_import_preview(
         return analysis
     analyser = Analyser(kind=kind, actor=actor, mapping=mapping, duplicates=duplicates)
     analysis.rows = analyser.analyse_all(table.rows if limit is None else table.rows[:limit])
+    valid = [row for row in analysis.rows if not row.errors]
+    if valid:
+        _other_matches(kind, valid)
     return analysis
