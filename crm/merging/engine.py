@@ -536,15 +536,19 @@ def moved_counts(kind: MergeKind, ids: Iterable[int]) -> dict[str, int]:
     """What a merge of ``ids`` into another record would move, by kind of row: count (for the
     merge page's summary). One query per relation."""
     ids = list(ids)
-    counts: dict[str, int] = {}
+    by_model: dict[type[models.Model], int] = {}
     for relation in relations(kind):
         qs = relation.rows(ids)
         if relation.model is kind.model:
             qs = qs.exclude(pk__in=ids)
         count = qs.count()
         if count:
-            counts[relation.noun] = counts.get(relation.noun, 0) + count
-    return counts
+            by_model[relation.model] = by_model.get(relation.model, 0) + count
+    # "1 deal", "2 deals": the model's own singular and plural names.
+    return {
+        str(model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural): count
+        for model, count in by_model.items()
+    }
 
 
 # Undo --------------------------------------------------------------------------------------------

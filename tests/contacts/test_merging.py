@@ -311,6 +311,7 @@ def test_preview_counts_what_moves(rep: Any, pair: Any) -> None:
     make_note(other)
     preview = contact_merge_preview(keep=keep, merged=[other])
     assert preview["moved"]["notes"] == 2
+    assert preview["moved"]["deal"] == 1  # "1 deal", not "1 deals"
     assert preview["values"]["phone"] == "0102"
 
 
