@@ -28,7 +28,7 @@ def test_merge_page_side_by_side_then_merge_and_undo(rep: Any, rep_client: Clien
     html = page.content.decode()
     assert "0102" in html and "Anne" in html
     assert f'name="value_phone" value="{other.pk}" checked' in html
-    assert "notes" in html
+    assert "1 note<" in html and "1 deal<" in html  # what moves, singular
 
     keep.refresh_from_db()
     other.refresh_from_db()
