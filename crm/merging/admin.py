@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.merging.models import Merge
 from crm.merging.pages import MAX_RECORDS
+from crm.permissions import is_manager
 
 
 def merge_selected_action(url_name: str) -> Callable[..., HttpResponse | None]:
@@ -55,6 +56,13 @@ class MergeAdmin(admin.ModelAdmin[Merge]):
     list_filter = ("model",)
     search_fields = ("label",)
     date_hierarchy = "created_at"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        """Managers read the merges (as the API tokens), reps in the app only."""
+        return bool(request.user.is_staff and is_manager(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Merge | None = None) -> bool:
+        return self.has_module_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

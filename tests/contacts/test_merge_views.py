@@ -137,3 +137,13 @@ def test_admin_merge_selected_goes_to_the_merge_page(manager: Any) -> None:
 
     root = UserFactory(username="root", is_superuser=True, is_staff=True)
     assert admin_client(root).get(reverse("admin:crm_merge_changelist")).status_code == 200
+
+
+def test_managers_read_the_merges_in_the_admin(manager_client: Any, client: Any) -> None:
+    from django.urls import reverse as url
+
+    from tests.factories import UserFactory
+
+    assert manager_client.get(url("admin:crm_merge_changelist")).status_code == 200
+    client.force_login(UserFactory(username="staffrep", role="rep", is_staff=True))
+    assert client.get(url("admin:crm_merge_changelist")).status_code == 403
