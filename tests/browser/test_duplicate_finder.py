@@ -25,7 +25,7 @@ def log_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("demo")
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/leads/$"))
+    expect(page).to_have_url(re.compile(r"://[^/]+/$"))  # the home page
 
 
 def test_manager_finds_duplicates_and_a_rep_is_refused(page: Any) -> None:
