@@ -236,7 +236,7 @@ def test_a_beat_is_throttled_and_refreshes_the_heartbeat(rep: Any, settings: Any
     assert (Job.objects.get(pk=job.pk).heartbeat_at or long_ago) > long_ago
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_loop_queues_and_runs_the_housekeeping_in_its_one_thread() -> None:
     """``manage.py worker`` has no scheduler thread: its own loop queues what is due."""
     ran: list[threading.Thread] = []
