@@ -11,11 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import action
-from rest_framework.request import Request
-from rest_framework.response import Response
 
 from contacts.forms import ContactForm
 from contacts.merging import contact_merge_undo, contacts_merge
@@ -42,7 +38,7 @@ from crm.api.dialect import invalid
 from crm.api.errors import validation_errors
 from crm.api.serializers import ProfileSerializer, Text, ref
 from crm.api.services import outcome_refusal
-from crm.merging.api import MergeCreateSerializer, MergeSerializer, merge_create, merge_undo
+from crm.merging.api import MergeActions
 from crm.models import CustomFieldScope, Scope
 from crm.permissions import acting_user
 
@@ -70,7 +66,9 @@ def contact_delete(*, actor: Any, contact: Contact, detach_deals: bool = False) 
 
 
 @documented
-class ContactViewSet(Resource):
+class ContactViewSet(MergeActions, Resource):
+    merge_service = staticmethod(contacts_merge)
+    merge_undo_service = staticmethod(contact_merge_undo)
     resource = "contact"
     serializer_class = ContactSerializer
     filters = {
@@ -155,27 +153,6 @@ class ContactViewSet(Resource):
     def perform_destroy(self, obj: Contact) -> None:
         detach = self.request.query_params.get("deals") == "detach"
         contact_delete(actor=self.request.user, contact=obj, detach_deals=detach)
-
-    @extend_schema(
-        request=MergeCreateSerializer,
-        responses={201: MergeSerializer},
-        description="Merge the records `merged_ids` into this one (docs/api.md#merge).",
-    )
-    @action(detail=True, methods=["post"], url_path="merge")
-    def merge(self, request: Request, pk: str | None = None) -> Response:
-        record = self.get_object()
-        self.check_change(record)
-        return merge_create(request, record, contacts_merge)
-
-    @extend_schema(
-        request=None,
-        responses={200: MergeSerializer},
-        description="Undo a merge into this record (docs/api.md#merge).",
-    )
-    @action(detail=True, methods=["delete"], url_path=r"merge/(?P<merge_id>\d+)")
-    def merge_undo(self, request: Request, pk: str | None = None, merge_id: str = "") -> Response:
-        record = self.get_object()
-        return merge_undo(request, record.pk, Contact, int(merge_id), contact_merge_undo)
 
 
 ROUTES = (("contacts", ContactViewSet, "contact"),)

@@ -43,7 +43,7 @@ from crm.api.serializers import (
     ref,
 )
 from crm.api.services import outcome_refusal
-from crm.merging.api import MergeCreateSerializer, MergeSerializer, merge_create, merge_undo
+from crm.merging.api import MergeActions
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.permissions import acting_user
 from leads.bulk import leads_delete
@@ -115,7 +115,9 @@ def lead_delete(*, actor: Any, lead: Lead) -> None:
 
 
 @documented
-class LeadViewSet(Resource):
+class LeadViewSet(MergeActions, Resource):
+    merge_service = staticmethod(leads_merge)
+    merge_undo_service = staticmethod(lead_merge_undo)
     resource = "lead"
     serializer_class = LeadSerializer
     filters = {
@@ -178,27 +180,6 @@ class LeadViewSet(Resource):
 
     def perform_destroy(self, obj: Lead) -> None:
         lead_delete(actor=self.request.user, lead=obj)
-
-    @extend_schema(
-        request=MergeCreateSerializer,
-        responses={201: MergeSerializer},
-        description="Merge the records `merged_ids` into this one (docs/api.md#merge).",
-    )
-    @action(detail=True, methods=["post"], url_path="merge")
-    def merge(self, request: Request, pk: str | None = None) -> Response:
-        record = self.get_object()
-        self.check_change(record)
-        return merge_create(request, record, leads_merge)
-
-    @extend_schema(
-        request=None,
-        responses={200: MergeSerializer},
-        description="Undo a merge into this record (docs/api.md#merge).",
-    )
-    @action(detail=True, methods=["delete"], url_path=r"merge/(?P<merge_id>\d+)")
-    def merge_undo(self, request: Request, pk: str | None = None, merge_id: str = "") -> Response:
-        record = self.get_object()
-        return merge_undo(request, record.pk, Lead, int(merge_id), lead_merge_undo)
 
 
 @documented

@@ -14,7 +14,9 @@ from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -99,3 +101,34 @@ def merge_undo(
         ) from None
     merge.refresh_from_db()
     return one(MergeSerializer(merge).data, "merge")
+
+
+class MergeActions:
+    """The two API actions of a record's viewset (``POST {id}/merge``, ``DELETE
+    {id}/merge/{merge_id}``, docs/api.md#merge), through the app's own services, which the
+    viewset names: ``merge_service`` (e.g. ``contacts_merge``) and ``merge_undo_service``."""
+
+    merge_service: Callable[..., list[MergeResult]]
+    merge_undo_service: Callable[..., models.Model]
+
+    @extend_schema(
+        request=MergeCreateSerializer,
+        responses={201: MergeSerializer},
+        description="Merge the records `merged_ids` into this one (docs/api.md#merge).",
+    )
+    @action(detail=True, methods=["post"], url_path="merge")
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        record = self.get_object()  # type: ignore[attr-defined]
+        self.check_change(record)  # type: ignore[attr-defined]
+        return merge_create(request, record, type(self).merge_service)
+
+    @extend_schema(
+        request=None,
+        responses={200: MergeSerializer},
+        description="Undo a merge into this record (docs/api.md#merge).",
+    )
+    @action(detail=True, methods=["delete"], url_path=r"merge/(?P<merge_id>\d+)")
+    def merge_undo(self, request: Request, pk: str | None = None, merge_id: str = "") -> Response:
+        record = self.get_object()  # type: ignore[attr-defined]
+        undo = type(self).merge_undo_service
+        return merge_undo(request, record.pk, type(record), int(merge_id), undo)
