@@ -91,6 +91,19 @@ def test_parallel_chunks_give_one_contact_per_party(
         assert people > PARTIES
 
 
+def _run_in_two_chunks(actor: Any, first: int, second: int) -> list[BaseException | None]:
+    """One job, one lead per chunk, both chunks run at once; the errors each raised."""
+    job = services.job_start(
+        kind=conversion_jobs.CONVERT,
+        actor=actor,
+        parts=[[first], [second]],
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+    )
+    chunk_ids = JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    return errors
+
+
 @pytest.mark.parametrize("expand", [True, False])
 def test_one_organisation_found_by_domain_and_by_name_gives_one_person(
     manager: Any, monkeypatch: Any, expand: bool
@@ -109,17 +122,7 @@ def test_one_organisation_found_by_domain_and_by_name_gives_one_person(
     by_name = LeadFactory(
         **common, email="marie@two.test", company_name="Acme Holdings", website=""
     )
-    job = services.job_start(
-        kind=conversion_jobs.CONVERT,
-        actor=manager,
-        parts=[[by_domain.pk], [by_name.pk]],
-        params={"options": ConversionOptions().as_json(), "decisions": {}},
-    )
-    chunk_ids = list(
-        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
-    )
-    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
-    assert errors == [None, None]
+    assert _run_in_two_chunks(manager, by_domain.pk, by_name.pk) == [None, None]
     assert Lead.objects.converted().count() == 2
     assert Contact.objects.organizations().count() == 1
     people = Contact.objects.people().filter(last_name="Martin").count()
@@ -135,16 +138,6 @@ def test_one_phone_written_two_ways_in_two_chunks_gives_one_person(
     common = {"owner": manager, "first_name": "Lou", "last_name": "Phone", "company_name": ""}
     national = LeadFactory(**common, email="lou@one.test", phone="06 12 34 56 78")
     international = LeadFactory(**common, email="lou@two.test", mobile="+33 6 12 34 56 78")
-    job = services.job_start(
-        kind=conversion_jobs.CONVERT,
-        actor=manager,
-        parts=[[national.pk], [international.pk]],
-        params={"options": ConversionOptions().as_json(), "decisions": {}},
-    )
-    chunk_ids = list(
-        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
-    )
-    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
-    assert errors == [None, None]
+    assert _run_in_two_chunks(manager, national.pk, international.pk) == [None, None]
     assert Lead.objects.converted().count() == 2
     assert Contact.objects.people().filter(last_name="Phone").count() == 1
