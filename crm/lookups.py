@@ -8,9 +8,11 @@ strings, it is exactly ``__in``."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Field
 from django.db.models.fields.related import ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
@@ -37,3 +39,12 @@ class AnyOf(In):
 @ForeignObject.register_lookup
 class RelatedAnyOf(AnyOf, RelatedIn):
     """``fk__any=[ids]`` (relations keep their own lookups in Django)."""
+
+
+def in_values_sql(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """``column IN values`` for raw SQL with the whole list as ONE parameter, whatever its
+    length (no variable limit, one query): ``= ANY(%s)`` with an array on PostgreSQL, a
+    ``json_each`` of a JSON list elsewhere (SQLite). ``values`` are plain ints or strings."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]

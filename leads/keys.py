@@ -33,6 +33,32 @@ def lead_key_rows(values: dict[str, Any]) -> Iterable[KeyRow]:
     yield KeyKind.DOMAIN, domain_key(values["website"])
 
 
+# The stored kinds by which leads of one batch are one party (``Planner.choose``, the bulk
+# dialog's preview): a person by email or by name at the company, an organisation by name
+# (without legal form) or website domain.
+BATCH_PERSON_KINDS = (KeyKind.EMAIL, KeyKind.NAME)
+BATCH_ORGANIZATION_KINDS = (KeyKind.ORGANIZATION, KeyKind.DOMAIN)
+
+
+def batch_keys(values: dict[str, Any], *, organization: bool) -> list[str]:
+    """The keys by which a lead with these values (``Lead.KEY_SOURCE_FIELDS``) is one party with
+    other leads of its batch: its stored keys (``lead_key_rows``) of the person's kinds or of the
+    organisation's, as ``"kind:key"``."""
+    company = organization_name_key(values["company_name"])
+    if organization:
+        rows: list[KeyRow] = [
+            (KeyKind.ORGANIZATION, company),
+            (KeyKind.DOMAIN, domain_key(values["website"])),
+        ]
+    else:
+        full = " ".join(p for p in (values["first_name"], values["last_name"]) if p)
+        rows = [
+            (KeyKind.EMAIL, email_key(values["email"])),
+            (KeyKind.NAME, lead_name_key(person_name_key(full), company)),
+        ]
+    return [f"{kind}:{key[:KEY_LENGTH]}" for kind, key in rows if key]
+
+
 def register_keys() -> None:
     from leads.models import Lead, LeadKey
 

@@ -30,6 +30,7 @@ from leads.conversion.types import (
     LeadResult,
 )
 from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
+from leads.keys import batch_keys
 from leads.models import Lead
 
 MAX_DEAL_VALUE = decimal.Decimal(10) ** (14 - 2)  # Deal.value: max_digits=14, decimal_places=2
@@ -290,22 +291,19 @@ class Planner:
             target = targets[findings[0].contact_id]
             return self.merge_party(self.existing_party(target), lead, fields)
         # Within the batch, the same party gives one contact (docs/rules.md#duplicates).
-        email, name, org_name, domain = self.keys[lead.pk]
-        if organization:
-            batch_keys = [f"name:{org_name}", f"domain:{domain}" if domain else ""]
-            pool = self.new_orgs
-        else:
-            batch_keys = [f"email:{email}" if email else "", f"name:{name}@{org_name}"]
-            if not org_name:
-                batch_keys[1] = ""
-            pool = self.new_people
-        batch_keys = [k for k in batch_keys if k]
+        # Its stored keys of the party's kinds (leads.keys.batch_keys): the bulk dialog's
+        # preview counts the same groups (leads.conversion.preview).
+        keys = batch_keys(
+            {name: getattr(lead, name) for name in Lead.KEY_SOURCE_FIELDS},
+            organization=organization,
+        )
+        pool = self.new_orgs if organization else self.new_people
         if decision in (AUTO, SKIP):
-            for key in batch_keys:
+            for key in keys:
                 if key in pool:
                     return self.merge_party(pool[key], lead, fields)
         party = self.new_party(lead, organization=organization)
-        for key in batch_keys:
+        for key in keys:
             pool.setdefault(key, party)
         return party
 

@@ -2,28 +2,34 @@
 many leads of the selection match existing contacts and why, how many match each other, and, for a
 small batch, each lead's findings to choose from.
 
-Set-based and bounded: a fixed number of queries whatever the selection's size. A selection of more
-than ``PREVIEW_SAMPLE`` leads (an "all N matching" of 100,000, say) is previewed on its first
-``PREVIEW_SAMPLE`` leads only, and the dialog says so: the leads themselves are never all loaded
-at once for a preview; the conversion then finds every duplicate, chunk by chunk."""
+Exact for any selection and set-based (``selection_counts``): the stored keys of the selected
+leads (``LeadKey``) joined with the contacts' (``ContactKey``) in one query, the name rule's keys
+looked up in one more, and the keys the selected leads share found by one ``GROUP BY``; the
+selection itself travels as one parameter (an array on PostgreSQL, a JSON list on SQLite). A fixed
+number of queries whatever the selection's size; the rows read are the matches, not the leads."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from django.db.models.functions import Lower, Trim
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact
+from contacts.keys import person_name_org_key
+from contacts.models import Contact, ContactKey
+from crm.keystore import KEY_LENGTH, KeyKind
+from crm.lookups import in_values_sql
+from crm.matching import person_name_key, phone_key
 from crm.models import CrmSettings, User
 from crm.permissions import can_change
-from leads.duplicates import Finding, LeadKeys, find_duplicates, lead_keys
-from leads.models import Lead
+from leads.duplicates import Finding, find_duplicates, lead_keys
+from leads.keys import BATCH_ORGANIZATION_KINDS, BATCH_PERSON_KINDS, batch_keys
+from leads.models import Lead, LeadKey
 
-PREVIEW_SAMPLE = 2000  # leads examined at most
 PER_LEAD_MAX = 50  # at or below, a choice per lead
 
 # Why a lead matches an existing contact, in the order shown.
@@ -57,7 +63,7 @@ class LeadPreview:
 @dataclass
 class BatchPreview:
     total: int  # leads selected
-    examined: int  # leads looked at (all of them, or the first PREVIEW_SAMPLE)
+    examined: int  # leads looked at: all of them (0: not previewed yet)
     matching: int = 0  # leads matching an existing contact
     reasons: list[tuple[str, int]] = field(default_factory=list)  # (label, leads)
     locked: int = 0  # leads whose match the user may not merge into
@@ -68,148 +74,300 @@ class BatchPreview:
     leads: list[LeadPreview] = field(default_factory=list)  # small batches: those with findings
 
     @property
-    def sampled(self) -> bool:
-        return self.examined < self.total
-
-    @property
     def per_lead(self) -> bool:
         return self.total <= PER_LEAD_MAX
 
 
-# The stored keys' kinds (``Finding.rule`` once matching uses them) -> the REASONS above.
+# The stored keys' kinds (``Finding.rule``) -> the REASONS above.
 RULES = {
-    "email": "email",
-    "phone": "phone",
-    "name": "name",
-    "org": "organization",
-    "domain": "domain",
+    KeyKind.EMAIL: "email",
+    KeyKind.PHONE: "phone",
+    KeyKind.NAME: "name",
+    KeyKind.ORGANIZATION: "organization",
+    KeyKind.DOMAIN: "domain",
 }
 
 
 def _rule(finding: Finding) -> str:
-    rule = str(getattr(finding, "rule", "") or "")
-    return RULES.get(rule, "other") if rule else ""
+    return RULES.get(finding.rule, "other")  # type: ignore[call-overload]
 
 
-def _batch_keys(keys: LeadKeys, lead: Lead, *, organization: bool) -> list[str]:
-    """The keys by which the conversion joins leads of one party in a batch (as
-    ``Planner.choose``)."""
-    found = []
-    if organization and lead.company_name:
-        found.append(f"name:{keys.organization}")
-        if keys.domain:
-            found.append(f"domain:{keys.domain}")
-    elif not organization and lead.full_name:
-        if keys.email:
-            found.append(f"email:{keys.email}")
-        if keys.organization:
-            found.append(f"name:{keys.name}@{keys.organization}")
-    return found
+def _values(lead: Lead) -> dict[str, Any]:
+    return {name: getattr(lead, name) for name in Lead.KEY_SOURCE_FIELDS}
 
 
-def _groups(
-    leads: list[Lead], keys: dict[int, LeadKeys], *, organization: bool
-) -> list[list[Lead]]:
-    """The groups of two or more leads that give one person (or one organisation)."""
-    parent = {lead.pk: lead.pk for lead in leads}
+def _components(members: Iterable[tuple[str, int]]) -> list[list[int]]:
+    """The groups of two or more ids linked by a shared key: ``members`` are (key, id) pairs
+    (a union of the ids sharing a key, as the conversion joins the leads of one party)."""
+    parent: dict[int, int] = {}
 
     def root(pk: int) -> int:
+        parent.setdefault(pk, pk)
         while parent[pk] != pk:
             parent[pk] = parent[parent[pk]]
             pk = parent[pk]
         return pk
 
     first_of: dict[str, int] = {}
-    for lead in leads:
-        for key in _batch_keys(keys[lead.pk], lead, organization=organization):
-            if key in first_of:
-                parent[root(lead.pk)] = root(first_of[key])
-            else:
-                first_of[key] = lead.pk
-    members: dict[int, list[Lead]] = {}
-    for lead in leads:
-        members.setdefault(root(lead.pk), []).append(lead)
-    return [group for group in members.values() if len(group) > 1]
+    order: list[int] = []
+    for key, pk in members:
+        if pk not in parent:
+            order.append(pk)
+        root(pk)
+        if key in first_of:
+            parent[root(pk)] = root(first_of[key])
+        else:
+            first_of[key] = pk
+    groups: dict[int, list[int]] = {}
+    for pk in order:
+        groups.setdefault(root(pk), []).append(pk)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+# ---- the counts, set-based ------------------------------------------------------------------
+
+
+@dataclass
+class _Matched:
+    """One selected lead's matches with existing contacts, from the stored keys."""
+
+    first_name: str
+    last_name: str
+    company_name: str
+    phone: str
+    mobile: str
+    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    phone_keys: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    name_keys: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, contact_id: int) -> None:
+        if contact_id not in self.by_kind[kind]:
+            self.by_kind[kind].append(contact_id)
+
+
+def _key_matches(
+    lead_ids: list[int], kinds: list[str]
+) -> tuple[dict[int, _Matched], dict[int, int | None]]:
+    """The selected (not converted) leads with a stored key of ``kinds`` that an existing
+    contact has too, each with those contacts by kind in id order; and the contacts' owners.
+    One query: LeadKey joined with ContactKey on (kind, key)."""
+    matched: dict[int, _Matched] = {}
+    owners: dict[int, int | None] = {}
+    if not kinds or not lead_ids:
+        return matched, owners
+    selected, params = in_values_sql("lk.lead_id", lead_ids)
+    of_kinds, kind_params = in_values_sql("lk.kind", kinds)
+    sql = f"""
+        SELECT lk.lead_id, lk.kind, lk.key, ck.contact_id, c.owner_id,
+               l.first_name, l.last_name, l.company_name, l.phone, l.mobile
+        FROM {LeadKey._meta.db_table} lk
+        JOIN {Lead._meta.db_table} l ON l.id = lk.lead_id
+        JOIN {ContactKey._meta.db_table} ck ON ck.kind = lk.kind AND ck.key = lk.key
+        JOIN {Contact._meta.db_table} c ON c.id = ck.contact_id
+        WHERE {selected} AND {of_kinds} AND l.converted_at IS NULL
+        ORDER BY lk.lead_id, ck.contact_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *kind_params])
+        for lead_id, kind, key, contact_id, owner_id, *lead in cursor.fetchall():
+            item = matched.get(lead_id)
+            if item is None:
+                item = matched[lead_id] = _Matched(*(value or "" for value in lead))
+            item.add(kind, contact_id)
+            if kind == KeyKind.PHONE:
+                item.phone_keys[contact_id].add(key)
+            owners[contact_id] = owner_id
+    return matched, owners
+
+
+def _name_matches(wanted: Iterable[str]) -> dict[str, list[tuple[int, int | None]]]:
+    """The people with a stored NAME key among ``wanted``: key -> (contact id, owner), by id."""
+    keys = sorted(set(wanted))
+    found: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+    if not keys:
+        return found
+    of_keys, params = in_values_sql("ck.key", keys)
+    sql = f"""
+        SELECT ck.key, ck.contact_id, c.owner_id
+        FROM {ContactKey._meta.db_table} ck
+        JOIN {Contact._meta.db_table} c ON c.id = ck.contact_id
+        WHERE ck.kind = %s AND {of_keys}
+        ORDER BY ck.contact_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [KeyKind.NAME.value, *params])
+        for key, contact_id, owner_id in cursor.fetchall():
+            found[key].append((contact_id, owner_id))
+    return found
+
+
+def _shared_keys(lead_ids: list[int]) -> list[tuple[str, str, int]]:
+    """(kind, key, lead) for every batch key (``leads.keys.batch_keys``) that two or more of the
+    selected leads share: one query, a ``GROUP BY kind, key`` over their stored keys."""
+    if not lead_ids:
+        return []
+    person = ", ".join(f"'{kind.value}'" for kind in BATCH_PERSON_KINDS)
+    org = ", ".join(f"'{kind.value}'" for kind in BATCH_ORGANIZATION_KINDS)
+
+    def side(alias: str, lead: str) -> str:
+        return (
+            f"(({alias}.kind IN ({person}) AND ({lead}.first_name <> '' OR {lead}.last_name <> ''))"
+            f" OR ({alias}.kind IN ({org}) AND {lead}.company_name <> ''))"
+        )
+
+    outer, outer_params = in_values_sql("lk.lead_id", lead_ids)
+    inner, inner_params = in_values_sql("lk2.lead_id", lead_ids)
+    keys, leads = LeadKey._meta.db_table, Lead._meta.db_table
+    sql = f"""
+        SELECT lk.kind, lk.key, lk.lead_id
+        FROM {keys} lk
+        JOIN {leads} l ON l.id = lk.lead_id
+        JOIN (
+            SELECT lk2.kind AS kind, lk2.key AS key
+            FROM {keys} lk2
+            JOIN {leads} l2 ON l2.id = lk2.lead_id
+            WHERE {inner} AND l2.converted_at IS NULL AND {side("lk2", "l2")}
+            GROUP BY lk2.kind, lk2.key
+            HAVING COUNT(*) > 1
+        ) shared ON shared.kind = lk.kind AND shared.key = lk.key
+        WHERE {outer} AND l.converted_at IS NULL AND {side("lk", "l")}
+        ORDER BY lk.lead_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inner_params, *outer_params])
+        return cursor.fetchall()
+
+
+def _ordered(found: dict[int, str], contact_ids: Iterable[int], rule: str) -> None:
+    for pk in contact_ids:
+        found.setdefault(pk, rule)
+
+
+def selection_counts(preview: BatchPreview, *, actor: User, lead_ids: list[int]) -> None:
+    """Fill ``preview``'s counts for the selected leads, by the same rules and in the same order
+    as ``find_duplicates`` and the conversion's batches, in at most three queries."""
+    rules = CrmSettings.load()
+    want_org_names = rules.match_organization_name or rules.match_person_name_and_organization
+    kinds = [
+        kind
+        for kind, wanted in (
+            (KeyKind.EMAIL, rules.match_person_email),
+            (KeyKind.PHONE, rules.match_person_phone),
+            (KeyKind.ORGANIZATION, want_org_names),
+            (KeyKind.DOMAIN, rules.match_organization_domain),
+        )
+        if wanted
+    ]
+    matched, owners = _key_matches(lead_ids, kinds)
+
+    # The name rule: the person's folded name at each organisation the lead's company matched.
+    names: dict[int, str] = {}
+    for pk, item in matched.items():
+        full = " ".join(p for p in (item.first_name, item.last_name) if p)
+        names[pk] = person_name_key(full)[:KEY_LENGTH] if full else ""
+        if rules.match_person_name_and_organization and names[pk]:
+            orgs = dict.fromkeys(
+                [*item.by_kind[KeyKind.ORGANIZATION], *item.by_kind[KeyKind.DOMAIN]]
+            )
+            item.name_keys = [person_name_org_key(names[pk], org) for org in orgs]
+    by_name = _name_matches(key for item in matched.values() for key in item.name_keys)
+    for rows in by_name.values():
+        owners.update(rows)
+
+    counts: Counter[str] = Counter()
+    for pk, item in matched.items():
+        people: dict[int, str] = {}
+        if names[pk]:
+            _ordered(people, item.by_kind[KeyKind.EMAIL], "email")
+            phones = item.by_kind[KeyKind.PHONE]
+            if len(phones) > 1:  # the lead's phone's matches first, then its mobile's
+                lead_phones = [phone_key(item.phone), phone_key(item.mobile)]
+                phones = sorted(
+                    phones,
+                    key=lambda c: min(
+                        (i for i, p in enumerate(lead_phones) if p in item.phone_keys[c]),
+                        default=2,
+                    ),
+                )
+            _ordered(people, phones, "phone")
+            for key in item.name_keys:
+                _ordered(people, (c for c, _owner in by_name.get(key, [])), "name")
+        organizations: dict[int, str] = {}
+        if item.company_name:
+            _ordered(organizations, item.by_kind[KeyKind.ORGANIZATION], "organization")
+            _ordered(organizations, item.by_kind[KeyKind.DOMAIN], "domain")
+            if not rules.match_organization_name:
+                organizations = {c: r for c, r in organizations.items() if r == "domain"}
+        if not (people or organizations):
+            continue
+        preview.matching += 1
+        counts.update({*people.values(), *organizations.values()})
+        strength = list(RULES.values()).index
+        first = min(people.items(), key=lambda f: strength(f[1]))[0] if people else None
+        if first is None:
+            first = min(organizations.items(), key=lambda f: strength(f[1]))[0]
+        preview.locked += not can_change(actor, SimpleNamespace(owner_id=owners[first]))
+    preview.reasons = [
+        (str(label), counts[kind]) for kind, label in REASONS.items() if counts[kind]
+    ]
+
+    # Leads of one party within the batch, people and organisations apart.
+    shared = _shared_keys(lead_ids)
+    for of_orgs in (False, True):
+        side = BATCH_ORGANIZATION_KINDS if of_orgs else BATCH_PERSON_KINDS
+        groups = _components((f"{k}:{key}", pk) for k, key, pk in shared if k in side)
+        if of_orgs:
+            preview.org_groups, preview.org_grouped = len(groups), sum(map(len, groups))
+        else:
+            preview.groups, preview.grouped = len(groups), sum(map(len, groups))
+
+
+# ---- the whole preview ----------------------------------------------------------------------
 
 
 def batch_preview(*, actor: User, lead_ids: Sequence[int]) -> BatchPreview:
-    """The duplicates of the leads ``lead_ids`` (not yet converted), before converting."""
-    sample = list(lead_ids[:PREVIEW_SAMPLE])
-    preview = BatchPreview(total=len(lead_ids), examined=len(sample))
+    """The duplicates of the leads ``lead_ids`` (not yet converted), before converting: the
+    counts over every lead (``selection_counts``), and for a small batch each lead's findings
+    (``find_duplicates``) and the other leads of its party."""
+    ids = list(dict.fromkeys(int(pk) for pk in lead_ids))
+    preview = BatchPreview(total=len(lead_ids), examined=len(lead_ids))
+    selection_counts(preview, actor=actor, lead_ids=ids)
+    if not preview.per_lead:
+        return preview
+
     # Whole rows: the matching rules may read any of the lead's fields (phones...).
-    leads = list(Lead.objects.filter(pk__in=sample, converted_at__isnull=True))
-    order = {pk: i for i, pk in enumerate(sample)}
+    leads = list(Lead.objects.filter(pk__in=ids, converted_at__isnull=True))
+    order = {pk: i for i, pk in enumerate(ids)}
     leads.sort(key=lambda lead: order[lead.pk])
     if not leads:
         return preview
     keys = {lead.pk: lead_keys(lead) for lead in leads}
     findings = find_duplicates(leads, CrmSettings.load(), keys)
-
-    # Why each finding matched: the rule the finding names when it names one (stored keys), else
-    # compared with the found contacts' own keys (one query).
-    found_ids = {
-        f.contact_id
-        for found in findings.values()
-        for f in found.person + found.organization
-        if not _rule(f)
-    }
-    contacts = {
-        pk: (email, name_key, domain_key)
-        for pk, email, name_key, domain_key in Contact.objects.filter(pk__in=found_ids)
-        .annotate(email_ci=Lower(Trim("email")))
-        .values_list("pk", "email_ci", "name_key", "domain_key")
-    }
-    counts: Counter[str] = Counter()
     previews: dict[int, LeadPreview] = {}
     for lead in leads:
         found = findings.get(lead.pk)
         person = found.person if found and lead.full_name else []
         organization = found.organization if found and lead.company_name else []
-        if not (person or organization):
-            continue
-        preview.matching += 1
-        k = keys[lead.pk]
-        kinds = set()
-        for f in person:
-            email = contacts.get(f.contact_id, ("", "", ""))[0]
-            kinds.add(_rule(f) or ("email" if k.email and email == k.email else "name"))
-        for f in organization:
-            _email, name_key, domain_key = contacts.get(f.contact_id, ("", "", ""))
-            if _rule(f):
-                kinds.add(_rule(f))
-            elif k.organization and name_key == k.organization:
-                kinds.add("organization")
-            elif k.domain and domain_key == k.domain:
-                kinds.add("domain")
-            else:
-                kinds.add("other")
-        counts.update(kinds)
-        first = (person or organization)[0]
-        locked = not can_change(actor, first)
-        preview.locked += locked
-        previews[lead.pk] = LeadPreview(lead, person, organization, locked=locked)
-    preview.reasons = [
-        (str(label), counts[kind]) for kind, label in REASONS.items() if counts[kind]
-    ]
-
-    # Leads of one party within the batch, people and organisations apart (a union of the
-    # leads sharing a key, as the conversion joins them).
+        if person or organization:
+            first = (person or organization)[0]
+            previews[lead.pk] = LeadPreview(
+                lead, person, organization, locked=not can_change(actor, first)
+            )
+    by_pk = {lead.pk: lead for lead in leads}
     for of_orgs in (False, True):
-        groups = _groups(leads, keys, organization=of_orgs)
-        if of_orgs:
-            preview.org_groups, preview.org_grouped = len(groups), sum(map(len, groups))
-        else:
-            preview.groups, preview.grouped = len(groups), sum(map(len, groups))
-        if not preview.per_lead:
-            continue
-        for group in groups:
-            for lead in group:
-                item = previews.setdefault(lead.pk, LeadPreview(lead))
-                others = [other.display_name for other in group if other is not lead]
+        members = (
+            (key, lead.pk)
+            for lead in leads
+            if (lead.company_name if of_orgs else lead.full_name)
+            for key in batch_keys(_values(lead), organization=of_orgs)
+        )
+        for group in _components(members):
+            for pk in group:
+                item = previews.setdefault(pk, LeadPreview(by_pk[pk]))
+                others = [by_pk[other].display_name for other in group if other != pk]
                 if of_orgs:
                     item.org_group_with = others
                 else:
                     item.group_with = others
-    if preview.per_lead:
-        preview.leads = sorted(previews.values(), key=lambda p: order[p.lead.pk])
+    preview.leads = sorted(previews.values(), key=lambda p: order[p.lead.pk])
     return preview

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from contacts.models import Contact, ProspectStatus
@@ -165,14 +165,19 @@ def write_batch(batch: BatchPlan) -> None:
     )
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
+    earlier = _earlier_creators(planner, plans)
     for plan in plans:
         r = plan.result
         r.person_id = plan.person.pk if plan.person else None
         r.person_merged = bool(plan.person and not plan.person.creates(plan.lead))
-        r.person_same_batch = _creator_name(plan.person, plan.lead)
+        r.person_same_batch = _creator_name(plan.person, plan.lead) or earlier.get(
+            ("person", r.person_id), ""
+        )
         r.organization_id = plan.organization.pk if plan.organization else None
         r.organization_merged = bool(plan.organization and not plan.organization.creates(plan.lead))
-        r.organization_same_batch = _creator_name(plan.organization, plan.lead)
+        r.organization_same_batch = _creator_name(plan.organization, plan.lead) or earlier.get(
+            ("organization", r.organization_id), ""
+        )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
     conversion_ids = insert_rows(
         LeadConversion,
@@ -245,6 +250,49 @@ def _creator_name(party: Party | None, lead: Lead) -> str:
     ("" when ``lead`` creates it, or it existed before)."""
     creator = party.creator if party is not None else None
     return creator.display_name if creator is not None and creator is not lead else ""
+
+
+def _earlier_creators(planner: Planner, plans: list[Plan]) -> dict[tuple[str, int | None], str]:
+    """In a job's chunk (``batch_started_at`` set): the leads whose conversion, in an earlier
+    chunk of the same job, created the existing contacts this chunk merges into, by side and
+    contact id (their display names). One query, and none when nothing merges into a contact
+    made since the job started."""
+    started = planner.options.batch_started_at
+    if started is None:
+        return {}
+    wanted: dict[str, set[int]] = {"person": set(), "organization": set()}
+    for plan in plans:
+        for side, party in (("person", plan.person), ("organization", plan.organization)):
+            if party is not None and party.merged and party.existing.created_at >= started:
+                wanted[side].add(party.pk)
+    if not (wanted["person"] or wanted["organization"]):
+        return {}
+    rows = (
+        LeadConversion.objects.filter(
+            Q(person_id__in=wanted["person"], person_merged=False)
+            | Q(organization_id__in=wanted["organization"], organization_merged=False),
+            options__batch_started_at=planner.options_json["batch_started_at"],
+            undone_at__isnull=True,
+        )
+        .order_by("pk")
+        .values_list(
+            "person_id",
+            "person_merged",
+            "organization_id",
+            "organization_merged",
+            "lead__first_name",
+            "lead__last_name",
+            "lead__company_name",
+        )
+    )
+    found: dict[tuple[str, int | None], str] = {}
+    for person, person_merged, organization, org_merged, first, last, company in rows:
+        name = " ".join(p for p in (first, last) if p) or company
+        if person in wanted["person"] and not person_merged:
+            found.setdefault(("person", person), name)
+        if organization in wanted["organization"] and not org_merged:
+            found.setdefault(("organization", organization), name)
+    return found
 
 
 def _insert_new(parties: list[Party]) -> None:

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from crm.jobs.models import Job, JobItem
+from crm.keystore import sync_keys
 from leads.conversion import preview as preview_module
 from leads.models import Lead, LeadConversion
 from tests.factories import ContactFactory, LeadFactory, OrganizationFactory
@@ -128,27 +129,104 @@ def test_preview_query_count_does_not_grow_with_the_selection(
     assert ("bulk-lead_" in page) == per_lead
 
 
-def test_all_matching_is_previewed_on_a_bounded_sample(
+def _big_selection(rep: Any, other_rep: Any, n: int) -> list[int]:
+    """``n`` leads (and their keys) made set-based: every third matches a contact by email (one
+    of them another rep's), every seventh names the organisation "Acme" ("ACME SA"), two of
+    those the name of a person at Acme; and, past the 2,000th, ten pairs of twins (same email)
+    and a trio that is one person (two share an email, two a name at "Zeta" / "Zeta SARL")."""
+    acme = Contact.objects.create(is_organization=True, name="Acme", owner=rep)
+    contacts = [
+        Contact(first_name="C", last_name=f"P{i}", email=f"p{i}@x.fr", owner=rep)
+        for i in range(0, n, 3)
+    ]
+    contacts[-1].owner = other_rep  # the last email match: locked for the rep
+    contacts += [
+        Contact(first_name="Lead", last_name=f"N{i}", organization=acme, owner=rep)
+        for i in ((n - 1) // 7 * 7 - 7, (n - 1) // 7 * 7)
+    ]
+    Contact.objects.bulk_create(contacts)
+    sync_keys(Contact, Contact.objects.values_list("pk", flat=True))
+    leads = [
+        Lead(
+            owner=rep,
+            first_name="Lead",
+            last_name=f"N{i}",
+            email=f"p{i}@x.fr",
+            company_name="ACME SA" if i % 7 == 0 else f"Solo {i}",
+        )
+        for i in range(n)
+    ]
+    leads += [
+        Lead(owner=rep, first_name="Twin", last_name=f"T{j}", email=f"twin{j}@y.fr")
+        for j in range(10)
+        for _copy in range(2)
+    ]
+    leads += [
+        Lead(owner=rep, first_name="Tri", last_name="O", email="tri@y.fr", company_name="Zeta"),
+        Lead(owner=rep, first_name="Other", last_name="Name", email="tri@y.fr"),
+        Lead(owner=rep, first_name="Tri", last_name="O", company_name="Zeta SARL"),
+    ]
+    Lead.objects.bulk_create(leads)
+    ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
+    sync_keys(Lead, ids)
+    return ids
+
+
+def _expected(n: int) -> dict[str, int]:
+    by_email = set(range(0, n, 3))
+    by_org = set(range(0, n, 7))
+    return {
+        "matching": len(by_email | by_org),
+        "email": len(by_email),
+        "organization": len(by_org),
+        "name": 2,
+        "grouped": 23,  # 10 pairs of twins and the trio
+        "groups": 11,
+        "org_grouped": len(by_org) + 2,  # the ACME SA leads, and Zeta with Zeta SARL
+        "org_groups": 2,
+    }
+
+
+@pytest.mark.parametrize("n", [2100, 4300])
+def test_counts_are_exact_above_two_thousand_leads(
+    rep: Any, other_rep: Any, n: int, django_assert_max_num_queries: Callable[..., Any]
+) -> None:
+    ids = _big_selection(rep, other_rep, n)
+    assert len(ids) > 2000
+    # settings, matches, names at organisations, the actor's role, groups: whatever the size
+    with django_assert_max_num_queries(5):
+        preview = preview_module.batch_preview(actor=rep, lead_ids=ids)
+    want = _expected(n)
+    assert preview.total == preview.examined == len(ids)
+    assert preview.matching == want["matching"]
+    assert dict(preview.reasons) == {
+        "same email": want["email"],
+        "same name at the same organisation": want["name"],
+        "same organisation name": want["organization"],
+    }
+    assert preview.locked == 1
+    assert (preview.grouped, preview.groups) == (want["grouped"], want["groups"])
+    assert (preview.org_grouped, preview.org_groups) == (want["org_grouped"], want["org_groups"])
+
+
+def test_all_matching_counts_every_lead_with_a_fixed_query_count(
     rep_client: Client,
     rep: Any,
     other_rep: Any,
-    monkeypatch: pytest.MonkeyPatch,
     django_assert_max_num_queries: Callable[..., Any],
 ) -> None:
-    monkeypatch.setattr(preview_module, "PREVIEW_SAMPLE", 10)
-    _selection(rep, other_rep, 30)
-    seen: list[int] = []
-    real = preview_module.find_duplicates
-
-    def spy(leads: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(len(leads))
-        return real(leads, *args, **kwargs)
-
-    monkeypatch.setattr(preview_module, "find_duplicates", spy)
-    with django_assert_max_num_queries(30):
-        page = html(rep_client.get(reverse(URL), {"all": "1"}, headers=HTMX))
-    assert "Checked on the first 10 of the 33 leads" in page
-    assert seen == [10]  # never the whole selection at once
+    counted = []
+    for n in (2100, 4300):
+        Lead.objects.all().delete()
+        Contact.objects.all().delete()
+        _big_selection(rep, other_rep, n)
+        with django_assert_max_num_queries(30) as queries:
+            page = html(rep_client.get(reverse(URL), {"all": "1"}, headers=HTMX))
+        counted.append(len(queries.captured_queries))
+        assert f"{_expected(n)['matching']} leads match existing contacts" in page
+        assert "23 leads are the same person as other selected leads" in page
+        assert "Checked on the first" not in page
+    assert counted[0] == counted[1]
 
 
 def test_batch_choice_skip_leaves_matching_leads(
@@ -251,3 +329,20 @@ def test_api_batch_accepts_duplicates(rep_api: Any, rep: Any) -> None:
         {"leads": [{"lead_id": lead.pk}], "duplicates": "maybe"},
     )
     assert bad.status_code == 422
+
+
+def test_one_batch_gives_one_organisation_whatever_its_legal_form(
+    rep_client: Client, rep: Any
+) -> None:
+    """The batch joins leads by their stored keys, as the preview counts them: "Zeta" and
+    "Zeta SARL" are one organisation (docs/rules.md#batch-duplicates)."""
+    leads = [
+        LeadFactory(owner=rep, first_name="A", last_name="One", company_name="Zeta", website=""),
+        LeadFactory(
+            owner=rep, first_name="B", last_name="Two", company_name="Zeta SARL", website=""
+        ),
+    ]
+    page = html(rep_client.get(reverse(URL), {"pk": [lead.pk for lead in leads]}, headers=HTMX))
+    assert "2 leads name the same organisation as other selected leads" in page
+    html(rep_client.post(reverse(URL), {"pk": [lead.pk for lead in leads]}, headers=HTMX))
+    assert Contact.objects.filter(is_organization=True).count() == 1

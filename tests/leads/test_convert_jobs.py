@@ -132,6 +132,42 @@ def test_chunks_run_in_any_order_still_merge(manager: Any) -> None:
     assert items[second.pk].data["person_merged"] is False
 
 
+def test_merged_into_an_earlier_chunks_contact_says_which_lead_made_it(manager: Any) -> None:
+    """A lead merged into a contact that an earlier chunk of the same job created says so as
+    in an in-request batch: "merged (same batch as lead Y)"; the totals count one created and
+    one merged per side (docs/rules.md#batch-duplicates)."""
+    first = LeadFactory(
+        owner=manager, first_name="Bo", last_name="First", email="bo@beta.test", company_name="Beta"
+    )
+    second = LeadFactory(
+        owner=manager, first_name="Bo", last_name="Again", email="BO@beta.test", company_name="Beta"
+    )
+    before = Contact.objects.create(first_name="Old", last_name="One", email="old@beta.test")
+    third = LeadFactory(owner=manager, email="old@beta.test", company_name="")
+    job = services.job_start(
+        kind=CONVERT,
+        actor=manager,
+        ids=[first.pk, second.pk, third.pk],
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+        chunk_size=1,
+    )
+    for chunk in JobChunk.objects.filter(job=job).order_by("number"):
+        services.chunk_run(chunk.pk)
+    items = _items(job)
+    assert items[first.pk].data["person_merged"] is False
+    assert "person_same_batch" not in items[first.pk].data
+    assert items[second.pk].data["person_merged"] is True
+    assert items[second.pk].data["person_same_batch"] == "Bo First"
+    assert items[second.pk].data["organization_same_batch"] == "Bo First"
+    # Merged into a contact that existed before the job: plain "merged".
+    assert items[third.pk].data["person"] == before.pk
+    assert "person_same_batch" not in items[third.pk].data
+    job.refresh_from_db()
+    assert job.summary["people_created"] == 1 and job.summary["people_merged"] == 2
+    assert job.summary["organizations_created"] == 1
+    assert job.summary["organizations_merged"] == 1
+
+
 def test_party_order_groups_company_and_email(manager: Any) -> None:
     a1 = LeadFactory(owner=manager, company_name="Zeta", email="x@z.test")
     b = LeadFactory(owner=manager, company_name="Alpha", email="y@a.test")
