@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models.signals import post_save
 
 from crm.bulk import insert_rows
@@ -140,6 +140,49 @@ def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
         spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
         if rows:
             insert_rows(spec.key_model, rows, ids=False)
+
+
+def registered() -> list[KeySpec]:
+    """The models whose keys are stored (``register``), in registration order."""
+    return list(_SPECS.values())
+
+
+def resync_keys(
+    model: type[models.Model], *, batch: int = 5000, write: bool = True
+) -> tuple[int, int]:
+    """Compare the stored keys of every ``model`` record with the keys its values give now (after
+    a change of the rules' settings: ``CRM_PHONE_REGION``) and write again, through
+    ``sync_keys``, those of the records that differ; ``batch`` records at a time by primary key
+    (memory bounded). Returns (records checked, records whose keys differed). Idempotent: a
+    second run finds nothing to write. ``write=False`` only counts."""
+    spec = _SPECS[model]
+    checked = stale = 0
+    last = 0
+    while True:
+        page = list(
+            model._base_manager.filter(pk__gt=last)
+            .order_by("pk")
+            .values("pk", *spec.source_fields)[:batch]
+        )
+        if not page:
+            return checked, stale
+        last = page[-1]["pk"]
+        ids = [values["pk"] for values in page]
+        stored: dict[int, set[KeyRow]] = {pk: set() for pk in ids}
+        for pk, kind, key in spec.key_model._base_manager.filter(
+            **{f"{spec.record_field}__any": ids}
+        ).values_list(spec.record_field, "kind", "key"):
+            stored[pk].add((kind, key))
+        changed = []
+        for values in page:
+            pk = values.pop("pk")
+            if set(keys_of(model, values)) != stored[pk]:
+                changed.append(pk)
+        checked += len(page)
+        stale += len(changed)
+        if write and changed:
+            with transaction.atomic():  # a record is never left without its keys
+                sync_keys(model, changed)
 
 
 def backfill_keys(
