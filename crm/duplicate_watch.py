@@ -17,20 +17,26 @@ REGION_ID = "duplicate-findings"
 TRIGGER = "input changed delay:400ms"
 
 
-def watch_duplicates(form: forms.BaseForm, fields: Iterable[str], url: str) -> None:
+def watch_attrs(url: str, region_id: str = REGION_ID) -> dict[str, str]:
+    """The attributes that make an input post its form to the check ``url`` as the user types,
+    the answer going into the live region ``region_id``."""
+    return {
+        "hx-post": url,
+        "hx-trigger": TRIGGER,
+        "hx-target": f"#{region_id}",
+        "hx-swap": "innerHTML",
+        "hx-include": "closest form",
+        "hx-sync": f"#{region_id}:replace",
+        "aria-describedby": region_id,
+    }
+
+
+def watch_duplicates(
+    form: forms.BaseForm, fields: Iterable[str], url: str, region_id: str = REGION_ID
+) -> None:
     """Give ``form``'s identifying ``fields`` (those it has) the attributes of the check."""
     for name in fields:
         field = form.fields.get(name)
         if field is None or field.disabled:
             continue
-        field.widget.attrs.update(
-            {
-                "hx-post": url,
-                "hx-trigger": TRIGGER,
-                "hx-target": f"#{REGION_ID}",
-                "hx-swap": "innerHTML",
-                "hx-include": "closest form",
-                "hx-sync": f"#{REGION_ID}:replace",
-                "aria-describedby": REGION_ID,
-            }
-        )
+        field.widget.attrs.update(watch_attrs(url, region_id))

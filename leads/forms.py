@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.custom_fields import CustomFieldsMixin, RecordFormMixin
-from crm.duplicate_watch import watch_duplicates
+from crm.duplicate_watch import REGION_ID, watch_attrs, watch_duplicates
 from crm.models import (
     CrmSettings,
     CustomFieldScope,
@@ -317,16 +317,39 @@ class LeadQuickForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
         return bool(self.exact_duplicates) or bool(self["confirm_duplicate"].value())
 
 
-class LeadNameForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
+class LeadCellForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
+    """Inline edit of a cell of the leads table, checked for duplicates as the rep types, like
+    the forms (docs/rules.md#duplicates-on-entry): its inputs post the cell's form to the same
+    check, with the lead's other identifying values as hidden inputs (``others``: read for the
+    check only, never saved by the cell), into the cell's own live region (``region_id``)."""
+
+    cell = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.region_id = f"{REGION_ID}-{self.instance.pk}-{self.cell}"
+        self.watch = watch_attrs(duplicate_check_url(self.instance), self.region_id)
+        self.others = [
+            (name, getattr(self.instance, name) or "")
+            for name in IDENTIFYING["lead"]
+            if name not in self.fields
+        ]
+
+
+class LeadNameForm(LeadCellForm):
     """Inline edit of the name cell of the leads table."""
+
+    cell = "name"
 
     class Meta:
         model = Lead
         fields = ["first_name", "last_name"]
 
 
-class LeadCompanyForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
+class LeadCompanyForm(LeadCellForm):
     """Inline edit of the company cell of the leads table."""
+
+    cell = "company"
 
     class Meta:
         model = Lead

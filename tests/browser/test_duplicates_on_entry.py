@@ -16,6 +16,7 @@ from leads.models import Lead
 from tests.browser.data import build_team
 from tests.browser.screenshots import shot
 from tests.browser.test_flows import log_in
+from tests.factories import LeadFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -91,3 +92,40 @@ def test_lead_form_warns_as_you_type_and_keyboard_reaches_the_link(page: Any) ->
     expect(region).to_be_empty()
     page.get_by_role("button", name="Create lead").click()
     expect(page.locator("#messages")).to_contain_text("created")
+
+
+def test_inline_cell_edit_warns_as_you_type(page: Any) -> None:
+    """A cell of the leads table edited in place checks for duplicates as the forms do: typing
+    the company of a namesake lead shows it, with its link, in the cell; saving still saves."""
+    team = build_team()
+    mine = LeadFactory(
+        owner=team.rep, first_name="Zed", last_name="Quist", company_name="Initech", website=""
+    )
+    other = LeadFactory(
+        owner=team.rep, first_name="Zed", last_name="Quist", company_name="Acme", website=""
+    )
+    log_in(page, team.rep.username)
+    row = page.locator(
+        "#results tbody tr", has=page.locator(f'a[href="{mine.get_absolute_url()}"]')
+    )
+    row.hover()
+    row.get_by_title("Edit company").click()
+    field = row.get_by_label("Company name")
+    expect(field).to_be_focused()
+    region = row.locator(f"#duplicate-findings-{mine.pk}-company")
+    expect(region).to_have_attribute("aria-live", "polite")
+    with page.expect_response(lambda r: "/leads/duplicates/check/" in r.url):
+        field.fill("ACME SA")
+    expect(region).to_contain_text("Possible duplicate")
+    expect(region).to_contain_text("same name Zed Quist at Acme")
+    link = region.get_by_role("link", name=re.compile("Zed Quist"))
+    expect(link).to_have_attribute("href", other.get_absolute_url())
+    review_shots(page, "lead-inline-cell-duplicate")
+    # Back to a company nobody has: the warning goes; saving is never blocked.
+    with page.expect_response(lambda r: "/leads/duplicates/check/" in r.url):
+        field.fill("Initrode")
+    expect(region).to_be_empty()
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator("#results tbody tr", has_text="Initrode")).to_have_count(1)
+    mine.refresh_from_db()
+    assert mine.company_name == "Initrode"

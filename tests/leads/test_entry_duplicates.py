@@ -230,3 +230,77 @@ def test_quick_add_identical_by_phone_in_another_format_warns(rep_client: Client
     # Same name at the same company (legal form ignored): an exact duplicate, asked about.
     page = rep_client.post(reverse("leads:quick_create"), typed, headers=HTMX).content.decode()
     assert "Save anyway" in page and Lead.objects.count() == 1
+
+
+def _cell_inputs(page: str) -> dict[str, str]:
+    """The name -> value of the inputs of a cell's small form (as the browser would post them)."""
+    return {
+        name: value
+        for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)
+        if name != "csrfmiddlewaretoken"
+    }
+
+
+@pytest.mark.parametrize("cell", ["name", "company"])
+def test_inline_cell_edit_checks_for_duplicates_as_you_type(
+    rep_client: Client, rep: Any, cell: str
+) -> None:
+    """The defect: the table's cells edited in place had no check as you type, while the forms
+    and the quick add do. The cell's inputs post the cell's form (with the lead's other
+    identifying values) to the same check, into a live region of the cell."""
+    lead = LeadFactory(
+        owner=rep,
+        first_name="Zed",
+        last_name="Quist",
+        company_name="Initech",
+        email="zed@i.example",
+        phone="",
+        mobile="",
+        website="",
+    )
+    other = LeadFactory(first_name="Anne", last_name="Martin", company_name="ACME")
+    url = reverse("leads:inline", args=[lead.pk, cell])
+    page = rep_client.get(url, headers=HTMX).content.decode()
+    check = f"{reverse('leads:duplicate_check')}?for=lead&amp;exclude={lead.pk}"
+    region = f"duplicate-findings-{lead.pk}-{cell}"
+    assert f'hx-post="{check}"' in page
+    assert 'hx-trigger="input changed delay:400ms"' in page
+    assert f'hx-target="#{region}"' in page and f'aria-describedby="{region}"' in page
+    assert f'id="{region}"' in page and 'aria-live="polite"' in page
+    typed = _cell_inputs(page)
+    if cell == "name":
+        assert typed["company_name"] == "Initech" and typed["email"] == "zed@i.example"
+        typed.update(first_name="anne", last_name="MARTIN", company_name="ACME")
+        # The same check, but with the lead's company: a namesake elsewhere is no duplicate.
+        elsewhere = {**typed, "company_name": "Initech"}
+    else:
+        assert typed["first_name"] == "Zed" and typed["last_name"] == "Quist"
+        typed.update(first_name="Anne", last_name="Martin", company_name="ACME SA")
+        elsewhere = {**typed, "company_name": "Globex"}
+    found = rep_client.post(
+        reverse("leads:duplicate_check") + f"?for=lead&exclude={lead.pk}", typed
+    )
+    text = found.content.decode()
+    assert "Possible duplicate" in text and other.get_absolute_url() in text
+    assert "same name Anne Martin at ACME" in text
+    nothing = rep_client.post(
+        reverse("leads:duplicate_check") + f"?for=lead&exclude={lead.pk}", elsewhere
+    )
+    assert "Possible duplicate" not in nothing.content.decode()
+
+
+def test_inline_cell_save_changes_only_its_own_fields(rep_client: Client, rep: Any) -> None:
+    """The other identifying values ride along for the check only: saving the cell keeps them."""
+    lead = LeadFactory(owner=rep, first_name="Zed", last_name="Q", email="zed@i.example")
+    url = reverse("leads:inline", args=[lead.pk, "name"])
+    data = {
+        "first_name": "Zoe",
+        "last_name": "Q",
+        "email": "changed@x.example",
+        "company_name": "X",
+    }
+    response = rep_client.post(url, data, headers=HTMX)
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.email) == ("Zoe", "zed@i.example")
+    assert lead.company_name != "X"
