@@ -31,9 +31,11 @@ MAX_ID = 2**63 - 1  # a larger id in the path is no merge (and no database integ
 
 class MergeCreateSerializer(serializers.Serializer[Any]):
     merged_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=100
     )
-    values = serializers.DictField(child=serializers.IntegerField(min_value=1), required=False)
+    values = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
+    )
 
 
 class MergeSerializer(serializers.ModelSerializer[Merge]):

@@ -65,3 +65,14 @@ def test_leads_merge_then_undo(rep: Any, rep_api: Any) -> None:
     assert rep_api.delete(f"/api/v2/leads/{keep.pk}/merge/{merge_id}").status_code == 200
     assert Lead.objects.filter(pk=other.pk).exists()
     assert rep_api.delete(f"/api/v2/leads/{keep.pk}/merge/99999").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["contacts", "leads"])
+def test_merge_of_an_id_too_large_for_the_database_is_refused_not_a_500(
+    rep: Any, rep_api: Any, kind: str
+) -> None:
+    """Bad input never gives a 500: an id past the database's integers is refused by field."""
+    keep = ContactFactory(owner=rep) if kind == "contacts" else LeadFactory(owner=rep)
+    for body in ({"merged_ids": [2**70]}, {"merged_ids": [keep.pk], "values": {"email": 2**70}}):
+        response = rep_api.post(f"/api/v2/{kind}/{keep.pk}/merge", body)
+        assert response.status_code == 422, body
