@@ -330,8 +330,11 @@ def _group_refusal(
         if record is None or expected in (None, ""):
             continue
         if isinstance(expected, str):
-            expected = datetime.datetime.fromisoformat(expected)
-        if getattr(record, "updated_at", expected) != expected:
+            try:
+                expected = datetime.datetime.fromisoformat(expected)
+            except ValueError:  # not a stamp this page gave: the record is not known as read
+                expected = None
+        if expected is None or getattr(record, "updated_at", expected) != expected:
             return _(
                 "“%(record)s” was changed by someone else since you opened this page: "
                 "check the values and merge again."

@@ -51,11 +51,14 @@ class MergePage:
     display: Callable[[models.Model], str] = str
 
 
+MAX_ID = 2**63 - 1  # a larger id is no record (and no database integer)
+
+
 def ids_of(values: Sequence[str]) -> list[int]:
     seen: list[int] = []
     for value in values:
         for part in str(value).split(","):
-            if part.strip().isdigit() and int(part) not in seen:
+            if part.strip().isdigit() and 0 < int(part) <= MAX_ID and int(part) not in seen:
                 seen.append(int(part))
     return seen
 

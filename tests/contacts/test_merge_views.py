@@ -147,3 +147,27 @@ def test_managers_read_the_merges_in_the_admin(manager_client: Any, client: Any)
     assert manager_client.get(url("admin:crm_merge_changelist")).status_code == 200
     client.force_login(UserFactory(username="staffrep", role="rep", is_staff=True))
     assert client.get(url("admin:crm_merge_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("model", ["contacts", "leads"])
+def test_bad_input_on_the_merge_page_is_refused_never_a_500(
+    rep: Any, rep_client: Client, model: str
+) -> None:
+    """Ids past the database's integers, in the query or the path, and a forged version stamp:
+    the search for a record, a 404 or the page with a clear message, and nothing merged."""
+    factory = ContactFactory if model == "contacts" else LeadFactory
+    keep, other = factory(owner=rep), factory(owner=rep)
+    url = reverse(f"{model}:merge", args=[keep.pk])
+    huge = str(2**70)
+    for method in ("get", "post"):  # no other record: the search for one
+        response = getattr(rep_client, method)(url, {"with": [huge]})
+        assert response.status_code == 200, method
+        assert 'name="q"' in response.content.decode()
+    response = rep_client.get(f"/{model}/{huge}/merge/", {"with": [keep.pk]})
+    assert response.status_code == 404
+    response = rep_client.post(f"/{model}/merges/{huge}/undo/")
+    assert response.status_code == 404
+    response = rep_client.post(url, {"with": [other.pk], f"version_{other.pk}": "garbage"})
+    assert response.status_code == 400
+    assert "was changed by someone else" in response.content.decode()
+    assert not Merge.objects.exists()
