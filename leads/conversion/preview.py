@@ -172,7 +172,8 @@ def _key_matches(
         for lead_id, kind, key, contact_id, owner_id, *lead in cursor.fetchall():
             item = matched.get(lead_id)
             if item is None:
-                item = matched[lead_id] = _Matched(*(value or "" for value in lead))
+                first, last, company, phone, mobile = (value or "" for value in lead)
+                item = matched[lead_id] = _Matched(first, last, company, phone, mobile)
             item.add(kind, contact_id)
             if kind == KeyKind.PHONE:
                 item.phone_keys[contact_id].add(key)
@@ -249,7 +250,7 @@ def selection_counts(preview: BatchPreview, *, actor: User, lead_ids: list[int])
     rules = CrmSettings.load()
     want_org_names = rules.match_organization_name or rules.match_person_name_and_organization
     kinds = [
-        kind
+        kind.value
         for kind, wanted in (
             (KeyKind.EMAIL, rules.match_person_email),
             (KeyKind.PHONE, rules.match_person_phone),
