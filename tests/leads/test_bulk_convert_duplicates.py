@@ -346,3 +346,141 @@ def test_one_batch_gives_one_organisation_whatever_its_legal_form(
     assert "2 leads name the same organisation as other selected leads" in page
     html(rep_client.post(reverse(URL), {"pk": [lead.pk for lead in leads]}, headers=HTMX))
     assert Contact.objects.filter(is_organization=True).count() == 1
+
+
+@pytest.mark.parametrize(
+    "switched_off",
+    [
+        (),
+        ("match_person_phone",),
+        ("match_person_name_and_organization",),
+        ("match_organization_name",),
+        ("match_organization_domain",),
+        ("match_person_email", "match_organization_name"),
+    ],
+)
+def test_set_based_counts_agree_with_the_single_dialogs_findings(
+    rep: Any, other_rep: Any, switched_off: tuple[str, ...]
+) -> None:
+    """The counts (one join over the stored keys) say what ``find_duplicates`` says lead by
+    lead, whatever rules are on: reasons, the first finding (locked or not), phones written
+    either way, a name matched at an organisation found by its domain alone."""
+    from crm.models import CrmSettings
+    from crm.permissions import can_change
+    from leads.duplicates import find_duplicates
+
+    rules = CrmSettings.load()
+    for name in switched_off:
+        setattr(rules, name, False)
+    rules.save()
+    acme = OrganizationFactory(owner=other_rep, name="Acme", website="https://acme.fr")
+    beta = OrganizationFactory(owner=rep, name="Beta SAS", website="beta.fr")
+    ContactFactory(
+        owner=other_rep,
+        first_name="Ann",
+        last_name="Lee",
+        organization=acme,
+        email="ann@acme.fr",
+        phone="06 11 11 11 11",
+        mobile="",
+    )
+    ContactFactory(
+        owner=rep,
+        first_name="Bob",
+        last_name="Ray",
+        organization=beta,
+        email="",
+        phone="",
+        mobile="+33 6 22 22 22 22",
+    )
+    ContactFactory(
+        owner=other_rep, first_name="Cy", last_name="Doe", email="", phone="0633333333", mobile=""
+    )
+    ContactFactory(
+        owner=rep, first_name="Di", last_name="Eve", email="", phone="0644444444", mobile=""
+    )
+    blank = {"email": "", "phone": "", "mobile": "", "website": "", "company_name": ""}
+    leads = [
+        LeadFactory(
+            owner=rep,
+            **{
+                **blank,
+                "first_name": "Ann",
+                "last_name": "Lee",
+                "email": "ANN@acme.fr",
+                "company_name": "ACME SA",
+            },
+        ),
+        LeadFactory(
+            owner=rep,
+            **{
+                **blank,
+                "first_name": "bob",
+                "last_name": "RAY",
+                "website": "https://www.beta.fr/x",
+            },
+        ),
+        LeadFactory(
+            owner=rep,
+            **{
+                **blank,
+                "first_name": "Zed",
+                "last_name": "Z",
+                "phone": "+33644444444",
+                "mobile": "06 33 33 33 33",
+            },
+        ),
+        LeadFactory(
+            owner=rep,
+            **{
+                **blank,
+                "first_name": "",
+                "last_name": "",
+                "company_name": "Beta",
+                "website": "beta.fr",
+            },
+        ),
+        LeadFactory(
+            owner=rep,
+            **{
+                **blank,
+                "first_name": "Ann",
+                "last_name": "Lée",
+                "email": "ann2@x.fr",
+                "company_name": "Acme",
+            },
+        ),
+        LeadFactory(
+            owner=rep,
+            **{
+                **blank,
+                "first_name": "Nobody",
+                "last_name": "Here",
+                "email": "n@x.fr",
+                "company_name": "Solo",
+            },
+        ),
+        LeadFactory(
+            owner=rep, **{**blank, "first_name": "Twin", "last_name": "Ann", "email": "ann2@x.fr"}
+        ),
+    ]
+    preview = preview_module.BatchPreview(total=len(leads), examined=len(leads))
+    preview_module.selection_counts(preview, actor=rep, lead_ids=[lead.pk for lead in leads])
+
+    findings = find_duplicates(leads, CrmSettings.load())
+    matching = locked = 0
+    counts: dict[str, int] = {}
+    for lead in leads:
+        found = findings[lead.pk]
+        person = found.person if lead.full_name else []
+        organization = found.organization if lead.company_name else []
+        if not (person or organization):
+            continue
+        matching += 1
+        for kind in {preview_module._rule(f) for f in person + organization}:
+            counts[kind] = counts.get(kind, 0) + 1
+        locked += not can_change(rep, (person or organization)[0])
+    labels = {str(label): kind for kind, label in preview_module.REASONS.items()}
+    assert preview.matching == matching > 0
+    assert {labels[label]: n for label, n in preview.reasons} == counts
+    assert preview.locked == locked
