@@ -157,15 +157,23 @@ def _key_matches(
         return matched, owners
     selected, params = in_values_sql("lk.lead_id", lead_ids)
     of_kinds, kind_params = in_values_sql("lk.kind", kinds)
+    # The selection's keys first, once (MATERIALIZED: never re-read per contact key, whatever
+    # the planner thinks of tables not analysed yet), then each looked up in the contacts' index.
     sql = f"""
-        SELECT lk.lead_id, lk.kind, lk.key, ck.contact_id, c.owner_id,
-               l.first_name, l.last_name, l.company_name, l.phone, l.mobile
-        FROM {LeadKey._meta.db_table} lk
-        JOIN {Lead._meta.db_table} l ON l.id = lk.lead_id
-        JOIN {ContactKey._meta.db_table} ck ON ck.kind = lk.kind AND ck.key = lk.key
+        WITH selected AS MATERIALIZED (
+            SELECT lk.lead_id AS lead_id, lk.kind AS kind, lk.key AS key,
+                   l.first_name AS first_name, l.last_name AS last_name,
+                   l.company_name AS company_name, l.phone AS phone, l.mobile AS mobile
+            FROM {LeadKey._meta.db_table} lk
+            JOIN {Lead._meta.db_table} l ON l.id = lk.lead_id
+            WHERE {selected} AND {of_kinds} AND l.converted_at IS NULL
+        )
+        SELECT s.lead_id, s.kind, s.key, ck.contact_id, c.owner_id,
+               s.first_name, s.last_name, s.company_name, s.phone, s.mobile
+        FROM selected s
+        JOIN {ContactKey._meta.db_table} ck ON ck.kind = s.kind AND ck.key = s.key
         JOIN {Contact._meta.db_table} c ON c.id = ck.contact_id
-        WHERE {selected} AND {of_kinds} AND l.converted_at IS NULL
-        ORDER BY lk.lead_id, ck.contact_id
+        ORDER BY s.lead_id, ck.contact_id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *kind_params])
@@ -204,7 +212,7 @@ def _name_matches(wanted: Iterable[str]) -> dict[str, list[tuple[int, int | None
 
 def _shared_keys(lead_ids: list[int]) -> list[tuple[str, str, int]]:
     """(kind, key, lead) for every batch key (``leads.keys.batch_keys``) that two or more of the
-    selected leads share: one query, a ``GROUP BY kind, key`` over their stored keys."""
+    selected leads share: one query, their stored keys counted per (kind, key)."""
     if not lead_ids:
         return []
     person = ", ".join(f"'{kind.value}'" for kind in BATCH_PERSON_KINDS)
@@ -216,26 +224,22 @@ def _shared_keys(lead_ids: list[int]) -> list[tuple[str, str, int]]:
             f" OR ({alias}.kind IN ({org}) AND {lead}.company_name <> ''))"
         )
 
-    outer, outer_params = in_values_sql("lk.lead_id", lead_ids)
-    inner, inner_params = in_values_sql("lk2.lead_id", lead_ids)
-    keys, leads = LeadKey._meta.db_table, Lead._meta.db_table
+    selected, params = in_values_sql("lk.lead_id", lead_ids)
+    # One pass over the selected leads' keys, counted per key by a window (no self-join, so no
+    # plan that loops over the selection once per key, even on tables not analysed yet).
     sql = f"""
-        SELECT lk.kind, lk.key, lk.lead_id
-        FROM {keys} lk
-        JOIN {leads} l ON l.id = lk.lead_id
-        JOIN (
-            SELECT lk2.kind AS kind, lk2.key AS key
-            FROM {keys} lk2
-            JOIN {leads} l2 ON l2.id = lk2.lead_id
-            WHERE {inner} AND l2.converted_at IS NULL AND {side("lk2", "l2")}
-            GROUP BY lk2.kind, lk2.key
-            HAVING COUNT(*) > 1
-        ) shared ON shared.kind = lk.kind AND shared.key = lk.key
-        WHERE {outer} AND l.converted_at IS NULL AND {side("lk", "l")}
-        ORDER BY lk.lead_id
+        SELECT kind, key, lead_id FROM (
+            SELECT lk.kind AS kind, lk.key AS key, lk.lead_id AS lead_id,
+                   COUNT(*) OVER (PARTITION BY lk.kind, lk.key) AS sharing
+            FROM {LeadKey._meta.db_table} lk
+            JOIN {Lead._meta.db_table} l ON l.id = lk.lead_id
+            WHERE {selected} AND l.converted_at IS NULL AND {side("lk", "l")}
+        ) keyed
+        WHERE sharing > 1
+        ORDER BY lead_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*inner_params, *outer_params])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
