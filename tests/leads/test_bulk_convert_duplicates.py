@@ -10,11 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactKey
+from crm.bulk import analyze
 from crm.jobs.models import Job, JobItem
 from crm.keystore import sync_keys
 from leads.conversion import preview as preview_module
-from leads.models import Lead, LeadConversion
+from leads.models import Lead, LeadConversion, LeadKey
 from tests.factories import ContactFactory, LeadFactory, OrganizationFactory
 from tests.jobs import drain
 
@@ -169,6 +170,9 @@ def _big_selection(rep: Any, other_rep: Any, n: int) -> list[int]:
     Lead.objects.bulk_create(leads)
     ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
     sync_keys(Lead, ids)
+    # As an import does after its bulk load (crm.bulk.analyze): the planner's statistics of the
+    # tables just filled, without which PostgreSQL picks nested loops over "empty" tables.
+    analyze(Lead, LeadKey, Contact, ContactKey)
     return ids
 
 
