@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
@@ -34,7 +36,7 @@ def contact_search_text() -> SearchText:
     )
 
 
-def contacts_matching(term: str) -> QuerySet[Contact]:
+def contacts_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
     """The ids of the contacts whose search text contains ``term`` (one search term), for the
     searches that look through a contact: a person's organisation, a deal's contacts."""
     return (

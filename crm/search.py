@@ -68,7 +68,9 @@ class Digits(Func):
     output_field = TextField()
     arity = 1
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         for separator in _SQLITE_PHONE_SEPARATORS:
             sql = f"REPLACE({sql}, '{separator}', '')"
@@ -103,7 +105,9 @@ class AnyOf(Func):
     conditional = True
     arity = 2
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
         column, subquery = self.source_expressions
         column_sql, column_params = compiler.compile(column)
         subquery_sql, subquery_params = compiler.compile(subquery)
