@@ -30,7 +30,7 @@ KINDS = [(PEOPLE, _("People")), (ORGANIZATIONS, _("Organisations"))]
 
 def contact_search_text() -> SearchText:
     """A contact's search text (crm.search): names, organisation name, email and phones' digits;
-    index ``contact_search_trgm_idx`` (migration 0007) is on exactly this expression."""
+    index ``contact_search_trgm_idx`` (migration 0008) is on exactly this expression."""
     return SearchText(
         "first_name", "last_name", "name", "email", Digits(F("mobile")), Digits(F("phone"))
     )

@@ -42,6 +42,8 @@ class User(AbstractUser):
     totp_secret = models.CharField(_("two-factor secret"), max_length=64, blank=True)
     totp_confirmed_at = models.DateTimeField(_("two-factor enrolled"), null=True, blank=True)
     totp_last_step = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # When the user's record last changed (the API's updated_since; sign-ins do not count).
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["username"]
@@ -104,6 +106,7 @@ class LeadSource(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["position", "name"]
@@ -118,6 +121,7 @@ class Tag(models.Model):
     name = models.CharField(_("name"), max_length=64)
     scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["scope", "name"]
@@ -324,7 +328,10 @@ class Note(AttachedModel, TimeStampedModel):
         ordering = ["-created_at", "-id"]
         verbose_name = _("note")
         verbose_name_plural = _("notes")
-        indexes = [models.Index(fields=["content_type", "object_id"], name="note_subject_idx")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="note_subject_idx"),
+            models.Index(fields=["updated_at", "id"], name="note_updated_idx"),  # API sync
+        ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(content=""), name="note_content_not_empty")
         ]
@@ -406,6 +413,7 @@ class Task(AttachedModel, OwnedModel, TimeStampedModel):
             models.Index(fields=["content_type", "object_id"], name="task_subject_idx"),
             models.Index(fields=["owner", "done", "due_at"], name="task_owner_due_idx"),
             models.Index(fields=["done", "due_at"], name="task_due_idx"),
+            models.Index(fields=["updated_at", "id"], name="task_updated_idx"),  # API sync
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(content=""), name="task_content_not_empty"),

@@ -21,6 +21,14 @@ M = TypeVar("M", bound=Model)
 CUSTOM_FIELDS = "custom_fields"
 
 
+def touched(model: type[Model]) -> dict[str, Any]:
+    """``{"updated_at": now}`` for a model that stamps its changes, else ``{}``: for the
+    set-based writes (``QuerySet.update``, raw UPDATEs) that skip ``auto_now``, so that the
+    API's ``updated_since`` sees the rows they change."""
+    field = next((f for f in model._meta.concrete_fields if f.name == "updated_at"), None)
+    return {"updated_at": timezone.now()} if getattr(field, "auto_now", False) else {}
+
+
 def writable_fields(model: type[Model], *, exclude: Iterable[str] = ()) -> tuple[str, ...]:
     """What a record's forms, the admin and the API may write: its editable fields (many-to-many
     included), less the creation time and ``exclude`` (what other services own)."""

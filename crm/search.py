@@ -5,8 +5,8 @@ numbers reduced to their digits, lowercased, as a single SQL expression
 (``LOWER(first_name || ' ' || ... || REGEXP_REPLACE(phone, '[^0-9]+', '', 'g'))``). Every word of
 a search must appear somewhere in it (``LIKE '%word%'``). On PostgreSQL a trigram GIN index
 (``pg_trgm``, ``gin_trgm_ops``) on exactly that expression answers the ``LIKE`` for words of three
-characters or more, whatever the number of rows (migrations ``leads/0014``, ``contacts/0007``,
-``deals/0008``); SQLite matches the same expression without an index.
+characters or more, whatever the number of rows (migrations ``leads/0015``, ``contacts/0008``,
+``deals/0009``); SQLite matches the same expression without an index.
 
 A word made of phone characters only (digits, ``+ ( ) . - /``) is matched by its digits, so
 "06 12 34", "+33612" and "0612" find "+33 6 12 34 56 78"; a whole search made of phone

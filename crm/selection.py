@@ -16,6 +16,7 @@ from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils.translation import ngettext
 
 from crm.permissions import is_manager
+from crm.records import touched
 
 T = TypeVar("T")
 
@@ -205,7 +206,7 @@ def delete_rows(model: type[Model], ids: list[int]) -> int:
             if on_delete is DO_NOTHING:
                 continue
             if on_delete is SET_NULL:
-                related.update(**{field.name: None})
+                related.update(**{field.name: None}, **touched(related_model))
             elif on_delete is CASCADE:
                 related.delete()
             else:

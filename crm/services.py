@@ -239,7 +239,7 @@ def source_create(user: Any, *, name: str) -> LeadSource:
 
 def source_set_active(user: Any, source: LeadSource, active: bool) -> LeadSource:
     require_manager(user)
-    LeadSource.objects.filter(pk=source.pk).update(active=active)
+    LeadSource.objects.filter(pk=source.pk).update(active=active, updated_at=timezone.now())
     source.active = active
     return source
 

@@ -49,6 +49,7 @@ from crm.models import (
     TrashFile,
 )
 from crm.permissions import is_manager
+from crm.records import touched
 from crm.selection import chunks
 from crm.services import Refused, files_delete_unused
 
@@ -382,7 +383,9 @@ def _relink(plans: list[_Restoring], written: dict[type[models.Model], set[Any]]
             rows = model._base_manager.filter(pk__in=update["pks"], **{f"{attname}__isnull": True})
             changed = list(rows.values_list("pk", flat=True))
             if changed:
-                model._base_manager.filter(pk__in=changed).update(**{attname: record.pk})
+                model._base_manager.filter(pk__in=changed).update(
+                    **{attname: record.pk}, **touched(model)
+                )
                 written[model] |= set(changed)
 
 

@@ -100,6 +100,7 @@ class AssociatedContactSerializer(FastSerializer):
     contact_id = Id()
     role = Text(max_length=100)
     created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 def deal_delete(*, actor: Any, deal: Deal) -> None:
@@ -121,7 +122,7 @@ def deal_contact_add(*, actor: Any, deal: Deal, contact: Contact, role: str = ""
         )
         if not created and link.role != role:
             link.role = role
-            link.save(update_fields=["role"])
+            link.save(update_fields=["role", "updated_at"])
     return link
 
 

@@ -15,7 +15,7 @@ from deals.models import Deal, Stage, StageCategory, idle_deal_days
 
 def deal_search_text() -> SearchText:
     """A deal's own search text: its name, lowercased; index ``deal_search_trgm_idx`` (migration
-    0008) is on exactly this expression."""
+    0009) is on exactly this expression."""
     return SearchText("name")
 
 

@@ -36,6 +36,7 @@ from crm.validators import validate_date_range, validate_single_line
 class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -56,6 +57,7 @@ class Stage(models.Model):
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"))
     category = models.CharField(_("category"), max_length=16, choices=StageCategory.choices)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     likelihood = models.PositiveSmallIntegerField(_("win likelihood (%)"), default=0)
 
     objects = StageQuerySet.as_manager()
@@ -83,6 +85,7 @@ class Stage(models.Model):
 
 class LossReason(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -97,6 +100,7 @@ class DealUnqualifiedReason(models.Model):
     """Why a deal was moved to an unqualified stage (Sell's "deal unqualified reasons")."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -244,6 +248,7 @@ class Deal(OwnedModel, TimeStampedModel):
             models.Index(fields=["value"], name="deal_value_idx"),
             models.Index(fields=["name"], name="deal_name_idx"),
             models.Index(fields=["closed_at"], name="deal_closed_idx"),
+            models.Index(fields=["updated_at", "id"], name="deal_updated_idx"),  # API sync
         ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
@@ -300,6 +305,7 @@ class DealContact(models.Model):
     )
     role = line_field(_("role"), 100)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("deal contact")

@@ -305,9 +305,10 @@ def stage_move(user: Any, stage: Any, direction: int) -> bool:
         this_position, other_position = this.position, other.position
         # (pipeline, position) is unique: park one row past the end while swapping.
         parking = max(s.position for s in stages) + 1
+        now = timezone.now()
         stage_model.objects.filter(pk=this.pk).update(position=parking)
-        stage_model.objects.filter(pk=other.pk).update(position=this_position)
-        stage_model.objects.filter(pk=this.pk).update(position=other_position)
+        stage_model.objects.filter(pk=other.pk).update(position=this_position, updated_at=now)
+        stage_model.objects.filter(pk=this.pk).update(position=other_position, updated_at=now)
     return True
 
 

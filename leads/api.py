@@ -210,6 +210,7 @@ class LeadConversionSerializer(FastSerializer):
     creator_id = serializers.IntegerField(source="converted_by_id", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     undone_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True)
     merged = serializers.SerializerMethodField()
 
     @extend_schema_field(MergedSerializer(many=True))

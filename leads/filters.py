@@ -26,7 +26,7 @@ CONVERTED = "converted"
 
 def lead_search_text() -> SearchText:
     """A lead's search text (crm.search): names, company, email and phones' digits; index
-    ``lead_search_trgm_idx`` (migration 0014) is on exactly this expression."""
+    ``lead_search_trgm_idx`` (migration 0015) is on exactly this expression."""
     return SearchText(
         "first_name", "last_name", "company_name", "email", Digits(F("mobile")), Digits(F("phone"))
     )

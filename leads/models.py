@@ -39,6 +39,7 @@ class LeadStatus(models.TextChoices):
 
 class LeadUnqualifiedReason(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -118,7 +119,7 @@ class Lead(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(fields=["company_name"], name="lead_company_idx"),
             models.Index(Lower("email"), name="lead_email_ci_idx"),
             models.Index(Lower("company_name"), name="lead_company_ci_idx"),  # import duplicates
-            models.Index(fields=["updated_at"], name="lead_updated_idx"),
+            models.Index(fields=["updated_at", "id"], name="lead_updated_idx"),  # API sync
             # The reports (reports.selectors, docs/benchmarks.md#reports): a rep's or the team's
             # leads over a period read from the index alone (PostgreSQL; SQLite ignores them).
             models.Index(
@@ -238,6 +239,7 @@ class LeadConversion(models.Model):
         db_index=False,  # conversion_creator_idx (converted_by, -created_at)
     )
     created_at = models.DateTimeField(_("converted at"), db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,12 +6,16 @@ share: ``documented`` (filters in the schema), ``form_changes``, ``email_filter`
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -45,6 +49,29 @@ def parse_bool(value: str, name: str) -> bool:
     if text in {"false", "0", "no"}:
         return False
     raise invalid({name: [_("Must be true or false.")]})
+
+
+def parse_when(value: str, name: str) -> datetime.datetime:
+    """An ISO 8601 time (``2026-12-01T09:30:00+01:00``, ``...Z``; without a zone, the
+    instance's) or a date (its midnight, the instance's time zone)."""
+    text = value.strip()
+    # An unencoded "+01:00" in a query string arrives as " 01:00".
+    text = re.sub(r"^(\S+T\S+) (\d\d:?\d\d)$", r"\1+\2", text)
+    try:
+        when = parse_datetime(text)
+        if when is None and (day := parse_date(text)) is not None:
+            when = datetime.datetime.combine(day, datetime.time())
+    except ValueError:
+        when = None
+    if when is None:
+        raise invalid({name: [_("Give a time as ISO 8601, e.g. 2026-12-01T09:30:00Z.")]})
+    try:
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+        # In UTC: PostgreSQL refuses offsets past 15:59 (-21:46 is a valid ISO 8601 offset).
+        return when.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        raise invalid({name: [_("Give a time as ISO 8601, e.g. 2026-12-01T09:30:00Z.")]}) from None
 
 
 def parse_text(value: str, name: str) -> str:
@@ -92,6 +119,14 @@ def filter_parameters(
                 "sort_by", OpenApiTypes.STR, enum=choices, description="field:asc or field:desc"
             )
         )
+    params.append(
+        OpenApiParameter(
+            "updated_since",
+            OpenApiTypes.DATETIME,
+            description="Only the records changed at or after this time (ISO 8601): with "
+            "sort_by=updated_at and the next_page cursors, a sync (docs/api.md#sync).",
+        )
+    )
     for name, spec in filters.items():
         kind = spec.kind
         params.append(
@@ -111,6 +146,17 @@ class ReadResource(viewsets.GenericViewSet):
     filters: dict[str, Filter] = {}
     sort_fields: dict[str, str] = {"id": "id"}
     default_sort = "id"
+    # The column ``updated_since`` and ``sort_by=updated_at`` read ("" for none: then the
+    # resource overrides ``changed_since``).
+    updated_field = "updated_at"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.updated_field and "updated_at" not in cls.sort_fields:
+            cls.sort_fields = {**cls.sort_fields, "updated_at": cls.updated_field}
+
+    def changed_since(self, queryset: QuerySet[Any], when: datetime.datetime) -> QuerySet[Any]:
+        return queryset.filter(**{f"{self.updated_field}__gte": when})
 
     # ---- reads
 
@@ -135,6 +181,9 @@ class ReadResource(viewsets.GenericViewSet):
             if len(pieces) > 1000:
                 raise invalid({"ids": [_("At most 1000 ids.")]})
             queryset = queryset.filter(pk__in=[parse_id(p.strip(), "ids") for p in pieces])
+        since = params.get("updated_since")
+        if since:
+            queryset = self.changed_since(queryset, parse_when(since, "updated_since"))
         for name, spec in self.filters.items():
             raw = params.get(name)
             if raw is None or raw == "":
@@ -146,7 +195,23 @@ class ReadResource(viewsets.GenericViewSet):
                 queryset = spec.apply(queryset, value)
             else:
                 queryset = queryset.filter(**{spec.lookup: value})
-        return queryset.order_by(*self.ordering())
+        return queryset.order_by(*self.order_by(queryset.model))
+
+    def order_by(self, model: type[Model]) -> list[Any]:
+        """``ordering()`` for ``order_by``, with nulls last in both directions on both databases
+        (PostgreSQL puts them first when descending, SQLite first when ascending), so that a
+        page and a cursor (``crm.api.dialect.Cursor``) see one order everywhere."""
+        keys: list[Any] = []
+        for key in self.ordering():
+            name = key.lstrip("-")
+            field: Any = model._meta.get_field(name)
+            if not field.null:
+                keys.append(key)
+            elif key.startswith("-"):
+                keys.append(F(name).desc(nulls_last=True))
+            else:
+                keys.append(F(name).asc(nulls_last=True))
+        return keys
 
     def ordering(self) -> list[str]:
         raw = self.request.query_params.get("sort_by") or self.default_sort

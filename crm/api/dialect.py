@@ -1,5 +1,6 @@
 """Zendesk Sell Core API v2 dialect for Django REST Framework: bearer tokens, the ``{"data": ...}``
-envelope in and out, page/per_page pagination, and the error envelope.
+envelope in and out, pagination (page/per_page, and cursors for deep reads), and the error
+envelope.
 
 Every answer is built here: views hand over plain dicts (``one``) or a page of them, and every
 refusal becomes ``{"errors": [{"error": {...}, "meta": {"type": "error"}}], "meta": {...}}``.
@@ -7,8 +8,12 @@ refusal becomes ``{"errors": [{"error": {...}, "meta": {"type": "error"}}], "met
 
 from __future__ import annotations
 
+import datetime
+import decimal
 from typing import Any
 
+from django.core import signing
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -48,27 +53,46 @@ def _positive_int(request: Request, name: str, default: int, maximum: int | None
 
 
 class SellPagination(BasePagination):
-    """``page`` from 1 and ``per_page`` (25, at most 100). ``meta.count`` is the number of items
-    in this page, as in Sell; ``next_page`` is there when a further page exists. One query: the
-    page is read with one extra row to know whether another follows."""
+    """``page`` from 1 and ``per_page`` (25, at most 100), or a ``cursor``. ``meta.count`` is the
+    number of items in this page, as in Sell; ``next_page`` is there when a further page exists.
+    One query: the page is read with one extra row to know whether another follows.
+
+    A ``page`` is an OFFSET, so its cost grows with its depth. A ``cursor`` (see ``Cursor``)
+    holds the sort values of the last row sent and asks for the rows after it, which an index
+    serves at any depth. ``next_page`` carries a cursor unless the request named a ``page``
+    (then it names the next page, as before)."""
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         self.request = request
         self.view = view
-        self.page = _positive_int(request, "page", 1, MAX_PAGE)
         self.per_page = _positive_int(request, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        raw_cursor = request.query_params.get("cursor")
+        self.by_page = raw_cursor is None and "page" in request.query_params
+        self.page = _positive_int(request, "page", 1, MAX_PAGE)
+        self.keys = list(getattr(view, "ordering", lambda: ["id"])())
+        if raw_cursor is not None:
+            if "page" in request.query_params:
+                raise invalid({"cursor": [_("Send either page or cursor, not both.")]})
+            queryset = Cursor.decode(raw_cursor, self.keys).after(queryset)
         start = (self.page - 1) * self.per_page
         rows = list(queryset[start : start + self.per_page + 1])
         self.has_next = len(rows) > self.per_page
-        return rows[: self.per_page]
+        rows = rows[: self.per_page]
+        self.last = rows[-1] if rows else None
+        return rows
 
     def get_paginated_response(self, data: Any) -> Response:
         resource = getattr(self.view, "resource", "item")
         url = self.request.build_absolute_uri()
         links = {"self": url}
-        if self.has_next:
+        if self.has_next and self.by_page:
             links["next_page"] = replace_query_param(url, "page", self.page + 1)
-        if self.page > 1:
+        elif self.has_next and self.last is not None:
+            cursor = Cursor.of(self.last, self.keys).encode()
+            links["next_page"] = replace_query_param(
+                remove_query_param(url, "page"), "cursor", cursor
+            )
+        if self.by_page and self.page > 1:
             prev = self.page - 1
             links["prev_page"] = (
                 replace_query_param(url, "page", prev)
@@ -92,7 +116,15 @@ class SellPagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-                "description": "Page number, from 1.",
+                "description": "Page number, from 1 (an offset: prefer `cursor` for deep reads).",
+            },
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The rows after the last one of the previous page: take it from "
+                "`meta.links.next_page`. Its cost does not depend on its depth.",
             },
             {
                 "name": "per_page",
@@ -102,6 +134,94 @@ class SellPagination(BasePagination):
                 "description": f"Items per page ({DEFAULT_PER_PAGE} by default).",
             },
         ]
+
+
+# ------------------------------------------------------------------------------------------
+# Cursors
+
+CURSOR_SALT = "crm.api.cursor"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+class Cursor:
+    """A position in a sorted list: the sort keys (``["-value", "-id"]``, as ``order_by`` takes
+    them; the last is always the id) and the values of the last row sent. Signed, so a cursor
+    that was cut or altered is refused with a 422 instead of reaching the database.
+
+    Nulls sort last whatever the direction (``ReadResource.order_by`` asks both databases for
+    it), so the rows after a position are: a greater (or, descending, smaller) value, or a null
+    one; or the same value and rows after on the next key."""
+
+    def __init__(self, keys: list[str], values: list[Any]) -> None:
+        self.keys = keys
+        self.values = values
+
+    @classmethod
+    def of(cls, row: Model, keys: list[str]) -> Cursor:
+        values = []
+        for key in keys:
+            field: Any = row._meta.get_field(key.lstrip("-"))
+            values.append(_plain(getattr(row, field.attname)))
+        return cls(keys, values)
+
+    def encode(self) -> str:
+        return signing.dumps({"k": self.keys, "v": self.values}, salt=CURSOR_SALT, compress=True)
+
+    @classmethod
+    def decode(cls, raw: str, keys: list[str]) -> Cursor:
+        try:
+            payload = signing.loads(raw, salt=CURSOR_SALT)
+        except (signing.BadSignature, ValueError, TypeError):
+            raise invalid(
+                {"cursor": [_("This cursor is not valid: start again from the first page.")]}
+            ) from None
+        if payload.get("k") != keys or len(payload.get("v") or []) != len(keys):
+            raise invalid(
+                {
+                    "cursor": [
+                        _("This cursor belongs to another sort order: keep sort_by as it was.")
+                    ]
+                }
+            )
+        return cls(keys, list(payload["v"]))
+
+    def after(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        model = queryset.model
+        typed = []
+        for key, value in zip(self.keys, self.values, strict=True):
+            field = model._meta.get_field(key.lstrip("-"))
+            try:
+                typed.append(None if value is None else field.to_python(value))
+            except Exception:  # a signed cursor of an older field type
+                raise invalid(
+                    {"cursor": [_("This cursor is not valid: start again from the first page.")]}
+                ) from None
+        condition = Q(pk__in=[])
+        same = Q()
+        for key, value in zip(self.keys, typed, strict=True):
+            name = key.lstrip("-")
+            if value is not None:
+                beyond = Q(**{f"{name}__{'lt' if key.startswith('-') else 'gt'}": value})
+                if model._meta.get_field(name).null:
+                    beyond |= Q(**{f"{name}__isnull": True})
+                condition |= same & beyond
+                same &= Q(**{name: value})
+            else:
+                same &= Q(**{f"{name}__isnull": True})
+        first, value = self.keys[0], typed[0]
+        if value is not None and not model._meta.get_field(first.lstrip("-")).null:
+            # The same rows, said so that an index on the first key starts its scan at the
+            # position instead of filtering from the first row (the OR alone gives no bound).
+            bound = "lte" if first.startswith("-") else "gte"
+            condition &= Q(**{f"{first.lstrip('-')}__{bound}": value})
+        return queryset.filter(condition)
 
 
 # ------------------------------------------------------------------------------------------
@@ -191,6 +311,7 @@ ERROR_CODES = ("400", "401", "403", "404", "405", "413", "415", "422", "429")
 
 __all__ = [
     "ApiError",
+    "Cursor",
     "SellPagination",
     "error_response",
     "exception_handler",

@@ -6,9 +6,10 @@ everyone's. A batch of lead conversions above the threshold answers 202 with its
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -112,6 +113,16 @@ class JobViewSet(ReadResource):
         "kind": Filter(lookup="kind"),
     }
     sort_fields = {"id": "id", "created_at": "created_at"}
+    updated_field = ""
+
+    def changed_since(self, queryset: QuerySet[Job], when: datetime.datetime) -> QuerySet[Job]:
+        # A job changes as it starts, beats (its progress) and ends.
+        return queryset.filter(
+            Q(created_at__gte=when)
+            | Q(started_at__gte=when)
+            | Q(heartbeat_at__gte=when)
+            | Q(finished_at__gte=when)
+        )
 
     def get_queryset(self) -> QuerySet[Job]:
         return visible_jobs(self.request.user)

@@ -201,6 +201,7 @@ class TagSerializer(FastSerializer):
     resource_type = TagTypeField(source="scope")
     scope = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class SourceSerializer(NamedSerializer):
@@ -294,6 +295,7 @@ class UserSerializer(FastSerializer):
     status = serializers.SerializerMethodField()
     confirmed = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(source="date_joined", read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     def get_name(self, obj: Any) -> str:
         return obj.get_full_name() or obj.username

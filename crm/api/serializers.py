@@ -219,3 +219,4 @@ class ProfileSerializer(FastSerializer):
 class NamedSerializer(FastSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=100, validators=[validate_single_line])
+    updated_at = serializers.DateTimeField(read_only=True)

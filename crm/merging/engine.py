@@ -30,7 +30,7 @@ from crm.merging.models import Merge
 from crm.merging.snapshot import MergeSnapshot, Moved, Removed
 from crm.models import CrmSettings, Document, DocumentLink, FieldChange, Note, Task
 from crm.permissions import can_change, is_manager
-from crm.records import json_value
+from crm.records import json_value, touched
 from crm.selection import chunks
 from crm.services import Refused
 
@@ -179,9 +179,14 @@ def _remap(relation: _Relation, mapping: dict[int, int], left: list[int], using:
     )
     pk = quote(relation.model._meta.pk.column)
     pairs = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(mapping))
-    params: list[Any] = [v for item in mapping.items() for v in item]
+    params: list[Any] = []
+    touch = ""
+    if stamp := touched(relation.model):  # a moved deal or task changed: the API's sync sees it
+        touch = f", {quote('updated_at')} = %s"
+        params.append(conn.ops.adapt_datetimefield_value(stamp["updated_at"]))
+    params += [v for item in mapping.items() for v in item]
     sql = (
-        f"UPDATE {table} SET {column} = m.kept FROM (SELECT v.column1 AS merged, "
+        f"UPDATE {table} SET {column} = m.kept{touch} FROM (SELECT v.column1 AS merged, "
         f"v.column2 AS kept FROM (VALUES {pairs}) AS v) AS m "
         f"WHERE {table}.{column} = m.merged"
     )
@@ -499,7 +504,7 @@ def _merge(
             relation.model._base_manager.filter(pk__in=removed)._raw_delete(using)
         if emptied:
             relation.by_pks(pk for pks in emptied.values() for pk in pks).update(
-                **{relation.attname: None}
+                **{relation.attname: None}, **touched(relation.model)
             )
         sources = sorted(moved)
         left = [*removed, *(pk for pks in emptied.values() for pk in pks)]
@@ -697,7 +702,8 @@ def record_merge_undo(*, kind: MergeKind, actor: Any, merge: Merge) -> models.Mo
                         relation.attname: Case(
                             *whens, default=F(relation.attname), output_field=output
                         )
-                    }
+                    },
+                    **touched(relation.model),
                 )
         by_model: dict[str, list[Removed]] = defaultdict(list)
         for removed in snapshot.removed:

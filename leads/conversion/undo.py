@@ -320,7 +320,7 @@ def lead_conversion_undo(*, actor: User, conversion: LeadConversion) -> Lead:
         # 0007), so a stale copy of the lead saved elsewhere cannot reverse it.
         conversion.undone_at = timezone.now()
         conversion.undone_by = actor
-        conversion.save(update_fields=["undone_at", "undone_by"])
+        conversion.save(update_fields=["undone_at", "undone_by", "updated_at"])
         # The lead, exactly as it was (older snapshots kept every field: same values).
         values = snapshot.lead_values()
         for name, value in values.items():

@@ -1,5 +1,5 @@
 """On PostgreSQL the list searches read their trigram indexes (crm.search; migrations
-contacts/0007, deals/0008, leads/0014): the query's expression is exactly the index's, for one
+contacts/0008, deals/0009, leads/0015): the query's expression is exactly the index's, for one
 word, two words and a phone fragment. On SQLite there is no such index (plain matching)."""
 
 from __future__ import annotations

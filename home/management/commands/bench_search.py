@@ -232,9 +232,9 @@ class Command(BaseCommand):
         indexes = [
             import_module(f"{app}.migrations.{name}")
             for app, name in (
-                ("leads", "0014_search_trigram_index"),
-                ("contacts", "0007_search_trigram_index"),
-                ("deals", "0008_search_trigram_index"),
+                ("leads", "0015_search_trigram_index"),
+                ("contacts", "0008_search_trigram_index"),
+                ("deals", "0009_search_trigram_index"),
             )
         ]
         with transaction.atomic(), connection.cursor() as cursor:

@@ -28,7 +28,7 @@ def postgresql_only(sql):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contacts", "0006_match_keys")]
+    dependencies = [("contacts", "0007_api_sync")]
 
     operations = [
         TrigramExtension(),  # CREATE EXTENSION IF NOT EXISTS pg_trgm; nothing on SQLite

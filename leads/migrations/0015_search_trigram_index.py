@@ -1,6 +1,6 @@
 """The leads search's trigram index (crm.search, docs/rules.md#search): PostgreSQL only, on
 exactly ``leads.filters.lead_search_text()`` as PostgreSQL compiles it (checked by
-tests/crm/test_search_indexes.py). ``pg_trgm`` comes from contacts 0007. SQLite keeps plain
+tests/crm/test_search_indexes.py). ``pg_trgm`` comes from contacts 0008. SQLite keeps plain
 matching: nothing is done there."""
 
 from django.db import migrations
@@ -26,8 +26,8 @@ def postgresql_only(sql):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contacts", "0007_search_trigram_index"),
-        ("leads", "0013_report_indexes"),
+        ("contacts", "0008_search_trigram_index"),
+        ("leads", "0014_api_sync"),
     ]
 
     operations = [migrations.RunPython(postgresql_only(CREATE), postgresql_only(DROP))]

@@ -1,6 +1,6 @@
 """The deals search's trigram index (crm.search, docs/rules.md#search): PostgreSQL only, on
 exactly ``deals.filters.deal_search_text()`` (a deal's lowercased name; checked by
-tests/crm/test_search_indexes.py). ``pg_trgm`` comes from contacts 0007. SQLite keeps plain
+tests/crm/test_search_indexes.py). ``pg_trgm`` comes from contacts 0008. SQLite keeps plain
 matching: nothing is done there."""
 
 from django.db import migrations
@@ -22,8 +22,8 @@ def postgresql_only(sql):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contacts", "0007_search_trigram_index"),
-        ("deals", "0007_deal_board_rank"),
+        ("contacts", "0008_search_trigram_index"),
+        ("deals", "0008_api_sync"),
     ]
 
     operations = [migrations.RunPython(postgresql_only(CREATE), postgresql_only(DROP))]
