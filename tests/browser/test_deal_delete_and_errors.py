@@ -41,9 +41,7 @@ def test_delete_a_deal_from_its_page(page: Any) -> None:
     shot(page, "deal-delete-dialog", full_page=False)
     dialog.get_by_role("button", name="Delete deal").click()
     expect(page).to_have_url(re.compile(r"/deals/$"))
-    expect(page.get_by_role("status").or_(page.locator(".messages"))).to_contain_text(
-        "Verrières atelier moved to the trash."
-    )
+    expect(page.locator(".flash--success")).to_contain_text("Verrières atelier moved to the trash.")
     assert not Deal.objects.filter(pk=deal.pk).exists()
     assert TrashEntry.objects.filter(kind="deal", object_id=deal.pk).exists()
     page.reload()
