@@ -58,7 +58,9 @@ def _array(values: list[str]) -> str:
     return "(ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "])"
 
 
-def seed_sql(n: int, reps: list[int], sources: list[int], stages: dict[str, list[int]]) -> list[str]:
+def seed_sql(
+    n: int, reps: list[int], sources: list[int], stages: dict[str, list[int]]
+) -> list[str]:
     """The seeding statements for ``n`` leads (ids from 1, on empty tables)."""
     first, last = _array(FIRST), _array(LAST)
     people, orgs, deals, tasks, notes = n // 4, n // 20, n // 10, n // 10, n // 4
@@ -66,14 +68,14 @@ def seed_sql(n: int, reps: list[int], sources: list[int], stages: dict[str, list
     src = f"(ARRAY{sources})[1 + (g % {len(sources)})]"
     open_stages, closed = stages["open"], stages["won"] + stages["lost"] + stages["unqualified"]
     info_lead = (
-        f"'', 'lead' || g || '@example.com', '+33 6 ' || lpad((g % 100000000)::text, 8, '0'), "
+        "'', 'lead' || g || '@example.com', '+33 6 ' || lpad((g % 100000000)::text, 8, '0'), "
         "'', '', '', '', '', '', 'Lyon', '', '', 'FR', '', '', '', '', '{}'"
     )
     info_contact = (
         "'', 'contact' || g || '@example.com', '+33 7 ' || lpad((g % 100000000)::text, 8, '0'), "
         "'', '', '', '', '', '', 'Paris', '', '', 'FR', '', '', '', '', '{}'"
     )
-    ago = "now() - make_interval(mins => (g * 7919) % 1051200)"  # spread over two years
+    ago = "now() - make_interval(mins => (g::bigint * 7919) % 1051200)"  # spread over two years
     return [
         f"""INSERT INTO leads_lead (id, created_at, updated_at, {INFO}, first_name, last_name,
             company_name, status, owner_id, source_id)
@@ -265,15 +267,19 @@ class Command(BaseCommand):
     def pages(self) -> list[tuple[str, str]]:
         """(label, path) of every page timed; deep pages computed from this database."""
         from contacts.tables import ContactTable
+        from crm.models import User
         from deals.tables import DealTable
         from leads.tables import LeadTable
-
-        from crm.models import User
 
         rep = User.objects.get(username="bench_rep_1").pk
         pages: list[tuple[str, str]] = []
         for label, path, table, extra in (
-            ("leads", "/leads/", LeadTable, [("status=working", "filtered"), (f"owner={rep}", "owner")]),
+            (
+                "leads",
+                "/leads/",
+                LeadTable,
+                [("status=working", "filtered"), (f"owner={rep}", "owner")],
+            ),
             ("contacts", "/contacts/?kind=people", ContactTable, [(f"owner={rep}", "owner")]),
             ("organisations", "/contacts/?kind=organizations", ContactTable, []),
             ("deals", "/deals/", DealTable, [(f"owner={rep}", "owner")]),
@@ -377,22 +383,27 @@ class Command(BaseCommand):
                 samples: list[float] = []
                 while len(samples) < options["repeat"]:
                     started = time.perf_counter()
-                    answer = session.get(base + path, timeout=300)
+                    response = session.get(base + path, timeout=300)
                     samples.append((time.perf_counter() - started) * 1000)
-                    if answer.status_code != 200:
-                        raise CommandError(f"{label}: {answer.status_code} {answer.text[:300]}")
+                    if response.status_code != 200:
+                        raise CommandError(f"{label}: {response.status_code} {response.text[:300]}")
                     if sum(samples) > 5000 and len(samples) >= 3:
                         break  # a slow page: three samples are enough
                 times[label] = statistics.median(samples)
-                sizes[label] = len(answer.content)
+                sizes[label] = len(response.content)
                 sys.stderr.write(f"  {label:<40} {times[label]:9.1f} ms  {counts[label]} q\n")
         finally:
             server.terminate()
             server.wait(timeout=30)
         print(
             json.dumps(
-                {"times": times, "counts": counts, "statuses": statuses, "bytes": sizes,
-                 "pages": dict(pages)}
+                {
+                    "times": times,
+                    "counts": counts,
+                    "statuses": statuses,
+                    "bytes": sizes,
+                    "pages": dict(pages),
+                }
             )
         )
 
