@@ -221,7 +221,9 @@ LAST_PAGE = "last"
 class CappedPaginator(Paginator):
     """A paginator told how many rows there are, counted up to ``COUNT_LIMIT + 1``."""
 
-    count_limit = COUNT_LIMIT
+    @property
+    def count_limit(self) -> int:
+        return COUNT_LIMIT
 
     def __init__(self, object_list: Any, per_page: int, *, counted: int, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)

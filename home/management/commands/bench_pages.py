@@ -75,7 +75,7 @@ def seed_sql(
         "'', 'contact' || g || '@example.com', '+33 7 ' || lpad((g % 100000000)::text, 8, '0'), "
         "'', '', '', '', '', '', 'Paris', '', '', 'FR', '', '', '', '', '{}'"
     )
-    ago = "now() - make_interval(mins => (g::bigint * 7919) % 1051200)"  # spread over two years
+    ago = "now() - make_interval(mins => ((g::bigint * 7919) % 1051200)::int)"  # spread over two years
     return [
         f"""INSERT INTO leads_lead (id, created_at, updated_at, {INFO}, first_name, last_name,
             company_name, status, owner_id, source_id)
