@@ -228,5 +228,6 @@ def test_contact_deal_counts(manager_client: Client, db: Any) -> None:
     DealFactory(organization=org)
     from contacts.selectors import contact_list
 
-    counts = dict(contact_list().filter(pk__in=[org.pk, person.pk]).values_list("pk", "num_deals"))
+    rows = contact_list().filter(pk__in=[org.pk, person.pk])
+    counts = {c.pk: c.num_deals for c in rows}  # type: ignore[attr-defined]
     assert counts == {org.pk: 2, person.pk: 2}
