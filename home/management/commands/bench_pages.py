@@ -29,7 +29,7 @@ import psycopg
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -143,6 +143,9 @@ class Command(BaseCommand):
         parser.add_argument("--db", default="bench_pages", help="database name prefix")
         parser.add_argument("--repeat", type=int, default=7)
         parser.add_argument("--only", default="")
+        parser.add_argument(
+            "--timeout", type=int, default=60, help="statement timeout (s): a page past it fails"
+        )
         parser.add_argument("--no-seed", action="store_true")
         parser.add_argument("--json", default="", help="write the figures to this file too")
         # internal: measure one database (run by the parent with DATABASE_URL set)
@@ -171,7 +174,12 @@ class Command(BaseCommand):
                     options["only"],
                 ],
                 cwd=settings.BASE_DIR,
-                env={**os.environ, "DATABASE_URL": url},
+                # libpq reads PGOPTIONS: every connection of the measure and of gunicorn
+                env={
+                    **os.environ,
+                    "DATABASE_URL": url,
+                    "PGOPTIONS": f"-c statement_timeout={options['timeout'] * 1000}",
+                },
                 capture_output=True,
                 text=True,
                 check=False,
@@ -338,9 +346,13 @@ class Command(BaseCommand):
         counts: dict[str, int | None] = {}
         statuses: dict[str, int] = {}
         for label, path in pages:
-            client.get(path, headers={"Authorization": bearer})  # once-per-process caches
-            with CaptureQueriesContext(connection) as queries:
-                answer = client.get(path, headers={"Authorization": bearer})
+            try:
+                client.get(path, headers={"Authorization": bearer})  # once-per-process caches
+                with CaptureQueriesContext(connection) as queries:
+                    answer = client.get(path, headers={"Authorization": bearer})
+            except DatabaseError:  # the statement timeout
+                statuses[label], counts[label] = 0, None
+                continue
             statuses[label] = answer.status_code
             counts[label] = len(queries) if answer.status_code == 200 else None
         # Times: over HTTP against gunicorn.
@@ -446,9 +458,11 @@ class Command(BaseCommand):
             a, b = results[first]["times"].get(label), results[last]["times"].get(label)
             ratio = f"{b / a:7.2f}" if a and b else f"{'-':>7}"
             counts = "/".join(str(results[s]["counts"].get(label)) for s in sizes)
-            if a is None and b is None:
-                status = results[last]["statuses"].get(label)
-                counts = f"(HTTP {status})"
+            if a is None or b is None:
+                status = [results[s]["statuses"].get(label) for s in sizes]
+                counts += (
+                    " (" + "/".join("timeout" if x == 0 else f"HTTP {x}" for x in status) + ")"
+                )
             self.stdout.write(f"{label:<{width}} {''.join(row)}         {ratio}  {counts}")
 
 
