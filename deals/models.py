@@ -38,6 +38,17 @@ from crm.validators import validate_date_range, validate_single_line
 DEAL_SORT_CLOSE = Coalesce(F("expected_close_date"), Value(datetime.date(9999, 12, 31)))
 
 
+# The order of the cards in a board column (deals.selectors.pipeline_board) and its index: placed
+# deals first (drag and drop), then the most recently closed, the soonest expected to close,
+# the newest.
+BOARD_ORDER = (
+    F("board_rank").asc(nulls_last=True),
+    F("closed_at").desc(nulls_last=True),
+    F("expected_close_date").asc(nulls_last=True),
+    F("id").desc(),
+)
+
+
 class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -263,6 +274,8 @@ class Deal(OwnedModel, TimeStampedModel):
             models.Index(by_id("owner_id"), F("id"), name="deal_owner_sort_idx"),
             models.Index(DEAL_SORT_CLOSE, F("id"), name="deal_close_sort_idx"),
             models.Index(fields=["created_at", "id"], name="deal_created_sort_idx"),
+            # The first cards of a board column: a range of this index per stage.
+            models.Index(F("stage"), *BOARD_ORDER, name="deal_board_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
