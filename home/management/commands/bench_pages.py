@@ -302,6 +302,9 @@ class Command(BaseCommand):
                 pages.append((f"{label} sort {name}", f"{path}{join}sort={name}"))
                 pages.append((f"{label} sort -{name}", f"{path}{join}sort=-{name}"))
             pages.append((f"{label} page 400", f"{path}{join}page=400"))
+            deep = self.seek_link(path, table)
+            if deep:
+                pages.append((f"{label} seek page near the end", deep))
             pages.append((f"{label} last page", f"{path}{join}page=999999"))
         pages += [
             ("board", "/deals/board/"),
@@ -319,6 +322,45 @@ class Command(BaseCommand):
             pages.append((f"admin {model.split('/')[1]}", f"/admin/{model}/"))
             pages.append((f"admin {model.split('/')[1]} search", f"/admin/{model}/?q=martin"))
         return pages
+
+    def seek_link(self, path: str, table: Any) -> str:
+        """The list's "next" link from 100 rows before its end (default sort), as its pager
+        would write it (``?after=<cursor>``): a page as deep as the list is long."""
+        try:
+            from crm.listing import encode_cursor, seek_keys
+        except ImportError:  # before seek pages existed
+            return ""
+        from django.test import RequestFactory
+
+        from contacts.filters import ContactFilter
+        from contacts.selectors import contact_list
+        from crm.models import User
+        from deals.filters import DealFilter
+        from deals.selectors import deal_list
+        from leads.filters import LeadFilter
+        from leads.selectors import lead_list
+
+        request = RequestFactory().get(path)
+        request.user = User.objects.get(username=MANAGER)
+        filterset: Any
+        if path.startswith("/leads/"):
+            filterset = LeadFilter(request.GET, queryset=lead_list(), request=request)
+        elif path.startswith("/contacts/"):
+            filterset = ContactFilter(request.GET, queryset=contact_list(), request=request)
+        else:
+            filterset = DealFilter(request.GET, queryset=deal_list(), request=request)
+        queryset = table(filterset.qs).data.data
+        keys = seek_keys(queryset)
+        if keys is None:
+            return ""
+        from crm.listing import _ordering
+
+        ordered = queryset.order_by(*_ordering(keys))
+        record = ordered.reverse()[100:101].first()
+        if record is None:
+            return ""
+        join = "&" if "?" in path else "?"
+        return f"{path}{join}after={encode_cursor(keys, record)}"
 
     def deep_cursor(self) -> str:
         from crm.api.dialect import Cursor
