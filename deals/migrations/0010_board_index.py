@@ -4,6 +4,26 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+BOARD_INDEX = models.Index(
+    models.F("stage"),
+    models.OrderBy(models.F("board_rank"), nulls_last=True),
+    models.OrderBy(models.F("closed_at"), descending=True, nulls_last=True),
+    models.OrderBy(models.F("expected_close_date"), nulls_last=True),
+    models.OrderBy(models.F("id"), descending=True),
+    name="deal_board_idx",
+)
+
+
+def add_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(apps.get_model("deals", "Deal"), BOARD_INDEX)
+
+
+def remove_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.remove_index(apps.get_model("deals", "Deal"), BOARD_INDEX)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -14,8 +34,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(models.F('stage'), models.OrderBy(models.F('board_rank'), nulls_last=True), models.OrderBy(models.F('closed_at'), descending=True, nulls_last=True), models.OrderBy(models.F('expected_close_date'), nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='deal_board_idx'),
+        # PostgreSQL only: SQLite has no NULLS LAST in an index (and the board reads every
+        # open deal there anyway, deals.selectors._first_cards).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddIndex(model_name="deal", index=BOARD_INDEX)],
+            database_operations=[migrations.RunPython(add_index, remove_index)],
         ),
     ]

@@ -147,6 +147,11 @@ class Command(BaseCommand):
             "--timeout", type=int, default=60, help="statement timeout (s): a page past it fails"
         )
         parser.add_argument("--no-seed", action="store_true")
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="EXPLAIN ANALYZE each page's slowest statement; print its time and plan's top",
+        )
         parser.add_argument("--json", default="", help="write the figures to this file too")
         # internal: measure one database (run by the parent with DATABASE_URL set)
         parser.add_argument("--measure", type=int, default=0, help=argparse_hidden())
@@ -172,6 +177,7 @@ class Command(BaseCommand):
                     str(options["repeat"]),
                     "--only",
                     options["only"],
+                    *(["--explain"] if options["explain"] else []),
                 ],
                 cwd=settings.BASE_DIR,
                 # libpq reads PGOPTIONS: every connection of the measure and of gunicorn
@@ -387,6 +393,7 @@ class Command(BaseCommand):
         client.force_login(manager)
         counts: dict[str, int | None] = {}
         statuses: dict[str, int] = {}
+        plans: dict[str, str] = {}
         for label, path in pages:
             try:
                 client.get(path, headers={"Authorization": bearer})  # once-per-process caches
@@ -397,6 +404,8 @@ class Command(BaseCommand):
                 continue
             statuses[label] = answer.status_code
             counts[label] = len(queries) if answer.status_code == 200 else None
+            if options["explain"] and answer.status_code == 200:
+                plans[label] = self.explain(queries.captured_queries)
         # Times: over HTTP against gunicorn.
         static = Path(settings.STATIC_ROOT) / "staticfiles.json"
         env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
@@ -457,9 +466,30 @@ class Command(BaseCommand):
                     "statuses": statuses,
                     "bytes": sizes,
                     "pages": dict(pages),
+                    "plans": plans,
                 }
             )
         )
+
+    def explain(self, captured: list[dict[str, str]]) -> str:
+        """EXPLAIN ANALYZE of each SELECT of a page; the slowest one's execution time and the
+        top of its plan."""
+        found: list[tuple[float, str]] = []
+        for query in captured:
+            sql = query["sql"].strip()
+            if sql.upper().startswith("DECLARE"):
+                sql = sql[sql.upper().index(" FOR ") + 5 :]
+            if not sql.upper().startswith("SELECT"):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace("%", "%%"))
+                plan = cursor.fetchone()[0]
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            nodes = _plan_nodes(plan[0]["Plan"])
+            took = float(plan[0]["Execution Time"])
+            found.append((took, f"{took:.1f} ms: " + " > ".join(nodes[:7])))
+        return max(found)[1] if found else ""
 
     def sign_in(self, base: str) -> requests.Session:
         session = requests.Session()
@@ -506,6 +536,23 @@ class Command(BaseCommand):
                     " (" + "/".join("timeout" if x == 0 else f"HTTP {x}" for x in status) + ")"
                 )
             self.stdout.write(f"{label:<{width}} {''.join(row)}         {ratio}  {counts}")
+            for size in sizes:
+                plan = results[size].get("plans", {}).get(label)
+                if plan:
+                    self.stdout.write(f"    {_label(size)}: {plan}")
+
+
+def _plan_nodes(node: dict[str, Any], depth: int = 0) -> list[str]:
+    """The plan's nodes, depth first, with the index or table each reads."""
+    name = node["Node Type"]
+    if node.get("Index Name"):
+        name += f" on {node['Index Name']}"
+    elif node.get("Relation Name"):
+        name += f" on {node['Relation Name']}"
+    nodes = [f"{name} ({node.get('Actual Rows', 0)} rows)"]
+    for child in node.get("Plans", []) if depth < 4 else []:
+        nodes += _plan_nodes(child, depth + 1)
+    return nodes
 
 
 def _insecure(session: requests.Session) -> None:
