@@ -497,10 +497,10 @@ class Command(BaseCommand):
         session.headers["X-Forwarded-Proto"] = "https"
         for _ in range(150):
             try:
-                session.get(base + "/login/", timeout=30)
+                session.get(base + "/login/", timeout=120)
                 break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+            except requests.RequestException:  # not listening yet, or still loading
+                time.sleep(0.5)
         _insecure(session)
         token = session.cookies.get("csrftoken", "")
         answer = session.post(
