@@ -27,9 +27,9 @@ def remove_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0008_list_sort_indexes'),
+        ('contacts', '0009_list_sort_indexes'),
         ('crm', '0012_api_sync'),
-        ('deals', '0009_list_sort_indexes'),
+        ('deals', '0010_list_sort_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0007_api_sync'),
+        ('contacts', '0008_search_trigram_index'),
         ('crm', '0012_api_sync'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

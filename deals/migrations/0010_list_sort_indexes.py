@@ -9,9 +9,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0008_list_sort_indexes'),
+        ('contacts', '0009_list_sort_indexes'),
         ('crm', '0012_api_sync'),
-        ('deals', '0008_api_sync'),
+        ('deals', '0009_search_trigram_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
