@@ -19,6 +19,7 @@ from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,
     CustomFieldsFormMixin,
+    LargeTableAdminMixin,
     ParentPermissionInlineMixin,
     RecordPermissionMixin,
     WriteServiceAdminMixin,
@@ -93,7 +94,9 @@ class EmploymentInline(ParentPermissionInlineMixin, admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
+class ContactAdmin(
+    LargeTableAdminMixin, WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin
+):
     form = ContactAdminForm
     actions = [merge_selected_action("contacts:merge")]
     list_display = (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +19,7 @@ from contacts.models import (
 )
 from crm.listing import SearchFilterSet
 from crm.models import Scope, Tag
+from crm.search import Digits, SearchText, matching, word_matches
 
 PEOPLE = "people"
 ORGANIZATIONS = "organizations"
@@ -25,19 +28,31 @@ SUPPORT_INACTIVE = "inactive"
 KINDS = [(PEOPLE, _("People")), (ORGANIZATIONS, _("Organisations"))]
 
 
+def contact_search_text() -> SearchText:
+    """A contact's search text (crm.search): names, organisation name, email and phones' digits;
+    index ``contact_search_trgm_idx`` (migration 0008) is on exactly this expression."""
+    return SearchText(
+        "first_name", "last_name", "name", "email", Digits(F("mobile")), Digits(F("phone"))
+    )
+
+
+def contacts_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
+    """The ids of the contacts whose search text contains ``term`` (one search term), for the
+    searches that look through a contact: a person's organisation, a deal's contacts."""
+    return (
+        Contact.objects.order_by()
+        .alias(search_text=contact_search_text())
+        .filter(word_matches("search_text", term))
+        .values("pk")
+    )
+
+
 def search_contacts(queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
-    """Every word must appear in a name, the organisation's name, the email or a phone."""
-    for word in value.split():
-        queryset = queryset.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(name__icontains=word)
-            | Q(organization__name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(mobile__icontains=word)
-            | Q(phone__icontains=word)
-        )
-    return queryset
+    """Every word must appear in the contact's names, email or phones, or in its organisation's
+    (docs/rules.md#search)."""
+    return matching(
+        queryset, contact_search_text(), value, related=[("organization", contacts_matching)]
+    )
 
 
 class ContactFilter(SearchFilterSet):

@@ -6,12 +6,13 @@ from typing import Any, Self
 
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.keystore import KeyedModel, KeyKind
+from crm.listing import by_id
 from crm.models import (
     ContactInfo,
     Document,
@@ -168,6 +169,16 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(fields=["lifecycle_stage"], name="contact_lifecycle_idx"),
             models.Index(fields=["contact_status"], name="contact_status_idx"),
             models.Index(fields=["support_end"], name="contact_support_idx"),
+            # Each sort of the list, ending with the id (docs/rules.md#list-pages).
+            models.Index(
+                fields=["is_organization", "name_key", "id"], name="contact_kind_sort_idx"
+            ),
+            models.Index(fields=["email", "id"], name="contact_email_sort_idx"),
+            models.Index(fields=["prospect_status", "id"], name="contact_prospect_sort_idx"),
+            models.Index(fields=["customer_status", "id"], name="contact_customer_sort_idx"),
+            models.Index(by_id("organization_id"), F("id"), name="contact_org_sort_idx"),
+            models.Index(by_id("owner_id"), F("id"), name="contact_owner_sort_idx"),
+            models.Index(fields=["created_at", "id"], name="contact_created_sort_idx"),
             # The "support active" filter: support_start <= today and (no end or end >= today).
             models.Index(
                 fields=["support_start", "support_end"], name="contact_support_active_idx"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
+from django.db.models import QuerySet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
-from crm.listing import CrmTable
+from crm.listing import CrmTable, by_id, sort_by
 from crm.tables import ToggleColumn
 from crm.templatetags.crm_tags import badge, short_date
 
@@ -33,7 +34,6 @@ class ContactTable(CrmTable):
     organization = tables.Column(
         verbose_name=_("Organisation"),
         linkify=True,
-        order_by=("organization__name_key",),
         attrs={"td": {"class": "cell-wrap"}},
     )
     email = tables.EmailColumn(verbose_name=_("Email"))
@@ -41,11 +41,10 @@ class ContactTable(CrmTable):
     customer_status = tables.Column(verbose_name=_("Customer"))
     num_deals = tables.Column(
         verbose_name=_("Deals"),
+        orderable=False,  # a count per row: no index can serve a sort on it
         attrs={"th": {"class": "cell-number"}, "td": {"class": "cell-number"}},
     )
-    owner = tables.Column(
-        verbose_name=_("Owner"), order_by=("owner__first_name", "owner__last_name")
-    )
+    owner = tables.Column(verbose_name=_("Owner"))
     created_at = tables.Column(verbose_name=_("Created"), attrs={"td": {"class": "cell-date"}})
 
     class Meta(CrmTable.Meta):
@@ -77,6 +76,18 @@ class ContactTable(CrmTable):
             label,
             record.display_name,
         )
+
+    def order_organization(
+        self, queryset: QuerySet[Contact], is_descending: bool
+    ) -> tuple[QuerySet[Contact], bool]:
+        """Grouped by organisation (``contact_org_sort_idx``), the people without one first."""
+        return sort_by(queryset, is_descending, sort_org=by_id("organization_id"))
+
+    def order_owner(
+        self, queryset: QuerySet[Contact], is_descending: bool
+    ) -> tuple[QuerySet[Contact], bool]:
+        """Grouped by owner (``contact_owner_sort_idx``), the unassigned contacts first."""
+        return sort_by(queryset, is_descending, sort_owner=by_id("owner_id"))
 
     def render_prospect_status(self, record: Contact) -> SafeString:
         return badge("prospect", record.prospect_status, record.get_prospect_status_display())

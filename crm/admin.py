@@ -18,6 +18,7 @@ from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
 from django.db.models import Model, Q, QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseModelFormSet
@@ -31,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.auth_totp import totp_reset
+from crm.listing import EstimatedPaginator
 from crm.models import (
     AuditEntry,
     CrmSettings,
@@ -167,6 +169,15 @@ class ParentPermissionInlineMixin:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
         return allowed and self._parent_changeable(request, obj)
+
+
+class LargeTableAdminMixin:
+    """A changelist of a table that grows with the business (leads, contacts, deals, notes,
+    tasks): no full ``COUNT(*)`` beside the filtered one, and the filtered one exact only up to
+    10,000 rows (an estimate above; docs/rules.md#list-pages)."""
+
+    show_full_result_count = False
+    paginator: type[Paginator] = EstimatedPaginator
 
 
 class AttachmentsAdminMixin(RecordPermissionMixin):
@@ -634,7 +645,7 @@ class SubjectAdminMixin:
 
 
 @admin.register(Note)
-class NoteAdmin(SubjectAdminMixin, SubjectPermissionMixin, admin.ModelAdmin):
+class NoteAdmin(LargeTableAdminMixin, SubjectAdminMixin, SubjectPermissionMixin, admin.ModelAdmin):
     form = SubjectForm
     list_display = ("short_content", "subject_link", "author", "created_at")
     list_filter = ("content_type", "created_at")
@@ -711,7 +722,7 @@ class DocumentLinkAdmin(SubjectAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
+class TaskAdmin(LargeTableAdminMixin, SubjectAdminMixin, RecordPermissionMixin, admin.ModelAdmin):
     form = SubjectTaskForm
     list_display = ("short_content", "subject_link", "owner", "due_at", "done", "completed_at")
     list_filter = ("done", "owner", "content_type", "due_at")

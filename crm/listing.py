@@ -3,14 +3,27 @@ that returns the whole page, or only its ``results`` partial to an HTMX request.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
+import decimal
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import django_filters
 import django_tables2 as tables
-from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import connections
+from django.db.models import BigIntegerField, BooleanField, Expression, F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_tables2.rows import BoundRows
 
 from crm.htmx import render_htmx
 
@@ -55,7 +68,11 @@ def page_size(request: HttpRequest) -> int:
 
 def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> None:
     """Sort and paginate from the query string (like django-tables2's RequestConfig, but the
-    page size is only ever one of ``PAGE_SIZES``); a page past the end shows the last one."""
+    page size is only ever one of ``PAGE_SIZES``); a page past the end shows the last one.
+
+    A queryset is counted up to ``COUNT_LIMIT + 1`` rows and paged by OFFSET within them, by
+    seek past them (``?after=`` / ``?before=`` / ``?page=last``): a page costs the same
+    whatever the number of matching rows (see the notes above ``COUNT_LIMIT``)."""
     table.request = request
     # The table template is rendered with only ``table`` and ``request`` in its context.
     table.page_size_choices = PAGE_SIZES
@@ -63,6 +80,46 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
     order_by = request.GET.getlist(table.prefixed_order_by_field)
     if order_by:
         table.order_by = order_by
+    data = table.data.data
+    if not isinstance(data, QuerySet):
+        _paginate_plain(table, request, per_page=per_page)
+        return
+    keys = seek_keys(data)
+    if keys:
+        data = data.order_by(*_ordering(keys))
+        table.data.data = data
+    counted = data.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    paginator = CappedPaginator(table.rows, per_page, counted=counted)
+    table.paginator = paginator
+    cursor, after = request.GET.get(CURSOR_AFTER), True
+    if not cursor:
+        cursor, after = request.GET.get(CURSOR_BEFORE), False
+    values = decode_cursor(keys, cursor) if keys and cursor else None
+    page = request.GET.get(table.prefixed_page_field, "1")
+    if values is not None and keys:
+        records = list(seek(data, keys, values, after=after)[: per_page + 1])
+        more = len(records) > per_page
+        records = records[:per_page]
+        if not after:
+            records.reverse()
+        table.page = SeekPage(
+            BoundRows(records, table), paginator, more if not after else True, more or not after
+        )
+    elif page == LAST_PAGE and paginator.is_estimate:
+        _last_page(table, data, per_page)
+    else:
+        try:
+            number = max(int(page), 1)
+        except (TypeError, ValueError):
+            number = 1
+        if number > paginator.num_pages and paginator.is_estimate:
+            _last_page(table, data, per_page)
+        else:
+            table.page = paginator.page(min(number, paginator.num_pages))
+    table.pager = _pager(table, request, keys)
+
+
+def _paginate_plain(table: CrmTable, request: HttpRequest, *, per_page: int) -> None:
     page = request.GET.get(table.prefixed_page_field, 1)
     try:
         table.paginate(page=page, per_page=per_page)
@@ -70,6 +127,49 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         table.paginate(page=1, per_page=per_page)
     except EmptyPage:
         table.paginate(page=table.paginator.num_pages, per_page=per_page)
+    table.pager = _pager(table, request, None)
+
+
+def _last_page(table: CrmTable, data: QuerySet[Any], per_page: int) -> None:
+    """The last ``per_page`` rows: the first of the reversed order (no count, no OFFSET)."""
+    records = list(data.reverse()[: per_page + 1])
+    more = len(records) > per_page
+    records = records[:per_page]
+    records.reverse()
+    table.page = SeekPage(BoundRows(records, table), table.paginator, more, False)
+
+
+def _pager(table: CrmTable, request: HttpRequest, keys: list[SeekKey] | None) -> Pager:
+    page, paginator = table.page, table.paginator
+    estimate = getattr(paginator, "is_estimate", False)
+    records = [row.record for row in page.object_list]
+    pager = Pager()
+    if isinstance(page, SeekPage):
+        if page.has_previous_rows and keys and records:
+            pager.previous = _query(request, before=encode_cursor(keys, records[0]))
+        if page.has_next_rows and keys and records:
+            pager.next = _query(request, after=encode_cursor(keys, records[-1]))
+        pager.first = _query(request)
+        if page.has_next_rows:
+            pager.last = _query(request, page=LAST_PAGE)
+        return pager
+    number, num_pages = page.number, paginator.num_pages
+    if number > 1:
+        pager.previous = _query(request, page=number - 1 if number > 2 else None)
+    if number < num_pages:
+        pager.next = _query(request, page=number + 1)
+    elif estimate and keys and records:
+        pager.next = _query(request, after=encode_cursor(keys, records[-1]))
+    if estimate:
+        pager.last = _query(request, page=LAST_PAGE)
+    if num_pages > 1:
+        for p in _page_numbers(number, num_pages, open_ended=estimate):
+            if isinstance(p, str):
+                pager.pages.append(PagerLink(p))
+            else:
+                query = _query(request, page=p if p > 1 else None)
+                pager.pages.append(PagerLink(str(p), query, current=p == number))
+    return pager
 
 
 def render_list(
@@ -97,3 +197,276 @@ def render_list(
     )
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+# --------------------------------------------------------------------------------------------
+# Pagination that costs the same at 10,000 and at 1,000,000 rows (docs/rules.md#list-pages)
+#
+# * The count stops at COUNT_LIMIT + 1 rows (``SELECT COUNT(*) FROM (... LIMIT 10001)``): above
+#   it the pager says "more than 10,000" instead of scanning the whole match on every page.
+# * Numbered pages are OFFSET pages, offered only within the counted rows (at most 10,000 rows
+#   skipped, whatever the size of the table): the first pages and a cheap jump.
+# * Past them, and for the last page, pages are "seek" pages: ``?after=<cursor>`` (the sort key
+#   of the last row shown) is a row comparison ``(k1, k2, id) > (v1, v2, v3)`` that an index on
+#   the sort's columns answers by a range scan; ``?before=`` and ``?page=last`` read the reversed
+#   order. Every sort ends with the primary key, so the order is total and a seek page holds
+#   exactly the rows an OFFSET page at the same place would hold.
+
+COUNT_LIMIT = 10_000
+CURSOR_AFTER = "after"
+CURSOR_BEFORE = "before"
+LAST_PAGE = "last"
+
+
+class CappedPaginator(Paginator):
+    """A paginator told how many rows there are, counted up to ``COUNT_LIMIT + 1``."""
+
+    @property
+    def count_limit(self) -> int:
+        return COUNT_LIMIT
+
+    def __init__(self, object_list: Any, per_page: int, *, counted: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return self.counted
+
+    @property
+    def is_estimate(self) -> bool:
+        """True when there are more than ``COUNT_LIMIT`` rows (their number is not known)."""
+        return self.counted > COUNT_LIMIT
+
+
+class RowCompare(Expression):
+    """``(e1, e2, ...) > (v1, v2, ...)`` (or ``<``): the seek condition, a range of a b-tree
+    index on the same expressions (PostgreSQL and SQLite both compare row values)."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, expressions: list[Any], values: list[Any], operator: str) -> None:
+        super().__init__(output_field=BooleanField())
+        self.expressions = expressions
+        self.values = values
+        self.operator = operator
+
+    def get_source_expressions(self) -> list[Any]:
+        return [*self.expressions, *self.values]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        n = len(self.expressions)
+        self.expressions, self.values = list(exprs[:n]), list(exprs[n:])
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        left, right, params_left, params_right = [], [], [], []
+        for expression in self.expressions:
+            sql, params = compiler.compile(expression)
+            left.append(sql)
+            params_left.extend(params)
+        for value in self.values:
+            sql, params = compiler.compile(value)
+            right.append(sql)
+            params_right.extend(params)
+        sql = f"({', '.join(left)}) {self.operator} ({', '.join(right)})"
+        return sql, [*params_left, *params_right]
+
+
+@dataclass(frozen=True)
+class SeekKey:
+    name: str  # a concrete field's name or an annotation of the queryset
+    attname: str  # where a row holds its value
+    field: Any  # to read a cursor's value back (to_python)
+    descending: bool
+
+
+def sort_by(
+    queryset: QuerySet[Any], is_descending: bool, **keys: Any
+) -> tuple[QuerySet[Any], bool]:
+    """A table's ``order_<column>``: order by the given annotations, then the primary key, all in
+    one direction, so the sort can be sought and an index on the same expressions serves it
+    (the models' ``*_sort_idx`` indexes)."""
+    prefix = "-" if is_descending else ""
+    ordered = queryset.annotate(**keys).order_by(*(prefix + k for k in keys), prefix + "pk")
+    return ordered, True
+
+
+def by_id(column: str) -> Any:
+    """A nullable foreign key as a sort key: its id, 0 for none (rows grouped by the related
+    record, the ones without first; a row comparison never meets a NULL)."""
+    return Coalesce(F(column), Value(0), output_field=BigIntegerField())
+
+
+def seek_keys(queryset: QuerySet[Any]) -> list[SeekKey] | None:
+    """The queryset's ordering as seek keys, ending with the primary key, or None when it cannot
+    be sought: a key through a relation, a nullable column (a row comparison with NULL is
+    never true: sorts on nullable data order by a ``Coalesce`` annotation instead), mixed
+    directions."""
+    model = queryset.model
+    names = list(queryset.query.order_by) or list(model._meta.ordering)
+    keys: list[SeekKey] = []
+    for item in names:
+        if not isinstance(item, str):
+            return None
+        descending = item.startswith("-")
+        name = item.lstrip("-")
+        if name == "pk":
+            name = model._meta.pk.name
+        if name in queryset.query.annotations:
+            annotation = queryset.query.annotations[name]
+            keys.append(SeekKey(name, name, annotation.output_field, descending))
+            continue
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if not getattr(field, "concrete", False) or field.null:
+            return None
+        if field.is_relation and name != field.attname:
+            return None  # "owner" orders by the related model's ordering
+        keys.append(SeekKey(field.attname, field.attname, field, descending))
+    pk = model._meta.pk
+    if not keys or keys[-1].attname != pk.attname:
+        descending = keys[-1].descending if keys else False
+        keys.append(SeekKey(pk.attname, pk.attname, pk, descending))
+    if len({k.descending for k in keys}) != 1:
+        return None
+    return keys
+
+
+def _ordering(keys: list[SeekKey]) -> list[str]:
+    return [("-" if k.descending else "") + k.name for k in keys]
+
+
+def encode_cursor(keys: list[SeekKey], record: Any) -> str:
+    values = []
+    for key in keys:
+        value = getattr(record, key.attname)
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            value = value.isoformat()
+        elif isinstance(value, decimal.Decimal):
+            value = str(value)
+        values.append(value)
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(keys: list[SeekKey], cursor: str) -> list[Any] | None:
+    """The cursor's values, or None for a cursor that is not one of this sort's (then the list
+    shows its first page: a bad link never answers an error)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            return None
+        return [key.field.to_python(value) for key, value in zip(keys, values, strict=True)]
+    except (ValueError, TypeError, ValidationError, binascii.Error):
+        return None
+
+
+def seek(
+    queryset: QuerySet[Any], keys: list[SeekKey], values: list[Any], *, after: bool
+) -> QuerySet[Any]:
+    """The rows after (or before) the cursor's, in the sort's order (``before``: reversed)."""
+    forward = after != keys[0].descending
+    condition = RowCompare(
+        [F(k.name) for k in keys],
+        [Value(v, output_field=k.field) for k, v in zip(keys, values, strict=True)],
+        ">" if forward else "<",
+    )
+    queryset = queryset.filter(condition)
+    return queryset if after else queryset.reverse()
+
+
+@dataclass
+class SeekPage:
+    """A page read by a cursor (its number is not known; the count may be an estimate)."""
+
+    object_list: Any
+    paginator: CappedPaginator
+    has_previous_rows: bool
+    has_next_rows: bool
+    number: int | None = None
+
+    def has_previous(self) -> bool:
+        return self.has_previous_rows
+
+    def has_next(self) -> bool:
+        return self.has_next_rows
+
+    def has_other_pages(self) -> bool:
+        return self.has_previous_rows or self.has_next_rows
+
+    def start_index(self) -> None:
+        return None
+
+    def end_index(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class PagerLink:
+    label: str
+    query: str = ""  # the query string of the link ("" for the current page or a gap)
+    current: bool = False
+    rel: str = ""
+    aria_label: str = ""
+
+
+@dataclass
+class Pager:
+    """What the pager shows: first/previous/next/last and the numbered pages within reach."""
+
+    previous: str = ""
+    next: str = ""
+    first: str = ""
+    last: str = ""
+    pages: list[PagerLink] = field(default_factory=list)
+
+
+def _query(request: HttpRequest, **changes: Any) -> str:
+    params = request.GET.copy()
+    for name in (CURSOR_AFTER, CURSOR_BEFORE, "page"):
+        params.pop(name, None)
+    for name, value in changes.items():
+        if value is not None:
+            params[name] = value
+    return "?" + params.urlencode()
+
+
+def _page_numbers(number: int, num_pages: int, *, open_ended: bool) -> list[int | str]:
+    """At most about ten page numbers around ``number``, the first and (when the count is
+    known) the last, with gaps."""
+    start = max(1, min(number - 4, num_pages - 8))
+    end = min(num_pages, start + 8)
+    numbers: list[int | str] = list(range(start, end + 1))
+    if start > 1:
+        numbers[:2] = [1, "…"] if start > 2 else [1]
+    if end < num_pages and not open_ended:
+        numbers[-2:] = ["…", num_pages]
+    elif open_ended:
+        numbers.append("…")
+    return numbers
+
+
+class EstimatedPaginator(Paginator):
+    """The admin changelists' paginator: exact up to ``COUNT_LIMIT`` rows, above that the
+    planner's estimate of the filtered rows (one ``EXPLAIN``, no scan) on PostgreSQL; exact
+    elsewhere. Used with ``show_full_result_count = False``."""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet):
+            return super().count
+        counted = queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        if counted <= COUNT_LIMIT or connections[queryset.db].vendor != "postgresql":
+            return counted if counted <= COUNT_LIMIT else queryset.count()
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return max(int(plan[0]["Plan"]["Plan Rows"]), counted)

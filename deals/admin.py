@@ -16,6 +16,7 @@ from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,
     CustomFieldsFormMixin,
+    LargeTableAdminMixin,
     ParentPermissionInlineMixin,
     RecordPermissionMixin,
     WriteServiceAdminMixin,
@@ -73,7 +74,9 @@ class DealContactInline(ParentPermissionInlineMixin, admin.TabularInline):
 
 
 @admin.register(Deal)
-class DealAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
+class DealAdmin(
+    LargeTableAdminMixin, WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin
+):
     form = DealAdminForm
     list_display = (
         "name",

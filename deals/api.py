@@ -50,7 +50,6 @@ from crm.forms import SettingsModelForm
 from crm.models import CrmSettings, CustomFieldScope, Scope
 from crm.permissions import acting_user
 from crm.services import Refused, require_manager
-from crm.trash import trash_capture
 from deals.forms import DealForm
 from deals.models import (
     Deal,
@@ -62,7 +61,7 @@ from deals.models import (
     StageCategory,
 )
 from deals.records import deal_create, deal_update
-from deals.services import deal_move_stage
+from deals.services import deal_delete, deal_move_stage
 
 # ------------------------------------------------------------------------------------------
 # Deals and their contacts
@@ -101,16 +100,6 @@ class AssociatedContactSerializer(FastSerializer):
     role = Text(max_length=100)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
-
-
-def deal_delete(*, actor: Any, deal: Deal) -> None:
-    """Delete a deal into the trash (docs/rules.md#trash); the deal signals bring its contacts'
-    statuses back in line."""
-    with transaction.atomic():
-        deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        require_change(actor, deal)
-        trash_capture(actor=actor, model=Deal, ids=[deal.pk])
-        deal.delete()
 
 
 def deal_contact_add(*, actor: Any, deal: Deal, contact: Contact, role: str = "") -> DealContact:

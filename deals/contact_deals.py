@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from contacts.models import Contact
@@ -21,18 +21,29 @@ from deals.models import Deal, DealContact
 from deals.status import contact_status_facts, contacts_recompute_status
 
 
-def deal_count() -> Coalesce:
+def deal_count() -> Any:
     """Deals a contact is on (``DealContact``) or, for an organisation, made with it
-    (``Deal.organization``), each counted once: a correlated ``SELECT COUNT(*)`` subquery, so the
-    list needs no join that multiplies rows and no query per row."""
-    linked = DealContact.objects.filter(contact=OuterRef(OuterRef("pk"))).values("deal_id")
-    count = (
-        Deal.objects.filter(Q(organization=OuterRef("pk")) | Q(pk__in=linked))
+    (``Deal.organization``), each counted once: two correlated ``COUNT(*)`` subqueries, each a
+    range of an index (``dealcontact_contact_idx`` (contact, deal); the deals' organisation
+    key), so the list needs no join that multiplies rows, no query per row and no scan of the
+    deals per row (an ``OR`` of the two conditions was a scan of every deal for each contact)."""
+    linked = (
+        DealContact.objects.filter(contact=OuterRef("pk"))
         .order_by()
         .annotate(n=Func(F("pk"), function="COUNT"))
         .values("n")
     )
-    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
+    also_linked = DealContact.objects.filter(deal=OuterRef("pk"), contact=OuterRef(OuterRef("pk")))
+    with_organization = (
+        Deal.objects.filter(organization=OuterRef("pk"))
+        .filter(~Exists(also_linked))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Coalesce(Subquery(linked, output_field=IntegerField()), 0) + Coalesce(
+        Subquery(with_organization, output_field=IntegerField()), 0
+    )
 
 
 def deals_of_contact(*, contact: Contact) -> QuerySet[Deal]:
@@ -113,7 +124,7 @@ class ContactDeals:
     def recompute_statuses(self, contact_ids: Iterable[int | None]) -> int:
         return contacts_recompute_status(contact_ids=contact_ids)
 
-    def deal_count(self) -> Coalesce:
+    def deal_count(self) -> Any:
         return deal_count()
 
     def deals_of_contact(self, contact: Contact) -> QuerySet[Deal]:

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from contacts.filters import contacts_matching
 from crm.listing import SearchFilterSet
+from crm.search import SearchText, matching
 from deals.models import Deal, Stage, StageCategory, idle_deal_days
 
 
+def deal_search_text() -> SearchText:
+    """A deal's own search text: its name, lowercased; index ``deal_search_trgm_idx`` (migration
+    0009) is on exactly this expression."""
+    return SearchText("name")
+
+
 def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
-    """Every word must appear in the deal's name, its main contact or its organisation."""
-    for word in value.split():
-        queryset = queryset.filter(
-            Q(name__icontains=word)
-            | Q(main_contact__first_name__icontains=word)
-            | Q(main_contact__last_name__icontains=word)
-            | Q(main_contact__name__icontains=word)
-            | Q(organization__name__icontains=word)
-        )
-    return queryset
+    """Every word must appear in the deal's name, or in what the contacts search finds on its
+    main contact or its organisation (names, email, phones; docs/rules.md#search)."""
+    return matching(
+        queryset,
+        deal_search_text(),
+        value,
+        related=[("main_contact", contacts_matching), ("organization", contacts_matching)],
+    )
 
 
 class _DealFilterBase(SearchFilterSet):

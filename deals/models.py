@@ -10,7 +10,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, Length
 from django.db.models.lookups import Exact
 from django.urls import reverse
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from contacts.status import StageCategory  # one layer down, with the rules that read it
+from crm.listing import by_id
 from crm.models import (
     Document,
     LeadSource,
@@ -31,6 +32,21 @@ from crm.models import (
 )
 from crm.permissions import changeable
 from crm.validators import validate_date_range, validate_single_line
+
+# The expected-close sort of the deals list (deals.tables.DealTable) and its index: the deals
+# without a date after every dated one.
+DEAL_SORT_CLOSE = Coalesce(F("expected_close_date"), Value(datetime.date(9999, 12, 31)))
+
+
+# The order of the cards in a board column (deals.selectors.pipeline_board) and its index: placed
+# deals first (drag and drop), then the most recently closed, the soonest expected to close,
+# the newest.
+BOARD_ORDER = (
+    F("board_rank").asc(nulls_last=True),
+    F("closed_at").desc(nulls_last=True),
+    F("expected_close_date").asc(nulls_last=True),
+    F("id").desc(),
+)
 
 
 class Pipeline(models.Model):
@@ -249,6 +265,17 @@ class Deal(OwnedModel, TimeStampedModel):
             models.Index(fields=["name"], name="deal_name_idx"),
             models.Index(fields=["closed_at"], name="deal_closed_idx"),
             models.Index(fields=["updated_at", "id"], name="deal_updated_idx"),  # API sync
+            # Each sort of the list, ending with the id (docs/rules.md#list-pages).
+            models.Index(fields=["name", "id"], name="deal_name_sort_idx"),
+            models.Index(fields=["value", "id"], name="deal_value_sort_idx"),
+            models.Index(fields=["stage", "id"], name="deal_stage_sort_idx"),
+            models.Index(by_id("main_contact_id"), F("id"), name="deal_contact_sort_idx"),
+            models.Index(by_id("organization_id"), F("id"), name="deal_org_sort_idx"),
+            models.Index(by_id("owner_id"), F("id"), name="deal_owner_sort_idx"),
+            models.Index(DEAL_SORT_CLOSE, F("id"), name="deal_close_sort_idx"),
+            models.Index(fields=["created_at", "id"], name="deal_created_sort_idx"),
+            # The first cards of a board column: a range of this index per stage.
+            models.Index(F("stage"), *BOARD_ORDER, name="deal_board_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),

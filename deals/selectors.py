@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
@@ -16,6 +17,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm.permissions import can_change
 from deals.models import (
+    BOARD_ORDER,
     Deal,
     DealContact,
     DealQuerySet,
@@ -136,16 +138,25 @@ def _ranked(deals: QuerySet[Deal]) -> QuerySet[Deal]:
             rank=Window(
                 RowNumber(),
                 partition_by=[F("stage_id")],
-                order_by=[
-                    F("board_rank").asc(nulls_last=True),
-                    F("closed_at").desc(nulls_last=True),
-                    F("expected_close_date").asc(nulls_last=True),
-                    F("id").desc(),
-                ],
+                order_by=list(BOARD_ORDER),
             )
         )
         .order_by("stage_id", "rank")
     )
+
+
+def _first_cards(deals: QuerySet[Deal], stage_ids: list[int], cards: int) -> QuerySet[Deal]:
+    """The deals of these stages that can be among each column's first ``cards``. On
+    PostgreSQL only those: one ``LIMIT`` per stage (a range of ``deal_board_idx``), so the window
+    that numbers the cards reads ``cards`` rows per stage, not every open deal; elsewhere all of
+    them (SQLite cannot limit the parts of a ``UNION``)."""
+    if connection.vendor != "postgresql" or not stage_ids:
+        return deals.filter(stage_id__in=stage_ids)
+    parts = [
+        deals.filter(stage_id=pk).order_by(*BOARD_ORDER).values("pk")[:cards] for pk in stage_ids
+    ]
+    first = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return deals.filter(pk__in=first)
 
 
 def pipeline_board(
@@ -209,7 +220,7 @@ def pipeline_board(
     open_ids = [s.pk for s in stages if s.is_open]
     closed_ids = [s.pk for s in stages if not s.is_open]
     shown: list[Deal] = list(
-        _ranked(in_pipeline.filter(stage_id__in=open_ids)).filter(
+        _ranked(_first_cards(in_pipeline, open_ids, open_cards)).filter(
             rank__lte=open_cards  # type: ignore[misc]
         )
     )

@@ -18,7 +18,7 @@ from crm.permissions import can_change
 from crm.records import record_changes
 from crm.selection import BulkOutcome, chunks, register_reason, split_selection
 from crm.services import Refused, require_manager
-from crm.trash import audit_assign
+from crm.trash import audit_assign, trash_capture
 from deals.models import (
     Deal,
     DealContact,
@@ -310,6 +310,17 @@ def stage_move(user: Any, stage: Any, direction: int) -> bool:
         stage_model.objects.filter(pk=other.pk).update(position=this_position, updated_at=now)
         stage_model.objects.filter(pk=this.pk).update(position=other_position, updated_at=now)
     return True
+
+
+def deal_delete(*, actor: Any, deal: Deal) -> None:
+    """Delete a deal into the trash (docs/rules.md#trash), restorable with its notes, documents,
+    tasks and contacts; the deal signals bring its contacts' statuses back in line."""
+    with transaction.atomic():
+        deal = Deal.objects.select_for_update().get(pk=deal.pk)
+        if not can_change(actor, deal):
+            raise PermissionDenied(_("You may only delete deals you own."))
+        trash_capture(actor=actor, model=Deal, ids=[deal.pk])
+        deal.delete()
 
 
 def stage_delete(user: Any, stage: Any) -> None:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.edit_view, name="edit"),
     path("<int:pk>/move/", views.move_view, name="move"),
     path("<int:pk>/transfer/", views.transfer_view, name="transfer"),
+    path("<int:pk>/delete/", views.delete_view, name="delete"),
 ]

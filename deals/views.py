@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -37,7 +38,7 @@ from deals.selectors import (
     deal_stages,
     pipeline_board,
 )
-from deals.services import deal_move_stage, deal_transfer, deals_transfer
+from deals.services import deal_delete, deal_move_stage, deal_transfer, deals_transfer
 from deals.tables import DealTable
 
 
@@ -346,3 +347,31 @@ def transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": deal_contacts_with_status(deal),
     }
     return render_htmx(request, "deals/deal_transfer.html", context)
+
+
+def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a deal to the trash after saying what goes with it (a dialog on the deal page, a
+    page without JavaScript). The browser then shows the deals list at its own address, so a
+    reload does not ask for the deleted deal."""
+    deal = get_object_or_404(Deal.objects.select_related("owner", "stage"), pk=pk)
+    if not can_change(request.user, deal):
+        raise PermissionDenied(_("You may only delete deals you own."))
+    if request.method == "POST":
+        deal_delete(actor=request.user, deal=deal)
+        text = _("%s moved to the trash.") % deal.name
+        if getattr(request.user, "is_manager", False):
+            text += " " + _("You can restore it from Settings → Trash.")
+        else:
+            text += " " + _("A manager can restore it from the trash.")
+        messages.success(request, text)
+        url = reverse("deals:list")
+        if wants_partial(request):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+    context = {
+        "deal": deal,
+        "notes": notes_for(deal).count(),
+        "tasks": tasks_for(deal).count(),
+        "documents": documents_for(deal).count(),
+    }
+    return render_htmx(request, "deals/deal_delete.html", context)

@@ -26,6 +26,7 @@ from crm.admin import (
     ATTACHMENT_INLINES,
     AttachmentsAdminMixin,
     CustomFieldsFormMixin,
+    LargeTableAdminMixin,
     ReadOnlyAdmin,
     WriteServiceAdminMixin,
     admin_url,
@@ -80,7 +81,9 @@ class LeadAdminForm(CustomFieldsFormMixin):
 
 
 @admin.register(Lead)
-class LeadAdmin(WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin):
+class LeadAdmin(
+    LargeTableAdminMixin, WriteServiceAdminMixin, AttachmentsAdminMixin, admin.ModelAdmin
+):
     form = LeadAdminForm
     actions = ["convert_leads", merge_selected_action("leads:merge")]
     list_display = (

@@ -9,11 +9,12 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.listing import SearchFilterSet
 from crm.models import CustomField, CustomFieldScope, CustomFieldType, LeadSource, Scope, Tag
+from crm.search import Digits, SearchText, matching
 from leads.models import Lead, LeadQuerySet, LeadStatus
 
 CUSTOM_PREFIX = "cf_"
@@ -23,18 +24,18 @@ ACTIVE = "active"
 CONVERTED = "converted"
 
 
+def lead_search_text() -> SearchText:
+    """A lead's search text (crm.search): names, company, email and phones' digits; index
+    ``lead_search_trgm_idx`` (migration 0015) is on exactly this expression."""
+    return SearchText(
+        "first_name", "last_name", "company_name", "email", Digits(F("mobile")), Digits(F("phone"))
+    )
+
+
 def search_leads(queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-    """Every word must appear in a name, the company, the email or a phone number."""
-    for word in value.split():
-        queryset = queryset.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(company_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(mobile__icontains=word)
-            | Q(phone__icontains=word)
-        )
-    return queryset
+    """Every word must appear in a name, the company, the email or a phone number (a phone by
+    its digits; docs/rules.md#search)."""
+    return matching(queryset, lead_search_text(), value)
 
 
 class LeadFilter(SearchFilterSet):

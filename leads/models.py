@@ -7,13 +7,14 @@ from typing import Any, Self
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from crm.keystore import KeyedModel, KeyKind
+from crm.listing import by_id
 from crm.models import (
     ContactInfo,
     Document,
@@ -27,6 +28,10 @@ from crm.models import (
 )
 from crm.permissions import changeable
 from deals.models import Deal
+
+# The name sort of the leads list (leads.tables.LeadTable.order_name) and its index: the last
+# name, or the company for a lead without one, case-insensitively.
+LEAD_SORT_NAME = Lower(Coalesce(NullIf(F("last_name"), Value("")), F("company_name")))
 
 
 class LeadStatus(models.TextChoices):
@@ -120,6 +125,15 @@ class Lead(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(Lower("email"), name="lead_email_ci_idx"),
             models.Index(Lower("company_name"), name="lead_company_ci_idx"),  # import duplicates
             models.Index(fields=["updated_at", "id"], name="lead_updated_idx"),  # API sync
+            # Each sort of the list, ending with the id (docs/rules.md#list-pages): the first
+            # page and any sought page are a range of one of these.
+            models.Index(LEAD_SORT_NAME, F("first_name"), F("id"), name="lead_name_sort_idx"),
+            models.Index(fields=["company_name", "id"], name="lead_company_sort_idx"),
+            models.Index(fields=["email", "id"], name="lead_email_sort_idx"),
+            models.Index(fields=["status", "id"], name="lead_status_sort_idx"),
+            models.Index(by_id("source_id"), F("id"), name="lead_source_sort_idx"),
+            models.Index(by_id("owner_id"), F("id"), name="lead_owner_sort_idx"),
+            models.Index(fields=["created_at", "id"], name="lead_created_sort_idx"),
             # The reports (reports.selectors, docs/benchmarks.md#reports): a rep's or the team's
             # leads over a period read from the index alone (PostgreSQL; SQLite ignores them).
             models.Index(

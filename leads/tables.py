@@ -6,18 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
-from django.db.models import QuerySet, Value
-from django.db.models.functions import Coalesce, Lower, NullIf
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from crm.listing import CrmTable
+from crm.listing import CrmTable, by_id, sort_by
 from crm.permissions import can_change
 from crm.tables import ToggleColumn
 from crm.templatetags.crm_tags import badge, short_date
-from leads.models import Lead
+from leads.models import LEAD_SORT_NAME, Lead
 
 BULK_FORM_ID = "lead-bulk"
 INLINE_FIELDS = ("name", "company")
@@ -79,10 +78,8 @@ class LeadTable(CrmTable):
         attrs={"td": {"class": "cell-contact"}},
     )
     status = tables.Column(verbose_name=_("Status"))
-    source = tables.Column(verbose_name=_("Source"), order_by=("source__name",))
-    owner = tables.Column(
-        verbose_name=_("Owner"), order_by=("owner__first_name", "owner__last_name")
-    )
+    source = tables.Column(verbose_name=_("Source"))
+    owner = tables.Column(verbose_name=_("Owner"))
     created_at = tables.Column(verbose_name=_("Created"), attrs={"td": {"class": "cell-date"}})
 
     class Meta(CrmTable.Meta):
@@ -120,14 +117,23 @@ class LeadTable(CrmTable):
     def order_name(
         self, queryset: QuerySet[Lead], is_descending: bool
     ) -> tuple[QuerySet[Lead], bool]:
-        """By last name, or by company for a lead without one, case-insensitively."""
-        key = Lower(Coalesce(NullIf("last_name", Value("")), "company_name"))
-        queryset = queryset.annotate(sort_name=key).order_by(
-            ("-" if is_descending else "") + "sort_name",
-            ("-" if is_descending else "") + "first_name",
-            "-id" if is_descending else "id",
+        """By last name, or by company for a lead without one, case-insensitively (the
+        expression of the index ``lead_name_sort_idx``)."""
+        return sort_by(
+            queryset, is_descending, sort_name=LEAD_SORT_NAME, sort_first=F("first_name")
         )
-        return queryset, True
+
+    def order_source(
+        self, queryset: QuerySet[Lead], is_descending: bool
+    ) -> tuple[QuerySet[Lead], bool]:
+        """Grouped by source (``lead_source_sort_idx``), the leads without one first."""
+        return sort_by(queryset, is_descending, sort_source=by_id("source_id"))
+
+    def order_owner(
+        self, queryset: QuerySet[Lead], is_descending: bool
+    ) -> tuple[QuerySet[Lead], bool]:
+        """Grouped by owner (``lead_owner_sort_idx``), the unassigned leads first."""
+        return sort_by(queryset, is_descending, sort_owner=by_id("owner_id"))
 
     def render_email(self, record: Lead) -> SafeString | str:
         """Email and phone in one column, one above the other (keeps the table within a laptop

@@ -51,7 +51,7 @@ def test_rep_works_through_leads_contacts_deals_and_tasks(page: Any) -> None:
     assert "q=" not in page.url  # empty fields stay out of the URL
 
     with page.expect_response(lambda r: "q=moreau" in r.url.lower()):
-        page.get_by_label("Search").fill("moreau")
+        page.get_by_label("Search", exact=True).fill("moreau")
     expect(rows).to_have_count(1)
     expect(page).to_have_url(re.compile(r"status=working.*q=moreau|q=moreau.*status=working"))
     assert page.evaluate("window.__stillThisPage") is True

@@ -1,0 +1,146 @@
+"""Text search shared by the list searches (``q``) and the global search (docs/rules.md#search).
+
+Each searchable table has one *search text*: its searched columns joined by spaces, phone
+numbers reduced to their digits, lowercased, as a single SQL expression
+(``LOWER(first_name || ' ' || ... || REGEXP_REPLACE(phone, '[^0-9]+', '', 'g'))``). Every word of
+a search must appear somewhere in it (``LIKE '%word%'``). On PostgreSQL a trigram GIN index
+(``pg_trgm``, ``gin_trgm_ops``) on exactly that expression answers the ``LIKE`` for words of three
+characters or more, whatever the number of rows (migrations ``leads/0015``, ``contacts/0008``,
+``deals/0009``); SQLite matches the same expression without an index.
+
+A word made of phone characters only (digits, ``+ ( ) . - /``) is matched by its digits, so
+"06 12 34", "+33612" and "0612" find "+33 6 12 34 56 78"; a whole search made of phone
+characters is one number ("06 12 34" is "061234", not three words).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Expression,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
+
+# The shortest word a trigram index helps with: shorter words are matched by STRPOS / INSTR, a
+# filter on the rows the other words found (a LIKE without trigram would scan the whole index).
+INDEXED_WORD = 3
+MAX_WORDS = 8  # a pasted paragraph does not make a query of a hundred LIKEs
+MAX_QUERY_LENGTH = 200
+
+_PHONE_WORD = re.compile(r"^[0-9+().\-/]*[0-9][0-9+().\-/]*$")
+_PHONE_QUERY = re.compile(r"^[0-9+().\-/\s]*[0-9][0-9+().\-/\s]*$")
+_NOT_DIGITS = re.compile(r"[^0-9]+")
+# Characters SQLite strips from a phone number (it has no REGEXP_REPLACE): the separators a phone
+# number is typed with. PostgreSQL keeps the digits only.
+_SQLITE_PHONE_SEPARATORS = (" ", "+", "(", ")", ".", "-", "/", "\u00a0")
+
+
+def search_terms(value: str) -> list[str]:
+    """The words to find, lowercased: a phone-like search is one number (its digits), a phone-
+    like word is its digits; at most ``MAX_WORDS``, duplicates once."""
+    value = (value or "")[:MAX_QUERY_LENGTH]
+    if _PHONE_QUERY.match(value):
+        return [_NOT_DIGITS.sub("", value)]
+    terms: list[str] = []
+    for word in value.split():
+        term = _NOT_DIGITS.sub("", word) if _PHONE_WORD.match(word) else word.lower()
+        if term and term not in terms:
+            terms.append(term)
+    return terms[:MAX_WORDS]
+
+
+class Digits(Func):
+    """A phone number's digits: ``REGEXP_REPLACE(x, '[^0-9]+', '', 'g')`` on PostgreSQL (the
+    index expression), the usual separators removed on SQLite."""
+
+    output_field = TextField()
+    arity = 1
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        for separator in _SQLITE_PHONE_SEPARATORS:
+            sql = f"REPLACE({sql}, '{separator}', '')"
+        return sql, params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"REGEXP_REPLACE({sql}, '[^0-9]+', '', 'g')", params
+
+
+class SearchText(Func):
+    """``LOWER(a || ' ' || b || ...)``: the searched columns as one lowercased text. The
+    separators are SQL literals, not parameters, so that the query's expression is the index's
+    (a word has no space, so it never matches across two columns)."""
+
+    output_field = TextField()
+    template = "LOWER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+
+    def __init__(self, *columns: str | Expression) -> None:
+        super().__init__(*(F(c) if isinstance(c, str) else c for c in columns))
+
+
+class AnyOf(Func):
+    """``column = ANY(ARRAY(subquery))`` on PostgreSQL, ``column IN (subquery)`` elsewhere.
+
+    The array form lets PostgreSQL read the column's index for the ids the subquery found (one
+    more bitmap under a BitmapOr), where ``IN (subquery)`` beside an OR is a filter run on every
+    row."""
+
+    output_field = BooleanField()
+    conditional = True
+    arity = 2
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
+        column, subquery = self.source_expressions
+        column_sql, column_params = compiler.compile(column)
+        subquery_sql, subquery_params = compiler.compile(subquery)
+        return f"{column_sql} IN {subquery_sql}", (*column_params, *subquery_params)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        column, subquery = self.source_expressions
+        column_sql, column_params = compiler.compile(column)
+        subquery_sql, subquery_params = compiler.compile(subquery)
+        return f"{column_sql} = ANY(ARRAY{subquery_sql})", (*column_params, *subquery_params)
+
+
+def word_matches(alias: str, term: str) -> Q:
+    """``alias`` (an annotated search text) contains ``term``: an indexable ``LIKE`` for a term of
+    three characters or more, ``STRPOS`` for a shorter one."""
+    if len(term) >= INDEXED_WORD:
+        return Q(**{f"{alias}__contains": term})
+    return Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
+
+
+def matching(
+    queryset: QuerySet[Any], text: Expression, value: str, *, related: Sequence[Any] = ()
+) -> QuerySet[Any]:
+    """The rows of ``queryset`` where every search term is in ``text`` or, for each
+    ``(column, subquery_for)`` of ``related``, where ``column`` is one of the ids
+    ``subquery_for(term)`` gives (a person's organisation, a deal's contact)."""
+    terms = search_terms(value)
+    if not terms:
+        return queryset
+    queryset = queryset.alias(search_text=text)
+    for term in terms:
+        condition = word_matches("search_text", term)
+        for column, subquery_for in related:
+            condition |= Q(AnyOf(F(column), Subquery(subquery_for(term))))
+        queryset = queryset.filter(condition)
+    return queryset

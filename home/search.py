@@ -1,0 +1,180 @@
+"""The global search (the top bar and ``/search/``): leads, contacts and deals, grouped
+(docs/rules.md#global-search).
+
+Each group is the matching list itself: the list's selector narrowed by the list's own filter set
+with only ``q`` given (so the same rows, in the same order, with the same defaults: active leads),
+cut to its first rows, and counted up to ``COUNT_CAP`` so that a common word costs no more than
+a rare one ("see all 1,000+"). Two queries per group at most (rows, then the capped count when
+the rows fill the page), and the leads filter's custom-field definitions: a fixed number,
+whatever the data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from contacts.filters import ContactFilter
+from contacts.models import Contact
+from contacts.selectors import contact_list
+from crm.search import INDEXED_WORD, search_terms
+from deals.filters import DealFilter
+from deals.models import Deal
+from deals.selectors import deal_list
+from leads.filters import LeadFilter
+from leads.models import Lead
+from leads.selectors import lead_list
+
+DROPDOWN_ROWS = 5
+PAGE_ROWS = 20
+COUNT_CAP = 1000
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One row of a group: where it leads, its name and a line that tells it apart."""
+
+    url: str
+    title: str
+    detail: str = ""
+    kind: str = ""
+
+
+SEE_ALL = {
+    "leads": _("See all %(count)s leads"),
+    "contacts": _("See all %(count)s contacts"),
+    "deals": _("See all %(count)s deals"),
+}
+
+
+@dataclass
+class Group:
+    key: str
+    title: Any
+    list_url: str
+    hits: list[Hit] = field(default_factory=list)
+    count: int = 0
+    capped: bool = False  # there are at least ``count`` (COUNT_CAP) matches
+
+    @property
+    def more(self) -> bool:
+        """The list has rows the group does not show."""
+        return self.capped or self.count > len(self.hits)
+
+    @property
+    def see_all(self) -> str:
+        """ "See all 12 leads", "See all 1,000+ leads" (the count is capped)."""
+        count = intcomma(self.count) + ("+" if self.capped else "")
+        return str(SEE_ALL[self.key]) % {"count": count}
+
+
+@dataclass
+class Results:
+    query: str
+    searchable: bool  # the query has a word of at least INDEXED_WORD characters
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    @property
+    def capped(self) -> bool:
+        return any(g.capped for g in self.groups)
+
+    @property
+    def empty(self) -> bool:
+        return self.searchable and not any(g.hits for g in self.groups)
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(p for p in parts if p)
+
+
+def _lead_hit(lead: Lead) -> Hit:
+    company = lead.company_name if lead.full_name else ""
+    return Hit(
+        lead.get_absolute_url(),
+        lead.display_name,
+        _joined(company, lead.email, lead.mobile or lead.phone),
+    )
+
+
+def _contact_hit(contact: Contact) -> Hit:
+    if contact.is_organization:
+        return Hit(
+            contact.get_absolute_url(),
+            contact.display_name,
+            _joined(contact.email, contact.phone or contact.mobile),
+            kind=str(_("Organisation")),
+        )
+    organization = contact.organization.name if contact.organization else ""
+    return Hit(
+        contact.get_absolute_url(),
+        contact.display_name,
+        _joined(organization, contact.email, contact.mobile or contact.phone),
+        kind=str(_("Person")),
+    )
+
+
+def _deal_hit(deal: Deal) -> Hit:
+    contact = deal.main_contact.display_name if deal.main_contact else ""
+    organization = deal.organization.name if deal.organization else ""
+    if organization == contact:
+        organization = ""
+    return Hit(
+        deal.get_absolute_url(),
+        deal.name,
+        _joined(contact, organization, deal.stage.name),
+    )
+
+
+def _group(
+    key: str,
+    title: Any,
+    url_name: str,
+    queryset: QuerySet[Any],
+    to_hit: Callable[[Any], Hit],
+    query: str,
+    rows: int,
+) -> Group:
+    group = Group(key, title, f"{reverse(url_name)}?{urlencode({'q': query})}")
+    found = list(queryset[:rows])
+    group.hits = [to_hit(record) for record in found]
+    if len(found) < rows:
+        group.count = len(found)
+    else:
+        group.count = queryset.order_by()[:COUNT_CAP].count()
+        group.capped = group.count >= COUNT_CAP
+    return group
+
+
+def searchable(query: str) -> bool:
+    """Whether the global search runs: one word of at least three characters (an indexed one;
+    the lists themselves also take shorter words)."""
+    return any(len(term) >= INDEXED_WORD for term in search_terms(query))
+
+
+def global_search(query: str, *, rows: int = DROPDOWN_ROWS) -> Results:
+    """Leads, contacts and deals matching ``query`` as their lists' ``?q=`` finds them."""
+    query = " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+    results = Results(query, searchable(query))
+    if not results.searchable:
+        return results
+    data = {"q": query}
+    leads = LeadFilter(data, queryset=lead_list().prefetch_related(None)).qs
+    contacts = ContactFilter(data, queryset=contact_list()).qs
+    deals = DealFilter(data, queryset=deal_list()).qs
+    results.groups = [
+        _group("leads", _("Leads"), "leads:list", leads, _lead_hit, query, rows),
+        _group("contacts", _("Contacts"), "contacts:list", contacts, _contact_hit, query, rows),
+        _group("deals", _("Deals"), "deals:list", deals, _deal_hit, query, rows),
+    ]
+    return results
