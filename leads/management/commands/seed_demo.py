@@ -89,5 +89,5 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.SUCCESS(f"Done in {seconds:.1f} s."))
         self.stdout.write(
-            "Open http://127.0.0.1:8000 and sign in as manager / alice / bob, password demo"
+            "Then sign in as manager / alice / bob, password demo (bin/serve says at which address)."
         )
