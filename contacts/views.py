@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -55,7 +55,7 @@ from contacts.services import (
 from contacts.tables import ContactTable
 from crm.bulk_jobs import register_bulk_action
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
-from crm.htmx import render_htmx, wants_partial
+from crm.htmx import dialog_response, render_htmx, wants_partial
 from crm.listing import render_list
 from crm.models import CustomFieldScope
 from crm.permissions import acting_user, can_change
@@ -123,9 +123,7 @@ def status_view(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Status saved."))
             else:
                 messages.info(request, _("Nothing changed."))
-            if wants_partial(request):
-                return HttpResponseClientRedirect(contact.get_absolute_url())
-            return redirect(contact)
+            return dialog_response(request, contact.get_absolute_url())
     contact = contact_detail(pk)
     if wants_partial(request):
         return render_htmx(
@@ -321,13 +319,6 @@ def bulk_delete_view(request: HttpRequest) -> HttpResponse:
 
 # --------------------------------------------------------------------------------------------
 # Organisations and people: moving a person, deleting an organisation.
-
-
-def dialog_response(request: HttpRequest, url: str) -> HttpResponse:
-    """After a dialog's successful submit: a full redirect (HTMX follows it as a page load)."""
-    if wants_partial(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 def contact_to_change(request: HttpRequest, pk: int) -> Contact:

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 
@@ -42,3 +43,11 @@ def render_htmx(
 ) -> HttpResponse:
     """Render ``template``, or only its ``partial`` for an HTMX request."""
     return render(request, partial_name(request, template, partial), context, status=status)
+
+
+def dialog_response(request: HttpRequest, url: str) -> HttpResponse:
+    """After a dialog's successful submit: a full redirect (HTMX follows it as a page load, so
+    the address bar shows ``url``)."""
+    if wants_partial(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

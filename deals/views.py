@@ -16,11 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from crm.bulk_jobs import register_bulk_action
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view, filter_query
-from crm.htmx import htmx_details, render_htmx, wants_partial
+from crm.htmx import dialog_response, htmx_details, render_htmx, wants_partial
 from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import acting_user, can_change
@@ -338,9 +337,7 @@ def transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
                     _("Kept by their owner (you may not change them): %s.")
                     % ", ".join(outcome.contacts_kept),
                 )
-            if wants_partial(request):
-                return HttpResponseClientRedirect(deal.get_absolute_url())
-            return redirect(deal)
+            return dialog_response(request, deal.get_absolute_url())
     context = {
         "deal": deal,
         "form": form,
@@ -364,10 +361,7 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             text += " " + _("A manager can restore it from the trash.")
         messages.success(request, text)
-        url = reverse("deals:list")
-        if wants_partial(request):
-            return HttpResponseClientRedirect(url)
-        return redirect(url)
+        return dialog_response(request, reverse("deals:list"))
     context = {
         "deal": deal,
         "notes": notes_for(deal).count(),

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.forms import AssignForm, DeleteConfirmForm, TagsForm
-from contacts.views import contact_to_change, dialog_response
+from contacts.views import contact_to_change
 from crm.bulk_jobs import register_bulk_action
 from crm.bulk_views import FORM_PREFIX, BulkAction, bulk_action_view
-from crm.htmx import render_htmx
+from crm.htmx import dialog_response, render_htmx
 from crm.models import Scope
 from crm.selection import BulkOutcome
 from leads.bulk import (

@@ -17,9 +17,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django_htmx.http import HttpResponseClientRedirect
 
-from crm.htmx import wants_partial
+from crm.htmx import dialog_response, wants_partial
 from crm.merging.engine import (
     MergeGroup,
     MergeKind,
@@ -232,6 +231,4 @@ def bulk_merge_redirect(request: HttpRequest, page: MergePage) -> HttpResponse:
         messages.error(request, message)
         return redirect(reverse(page.list_url_name))
     url = reverse(page.url_name, args=[ids[0]]) + "?" + "&".join(f"with={i}" for i in ids[1:])
-    if wants_partial(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
+    return dialog_response(request, url)
