@@ -339,15 +339,17 @@ def _ordering(keys: list[SeekKey]) -> list[str]:
     return [("-" if k.descending else "") + k.name for k in keys]
 
 
+def cursor_value(value: Any) -> Any:
+    """A sort key's value as JSON holds it (``field.to_python`` reads it back)."""
+    if isinstance(value, datetime.date | datetime.datetime | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
 def encode_cursor(keys: list[SeekKey], record: Any) -> str:
-    values = []
-    for key in keys:
-        value = getattr(record, key.attname)
-        if isinstance(value, (datetime.date, datetime.datetime)):
-            value = value.isoformat()
-        elif isinstance(value, decimal.Decimal):
-            value = str(value)
-        values.append(value)
+    values = [cursor_value(getattr(record, key.attname)) for key in keys]
     raw = json.dumps(values, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

@@ -8,8 +8,6 @@ refusal becomes ``{"errors": [{"error": {...}, "meta": {"type": "error"}}], "met
 
 from __future__ import annotations
 
-import datetime
-import decimal
 from typing import Any
 
 from django.core import signing
@@ -21,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from crm.api.errors import ApiError, error_response, exception_handler, invalid
+from crm.listing import SeekKey, cursor_value, seek
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -142,22 +141,16 @@ class SellPagination(BasePagination):
 CURSOR_SALT = "crm.api.cursor"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
-
-
 class Cursor:
     """A position in a sorted list: the sort keys (``["-value", "-id"]``, as ``order_by`` takes
     them; the last is always the id) and the values of the last row sent. Signed, so a cursor
     that was cut or altered is refused with a 422 instead of reaching the database.
 
-    Nulls sort last whatever the direction (``ReadResource.order_by`` asks both databases for
-    it), so the rows after a position are: a greater (or, descending, smaller) value, or a null
-    one; or the same value and rows after on the next key."""
+    The rows after it are the lists' seek (``crm.listing.seek``: one row comparison, a range of
+    the index on the same keys). A nullable sort key cannot be compared as a row: nulls sort
+    last whatever the direction (``ReadResource.order_by`` asks both databases for it), so the
+    rows after a position are a greater (or, descending, smaller) value or a null one, or the
+    same value and a greater id."""
 
     def __init__(self, keys: list[str], values: list[Any]) -> None:
         self.keys = keys
@@ -168,7 +161,7 @@ class Cursor:
         values = []
         for key in keys:
             field: Any = row._meta.get_field(key.lstrip("-"))
-            values.append(_plain(getattr(row, field.attname)))
+            values.append(cursor_value(getattr(row, field.attname)))
         return cls(keys, values)
 
     def encode(self) -> str:
@@ -193,34 +186,33 @@ class Cursor:
         return cls(keys, list(payload["v"]))
 
     def after(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        model = queryset.model
-        typed = []
-        for key, value in zip(self.keys, self.values, strict=True):
-            field = model._meta.get_field(key.lstrip("-"))
-            try:
-                typed.append(None if value is None else field.to_python(value))
-            except Exception:  # a signed cursor of an older field type
-                raise invalid(
-                    {"cursor": [_("This cursor is not valid: start again from the first page.")]}
-                ) from None
+        fields: list[Any] = [queryset.model._meta.get_field(k.lstrip("-")) for k in self.keys]
+        try:
+            typed = [
+                None if value is None else field.to_python(value)
+                for field, value in zip(fields, self.values, strict=True)
+            ]
+        except Exception:  # a signed cursor of an older field type
+            raise invalid(
+                {"cursor": [_("This cursor is not valid: start again from the first page.")]}
+            ) from None
+        if not any(field.null for field in fields):
+            keys = [
+                SeekKey(f.attname, f.attname, f, key.startswith("-"))
+                for key, f in zip(self.keys, fields, strict=True)
+            ]
+            return seek(queryset, keys, typed, after=True)
         condition = Q(pk__in=[])
         same = Q()
-        for key, value in zip(self.keys, typed, strict=True):
-            name = key.lstrip("-")
+        for key, field, value in zip(self.keys, fields, typed, strict=True):
             if value is not None:
-                beyond = Q(**{f"{name}__{'lt' if key.startswith('-') else 'gt'}": value})
-                if model._meta.get_field(name).null:
-                    beyond |= Q(**{f"{name}__isnull": True})
+                beyond = Q(**{f"{field.name}__{'lt' if key.startswith('-') else 'gt'}": value})
+                if field.null:
+                    beyond |= Q(**{f"{field.name}__isnull": True})
                 condition |= same & beyond
-                same &= Q(**{name: value})
+                same &= Q(**{field.name: value})
             else:
-                same &= Q(**{f"{name}__isnull": True})
-        first, value = self.keys[0], typed[0]
-        if value is not None and not model._meta.get_field(first.lstrip("-")).null:
-            # The same rows, said so that an index on the first key starts its scan at the
-            # position instead of filtering from the first row (the OR alone gives no bound).
-            bound = "lte" if first.startswith("-") else "gte"
-            condition &= Q(**{f"{first.lstrip('-')}__{bound}": value})
+                same &= Q(**{f"{field.name}__isnull": True})
         return queryset.filter(condition)
 
 
