@@ -33,6 +33,8 @@ from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from crm.loopback import gunicorn, production_env, wait_until_up
+
 REPS = 20
 PASSWORD = "bench-pages-password-1"
 MANAGER = "bench_pages"
@@ -410,9 +412,7 @@ class Command(BaseCommand):
             if options["explain"] and answer.status_code == 200:
                 plans[label] = self.explain(queries.captured_queries)
         # Times: over HTTP against gunicorn.
-        env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
-        env.setdefault("DJANGO_SECRET_KEY", settings.SECRET_KEY)
-        env["DJANGO_SECURE_SSL_REDIRECT"] = "0"
+        env = production_env()
         # Collected every run: a manifest from an older checkout misses new files (a 500).
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
@@ -420,24 +420,9 @@ class Command(BaseCommand):
             env=env,
             check=True,
         )
-        from leads.management.commands.bench_api import _free_port
-
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "crm.wsgi",
-                *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"),
-                "--access-logfile=/dev/null",
-                "--timeout=300",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
         times: dict[str, float | None] = {}
         sizes: dict[str, int] = {}
-        try:
+        with gunicorn(env=env) as base:
             session = self.sign_in(base)
             session.headers["Authorization"] = bearer
             for label, path in pages:
@@ -457,9 +442,6 @@ class Command(BaseCommand):
                 times[label] = statistics.median(samples)
                 sizes[label] = len(response.content)
                 sys.stderr.write(f"  {label:<40} {times[label]:9.1f} ms  {counts[label]} q\n")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         print(
             json.dumps(
                 {
@@ -497,12 +479,7 @@ class Command(BaseCommand):
         session = requests.Session()
         # Production settings: secure cookies, behind a proxy that says the request was HTTPS.
         session.headers["X-Forwarded-Proto"] = "https"
-        for _ in range(150):
-            try:
-                session.get(base + "/login/", timeout=120)
-                break
-            except requests.RequestException:  # not listening yet, or still loading
-                time.sleep(0.5)
+        wait_until_up(session, base + "/login/")
         _insecure(session)
         token = session.cookies.get("csrftoken", "")
         answer = session.post(

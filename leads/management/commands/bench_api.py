@@ -7,27 +7,17 @@ Measures ``GET /api/v2/leads?per_page=100`` and single ``POST /api/v2/lead_conve
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.api.tokens import api_token_create
+from crm.loopback import gunicorn, wait_until_up
 from crm.models import User
 from leads.models import Lead
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Command(BaseCommand):
@@ -44,28 +34,10 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user {options['user']!r}: run seed_demo first.")
         _token, raw = api_token_create(actor=None, user=user, name="bench_api")
-        port = _free_port()
-        env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
-        env.setdefault("DJANGO_SECRET_KEY", settings.SECRET_KEY)
-        env["DJANGO_SECURE_SSL_REDIRECT"] = "0"
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "crm.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(options["workers"]),
-                "--log-level",
-                "warning",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}/api/v2"
         headers = {"Authorization": f"Bearer {raw}"}
-        try:
-            self._wait(base, headers)
+        with gunicorn(workers=options["workers"]) as root:
+            base = f"{root}/api/v2"
+            wait_until_up(requests.Session(), f"{base}/users/self", headers=headers)
             self._run(
                 "GET /api/v2/leads?per_page=100",
                 lambda s: s.get(f"{base}/leads", params={"per_page": 100}, headers=headers),
@@ -88,19 +60,6 @@ class Command(BaseCommand):
                 )
 
             self._run("POST /api/v2/lead_conversions (single)", convert, options)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-    def _wait(self, base: str, headers: dict[str, str]) -> None:
-        for _attempt in range(100):
-            try:
-                if requests.get(f"{base}/users/self", headers=headers, timeout=10).ok:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            time.sleep(0.2)
-        raise CommandError("gunicorn did not start.")
 
     def _run(self, label: str, call: Any, options: dict[str, Any]) -> None:
         deadline = time.perf_counter() + options["seconds"]

@@ -9,23 +9,18 @@ of 10,000 and one of 1,000,000 leads and compare: a cursor should cost the same 
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from crm.api.dialect import Cursor
 from crm.api.tokens import api_token_create
+from crm.loopback import gunicorn, production_env, wait_until_up
 from crm.models import User
-from leads.management.commands.bench_api import _free_port
 from leads.models import Lead
 
 SEED = """
@@ -74,34 +69,15 @@ class Command(BaseCommand):
         sync_cursor = Cursor.of(by_update, ["updated_at", "id"]).encode() if by_update else ""
         _token, raw = api_token_create(actor=None, user=user, name="bench_sync")
 
-        port = _free_port()
-        env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
-        env.setdefault("DJANGO_SECRET_KEY", settings.SECRET_KEY)
-        env["DJANGO_SECURE_SSL_REDIRECT"] = "0"
         db = connection.settings_dict  # the server reads the database this command reads
-        env["DATABASE_URL"] = (
+        database = (
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         )
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "crm.wsgi",
-                *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"),
-                "--access-logfile=/dev/null",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}/api/v2/leads"
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {raw}"
-        try:
-            for _ in range(100):
-                try:
-                    if session.get(url, params={"per_page": 1}, timeout=30).ok:
-                        break
-                except (requests.ConnectionError, requests.Timeout):
-                    time.sleep(0.2)
+        with gunicorn(env=production_env(DATABASE_URL=database)) as root:
+            url = f"{root}/api/v2/leads"
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {raw}"
+            wait_until_up(session, url, params={"per_page": 1})
             since = oldest.isoformat()
             cases: dict[str, dict[str, Any]] = {
                 "first page": {"per_page": per_page},
@@ -124,6 +100,3 @@ class Command(BaseCommand):
                     if answer.status_code != 200 or not answer.json()["items"]:
                         raise CommandError(f"{label}: {answer.status_code} {answer.text[:200]}")
                 self.stdout.write(f"  {label:<40} {statistics.median(times):8.1f} ms")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
