@@ -50,7 +50,9 @@ def refused(request: HttpRequest, message: str, status: int = 403) -> HttpRespon
         response["HX-Refused"] = "true"
         response["HX-Reswap"] = "none"
         return response
-    return render(request, "crm/refused.html", {"message": message}, status=status)
+    return render(
+        request, "crm/refused.html", {"message": message, "status": status}, status=status
+    )
 
 
 def _with_messages(
