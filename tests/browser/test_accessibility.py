@@ -175,6 +175,17 @@ def record_pages(team: Any) -> list[str]:
         "/account/",
         "/account/password/",
         "/account/two-factor/",
+        f"/leads/from-contact/{team.person.pk}/",
+        f"/leads/{team.lead.pk}/merge/",
+        f"/contacts/{team.person.pk}/move/",
+        f"/contacts/{team.organization.pk}/delete-organisation/",
+        "/leads/bulk/assign/?all=1",
+        "/leads/bulk/tag/?all=1",
+        "/leads/bulk/delete/?all=1",
+        "/contacts/bulk/assign/?all=1",
+        "/contacts/bulk/tag/?all=1",
+        "/contacts/bulk/delete/?all=1",
+        "/deals/bulk/transfer/?all=1",
         "/settings/api-tokens/",  # refused to a rep: the styled 403 page
         "/leads/999999/",  # the styled 404 page
     ]
@@ -292,11 +303,20 @@ def test_every_page_of_a_manager(browser: Any, live_server: Any, team: Any) -> N
     )
     page = signed_in(browser, live_server, team.manager.username)
     audit = Audit(page)
-    stage_pk = __import__("deals.models", fromlist=["Stage"]).Stage.objects.first().pk
+    from crm.models import CustomField, LeadSource, Tag
+    from deals.models import Stage
+
+    first = {
+        model: model.objects.order_by("pk").values_list("pk", flat=True).first()
+        for model in (Stage, LeadSource, Tag, CustomField)
+    }
     for url in [
         "/settings/",
         "/settings/stages/",
-        f"/settings/stages/{stage_pk}/",
+        f"/settings/stages/{first[Stage]}/",
+        f"/settings/sources/{first[LeadSource]}/",
+        f"/settings/tags/{first[Tag]}/",
+        f"/settings/custom-fields/{first[CustomField]}/",
         "/settings/sources/",
         "/settings/tags/",
         "/settings/custom-fields/",
@@ -428,12 +448,13 @@ def test_dialogs_trap_and_return_focus(browser: Any, live_server: Any, team: Any
 
     # Escape closes the account menu and puts the focus back on its button.
     summary = page.locator(".menu__button")
+    menu = page.locator("details.menu", has=summary)
     summary.focus()
     page.keyboard.press("Enter")
-    expect(page.locator("details.menu")).to_have_attribute("open", "")
+    expect(menu).to_have_attribute("open", "")
     page.keyboard.press("Tab")
     page.keyboard.press("Escape")
-    expect(page.locator("details.menu")).not_to_have_attribute("open", "")
+    expect(menu).not_to_have_attribute("open", "")
     expect(summary).to_be_focused()
 
     # A dialog opened from a record page: convert, then Escape.
