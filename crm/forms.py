@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
@@ -379,6 +380,15 @@ class ActivityForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("activity_type", ActivityType.CALL)
             self.initial.setdefault("at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def clean_at(self) -> Any:
+        """The form shows the minute; "this minute" is now, so that an activity just logged
+        comes first on the timeline (not under what happened earlier in the minute)."""
+        at = self.cleaned_data.get("at")
+        now = timezone.now()
+        if at is not None and at <= now < at + datetime.timedelta(minutes=1):
+            return now
+        return at
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -256,6 +256,10 @@ class Entry:
         return Cursor(self.at, self.source, self.id)
 
     @property
+    def just_now(self) -> bool:
+        return abs(timezone.now() - self.at) < datetime.timedelta(minutes=1)
+
+    @property
     def key(self) -> tuple[datetime.datetime, str, int]:
         return (self.at, self.source, self.id)
 
