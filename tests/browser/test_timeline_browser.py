@@ -131,4 +131,4 @@ def test_the_timeline_in_french(page: Any) -> None:
     card.get_by_role("button", name="Consigner une activité").click()
     expect(card.get_by_role("status")).to_have_text("Rendez-vous consigné.")
     expect(card.locator(".tl__item").first).to_contain_text("Absent")
-    expect(card.locator(".tl__item--stage").first).to_contain_text("a déplacé l’opportunité")
+    expect(card.locator(".tl__item--stage").first).to_contain_text("a déplacé l\u2019opportunité")
