@@ -396,7 +396,7 @@ def _events(
                 payload["tone"] = TONES.get(str(outcome), "grey")
             entries.append(
                 Entry(
-                    "event" if len(kinds) > 1 else f"event_{kinds[0]}",
+                    "event",
                     event.pk,
                     event.at,
                     event.kind,
@@ -495,7 +495,9 @@ def timeline_page(
         source = SOURCES[name]
         if kind not in source.kinds or (what != ALL and source.group != what):
             continue
-        entries.extend(source.fetch(subject, _seeker(name, before), size + 1))
+        for entry in source.fetch(subject, _seeker(name, before), size + 1):
+            entry.source = name  # the cursor's tie-break: the source that read it
+            entries.append(entry)
     entries.sort(key=lambda e: e.key, reverse=True)
     page = entries[:size]
     _describe(type(subject), page)

@@ -64,7 +64,8 @@ def _fetch(at_field: str, who: str, kind: str) -> Callable[..., list[Entry]]:
                     "organization_merged": c.organization_merged,
                     "is_lead": isinstance(subject, Lead),
                 },
-                links=[] if at_field == "undone_at" else _links(c, subject),
+                # What an undone conversion made is gone or no longer its: no links.
+                links=[] if c.undone_at is not None else _links(c, subject),
             )
             for c in rows.defer("snapshot", "options")[:limit]
         ]

@@ -62,14 +62,18 @@ def test_log_a_call_page_and_filter_a_deals_timeline(page: Any) -> None:
     expect(card.locator(".tl__item--conversion")).to_contain_text("converted a lead")
     expect(card).not_to_contain_text("Relance n°24")  # older than a page
 
-    # Log a call: a meeting's outcome first, refused next to the field.
+    # Log a call: the outcomes offered are a call's; none chosen is said next to the field.
     card.get_by_text("Log activity").first.click()
-    card.get_by_label("Type").select_option("call")
+    card.get_by_label("Type").select_option("meeting")
     card.get_by_label("Outcome").select_option("held")
+    card.get_by_label("Type").select_option("call")
+    expect(card.get_by_label("Outcome")).to_have_value("")  # a meeting's outcome is dropped
+    expect(card.locator("option[value=held]")).to_be_disabled()
     card.get_by_label("Note").fill("Budget validé, signature prévue lundi.")
     card.get_by_role("button", name="Log activity").click()
-    expect(card.locator("#activity-outcome-error")).to_contain_text("does not fit a call")
+    expect(card.locator("#activity-outcome-error")).to_have_text("Choose an outcome.")
     expect(card.get_by_label("Note")).to_have_value("Budget validé, signature prévue lundi.")
+    expect(card.locator("option[value=held]")).to_be_disabled()  # again after the swap
     card.get_by_label("Outcome").select_option("connected")
     card.get_by_role("button", name="Log activity").click()
     expect(card.get_by_role("status")).to_have_text("Call logged.")

@@ -301,6 +301,11 @@ def test_a_cursor_round_trips_and_bad_ones_are_refused() -> None:
 # ---------- Pages ------------------------------------------------------------------------------
 
 
+# Session, user, the record, 11 sources (9 for a lead), the users named in the changes, the
+# permission check: whatever the number of events.
+CARD_QUERIES = 18
+
+
 def _fill(subject: Any, actor: Any, count: int) -> None:
     content_type = ContentType.objects.get_for_model(subject)
     other = UserFactory()
@@ -343,11 +348,19 @@ def test_the_detail_page_and_older_pages_take_a_fixed_number_of_queries(
         return len(captured)
 
     assert count(large.get_absolute_url()) == count(small.get_absolute_url())
+    card = reverse("attachments:timeline", kwargs={"kind": kind, "pk": large.pk})
+    assert count(card, HTTP_HX_REQUEST="true") == count(
+        reverse("attachments:timeline", kwargs={"kind": kind, "pk": small.pk}),
+        HTTP_HX_REQUEST="true",
+    )
+    # The card: session and user, one query per source, the owners' names, the permission.
+    with django_assert_max_num_queries(CARD_QUERIES):
+        rep_client.get(card, HTTP_HX_REQUEST="true")
     url = reverse("attachments:timeline", kwargs={"kind": kind, "pk": large.pk})
     first = timeline_page(large)
     assert first.next_cursor is not None
     older = f"{url}?before={first.older}"
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(CARD_QUERIES):
         response = rep_client.get(older, HTTP_HX_REQUEST="true")
     assert b"m" in response.content and b"<html" not in response.content
 
