@@ -350,6 +350,8 @@ class PoliciesForm(forms.ModelForm):
 class ActivityForm(forms.Form):
     """A call, meeting or email logged on a record's timeline (``crm.timeline.activity_log``)."""
 
+    JUST_NOW = datetime.timedelta(minutes=5)
+
     activity_type = forms.ChoiceField(
         label=_("Type"),
         choices=ActivityType.choices,
@@ -382,11 +384,12 @@ class ActivityForm(forms.Form):
             self.initial.setdefault("at", timezone.localtime().replace(second=0, microsecond=0))
 
     def clean_at(self) -> Any:
-        """The form shows the minute; "this minute" is now, so that an activity just logged
-        comes first on the timeline (not under what happened earlier in the minute)."""
+        """The form shows minutes and defaults to the minute it was opened: a time in the last
+        few minutes (``JUST_NOW``) is now, so that an activity just logged comes first on the
+        timeline, not under what happened since the form was opened."""
         at = self.cleaned_data.get("at")
         now = timezone.now()
-        if at is not None and at <= now < at + datetime.timedelta(minutes=1):
+        if at is not None and at <= now < at + self.JUST_NOW:
             return now
         return at
 
