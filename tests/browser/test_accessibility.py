@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser.conftest import VIEWPORT
@@ -276,9 +277,14 @@ def test_dialogs_menus_and_results(
     expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=20_000)
     audit.check("import result")
 
-    settled(page)
-    page.goto("about:blank")  # no poll left in flight
-    page.goto("/jobs/")
+    # The finished import's page may still load itself once more: go on when it has.
+    for _attempt in range(3):
+        try:
+            page.wait_for_load_state("networkidle")
+            page.goto("/jobs/")
+            break
+        except PlaywrightError:
+            page.wait_for_timeout(500)
     audit.check("jobs list with jobs")
     page.locator("main tbody a[href^='/jobs/']").first.click()
     expect(page).to_have_url(re.compile(r"/jobs/\d+/$"))
