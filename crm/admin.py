@@ -11,15 +11,17 @@ from typing import Any
 from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.db.models import Model, Q, QuerySet
+from django.db.models import CharField, F, Model, Q, QuerySet, TextField
+from django.db.models.functions import Coalesce
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -32,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.auth_totp import totp_reset
-from crm.listing import EstimatedPaginator
+from crm.listing import SEARCHED_SORT_KEYS, EstimatedPaginator
 from crm.models import (
     AuditEntry,
     CrmSettings,
@@ -192,6 +194,42 @@ class LargeTableAdminMixin:
         if not search_term.strip():
             return queryset, False
         return self.search(queryset, search_term), False  # no joins: never a duplicate row
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SearchedChangeList
+
+
+class SearchedChangeList(ChangeList):
+    """A changelist whose search orders the matches (found by the search's trigram index)
+    instead of walking the sort column's index to them when that column is text: a column the
+    search reads (a name) holds the matches of a word together, after every row before them
+    (``crm.listing.matches_first_ordering``)."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        queryset = super().get_queryset(request, exclude_parameters)
+        if "search_text" not in queryset.query.annotations:
+            return queryset
+        order = list(queryset.query.order_by)
+        first = order[0] if order else None
+        if not isinstance(first, str) or not _text_column(queryset, first.lstrip("-")):
+            return queryset
+        name = first.lstrip("-")
+        wrapped = Coalesce(F(name), F(name))
+        order[0] = wrapped.desc() if first.startswith("-") else wrapped.asc()
+        return queryset.order_by(*order)
+
+
+def _text_column(queryset: QuerySet[Any], name: str) -> bool:
+    """``name`` is a text column of the queryset's own table (names, email: what a search
+    reads), or one of the lists' text sort keys; a date or a number is not (the matches of a
+    word are spread over its order, which the index walk then meets soon)."""
+    if name in queryset.query.annotations:
+        return name in SEARCHED_SORT_KEYS
+    try:
+        field = queryset.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(field, CharField | TextField) and not field.is_relation
 
 
 class AttachmentsAdminMixin(RecordPermissionMixin):
