@@ -96,7 +96,7 @@ class SearchText(Func):
 
 def content_search_text() -> SearchText:
     """A note's or a task's search text (the admin's search): its content, lowercased; indexes
-    ``note_content_trgm_idx`` and ``task_content_trgm_idx`` (migration crm/0013)."""
+    ``note_content_trgm_idx`` and ``task_content_trgm_idx`` (migration crm/0014)."""
     return SearchText("content")
 
 

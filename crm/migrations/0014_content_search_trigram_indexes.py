@@ -24,6 +24,6 @@ def postgresql_only(statements):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0012_api_sync"), ("contacts", "0008_search_trigram_index")]
+    dependencies = [("crm", "0013_timeline_event"), ("contacts", "0008_search_trigram_index")]
 
     operations = [migrations.RunPython(postgresql_only(CREATE), postgresql_only(DROP))]
