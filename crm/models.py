@@ -684,3 +684,6 @@ from crm.jobs.models import Job, JobChunk, JobItem, JobSchedule  # noqa: E402,F4
 
 # The merges of records (docs/rules.md#merge-records) live in crm/merging/models.py.
 from crm.merging.models import Merge  # noqa: E402,F401
+
+# The saved views of the list pages (docs/rules.md#saved-views) live in crm/saved_views/models.py.
+from crm.saved_views.models import SavedView  # noqa: E402,F401
