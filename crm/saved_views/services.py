@@ -392,11 +392,20 @@ class ListViews:
         return ",".join(self.columns) if self.source and self.source.columns else ""
 
 
-def list_views(request: HttpRequest, spec: ListSpec, filterset: Any = None) -> ListViews:
+def list_views(
+    request: HttpRequest,
+    spec: ListSpec,
+    filterset: Any = None,
+    *,
+    params: QueryDict | None = None,
+) -> ListViews:
     """The user's views and the team's shared ones for ``spec``'s list, the user's layout and
-    the view in force (``?saved=``), in one query. With the list's bound ``filterset``, the view
-    in force's filters that it refuses are told (``problems``)."""
+    the view in force (``?saved=``), in one query. ``params``: the list's query string (the
+    request's by default). With the list's bound ``filterset``, the view in force's filters
+    that it refuses are told (``problems``)."""
     user = request.user
+    if params is None:
+        params = request.GET
     rows = list(
         SavedView.objects.filter(list_key=spec.key)
         .filter(Q(owner_id=user.pk) | Q(shared=True))
@@ -404,9 +413,9 @@ def list_views(request: HttpRequest, spec: ListSpec, filterset: Any = None) -> L
         .order_by("name", "id")
     )
     result = ListViews(spec=spec, user=user)
-    result.query = normal_query(spec, request.GET)
-    result.sort = clean_sort(spec, request.GET.get("sort", ""))
-    wanted = request.GET.get(SAVED_PARAM, "")
+    result.query = normal_query(spec, params)
+    result.sort = clean_sort(spec, params.get("sort", ""))
+    wanted = params.get(SAVED_PARAM, "")
     for row in rows:
         if not row.name:
             if row.owner_id == user.pk:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -207,29 +208,89 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _columns_from(post: QueryDict) -> list[str] | None:
-    """The ticked columns in the chooser's order, after a "move up/down" button if one was
-    pressed; None when the form sent no columns (the density buttons)."""
-    if post.get("columns_form") != "1":
-        return None
-    if post.get("reset"):
-        return []
+def _chooser(post: QueryDict) -> tuple[list[str], set[str], bool]:
+    """The chooser's columns in their order (after a "move up/down" button, if one was
+    pressed), the ticked ones, and whether a move was asked (then nothing is saved yet)."""
     order = post.getlist("order")
     ticked = set(post.getlist("columns"))
-    move = post.get("move", "")
-    name, _sep, direction = move.partition(":")
+    name, _sep, direction = post.get("move", "").partition(":")
     if name in order:
         i = order.index(name)
         j = i - 1 if direction == "up" else i + 1
         if 0 <= j < len(order):
             order[i], order[j] = order[j], order[i]
-    return [c for c in order if c in ticked]
+        return order, ticked, True
+    return order, ticked, False
+
+
+def _columns_dialog(
+    request: HttpRequest,
+    spec: ListSpec,
+    shown: services.ListViews,
+    columns: list[services.Column],
+    *,
+    back: str,
+    error: str = "",
+    status: int | None = None,
+) -> HttpResponse:
+    return render_htmx(
+        request,
+        "crm/saved_view_dialog.html",
+        {
+            "mode": "columns",
+            "spec": spec,
+            "views": shown,
+            "view": shown.active,
+            "columns": columns,
+            "error": error,
+            "back": back,
+            "action": reverse("saved_views:columns", args=[spec.key]),
+        },
+        status=status,
+    )
+
+
+def columns_view(request: HttpRequest, key: str) -> HttpResponse:
+    """The column chooser (a dialog): tick the columns, order them with up/down (the dialog
+    again, nothing saved yet), apply: the view in force's columns (its owner or a manager) or,
+    with none, the user's own layout of the list. GET carries the list's query string."""
+    spec = _spec(key)
+    if request.method != "POST":
+        shown = services.list_views(request, spec)
+        back = spec.list_url + ("?" + request.GET.urlencode() if request.GET else "")
+        return _columns_dialog(request, spec, shown, shown.column_choices, back=back)
+    back = _back(request, spec)
+    state = QueryDict(back.partition("?")[2])
+    shown = services.list_views(request, spec, params=state)
+    order, ticked, moved = _chooser(request.POST)
+    order = [c for c in order if c in spec.choosable]
+    order += [c for c in spec.choosable if c not in order]
+    columns = [services.Column(c, spec.label(c), c in ticked, False) for c in order]
+    reset = bool(request.POST.get("reset"))
+    if moved:
+        return _columns_dialog(request, spec, shown, columns, back=back)
+    if not reset and not ticked & set(spec.choosable):
+        error = _("Keep at least one column besides the name.")
+        return _columns_dialog(request, spec, shown, columns, back=back, error=error, status=422)
+    try:
+        services.layout_save(
+            actor=request.user,
+            spec=spec,
+            view=shown.active,
+            columns=[] if reset else [c.name for c in columns if c.visible],
+            density=None,
+            version=request.POST.get("version"),
+        )
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        return _columns_dialog(request, spec, shown, columns, back=back, error=error, status=422)
+    return dialog_response(request, back)
 
 
 @require_POST
 def layout_view(request: HttpRequest, key: str) -> HttpResponse:
-    """The column chooser and the density buttons: they change the view in force (its owner or
-    a manager) or, with none, the user's own layout of the list."""
+    """The density buttons: they change the view in force (its owner or a manager) or, with
+    none, the user's own layout of the list."""
     spec = _spec(key)
     view = None
     saved = request.POST.get(services.SAVED_PARAM)
@@ -240,16 +301,12 @@ def layout_view(request: HttpRequest, key: str) -> HttpResponse:
             view = None
         if view is not None and view.list_key != key:
             raise Http404
-    columns = _columns_from(request.POST)
-    if columns is not None and not columns and not request.POST.get("reset"):
-        messages.error(request, _("Keep at least one column besides the name."))
-        return redirect(_back(request, spec))
     try:
         services.layout_save(
             actor=request.user,
             spec=spec,
             view=view,
-            columns=columns,
+            columns=None,
             density=request.POST.get("density"),
             version=request.POST.get("version"),
         )

@@ -22,7 +22,7 @@ pytestmark = [
 
 
 def column_headers(page: Any) -> list[str]:
-    return [t.strip() for t in page.locator("#results table thead th").all_inner_texts()]
+    return [t.strip() for t in page.locator("#results table thead th").all_text_contents()]
 
 
 def test_save_a_shared_view_reload_and_pick_it_as_a_teammate(page: Any) -> None:
@@ -34,11 +34,19 @@ def test_save_a_shared_view_reload_and_pick_it_as_a_teammate(page: Any) -> None:
     # Filter (HTMX swaps the results), then hide the "Source" column.
     page.locator("#id_status").select_option("working")
     expect(page).to_have_url(re.compile(r"status=working"))
-    page.get_by_text("Columns", exact=True).click()
-    page.get_by_role("checkbox", name="Source", exact=True).uncheck()
-    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("link", name="Columns…").click()
+    chooser = page.locator("#lead-dialog")
+    expect(chooser).to_be_visible()
+    chooser.get_by_role("checkbox", name="Source", exact=True).uncheck()
+    chooser.get_by_role("button", name="Move Owner up").click()  # the dialog again, reordered
+    expect(chooser.locator(".columns-chooser__row").nth(3)).to_contain_text("Owner")
+    chooser.get_by_role("button", name="Move Owner up").click()
+    expect(chooser.locator(".columns-chooser__row").nth(2)).to_contain_text("Owner")
+    expect(chooser.get_by_role("checkbox", name="Source", exact=True)).not_to_be_checked()
+    chooser.get_by_role("button", name="Apply").click()
     expect(page.locator("#results thead")).not_to_contain_text("Source")
     expect(page.locator("#id_status")).to_have_value("working")
+    assert column_headers(page).index("Owner") < column_headers(page).index("Status")
 
     # Save the list as it is, shared with the team.
     page.locator(".views-menu summary").click()

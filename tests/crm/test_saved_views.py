@@ -237,33 +237,67 @@ def test_column_chooser_hides_and_orders_columns_for_the_user(
     rep_client: Client, rep: Any, other_rep: Any
 ) -> None:
     LeadFactory(owner=rep)
-    url = reverse("saved_views:layout", args=["leads"])
+    url = reverse("saved_views:columns", args=["leads"])
+    dialog = html(rep_client.get(url + "?status=new", headers=HTMX))
+    assert 'name="next" value="/leads/?status=new"' in dialog
+    assert 'id="col-leads-email" name="columns" value="email" checked' in dialog
+    assert 'value="pk"' not in dialog and 'value="name"' not in dialog  # always shown
     order = ["company_name", "email", "source", "status", "owner", "created_at"]
-    response = rep_client.post(
-        url,
-        {
-            "columns_form": "1",
-            "order": order,
-            "columns": ["company_name", "status", "owner"],
-            "move": "owner:up",
-            "next": reverse("leads:list") + "?status=new",
-        },
+    ticked = ["company_name", "status", "owner"]
+    back = reverse("leads:list") + "?status=new"
+    # "Move up" shows the dialog again in the new order, and saves nothing yet.
+    moved = rep_client.post(
+        url, {"order": order, "columns": ticked, "move": "owner:up", "next": back}, headers=HTMX
     )
-    assert response["Location"] == reverse("leads:list") + "?status=new"
+    body = html(moved)
+    assert body.index('value="owner"') < body.index('value="status"')
+    assert not SavedView.objects.exists()
+    order = ["company_name", "email", "source", "owner", "status", "created_at"]
+    response = rep_client.post(url, {"order": order, "columns": ticked, "next": back}, headers=HTMX)
+    assert response["HX-Redirect"] == back
     page = html(rep_client.get(reverse("leads:list")))
     assert headers(page) == ["", "Name", "Company", "Owner", "Status"]
     # Only for this user.
     other = Client()
     other.force_login(other_rep)
     assert "Email / phone" in headers(html(other.get(reverse("leads:list"))))
-    # The required columns cannot be hidden; unticking every other one is refused.
-    rep_client.post(url, {"columns_form": "1", "order": order, "columns": ["name", "pk"]})
+    # Unticking every column but the required ones is refused next to the list, nothing saved.
+    refused = rep_client.post(url, {"order": order, "columns": ["name", "pk"]}, headers=HTMX)
+    assert refused.status_code == 422
+    assert "Keep at least one column besides the name." in refused.content.decode()
     assert headers(html(rep_client.get(reverse("leads:list")))) == [
         "", "Name", "Company", "Owner", "Status",
     ]  # fmt: skip
     # Default columns again.
-    rep_client.post(url, {"columns_form": "1", "reset": "1"})
+    rep_client.post(url, {"order": order, "reset": "1"})
     assert "Email / phone" in headers(html(rep_client.get(reverse("leads:list"))))
+
+
+def test_column_chooser_of_a_view_changes_the_view(rep_client: Client, rep: Any) -> None:
+    view = make_view(rep, "Hot", query="status=new")
+    url = reverse("saved_views:columns", args=["leads"])
+    back = services.view_url(LEAD_LIST, view)
+    dialog = html(rep_client.get(url + "?" + back.partition("?")[2], headers=HTMX))
+    assert "Columns of “Hot”" in dialog
+    response = rep_client.post(
+        url,
+        {
+            "order": ["status", "owner"],
+            "columns": ["status"],
+            "next": back,
+            "version": view.updated_at.isoformat(),
+        },
+    )
+    assert response["Location"] == back
+    view.refresh_from_db()
+    assert view.columns == ["pk", "name", "status"]
+    assert not SavedView.objects.filter(name="").exists()  # the layout is untouched
+    # A stale chooser (the view changed since) is refused with the reason.
+    stale = rep_client.post(
+        url, {"order": ["owner"], "columns": ["owner"], "next": back, "version": "2000-01-01"}
+    )
+    assert stale.status_code == 422
+    assert "Someone changed this view" in stale.content.decode()
 
 
 def test_density_is_remembered_per_user_and_list(rep_client: Client, rep: Any) -> None:
@@ -282,7 +316,9 @@ def test_a_teammates_shared_view_is_used_not_changed(
     assert headers(page) == ["", "Name", "Status"]
     assert "shared by" in page and "Save a copy…" in page
     assert "Rename or share…" not in page
-    assert "save a copy of it to choose its columns" in page
+    chooser = reverse("saved_views:columns", args=["leads"])
+    dialog = html(rep_client.get(f"{chooser}?saved={view.pk}", headers=HTMX))
+    assert "save a copy of it to choose its columns" in dialog and 'name="columns"' not in dialog
     for name in ("rename", "delete"):
         assert rep_client.post(reverse(f"saved_views:{name}", args=[view.pk])).status_code == 403
     response = rep_client.post(
