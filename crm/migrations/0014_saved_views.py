@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0012_api_sync'),
+        ('crm', '0013_timeline_event'),
     ]
 
     operations = [
