@@ -187,6 +187,8 @@ def record_pages(team: Any) -> list[str]:
         "/contacts/bulk/tag/?all=1",
         "/contacts/bulk/delete/?all=1",
         "/deals/bulk/transfer/?all=1",
+        f"/records/lead/{team.lead.pk}/timeline/",
+        f"/records/deal/{team.deal.pk}/timeline/?what=activities",
         "/settings/api-tokens/",  # refused to a rep: the styled 403 page
         "/leads/999999/",  # the styled 404 page
     ]
@@ -236,6 +238,10 @@ def test_dialogs_menus_and_results(
     expect(dialog.get_by_role("heading", name="Conversion results")).to_be_visible()
     audit.check("bulk conversion results")
     page.keyboard.press("Escape")
+
+    page.goto(team.deal.get_absolute_url())
+    page.locator("#timeline-card summary").click()
+    audit.check("deal page, log activity open")
 
     page.goto("/deals/")
     page.locator("h1").click()
