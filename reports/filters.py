@@ -13,6 +13,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from crm.listing import NamedRangeInputs
 from crm.models import LeadSource
 from crm.permissions import is_manager
 from deals.models import Pipeline
@@ -34,7 +35,7 @@ class ReportQuery:
     group: str = BY_SOURCE
 
 
-class ReportFilter(django_filters.FilterSet):
+class ReportFilter(NamedRangeInputs, django_filters.FilterSet):
     period = django_filters.DateFromToRangeFilter(
         label=_("Period"),
         method="keep",

@@ -33,6 +33,17 @@
     });
   });
 
+  // Escape closes the open menu the focus is in, and puts the focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    var menu = event.key === "Escape" && event.target.closest && event.target.closest("details[open]");
+    if (menu && !event.defaultPrevented) {
+      event.preventDefault();  // one Escape, one layer: not the phone menu or a dialog too
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) { summary.focus(); }
+    }
+  });
+
   // The phone top bar's menu button (templates/base.html): shows and hides the destinations and
   // the language and account items. Escape or a click elsewhere closes it, focus back on the
   // button after Escape. Without this script the button stays hidden and the bar shows every
@@ -203,10 +214,27 @@
   /* ---------- 6. Dialogs (templates/includes/dialog.html) ---------- */
 
   // A dialog's content loaded by HTMX opens it; the server closes it with "closeDialog".
+  // Focus (docs/rules.md#accessibility): the modal dialog keeps Tab inside it; opening puts the
+  // focus on its first field (a field in error after a re-render), closing gives it back to the
+  // control that opened the dialog.
+  var FIELDS = "[aria-invalid='true'], [autofocus], input:not([type='hidden']):not([disabled])," +
+    " select:not([disabled]), textarea:not([disabled])";
+  function focusInDialog(dialog) {
+    var content = dialog.querySelector(".dialog__content") || dialog;
+    var target = content.querySelector(FIELDS) ||
+      content.querySelector("a[href], button:not([disabled])") ||
+      dialog.querySelector("a[href], button:not([disabled])");
+    if (target) { target.focus(); }
+  }
   document.addEventListener("htmx:afterSwap", function (event) {
     var dialog = event.detail.target.closest && event.detail.target.closest("dialog");
     if (dialog && !dialog.open && event.detail.target.innerHTML.trim()) {
+      var opener = document.activeElement;
+      dialog.crmOpener = opener && opener !== document.body ? opener : null;
       dialog.showModal();
+      focusInDialog(dialog);
+    } else if (dialog && dialog.open && !dialog.contains(document.activeElement)) {
+      focusInDialog(dialog);
     }
   });
   document.body.addEventListener("closeDialog", function () {
@@ -221,11 +249,36 @@
       dialog.close();
     }
   });
-  // An emptied dialog does not linger in the DOM with stale forms.
+  // Tab from the last control goes round to the first (Shift+Tab the other way), rather than
+  // out to the browser's own bar.
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([type='hidden']):not([disabled])," +
+    " select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+  document.addEventListener("keydown", function (event) {
+    var dialog = event.key === "Tab" && document.querySelector("dialog[open]");
+    if (!dialog) { return; }
+    var stops = Array.prototype.filter.call(dialog.querySelectorAll(FOCUSABLE), function (el) {
+      return el.getClientRects().length > 0;
+    });
+    if (!stops.length) { return; }
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    var active = document.activeElement;
+    if (event.shiftKey && (active === first || !dialog.contains(active))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (active === last || !dialog.contains(active))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+  // An emptied dialog does not linger in the DOM with stale forms; its opener gets the focus.
   document.addEventListener("close", function (event) {
     if (event.target.tagName === "DIALOG") {
       var body = event.target.querySelector(".dialog__body");
       if (body) { body.innerHTML = ""; }
+      var opener = event.target.crmOpener;
+      event.target.crmOpener = null;
+      if (opener && opener.isConnected) { opener.focus(); }
     }
   }, true);
 
