@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from contacts.filters import search_contacts
 from contacts.models import Contact, Employment
 from contacts.services import contact_create, contact_update
 from crm.admin import (
@@ -126,7 +127,6 @@ class ContactAdmin(
         "created_at",
     )
     search_fields = ("name", "first_name", "last_name", "email")
-    date_hierarchy = "created_at"
     autocomplete_fields = ("owner", "organization", "reports_to", "tags")
     readonly_fields = (
         "prospect_status",
@@ -186,6 +186,9 @@ class ContactAdmin(
             {"fields": ("source", "lead_created_at", "employees_link", "created_at", "updated_at")},
         ),
     )
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return search_contacts(queryset, "q", term)  # the list's search (trigram index)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return (

@@ -18,7 +18,7 @@ class ContactsConfig(AppConfig):
             signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"
         )
 
-        from contacts import views  # noqa: F401  (its bulk actions' job kinds: crm.bulk_jobs)
+        from contacts import views  # noqa: F401  (bulk job kinds: crm.bulk_jobs; saved views)
         from contacts.filters import ContactFilter
         from contacts.resources import contact_columns, contact_export_queryset
         from crm.export_jobs import ExportSpec, register_export

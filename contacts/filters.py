@@ -47,11 +47,19 @@ def contacts_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
     )
 
 
+def organizations_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
+    """The ids of the organisations whose search text contains ``term``, for a person's or a
+    deal's organisation: read from ``contact_org_search_trgm_idx`` (migration 0011), the
+    organisations' own trigram index, so a word common among people (a last name) does not
+    hand thousands of people's ids to a condition only an organisation can meet."""
+    return contacts_matching(term).filter(is_organization=True)
+
+
 def search_contacts(queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
     """Every word must appear in the contact's names, email or phones, or in its organisation's
     (docs/rules.md#search)."""
     return matching(
-        queryset, contact_search_text(), value, related=[("organization", contacts_matching)]
+        queryset, contact_search_text(), value, related=[("organization", organizations_matching)]
     )
 
 

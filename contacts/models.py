@@ -179,6 +179,23 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
             models.Index(by_id("organization_id"), F("id"), name="contact_org_sort_idx"),
             models.Index(by_id("owner_id"), F("id"), name="contact_owner_sort_idx"),
             models.Index(fields=["created_at", "id"], name="contact_created_sort_idx"),
+            # The same sorts within one tab (people or organisations) where the two kinds hold
+            # different values: an organisation has no organisation and people have no customer
+            # status, so without the kind first a tab walks the other kind's rows to fill a page.
+            models.Index(
+                F("is_organization"),
+                by_id("organization_id"),
+                F("id"),
+                name="contact_kind_org_sort_idx",
+            ),
+            models.Index(
+                fields=["is_organization", "prospect_status", "id"],
+                name="contact_kind_prospect_sort_idx",
+            ),
+            models.Index(
+                fields=["is_organization", "customer_status", "id"],
+                name="contact_kind_customer_sort_idx",
+            ),
             # The "support active" filter: support_start <= today and (no end or end >= today).
             models.Index(
                 fields=["support_start", "support_end"], name="contact_support_active_idx"

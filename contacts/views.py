@@ -59,18 +59,35 @@ from crm.htmx import dialog_response, render_htmx, wants_partial
 from crm.listing import render_list
 from crm.models import CustomFieldScope
 from crm.permissions import acting_user, can_change
+from crm.saved_views.services import ListSpec, list_views, register_list
 from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
+
+CONTACT_LIST = ListSpec(
+    key="contacts",
+    url_name="contacts:list",
+    table=ContactTable,
+    filterset=ContactFilter,
+    dialog="contact",
+    filter_form_id="contact-filter",
+    all_label=gettext_lazy("All contacts"),
+)
+register_list(CONTACT_LIST)  # its saved views (crm.saved_views)
 
 
 def list_view(request: HttpRequest) -> HttpResponse:
     filterset = ContactFilter(request.GET, queryset=contact_list(), request=request)
+    views = list_views(request, CONTACT_LIST, filterset)  # saved views, columns, density
     return render_list(
         request,
         "contacts/contact_list.html",
-        table=ContactTable(filterset.qs),
+        table=ContactTable(filterset.qs, **views.table_kwargs()),
         filterset=filterset,
-        context={"kind": filterset.current_kind, "filter_query": filter_query(request)},
+        context={
+            "kind": filterset.current_kind,
+            "filter_query": filter_query(request),
+            "views": views,
+        },
     )
 
 

@@ -11,15 +11,17 @@ from typing import Any
 from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.db.models import Model, Q, QuerySet
+from django.db.models import CharField, F, Model, Q, QuerySet, TextField
+from django.db.models.functions import Coalesce
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -32,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.auth_totp import totp_reset
-from crm.listing import EstimatedPaginator
+from crm.listing import SEARCHED_SORT_KEYS, EstimatedPaginator
 from crm.models import (
     AuditEntry,
     CrmSettings,
@@ -48,6 +50,7 @@ from crm.models import (
 )
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
+from crm.search import content_search_text, matching
 from crm.services import crm_settings_followed, document_max_size
 from crm.trash import trash_capture
 
@@ -178,6 +181,55 @@ class LargeTableAdminMixin:
 
     show_full_result_count = False
     paginator: type[Paginator] = EstimatedPaginator
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        """The rows matching ``term``: the app lists' own search (crm.search: every word in the
+        record's search text, read from its trigram index on PostgreSQL) instead of the admin's
+        ``UPPER(column) LIKE`` on each of ``search_fields`` (a scan of the table)."""
+        raise NotImplementedError
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return self.search(queryset, search_term), False  # no joins: never a duplicate row
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SearchedChangeList
+
+
+class SearchedChangeList(ChangeList):
+    """A changelist whose search orders the matches (found by the search's trigram index)
+    instead of walking the sort column's index to them when that column is text: a column the
+    search reads (a name) holds the matches of a word together, after every row before them
+    (``crm.listing.matches_first_ordering``)."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        queryset = super().get_queryset(request, exclude_parameters)
+        if "search_text" not in queryset.query.annotations:
+            return queryset
+        order = list(queryset.query.order_by)
+        first = order[0] if order else None
+        if not isinstance(first, str) or not _text_column(queryset, first.lstrip("-")):
+            return queryset
+        name = first.lstrip("-")
+        wrapped = Coalesce(F(name), F(name))
+        order[0] = wrapped.desc() if first.startswith("-") else wrapped.asc()
+        return queryset.order_by(*order)
+
+
+def _text_column(queryset: QuerySet[Any], name: str) -> bool:
+    """``name`` is a text column of the queryset's own table (names, email: what a search
+    reads), or one of the lists' text sort keys; a date or a number is not (the matches of a
+    word are spread over its order, which the index walk then meets soon)."""
+    if name in queryset.query.annotations:
+        return name in SEARCHED_SORT_KEYS
+    try:
+        field = queryset.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(field, CharField | TextField) and not field.is_relation
 
 
 class AttachmentsAdminMixin(RecordPermissionMixin):
@@ -650,11 +702,13 @@ class NoteAdmin(LargeTableAdminMixin, SubjectAdminMixin, SubjectPermissionMixin,
     list_display = ("short_content", "subject_link", "author", "created_at")
     list_filter = ("content_type", "created_at")
     list_select_related = ("author", "content_type")
-    search_fields = ("content",)
-    date_hierarchy = "created_at"
+    search_fields = ("content",)  # crm.search on content_search_text() (search below)
     raw_id_fields = ("author",)
     readonly_fields = ("created_at", "updated_at")
     fields = ("content_type", "object_id", "content", "author", "created_at", "updated_at")
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return matching(queryset, content_search_text(), term)  # note_content_trgm_idx
 
     @admin.display(description=_("content"))
     def short_content(self, obj: Note) -> str:
@@ -727,8 +781,7 @@ class TaskAdmin(LargeTableAdminMixin, SubjectAdminMixin, RecordPermissionMixin, 
     list_display = ("short_content", "subject_link", "owner", "due_at", "done", "completed_at")
     list_filter = ("done", "owner", "content_type", "due_at")
     list_select_related = ("owner", "content_type")
-    search_fields = ("content",)
-    date_hierarchy = "due_at"
+    search_fields = ("content",)  # crm.search on content_search_text() (search below)
     autocomplete_fields = ("owner",)
     readonly_fields = ("completed_at", "created_at", "updated_at")
     fields = (
@@ -742,6 +795,9 @@ class TaskAdmin(LargeTableAdminMixin, SubjectAdminMixin, RecordPermissionMixin, 
         "created_at",
         "updated_at",
     )
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return matching(queryset, content_search_text(), term)  # task_content_trgm_idx
 
     @admin.display(description=_("content"))
     def short_content(self, obj: Task) -> str:

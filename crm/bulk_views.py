@@ -30,7 +30,18 @@ from crm.jobs.indicator import remember_job
 from crm.selection import BulkOutcome
 
 # Not filters: the list state left out of "all N matching".
-LIST_STATE_PARAMS = ("page", "sort", "per_page", "view", "pk", "all", "csrfmiddlewaretoken")
+LIST_STATE_PARAMS = (
+    "page",
+    "sort",
+    "per_page",
+    "view",
+    "saved",  # the saved view in force (crm.saved_views)
+    "after",
+    "before",
+    "pk",
+    "all",
+    "csrfmiddlewaretoken",
+)
 FORM_PREFIX = "bulk"
 
 

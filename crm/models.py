@@ -738,3 +738,7 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.content_type_id}:{self.object_id}"
+
+
+# The saved views of the list pages (docs/rules.md#saved-views) live in crm/saved_views/models.py.
+from crm.saved_views.models import SavedView  # noqa: E402,F401

@@ -94,6 +94,12 @@ class SearchText(Func):
         super().__init__(*(F(c) if isinstance(c, str) else c for c in columns))
 
 
+def content_search_text() -> SearchText:
+    """A note's or a task's search text (the admin's search): its content, lowercased; indexes
+    ``note_content_trgm_idx`` and ``task_content_trgm_idx`` (migration crm/0014)."""
+    return SearchText("content")
+
+
 class AnyOf(Func):
     """``column = ANY(ARRAY(subquery))`` on PostgreSQL, ``column IN (subquery)`` elsewhere.
 

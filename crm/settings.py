@@ -118,6 +118,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and not env_bool("CRM_DB_JIT", False):
+    # PostgreSQL's JIT compiles a plan whose cost passes jit_above_cost: 100-2,000 ms of
+    # compilation for statements that run in a few ms to a few hundred (issue 16: 130 ms per API
+    # page, 2.4 s of a report). The pages read index ranges; JIT is off for this application's
+    # connections unless CRM_DB_JIT=1. Options from PGOPTIONS (libpq's default, which a
+    # connection's own "options" would replace) are kept.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
+        filter(None, [os.environ.get("PGOPTIONS", "").strip(), "-c jit=off"])
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
 

@@ -48,6 +48,7 @@ urlpatterns = [
     path("jobs/", include("crm.jobs.urls")),
     path("exports/", include("crm.export_urls")),
     path("bulk-jobs/", include("crm.bulk_job_urls")),
+    path("views/", include("crm.saved_views.urls")),
     path("records/<str:kind>/<int:pk>/", include("crm.attachment_urls")),
     path("settings/api-tokens/", include("crm.api.page_urls")),
     path("settings/", include("crm.settings_urls")),

@@ -25,6 +25,7 @@ from crm.admin import (
 )
 from crm.models import CustomFieldScope, Document, User
 from crm.permissions import can_change
+from deals.filters import search_deals
 from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, Pipeline, Stage
 from deals.records import deal_create, deal_update
 
@@ -103,7 +104,6 @@ class DealAdmin(
         "created_at",
     )
     search_fields = ("name", "main_contact__last_name", "main_contact__name", "organization__name")
-    date_hierarchy = "created_at"
     autocomplete_fields = ("owner", "main_contact", "organization", "tags")
     readonly_fields = (
         "closed_at",
@@ -144,6 +144,9 @@ class DealAdmin(
             },
         ),
     )
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return search_deals(queryset, "q", term)  # the list's search (trigram index)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Deal]:
         return (

@@ -21,7 +21,7 @@ class DealsConfig(AppConfig):
         register(settings_pages.SECTION)
 
         from crm.export_jobs import ExportSpec, register_export
-        from deals import views  # noqa: F401  (its bulk actions' job kinds: crm.bulk_jobs)
+        from deals import views  # noqa: F401  (bulk job kinds: crm.bulk_jobs; saved views)
         from deals.filters import DealFilter
         from deals.resources import deal_columns, deal_export_queryset
 

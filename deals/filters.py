@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from contacts.filters import contacts_matching
+from contacts.filters import contacts_matching, organizations_matching
 from crm.listing import SearchFilterSet
 from crm.search import SearchText, matching
 from deals.models import Deal, Stage, StageCategory, idle_deal_days
@@ -26,7 +26,7 @@ def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[De
         queryset,
         deal_search_text(),
         value,
-        related=[("main_contact", contacts_matching), ("organization", contacts_matching)],
+        related=[("main_contact", contacts_matching), ("organization", organizations_matching)],
     )
 
 

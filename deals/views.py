@@ -23,6 +23,7 @@ from crm.htmx import dialog_response, htmx_details, render_htmx, wants_partial
 from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import acting_user, can_change
+from crm.saved_views.services import ListSpec, list_views, register_list
 from crm.selection import BulkOutcome
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 from crm.templatetags.crm_tags import badge
@@ -40,15 +41,27 @@ from deals.selectors import (
 from deals.services import deal_delete, deal_move_stage, deal_transfer, deals_transfer
 from deals.tables import DealTable
 
+DEAL_LIST = ListSpec(
+    key="deals",
+    url_name="deals:list",
+    table=DealTable,
+    filterset=DealFilter,
+    dialog="deal",
+    filter_form_id="deal-filter",
+    all_label=gettext_lazy("All deals"),
+)
+register_list(DEAL_LIST)  # its saved views (crm.saved_views)
+
 
 def list_view(request: HttpRequest) -> HttpResponse:
     filterset = DealFilter(request.GET, queryset=deal_list(), request=request)
+    views = list_views(request, DEAL_LIST, filterset)  # saved views, columns, density
     return render_list(
         request,
         "deals/deal_list.html",
-        table=DealTable(filterset.qs),
+        table=DealTable(filterset.qs, **views.table_kwargs()),
         filterset=filterset,
-        context={"filter_query": filter_query(request)},
+        context={"filter_query": filter_query(request), "views": views},
     )
 
 

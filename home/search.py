@@ -16,14 +16,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact
 from contacts.selectors import contact_list
-from crm.search import INDEXED_WORD, search_terms
+from crm.listing import matches_first_ordering, seek_keys
+from crm.search import INDEXED_WORD, AnyOf, search_terms
 from deals.filters import DealFilter
 from deals.models import Deal
 from deals.selectors import deal_list
@@ -146,7 +147,7 @@ def _group(
     rows: int,
 ) -> Group:
     group = Group(key, title, f"{reverse(url_name)}?{urlencode({'q': query})}")
-    found = list(queryset[:rows])
+    found = list(_first_candidates(queryset)[:rows])
     group.hits = [to_hit(record) for record in found]
     if len(found) < rows:
         group.count = len(found)
@@ -154,6 +155,20 @@ def _group(
         group.count = queryset.order_by()[:COUNT_CAP].count()
         group.capped = group.count >= COUNT_CAP
     return group
+
+
+def _first_candidates(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset`` (a search, in its list's order) narrowed to ``COUNT_CAP`` of its matching
+    rows, found by the search's trigram index in no particular order, then sorted: a common word
+    ("martin": 10,000 people among 250,000) costs the same as a rare one. When more than
+    ``COUNT_CAP`` rows match, the rows shown are the first, in the list's order, of
+    ``COUNT_CAP`` of them (the group then says "See all 1,000+", and the list has the exact
+    order). The sort's first key is the list's key wrapped so that no index serves it
+    (``crm.listing.matches_first_ordering``)."""
+    candidates = queryset.order_by().values("pk")[:COUNT_CAP]
+    narrowed = queryset.filter(AnyOf(F("pk"), Subquery(candidates)))
+    keys = seek_keys(queryset)
+    return narrowed.order_by(*matches_first_ordering(keys)) if keys else narrowed
 
 
 def searchable(query: str) -> bool:

@@ -1,6 +1,6 @@
 """The home page's reads: a rep's day (or, for a manager, the team's or one rep's) in a fixed
 number of queries whatever the data size. Each card is one query capped at its ``limit`` rows
-that also counts every matching row (a window ``COUNT(*) OVER ()``), so a card says how many
+that also counts every matching row (a scalar subquery, see ``_card``), so a card says how many
 there are in all and links to the filtered list (docs/rules.md#home)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum, Window
+from django.db.models import Count, F, Func, IntegerField, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from crm.models import Task
@@ -96,8 +96,21 @@ def _sum(totals: list[Total], currency: str) -> list[Total]:
 
 
 def _card(queryset: QuerySet[Any], limit: int) -> Card:
-    """One query: the first ``limit`` rows, each carrying the count of all matching rows."""
-    rows = list(queryset.annotate(matching=Window(Count("pk")))[:limit])
+    """One query: the first ``limit`` rows, each carrying the count of all matching rows.
+
+    The count is an uncorrelated scalar subquery (PostgreSQL computes it once, an InitPlan, on
+    the card's table alone), not a window over the rows: a window made PostgreSQL join every
+    matching row to its owner, contacts and stage and number them all before keeping the first
+    few (1.8 s for the team's 33,000 open deals at 1,000,000 leads). The rows are the first
+    ``limit`` ids in the card's order (a subquery on the card's table alone), then those rows
+    with their related records: only the rows shown are joined."""
+    counted = (
+        queryset.order_by()
+        .annotate(matching=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+        .values("matching")
+    )
+    first = queryset.values("pk")[:limit]  # the card's order, on its own table: no joins
+    rows = list(queryset.filter(pk__in=first).annotate(matching=Subquery(counted))[:limit])
     return Card(rows=rows, total=rows[0].matching if rows else 0)
 
 

@@ -46,6 +46,7 @@ from leads.conversion import (
 )
 from leads.conversion.jobs import convert_job_start, job_threshold
 from leads.conversion.planning import options_validate
+from leads.filters import search_leads
 from leads.forms import ConversionOptionsForm
 from leads.models import Lead, LeadConversion, LeadStatus, LeadUnqualifiedReason
 from leads.services import LeadReadOnly, lead_create, lead_update
@@ -100,7 +101,6 @@ class LeadAdmin(
     list_select_related = ("owner", "source")
     list_filter = (ConvertedFilter, "status", "owner", "source", "tags", "created_at")
     search_fields = ("first_name", "last_name", "company_name", "email")
-    date_hierarchy = "created_at"
     autocomplete_fields = ("owner", "tags")
     readonly_fields = ("conversion_links", "converted_at", "created_at", "updated_at")
     inlines = ATTACHMENT_INLINES
@@ -138,6 +138,9 @@ class LeadAdmin(
             {"fields": ("conversion_links", "converted_at", "created_at", "updated_at")},
         ),
     )
+
+    def search(self, queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+        return search_leads(queryset, "q", term)  # the list's search (trigram index)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
         return (

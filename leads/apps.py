@@ -34,3 +34,4 @@ class LeadsConfig(AppConfig):
         from leads.conversion import jobs as conversion_jobs
 
         conversion_jobs.register()  # bulk conversion and its undo as jobs (crm.jobs)
+        from leads import views  # noqa: F401  (registers the list's saved views: crm.saved_views)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -28,6 +29,7 @@ from crm.htmx import render_htmx, wants_partial
 from crm.listing import render_list
 from crm.models import CrmSettings, CustomFieldScope
 from crm.permissions import acting_user, can_change
+from crm.saved_views.services import ListSpec, list_views, register_list
 from crm.selectors import custom_field_values, documents_for, notes_for, tasks_for
 from leads import convert_job_views
 from leads.conversion import (
@@ -60,6 +62,16 @@ from leads.services import LeadReadOnly, lead_create, lead_update
 from leads.tables import INLINE_FIELDS, LeadTable, company_cell, inline_editable, name_cell
 
 CARDS = "cards"
+LEAD_LIST = ListSpec(
+    key="leads",
+    url_name="leads:list",
+    table=LeadTable,
+    filterset=LeadFilter,
+    dialog="lead",
+    filter_form_id="lead-filter",
+    all_label=gettext_lazy("All leads"),
+)
+register_list(LEAD_LIST)  # its saved views (crm.saved_views)
 RESULT_ROWS = 100  # per-lead rows rendered in a bulk result; the totals stay exact
 
 
@@ -89,9 +101,12 @@ def _flash_response(request: HttpRequest, *events: str) -> HttpResponse:
 def list_view(request: HttpRequest) -> HttpResponse:
     filterset = LeadFilter(request.GET, queryset=lead_list(), request=request)
     cards = request.GET.get("view") == CARDS
-    kwargs: dict[str, Any] = {"user": request.user}
-    if filterset.showing_converted:
-        kwargs["exclude"] = ("pk",)  # nothing to select: converted leads convert no more
+    views = list_views(request, LEAD_LIST, filterset)  # saved views, columns, density
+    # Converted leads convert no more: nothing to select.
+    kwargs: dict[str, Any] = {
+        "user": request.user,
+        **views.table_kwargs(exclude=("pk",) if filterset.showing_converted else ()),
+    }
     if cards:
         kwargs["template_name"] = "leads/lead_cards.html"
     return render_list(
@@ -103,6 +118,7 @@ def list_view(request: HttpRequest) -> HttpResponse:
             "showing_converted": filterset.showing_converted,
             "view_mode": CARDS if cards else "table",
             "filter_query": filter_query(request),
+            "views": views,
         },
     )
 

@@ -231,3 +231,20 @@ def test_contact_deal_counts(manager_client: Client, db: Any) -> None:
     rows = contact_list().filter(pk__in=[org.pk, person.pk])
     counts = {c.pk: c.num_deals for c in rows}  # type: ignore[attr-defined]
     assert counts == {org.pk: 2, person.pk: 2}
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "company_name", "-email", ""])
+def test_a_search_sorted_by_a_searched_column_keeps_the_lists_order(
+    manager_client: Client, data: dict[str, Any], sort: str, monkeypatch: Any
+) -> None:
+    """A search sorted by name (company, email) sorts its matches (``COALESCE(k, k)``, no index
+    walk: docs/rules.md#search): the same rows in the same order as the whole list sorted the
+    same way, narrowed to the matches; by OFFSET pages and by seek pages alike."""
+    query = f"?sort={sort}" if sort else "?"
+    everything = _walk(manager_client, "/leads/", query)
+    martins = set(Lead.objects.filter(last_name__iexact="martin").values_list("pk", flat=True))
+    by_offset = _walk(manager_client, "/leads/", f"{query}&q=martin")
+    assert by_offset == [pk for pk in everything if pk in martins]
+    assert len(by_offset) > PER_PAGE
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 20)
+    assert _walk(manager_client, "/leads/", f"{query}&q=martin") == by_offset

@@ -693,3 +693,34 @@ def test_the_repeat_business_policy_changed_in_the_admin_recomputes_the_customer
     assert "1 contact has a new prospect status" in response.content.decode()
     person.refresh_from_db()
     assert person.prospect_status == "none"
+
+
+# --- Search: the lists' search (crm.search), trigram-backed on PostgreSQL ---------------------
+
+
+def _changelist_rows(client: Client, model: type[Model], q: str) -> set[int]:
+    response = client.get(url(model, "changelist"), {"q": q})
+    assert response.status_code == 200
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+@pytest.mark.django_db
+def test_admin_search_is_the_lists_search(superuser: User, su_client: Client) -> None:
+    """Every word anywhere in the record's search text, phones by their digits, a person
+    through their organisation, a deal through its contacts; notes and tasks by content."""
+    lead = lead_factory(first_name="Anne", last_name="Quillfeather", mobile="+33 6 12 34 56 78")
+    lead_factory(first_name="Anne", last_name="Other")
+    assert _changelist_rows(su_client, Lead, "quillfeather anne") == {lead.pk}
+    assert _changelist_rows(su_client, Lead, "06 12 34") == set()  # +33 6...: digits 3361234
+    assert _changelist_rows(su_client, Lead, "6 12 34 56") == {lead.pk}
+    org = organization_factory(name="Brightwater Mills")
+    person = contact_factory(first_name="Tom", last_name="Smith", organization=org)
+    assert _changelist_rows(su_client, Contact, "brightwater") == {org.pk, person.pk}
+    deal = deal_factory(name="Renewal", main_contact=person, organization=org)
+    assert _changelist_rows(su_client, Deal, "smith renewal") == {deal.pk}
+    task = make_task(lead, owner=superuser, content="Send the Quillfeather offer")
+    make_task(lead, owner=superuser, content="Something else")
+    assert _changelist_rows(su_client, Task, "quillfeather OFFER") == {task.pk}
+    note = Note.objects.create(subject=lead, content="Met Anne at the fair", author=superuser)
+    assert _changelist_rows(su_client, Note, "fair anne") == {note.pk}
+    assert _changelist_rows(su_client, Lead, "  ") >= {lead.pk}  # no search: every row

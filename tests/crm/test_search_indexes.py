@@ -24,6 +24,13 @@ pytestmark = [
 ]
 
 SEARCHES = ["martin", "anne martin", "12 34 56"]
+KIND_INDEXES = [
+    "contact_kind_name_idx",
+    "contact_kind_sort_idx",
+    "contact_kind_org_sort_idx",
+    "contact_kind_prospect_sort_idx",
+    "contact_kind_customer_sort_idx",
+]
 
 
 def plan(queryset: QuerySet[Any]) -> str:
@@ -61,3 +68,182 @@ def test_deals_and_people_find_their_contacts_through_the_contacts_index(q: str)
     assert "main_contact_id = ANY" in deals and "Seq Scan" not in deals
     people = plan(search_contacts(Contact.objects.all(), "q", q))
     assert "organization_id = ANY" in people and "Seq Scan" not in people
+
+
+def walkable_plan(queryset: QuerySet[Any]) -> str:
+    """The plan with only sequential scans priced out: an index walk in the sort's order stays
+    possible (on these nearly empty tables the planner takes it whenever it can)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        return queryset.explain()
+
+
+@pytest.mark.parametrize("q", SEARCHES)
+def test_a_persons_organisation_is_found_through_the_organisations_index(q: str) -> None:
+    """A person's organisation (and a deal's) is looked up among the organisations only, in
+    their partial index: a word common among people ("martin") no longer hands every such
+    person's id to ``organization_id = ANY(...)``."""
+    # On these empty tables any index on "is an organisation" looks as good as the partial
+    # trigram one: without them (dropped in this transaction only) the choice is the search's.
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name in KIND_INDEXES:
+            cursor.execute(f'DROP INDEX "{name}"')
+        people = plan(search_contacts(Contact.objects.filter(is_organization=False), "q", q))
+        deals = plan(search_deals(Deal.objects.all(), "q", q))
+        transaction.set_rollback(True)
+    assert "Bitmap Index Scan on contact_org_search_trgm_idx" in people, people
+    assert "Bitmap Index Scan on contact_org_search_trgm_idx" in deals, deals
+
+
+LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand"]
+
+
+@pytest.fixture
+def many_contacts() -> None:
+    """3,000 people (a last name in 8, their organisation or none, three prospect statuses, no
+    customer status) and 150 organisations (customers), analysed: on empty tables every plan
+    is a sort of nothing."""
+    orgs = Contact.objects.bulk_create(
+        Contact(
+            is_organization=True,
+            name=f"Company {i}",
+            name_key=f"company {i}",
+            customer_status=["current", "past"][i % 2],
+        )
+        for i in range(150)
+    )
+    Contact.objects.bulk_create(
+        Contact(
+            first_name=f"First{i}",
+            last_name=LAST_NAMES[i % len(LAST_NAMES)],
+            name_key=f"{LAST_NAMES[i % len(LAST_NAMES)].lower()} first{i}",
+            email=f"person{i}@example.com",
+            organization=orgs[i % 150] if i % 4 else None,
+            prospect_status=["none", "current", "lost"][i % 3],
+        )
+        for i in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contacts_contact")
+
+
+def _list_queryset(path: str) -> QuerySet[Any]:
+    """The rows query of a list page as its view builds it (filter set, table, pagination)."""
+    from django.test import RequestFactory
+
+    from contacts.filters import ContactFilter
+    from contacts.selectors import contact_list
+    from contacts.tables import ContactTable
+    from crm.listing import configure_table
+    from tests.factories import UserFactory
+
+    request = RequestFactory().get(path)
+    request.user = UserFactory()
+    filterset = ContactFilter(request.GET, queryset=contact_list(), request=request)
+    table = ContactTable(filterset.qs)
+    configure_table(table, request, per_page=25)
+    return table.data.data[:25]
+
+
+@pytest.mark.parametrize("q", ["martin", "anne martin"])
+@pytest.mark.usefixtures("many_contacts")
+def test_a_search_sorted_by_name_sorts_its_matches(q: str) -> None:
+    """Sorted by name, the matches of a name sit together in the name's index: the list finds
+    the matches first (trigram index) and sorts them, instead of walking the name index until
+    the Martins (2.5 s at 250,000 people)."""
+    text = walkable_plan(_list_queryset(f"/contacts/?kind=people&q={q}"))
+    assert "Sort Key: (COALESCE(contacts_contact.name_key, contacts_contact.name_key))" in text
+    walks = ("Index Scan using contact_kind_sort_idx", "Index Scan using contact_kind_name_idx")
+    assert not any(walk in text for walk in walks), text
+
+
+@pytest.mark.usefixtures("many_contacts")
+def test_without_a_search_the_name_sort_walks_its_index() -> None:
+    text = walkable_plan(_list_queryset("/contacts/?kind=people"))
+    assert "Index Scan using contact_kind_sort_idx" in text or "contact_kind_name_idx" in text
+    assert "Sort Key" not in text.split("SubPlan")[0], text
+
+
+@pytest.mark.parametrize(
+    ("kind", "sort", "index"),
+    [
+        ("organizations", "-organization", "contact_kind_org_sort_idx"),
+        ("organizations", "organization", "contact_kind_org_sort_idx"),
+        ("people", "-organization", "contact_kind_org_sort_idx"),
+        ("organizations", "prospect_status", "contact_kind_prospect_sort_idx"),
+        ("people", "prospect_status", "contact_kind_prospect_sort_idx"),
+        ("organizations", "customer_status", "contact_kind_customer_sort_idx"),
+        ("organizations", "-customer_status", "contact_kind_customer_sort_idx"),
+    ],
+)
+@pytest.mark.usefixtures("many_contacts")
+def test_a_tab_sorted_by_a_kind_skewed_column_reads_the_kind_index(
+    kind: str, sort: str, index: str
+) -> None:
+    """An organisation has no organisation and people have no customer status: within one tab
+    these sorts read an index that starts with the kind, not the other kind's rows first."""
+    text = walkable_plan(_list_queryset(f"/contacts/?kind={kind}&sort={sort}"))
+    assert f"Index Scan using {index}" in text or f"Index Scan Backward using {index}" in text, text
+    assert "Index Cond: (is_organization = " in text, text
+
+
+@pytest.mark.parametrize(
+    ("model_admin", "index"),
+    [
+        ("crm.admin.NoteAdmin", "note_content_trgm_idx"),
+        ("crm.admin.TaskAdmin", "task_content_trgm_idx"),
+    ],
+)
+def test_admin_search_of_notes_and_tasks_reads_their_trigram_index(
+    model_admin: str, index: str
+) -> None:
+    from django.contrib import admin as django_admin
+    from django.utils.module_loading import import_string
+
+    cls = import_string(model_admin)
+    instance = next(a for a in django_admin.site._registry.values() if isinstance(a, cls))
+    queryset, duplicates = instance.get_search_results(None, instance.model.objects.all(), "offer")
+    assert not duplicates
+    assert f"Bitmap Index Scan on {index}" in plan(queryset)
+
+
+@pytest.mark.parametrize(
+    ("search", "model", "index"),
+    [
+        ("leads.admin.LeadAdmin", Lead, "lead_search_trgm_idx"),
+        ("contacts.admin.ContactAdmin", Contact, "contact_search_trgm_idx"),
+        ("deals.admin.DealAdmin", Deal, "deal_search_trgm_idx"),
+    ],
+)
+def test_admin_search_is_the_lists_search(search: str, model: type[Any], index: str) -> None:
+    from django.contrib import admin as django_admin
+    from django.utils.module_loading import import_string
+
+    cls = import_string(search)
+    instance = django_admin.site._registry[model]
+    assert isinstance(instance, cls)
+    queryset, _ = instance.get_search_results(None, model.objects.all(), "martin")
+    assert f"Bitmap Index Scan on {index}" in plan(queryset)
+
+
+@pytest.mark.usefixtures("many_contacts")
+def test_global_search_groups_sort_a_capped_set_of_candidates() -> None:
+    """Each group of the global search takes at most COUNT_CAP matching ids from the trigram
+    index (``id = ANY(ARRAY(... LIMIT 1000))``), then sorts them: no walk of the list's sort
+    index, whatever the number of matches."""
+    from contacts.filters import ContactFilter
+    from contacts.selectors import contact_list
+    from home.search import COUNT_CAP, _first_candidates
+
+    queryset = _first_candidates(ContactFilter({"q": "martin"}, queryset=contact_list()).qs)
+    text = walkable_plan(queryset[:5])
+    assert "Bitmap Index Scan on contact_search_trgm_idx" in text, text
+    assert f"LIMIT {COUNT_CAP}" in str(queryset.query)
+    assert "contact_name_key_idx" not in text and "contact_kind_sort_idx" not in text, text
+
+
+def test_jit_is_off_for_the_applications_connections() -> None:
+    """CRM_DB_JIT unset: PostgreSQL's JIT is off (crm/settings.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
