@@ -45,13 +45,14 @@ from crm.models import (
     DocumentLink,
     Note,
     Task,
+    TimelineEvent,
     TrashEntry,
     TrashFile,
 )
 from crm.permissions import is_manager
 from crm.records import touched
 from crm.selection import chunks
-from crm.services import Refused, files_delete_unused
+from crm.services import Refused, files_delete_unused, subject_model
 from crm.timeline import owners_changed
 
 # Sent after a restore with ``rows``: {model: set of primary keys written back or relinked};
@@ -475,6 +476,14 @@ def trash_purge(
         for _pk, kind, object_id, label in rows:
             by_kind[kind].append((object_id, label))
         for kind, records in by_kind.items():
+            # The record's timeline events go with it (docs/rules.md#timeline).
+            model = subject_model(kind)
+            if model is not None:
+                content_type = ContentType.objects.get_for_model(model)
+                for chunk in chunks(sorted(object_id for object_id, _label in records)):
+                    TimelineEvent.objects.filter(
+                        content_type=content_type, object_id__any=chunk
+                    )._raw_delete(TimelineEvent.objects.db)
             audit(
                 actor=actor,
                 action=AuditAction.PURGE,

@@ -301,7 +301,7 @@ def test_a_cursor_round_trips_and_bad_ones_are_refused() -> None:
 # ---------- Pages ------------------------------------------------------------------------------
 
 
-# Session, user, the record, 11 sources (9 for a lead), the users named in the changes, the
+# Session, user, the record, one query per source (11), the users named in the changes, the
 # permission check: whatever the number of events.
 CARD_QUERIES = 18
 
@@ -462,3 +462,28 @@ def test_a_converted_lead_refuses_new_activities(rep: Any, rep_client: Client) -
     Lead.objects.filter(pk=lead.pk).update(converted_at=timezone.now(), status="converted")
     data = {"activity_type": "call", "outcome": "busy", "at": "2026-03-02T10:30"}
     assert rep_client.post(_log_url(lead, "lead"), data).status_code == 403
+
+
+# ---------- Trash ------------------------------------------------------------------------------
+
+
+def test_a_restored_record_has_its_timeline_back_and_a_purged_one_loses_it(
+    rep: Any, manager: Any
+) -> None:
+    from crm.models import TrashEntry
+    from crm.trash import trash_purge, trash_restore
+    from leads.bulk import leads_delete
+
+    kept, purged = LeadFactory(owner=rep), LeadFactory(owner=rep)
+    for lead in (kept, purged):
+        activity_log(
+            actor=rep, subject=lead, activity_type="call", outcome="busy", at=None, note=""
+        )
+    leads_delete(actor=rep, lead_ids=[kept.pk, purged.pk])
+    trash_restore(actor=manager, entry_ids=[TrashEntry.objects.get(object_id=kept.pk).pk])
+    assert _kinds(Lead.objects.get(pk=kept.pk)) == ["activity"]
+    trash_purge(actor=manager, entry_ids=[TrashEntry.objects.get(object_id=purged.pk).pk])
+    lead_type = ContentType.objects.get_for_model(Lead)
+    assert list(
+        TimelineEvent.objects.filter(content_type=lead_type).values_list("object_id", flat=True)
+    ) == [kept.pk]
