@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0013_timeline_event'),
+        ('crm', '0014_content_search_trigram_indexes'),
     ]
 
     operations = [
