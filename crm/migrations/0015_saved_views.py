@@ -7,33 +7,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0014_content_search_trigram_indexes'),
+        ("crm", "0014_content_search_trigram_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('list_key', models.CharField(choices=[('leads', 'Leads'), ('contacts', 'Contacts'), ('deals', 'Deals')], max_length=20, verbose_name='list')),
-                ('name', models.CharField(blank=True, max_length=80, verbose_name='name')),
-                ('shared', models.BooleanField(default=False, verbose_name='shared with the team')),
-                ('query', models.TextField(blank=True, max_length=2000, verbose_name='filters')),
-                ('sort', models.CharField(blank=True, max_length=100, verbose_name='sort')),
-                ('columns', models.JSONField(blank=True, default=list, verbose_name='columns')),
-                ('density', models.CharField(choices=[('comfortable', 'Comfortable'), ('compact', 'Compact')], default='comfortable', max_length=20, verbose_name='density')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "list_key",
+                    models.CharField(
+                        choices=[("leads", "Leads"), ("contacts", "Contacts"), ("deals", "Deals")],
+                        max_length=20,
+                        verbose_name="list",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=80, verbose_name="name")),
+                ("shared", models.BooleanField(default=False, verbose_name="shared with the team")),
+                ("query", models.TextField(blank=True, max_length=2000, verbose_name="filters")),
+                ("sort", models.CharField(blank=True, max_length=100, verbose_name="sort")),
+                ("columns", models.JSONField(blank=True, default=list, verbose_name="columns")),
+                (
+                    "density",
+                    models.CharField(
+                        choices=[("comfortable", "Comfortable"), ("compact", "Compact")],
+                        default="comfortable",
+                        max_length=20,
+                        verbose_name="density",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_views",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'saved view',
-                'verbose_name_plural': 'saved views',
-                'ordering': ['name', 'id'],
-                'indexes': [models.Index(condition=models.Q(('shared', True)), fields=['list_key'], name='savedview_shared_idx')],
-                'constraints': [models.UniqueConstraint(fields=('owner', 'list_key', 'name'), name='savedview_owner_list_name_uniq'), models.CheckConstraint(condition=models.Q(('name', ''), ('shared', True), _negated=True), name='savedview_shared_has_name')],
+                "verbose_name": "saved view",
+                "verbose_name_plural": "saved views",
+                "ordering": ["name", "id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("shared", True)),
+                        fields=["list_key"],
+                        name="savedview_shared_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("owner", "list_key", "name"), name="savedview_owner_list_name_uniq"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("name", ""), ("shared", True), _negated=True),
+                        name="savedview_shared_has_name",
+                    ),
+                ],
             },
         ),
     ]
