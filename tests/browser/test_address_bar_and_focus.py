@@ -44,6 +44,7 @@ def test_back_to_lead_leaves_the_address_on_the_new_lead(page: Any) -> None:
     page.get_by_text("More").click()
     page.get_by_role("link", name="Back to lead…").click()
     page.locator("dialog#contact-dialog").get_by_role("button", name="Make it a lead").click()
+    expect(page).to_have_url(re.compile(r"/leads/\d+/$"))
     lead = Lead.objects.get(last_name="Garnier")
     expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/$"))
     response = page.reload()
