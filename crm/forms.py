@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import (
@@ -22,6 +24,7 @@ from crm.models import (
 from crm.permissions import changeable
 from crm.services import SUBJECT_MODELS, document_max_size, subject_model
 from crm.tags import tag_key, tags_by_name
+from crm.timeline import NOTE_MAX, OUTCOMES, ActivityOutcome, ActivityType
 from crm.validators import validate_date_range, validate_multiline, validate_single_line
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -371,3 +374,72 @@ class PoliciesForm(forms.ModelForm):
         if hours > 24 * 365:
             raise forms.ValidationError(_("Choose at most one year (8760 hours)."))
         return hours
+
+
+class ActivityForm(forms.Form):
+    """A call, meeting or email logged on a record's timeline (``crm.timeline.activity_log``)."""
+
+    JUST_NOW = datetime.timedelta(minutes=5)
+
+    activity_type = forms.ChoiceField(
+        label=_("Type"),
+        choices=ActivityType.choices,
+        error_messages={"required": _("Choose a call, a meeting or an email.")},
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=ActivityOutcome.choices,
+        error_messages={"required": _("Choose an outcome.")},
+    )
+    at = forms.DateTimeField(
+        label=_("When"),
+        widget=DATETIME_WIDGET,
+        validators=[validate_date_range],
+        error_messages={"required": _("Say when it happened.")},
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=NOTE_MAX,
+        validators=[validate_multiline],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "activity-%s")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("activity_type", ActivityType.CALL)
+            self.initial.setdefault("at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def clean_at(self) -> Any:
+        """The form shows minutes and defaults to the minute it was opened: a time in the last
+        few minutes (``JUST_NOW``) is now, so that an activity just logged comes first on the
+        timeline, not under what happened since the form was opened."""
+        at = self.cleaned_data.get("at")
+        now = timezone.now()
+        if at is not None and at <= now < at + self.JUST_NOW:
+            return now
+        return at
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, outcome = data.get("activity_type"), data.get("outcome")
+        if kind and outcome and outcome not in OUTCOMES[kind]:
+            self.add_error(
+                "outcome",
+                _("This outcome does not fit a %(type)s.")
+                % {"type": str(ActivityType(kind).label).lower()},
+            )
+        return data
+
+    def outcome_groups(self) -> list[tuple[str, str, list[tuple[str, str]]]]:
+        """(type, type label, [(outcome, label)]) for the outcome picker's groups."""
+        return [
+            (
+                kind,
+                str(ActivityType(kind).label),
+                [(o, str(ActivityOutcome(o).label)) for o in outs],
+            )
+            for kind, outs in OUTCOMES.items()
+        ]

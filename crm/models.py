@@ -685,3 +685,57 @@ from crm.jobs.models import Job, JobChunk, JobItem, JobSchedule  # noqa: E402,F4
 
 # The merges of records (docs/rules.md#merge-records) live in crm/merging/models.py.
 from crm.merging.models import Merge  # noqa: E402,F401
+
+
+class TimelineEventKind(models.TextChoices):
+    """What a ``TimelineEvent`` records: only what no other table keeps (docs/rules.md#timeline)."""
+
+    ACTIVITY = "activity", _("Activity")
+    OWNER = "owner", _("Owner changed")
+    STATUS = "status", _("Status changed")
+    IMPORT = "import", _("Imported")
+
+
+class TimelineEvent(models.Model):
+    """One event of a lead's, a contact's or a deal's timeline that no other table records: a
+    call, meeting or email a rep logged, a bulk or transfer change of owner, a status the deals
+    set, a record created or filled by an import. ``payload`` holds the rest as JSON (old and
+    new values, an activity's type, outcome and note). Written set-based by the services
+    (``crm.timeline``); read with the notes, tasks, documents, field changes, conversions and
+    merges by ``crm.timeline.timeline_page``."""
+
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    kind = models.CharField(_("kind"), max_length=16, choices=TimelineEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "at", "id"], name="timelineevent_subject_idx"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TimelineEventKind.values),
+                name="timelineevent_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.content_type_id}:{self.object_id}"

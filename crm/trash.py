@@ -52,6 +52,7 @@ from crm.permissions import is_manager
 from crm.records import touched
 from crm.selection import chunks
 from crm.services import Refused, files_delete_unused
+from crm.timeline import owners_changed
 
 # Sent after a restore with ``rows``: {model: set of primary keys written back or relinked};
 # the deals app recomputes the statuses of the contacts concerned (docs/rules.md#statuses).
@@ -93,8 +94,10 @@ def audit(
 def audit_assign(
     *, actor: Any, model: type[models.Model], old_owners: dict[int, int | None], owner: Any
 ) -> AuditEntry | None:
-    """A reassignment: ``old_owners`` maps each reassigned record to its owner before."""
+    """A reassignment: ``old_owners`` maps each reassigned record to its owner before. Each
+    record whose owner changed gets an owner event on its timeline (one INSERT for all)."""
     new = getattr(owner, "pk", None)
+    owners_changed(actor=actor, model=model, old_owners=old_owners, owner=owner)
     moved = {pk: old for pk, old in old_owners.items() if old != new}
     by_old: dict[str, list[int]] = defaultdict(list)
     for pk, old in sorted(moved.items()):

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from contacts.status import ContactFacts, DealFact, decide
-from crm.models import CrmSettings
+from crm.models import CrmSettings, TimelineEventKind
 from crm.selection import chunks
+from crm.timeline import events_write
 from deals.models import Deal, DealContact
 
 
@@ -106,8 +107,19 @@ def contacts_recompute_status(*, contact_ids: Iterable[int | None]) -> int:
     repeat_business = CrmSettings.load().repeat_business
     facts = _gather(ids)
     groups: dict[tuple[str, str, bool, bool], list[int]] = defaultdict(list)
+    events: dict[int, dict[str, Any]] = {}
     for pk, contact_facts in facts.items():
         decision = decide(contact_facts, repeat_business=repeat_business)
+        moved = {
+            name: [old, new]
+            for name, old, new in (
+                ("prospect_status", contact_facts.prospect_status, decision.prospect_status),
+                ("customer_status", contact_facts.customer_status, decision.customer_status),
+            )
+            if old != new
+        }
+        if moved:
+            events[pk] = {"changes": moved}
         clear_prospect = (
             contact_facts.prospect_status_set_at is not None
             and decision.prospect_status_set_at is None
@@ -139,6 +151,8 @@ def contacts_recompute_status(*, contact_ids: Iterable[int | None]) -> int:
             values["customer_status_set_at"] = None
         for chunk in chunks(sorted(pks)):
             changed += Contact.objects.filter(pk__any=chunk).update(**values)
+    # The statuses the deals set, on the contacts' timelines (one INSERT).
+    events_write(model=Contact, kind=TimelineEventKind.STATUS, payloads=events, at=now)
     return changed
 
 

@@ -16,6 +16,9 @@ class LeadsConfig(AppConfig):
 
         register_keys()  # LeadKey kept up to date (crm.keystore)
         register_subject("lead", Lead)  # notes, documents and tasks attach to leads
+        from leads.timeline import register_sources
+
+        register_sources()  # conversions and undos on the timelines (crm.timeline)
         register(settings_pages.SECTION)  # the lead sources' settings pages
 
         from crm.export_jobs import ExportSpec, register_export

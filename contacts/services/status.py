@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from contacts.services.deals_port import deals
 from contacts.status import CUSTOMERS, manual_change_refusal
-from crm.models import CrmSettings
+from crm.models import CrmSettings, TimelineEventKind
 from crm.permissions import can_change
+from crm.timeline import events_write
 
 
 def contacts_recompute_status(*, contact_ids: Iterable[int | None]) -> int:
@@ -51,6 +52,14 @@ def contact_set_status(
             raise ValidationError({field: reason})
         now = timezone.now()
         update_fields = ["updated_at"]
+        moved = {
+            name: [getattr(contact, name), value]
+            for name, value in (
+                ("prospect_status", prospect_status),
+                ("customer_status", customer_status),
+            )
+            if value is not None and value != getattr(contact, name)
+        }
         if prospect_status is not None and prospect_status != contact.prospect_status:
             contact.prospect_status = prospect_status
             contact.prospect_status_set_at = now
@@ -60,6 +69,14 @@ def contact_set_status(
             contact.customer_status_set_at = now
             update_fields += ["customer_status", "customer_status_set_at"]
         contact.save(update_fields=update_fields)
+        if moved:  # on the contact's timeline, by its author
+            events_write(
+                model=Contact,
+                kind=TimelineEventKind.STATUS,
+                payloads={contact.pk: {"changes": moved}},
+                actor=actor,
+                at=now,
+            )
         # The status not set by hand follows (under the repeat-business policy a manual customer
         # makes an automatic lost prospect a non-prospect).
         if contacts_recompute_status(contact_ids=[contact.pk]):

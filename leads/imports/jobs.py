@@ -256,7 +256,12 @@ def _write(imported: ImportJob, ids: list[int]) -> ChunkOutcome:
         history=written,
     )
     rows = analyser.analyse(zip(ids, stored.rows, strict=False))
-    result = analysed_rows_write(kind=imported.kind, rows=rows, actor=actor)
+    result = analysed_rows_write(
+        kind=imported.kind,
+        rows=rows,
+        actor=actor,
+        origin={"file": imported.file_name, "import": imported.pk},
+    )
     written.remember(rows)
     items = []
     for row in rows:

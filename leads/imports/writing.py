@@ -24,10 +24,11 @@ from contacts.models import Contact
 from crm.bulk import analyze, bulk_insert, bulk_update, insert_rows
 from crm.exports import neutralise
 from crm.keystore import sync_keys
-from crm.models import Scope, User, domain_key_of, name_key_of
+from crm.models import Scope, TimelineEventKind, User, domain_key_of, name_key_of
 from crm.permissions import can_change
 from crm.selection import chunks
 from crm.tags import tag_key, tags_by_name
+from crm.timeline import events_write
 from leads.imports.checking import (
     CREATE,
     FILLABLE,
@@ -85,11 +86,16 @@ def records_import(
 
 
 def analysed_rows_write(
-    *, kind: str, rows: Sequence[RowResult], actor: User | None
+    *,
+    kind: str,
+    rows: Sequence[RowResult],
+    actor: User | None,
+    origin: dict[str, Any] | None = None,
 ) -> ImportResult:
     """Write rows an ``Analyser`` checked, as their actions say, in one transaction (the
     caller's, when there is one): created, merged into an existing record, skipped; the
-    rejected ones come back with their reasons."""
+    rejected ones come back with their reasons. Each record created gets an import event on
+    its timeline (``origin``: the import's file and job, in the event), in one INSERT."""
     result = ImportResult(total=len(rows))
     result.rejected = [row for row in rows if row.action == REJECT]
     result.skipped = sum(1 for row in rows if row.action in (SKIP, MERGE))
@@ -106,6 +112,14 @@ def analysed_rows_write(
             _write_leads(creates, updates, actor)
         else:
             result.organizations_created = _write_contacts(creates, updates, actor)
+        events_write(
+            model=Lead if kind == LEADS else Contact,
+            kind=TimelineEventKind.IMPORT,
+            actor=actor,
+            payloads={
+                row.created_id: dict(origin or {}) for row in creates if row.created_id is not None
+            },
+        )
         result.created = len(creates)
         result.updated = sum(1 for row in updates if row.action == UPDATE)
     return result

@@ -2,7 +2,7 @@
    One section per component, in the order of static/css/app.css:
    1. Flash messages   2. Menus   3. Forms   4. Lists (filters, loading state, bulk selection)
    5. Export menu      6. Dialogs   7. Refused actions   8. API reference
-   9. Request failures */
+   9. Request failures   10. Timeline */
 (function () {
   "use strict";
 
@@ -373,4 +373,31 @@
   } else {
     adopt(document);
   }
+  /* ---------- 10. Timeline (templates/includes/timeline_card.html) ---------- */
+
+  // The log form offers the outcomes that fit the chosen type (the server checks it anyway).
+  function fitOutcomes(typeSelect) {
+    var form = typeSelect.form;
+    var outcome = form && form.querySelector("select[name=outcome]");
+    if (!outcome) { return; }
+    outcome.querySelectorAll("optgroup[data-type]").forEach(function (group) {
+      var fits = group.dataset.type === typeSelect.value;
+      group.disabled = !fits;
+      group.hidden = !fits;
+    });
+    var chosen = outcome.selectedOptions[0];
+    if (chosen && chosen.parentElement.tagName === "OPTGROUP" && chosen.parentElement.disabled) {
+      outcome.value = "";
+    }
+  }
+  function fitAll(root) {
+    root.querySelectorAll("select[data-outcomes-for]").forEach(fitOutcomes);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-outcomes-for]")) {
+      fitOutcomes(event.target);
+    }
+  });
+  document.addEventListener("htmx:load", function (event) { fitAll(event.detail.elt); });
+  fitAll(document);
 })();

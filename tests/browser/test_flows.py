@@ -75,7 +75,7 @@ def test_rep_works_through_leads_contacts_deals_and_tasks(page: Any) -> None:
     page.get_by_role("link", name="Élodie Moreau").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Élodie Moreau")
     expect(page.get_by_text("Budget (EUR)")).to_be_visible()
-    expect(page.get_by_text("cahier-des-charges.pdf")).to_be_visible()
+    expect(page.locator("#documents-card").get_by_text("cahier-des-charges.pdf")).to_be_visible()
     shot(page, "lead-detail")
 
     # The converted lead shows where it went.
