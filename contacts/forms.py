@@ -250,6 +250,13 @@ class QuickContactForm(_ContactFormBase):
         model = Contact
         fields = ["first_name", "last_name", "name", "organization", "email", "mobile", "owner"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The dialog opens with the cursor in the first name (the kind above it is preset to a
+        # person); a form shown again with its errors leaves the focus to the browser.
+        if not self.is_bound:
+            self.fields["first_name"].widget.attrs["autofocus"] = True
+
     def add_custom_fields(self, values: dict[str, Any] | None) -> None:
         self.custom_definitions, self.custom_stored = [], {}
 

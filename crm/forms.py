@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -102,6 +103,43 @@ class TaskForm(forms.Form):
 
 
 SUBJECT_CHOICES_LIMIT = 100
+# What the task form's record search matches, per kind (every word of the query in one of them).
+SUBJECT_SEARCH_FIELDS = {
+    "lead": ("first_name", "last_name", "company_name", "email"),
+    "contact": ("name", "first_name", "last_name", "email"),
+    "deal": ("name",),
+}
+
+
+def subject_choices(user: Any, query: str = "", selected: str = "") -> list[tuple[str, Any]]:
+    """The task form's "About" options: the records of each kind the user may change (open
+    leads only), the newest first, at most SUBJECT_CHOICES_LIMIT of each, matching ``query``;
+    ``selected`` ("kind:pk") stays first when the user may change it. One query per kind, and
+    one for the selected record (docs/rules.md#pickers)."""
+    labels = {"lead": _("Leads"), "contact": _("Contacts"), "deal": _("Deals")}
+    words = query.split()[:5]
+    chosen: list[tuple[str, str]] = []
+    groups: list[tuple[str, Any]] = []
+    sel_kind, _sep, sel_pk = selected.partition(":")
+    for kind in SUBJECT_MODELS:
+        model = subject_model(kind)
+        assert model is not None
+        queryset = changeable(model._default_manager.all(), user)
+        if kind == "lead":
+            queryset = queryset.filter(converted_at__isnull=True)
+        if kind == sel_kind and sel_pk.isdigit():
+            chosen += [(f"{kind}:{obj.pk}", str(obj)) for obj in queryset.filter(pk=int(sel_pk))]
+            queryset = queryset.exclude(pk=int(sel_pk))
+        for word in words:
+            match = Q()
+            for field in SUBJECT_SEARCH_FIELDS.get(kind, ()):
+                match |= Q(**{f"{field}__icontains": word})
+            queryset = queryset.filter(match)
+        rows = queryset.order_by("-created_at", "-pk")[:SUBJECT_CHOICES_LIMIT]
+        options = [(f"{kind}:{obj.pk}", str(obj)) for obj in rows]
+        if options:
+            groups.append((str(labels[kind]), options))
+    return [("", _("Choose a lead, contact or deal")), *chosen, *groups]
 
 
 class MyTaskForm(TaskForm):
@@ -135,19 +173,10 @@ class MyTaskForm(TaskForm):
             owner_field = self.fields["owner"]
             assert isinstance(owner_field, forms.ModelChoiceField)
             owner_field.choices = users
-        groups: list[tuple[str, list[tuple[str, str]]]] = []
-        labels = {"lead": _("Leads"), "contact": _("Contacts"), "deal": _("Deals")}
-        for kind in SUBJECT_MODELS:
-            model = subject_model(kind)
-            assert model is not None
-            queryset = changeable(model._default_manager.all(), user)
-            if kind == "lead":
-                queryset = queryset.filter(converted_at__isnull=True)
-            rows = queryset.order_by("-created_at", "-pk")[:SUBJECT_CHOICES_LIMIT]
-            groups.append((str(labels[kind]), [(f"{kind}:{obj.pk}", str(obj)) for obj in rows]))
         widget = self.fields["subject"].widget
         assert isinstance(widget, forms.Select)
-        widget.choices = [("", _("Choose a lead, contact or deal")), *groups]
+        selected = self.data.get("subject", "") if self.is_bound else ""
+        widget.choices = subject_choices(user, selected=str(selected))
 
     def clean_subject(self) -> tuple[str, int]:
         value = self.cleaned_data.get("subject") or ""

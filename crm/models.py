@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import matching
 from crm.api.models import ApiToken, ApiTokenQuerySet  # noqa: F401  (the API tokens are crm models)
+from crm.builtin_names import builtin_name
 from crm.validators import (
     validate_date_range,
     validate_multiline,
@@ -114,7 +115,7 @@ class LeadSource(models.Model):
         verbose_name_plural = _("lead sources")
 
     def __str__(self) -> str:
-        return self.name
+        return builtin_name("source", self.name)
 
 
 class Tag(models.Model):

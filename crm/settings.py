@@ -148,6 +148,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+# One date format per language, the short and long forms alike (crm/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["crm.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from crm import services
 from crm.files import stored_file_response
@@ -26,6 +26,7 @@ from crm.forms import (
     NoteForm,
     OwnerFilterForm,
     TaskForm,
+    subject_choices,
     user_choices,
 )
 from crm.htmx import render_htmx, wants_partial
@@ -218,6 +219,24 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     """The signed-in user's tasks (or, for a manager, anyone's): overdue, today, upcoming, and
     done in the last week; complete in place, add a task."""
     return render_htmx(request, "crm/my_tasks.html", _tasks_context(request), partial="board")
+
+
+@require_GET
+def task_subject_options(request: HttpRequest) -> HttpResponse:
+    """The <option>s of the task form's "About" select that match ``q`` (its search box swaps them
+    in): the records the user may change, the chosen one kept (docs/rules.md#pickers)."""
+    query = request.GET.get("q", "")[:100]
+    choices = subject_choices(request.user, query, selected=request.GET.get("subject", "")[:40])
+    return render(
+        request,
+        "crm/task_subject_options.html",
+        {
+            "options": [c for c in choices if not isinstance(c[1], list)],
+            "groups": [c for c in choices if isinstance(c[1], list)],
+            "selected": request.GET.get("subject", ""),
+            "query": query,
+        },
+    )
 
 
 @require_POST

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from contacts.status import StageCategory  # one layer down, with the rules that read it
+from crm.builtin_names import builtin_name
 from crm.listing import by_id
 from crm.models import (
     Document,
@@ -60,7 +61,7 @@ class Pipeline(models.Model):
         verbose_name_plural = _("pipelines")
 
     def __str__(self) -> str:
-        return self.name
+        return builtin_name("pipeline", self.name)
 
 
 class StageQuerySet(models.QuerySet["Stage"]):
@@ -92,7 +93,7 @@ class Stage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return builtin_name("stage", self.name)
 
     @property
     def is_open(self) -> bool:
@@ -109,7 +110,7 @@ class LossReason(models.Model):
         verbose_name_plural = _("loss reasons")
 
     def __str__(self) -> str:
-        return self.name
+        return builtin_name("reason", self.name)
 
 
 class DealUnqualifiedReason(models.Model):
@@ -124,7 +125,7 @@ class DealUnqualifiedReason(models.Model):
         verbose_name_plural = _("deal unqualified reasons")
 
     def __str__(self) -> str:
-        return self.name
+        return builtin_name("reason", self.name)
 
 
 def idle_deal_days() -> int:

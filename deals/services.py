@@ -80,7 +80,7 @@ def deal_move_stage(
                         "%(deal)s was moved to %(stage)s by someone else meanwhile; "
                         "the board now shows where it is."
                     )
-                    % {"deal": deal.name, "stage": deal.stage.name}
+                    % {"deal": deal.name, "stage": str(deal.stage)}
                 }
             )
         record_changes(instance=deal, actor=actor, changes={"stage": (deal.stage_id, stage.pk)})

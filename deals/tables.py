@@ -94,7 +94,7 @@ class DealTable(CrmTable):
         return money(record.value, record.currency)
 
     def render_stage(self, record: Deal) -> SafeString:
-        return badge("stage", record.stage.category, record.stage.name)
+        return badge("stage", record.stage.category, str(record.stage))
 
     def render_expected_close_date(self, value: Any) -> SafeString:
         return format_html('<time datetime="{}">{}</time>', value.isoformat(), short_date(value))

@@ -252,7 +252,7 @@ def move_view(request: HttpRequest, pk: int) -> HttpResponse:
                 text = _("{deal} is closed as {stage}.")
             else:
                 text = _("{deal} moved to {stage}.")
-            summary = format_html(text, deal=link, stage=stage.name)
+            summary = format_html(text, deal=link, stage=str(stage))
             if not stage.is_open and stage.pk != stage_before:
                 summary = format_html(
                     "{} {} {}", summary, _("Contacts now:"), _status_summary(deal)

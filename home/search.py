@@ -133,7 +133,7 @@ def _deal_hit(deal: Deal) -> Hit:
     return Hit(
         deal.get_absolute_url(),
         deal.name,
-        _joined(contact, organization, deal.stage.name),
+        _joined(contact, organization, str(deal.stage)),
     )
 
 

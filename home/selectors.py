@@ -172,7 +172,7 @@ def home_summary(*, owner: Any, currency: str, now: datetime.datetime | None = N
         CONVERSIONS_LIMIT,
     )
     stages = {
-        stage.pk: StageTotal(stage.pk, stage.name, stage.pipeline.name, stage.likelihood)
+        stage.pk: StageTotal(stage.pk, str(stage), str(stage.pipeline), stage.likelihood)
         for stage in Stage.objects.filter(category=StageCategory.OPEN)
         .select_related("pipeline")
         .order_by("pipeline_id", "position")

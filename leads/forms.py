@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.builtin_names import builtin_name
 from crm.custom_fields import CustomFieldsMixin, RecordFormMixin
 from crm.duplicate_watch import REGION_ID, watch_attrs, watch_duplicates
 from crm.models import (
@@ -95,7 +96,7 @@ class ConversionOptionsForm(forms.Form):
         kwargs["initial"] = {
             "create_deal": settings.convert_create_deal,
             "create_task": settings.convert_task_content and settings.convert_create_task,
-            "task_content": settings.convert_task_content,
+            "task_content": builtin_name("task", settings.convert_task_content),
             "task_due_at": due.replace(minute=0, second=0, microsecond=0),
             "deal_currency": settings.default_currency,
             **kwargs.pop("initial", {}),
@@ -298,6 +299,8 @@ class LeadQuickForm(LeadFormMixin, RecordFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.exact_duplicates: list[EntryFinding] = []
         watch_duplicates(self, IDENTIFYING["lead"], duplicate_check_url(self.instance))
+        if not self.is_bound:  # the dialog opens with the cursor in its first field
+            self.fields["first_name"].widget.attrs["autofocus"] = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
+from crm.builtin_names import builtin_name
 from crm.keystore import KeyedModel, KeyKind
 from crm.listing import by_id
 from crm.models import (
@@ -52,7 +53,7 @@ class LeadUnqualifiedReason(models.Model):
         verbose_name_plural = _("lead unqualified reasons")
 
     def __str__(self) -> str:
-        return self.name
+        return builtin_name("reason", self.name)
 
 
 class LeadQuerySet(models.QuerySet["Lead"]):

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.status import StageCategory
+from crm.builtin_names import builtin_name
 from crm.models import LeadSource, User
 from deals.models import Deal, Stage
 from leads.models import Lead, LeadConversion, LeadStatus
@@ -283,7 +284,10 @@ def _group_labels(query: ReportQuery, keys: Sequence[Any]) -> dict[Any, str]:
             for u in User.objects.filter(pk__in=ids).only("username", "first_name", "last_name")
         }
         return {**labels, None: _("No owner")}
-    labels = dict(LeadSource.objects.filter(pk__in=ids).values_list("pk", "name"))
+    labels = {
+        pk: builtin_name("source", name)
+        for pk, name in LeadSource.objects.filter(pk__in=ids).values_list("pk", "name")
+    }
     return {**labels, None: _("No source")}
 
 
@@ -443,14 +447,16 @@ def outcomes_report(query: ReportQuery, *, currency: str) -> Report:
     no_reason = _("No reason given")
     for r in reasons:
         lost_deal = r["stage__category"] == StageCategory.LOST
-        name = (r["loss_reason__name"] if lost_deal else r["unqualified_reason__name"]) or no_reason
+        stored = r["loss_reason__name"] if lost_deal else r["unqualified_reason__name"]
+        name = builtin_name("reason", stored) if stored else no_reason
         kind = _("Deals lost") if lost_deal else _("Deals unqualified")
         row = rows.setdefault(("deal", kind, name), {"label": name, "kind": kind, "count": 0})
         row["count"] += r["n"]
         key = f"value:{r['currency']}"
         row[key] = row.get(key, decimal.Decimal(0)) + (r["v"] or decimal.Decimal(0))
     for r in lead_reasons:
-        name = r["unqualified_reason__name"] or no_reason
+        stored = r["unqualified_reason__name"]
+        name = builtin_name("reason", stored) if stored else no_reason
         rows[("lead", name)] = {"label": name, "kind": _("Leads unqualified"), "count": r["n"]}
     outcome_rows = [v for k, v in rows.items() if k[0] == "outcome"]
     reason_rows = sorted(

@@ -455,7 +455,14 @@ def test_deal_list_filters_and_columns(rep_client: Client, rep: Any) -> None:
         return set(names_in_table(html(rep_client.get(url, params))))
 
     page = html(rep_client.get(url))
-    for text in ("12,500.00", "EUR", "Jean Dupont", "Boulangerie Dupont", "Incoming", "06/30/2026"):
+    for text in (
+        "12,500.00",
+        "EUR",
+        "Jean Dupont",
+        "Boulangerie Dupont",
+        "Incoming",
+        "30 Jun 2026",
+    ):
         assert text in page, text
     assert names() == {"Fours", "Pétrins", "Vitrines"}
     assert names(stage=stage("Won").pk) == {"Pétrins"}

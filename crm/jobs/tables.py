@@ -23,7 +23,6 @@ from crm.jobs.presentation import (
     summary_words,
 )
 from crm.listing import CrmTable
-from crm.templatetags.crm_tags import short_date
 
 
 def _attrs(name: str, td_class: str = "", th_class: str = "") -> dict[str, dict[str, str]]:
@@ -37,11 +36,9 @@ def _when(value: Any) -> SafeString | str:
         return "—"
     local = timezone.localtime(value)
     return format_html(
-        '<time datetime="{}" title="{}">{} {}</time>',
+        '<time datetime="{}">{}</time>',
         value.isoformat(),
-        formats.date_format(local, "DATETIME_FORMAT"),
-        short_date(value),
-        formats.time_format(local, "H:i"),
+        formats.date_format(local, "SHORT_DATETIME_FORMAT"),
     )
 
 

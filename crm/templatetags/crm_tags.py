@@ -11,6 +11,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from crm.builtin_names import builtin_name
 from crm.validators import is_safe_link
 
 register = template.Library()
@@ -114,3 +115,9 @@ def model_name(obj: Any) -> str:
     """The verbose name of a record's model ("lead", "contact", "deal"), for labels."""
     meta = getattr(obj, "_meta", None)
     return str(meta.verbose_name) if meta is not None else ""
+
+
+@register.filter(name="builtin")
+def builtin_filter(value: str | None, kind: str) -> str:
+    """One of the CRM's own default names in the reader's language (crm.builtin_names)."""
+    return builtin_name(kind, value)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ProspectStatus
+from crm.builtin_names import builtin_name
 from crm.models import CrmSettings, CustomField, User
 from crm.permissions import can_change
 from crm.selection import chunks
@@ -333,7 +334,7 @@ class Planner:
         """The follow-up task (docs/rules.md#conversion-creates). Its subject (the deal, else the
         contact) is set once those have ids."""
         options = self.options
-        template = options.task_content or self.settings.convert_task_content
+        template = options.task_content or builtin_name("task", self.settings.convert_task_content)
         content = template.replace("{name}", plan.lead.display_name) or template
         due = options.task_due_at or self.now + datetime.timedelta(
             days=self.settings.convert_task_due_days

@@ -257,13 +257,13 @@ def _edit_reason(record: Contact | Deal, name: str, change: FieldChange | None) 
 def _who_and_when(change: FieldChange) -> dict[str, str]:
     return {
         "who": str(change.actor) if change.actor else _("a former user"),
-        "date": formats.date_format(timezone.localtime(change.at), "j M"),
+        "date": formats.date_format(timezone.localtime(change.at), "MONTH_DAY_FORMAT"),
     }
 
 
 def _stage_reason(conversion: LeadConversion, deal: Deal) -> str:
     """ "The deal “X” moved to Quote by Alice Durand on 3 Dec." (who and when if recorded)."""
-    values = {"deal": deal.name, "stage": deal.stage.name}
+    values = {"deal": deal.name, "stage": str(deal.stage)}
     move = (
         FieldChange.objects.filter(
             content_type=ContentType.objects.get_for_model(Deal),

@@ -86,7 +86,13 @@ def test_create_a_task_and_complete_it_on_my_tasks(page: Any) -> None:
 
     form = page.locator(".task-new")
     form.get_by_label("Task").fill("Prepare the demo account")
-    form.get_by_label("About").select_option(f"lead:{team.lead.pk}")
+    # The record is searched for: the words typed narrow the select's options.
+    about = form.get_by_label("About")
+    with page.expect_response(lambda r: "/tasks/subjects/" in r.url):
+        form.get_by_label("Find the lead, contact or deal").fill(team.lead.last_name)
+    expect(about.locator("option", has_text=team.lead.last_name).first).to_be_attached()
+    expect(about.locator(f"option[value='lead:{team.lead.pk}']")).to_have_count(1)
+    about.select_option(f"lead:{team.lead.pk}")
     form.get_by_role("button", name="Add task").click()
     flash = page.locator("#messages .flash")
     expect(flash).to_contain_text("Task “Prepare the demo account” added.")

@@ -52,7 +52,7 @@ def _refusal(actor: Any, conversion: LeadConversion) -> str:
 
 
 def _today() -> str:
-    return formats.date_format(timezone.localdate(), "j M")
+    return formats.date_format(timezone.localdate(), "MONTH_DAY_FORMAT")
 
 
 def test_person_phone_changed_blocks_the_undo(rep: Any) -> None:
