@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
+from crm.bulk import gc_paused
+from crm.matching import batch_memo
 from crm.models import User
 from crm.permissions import can_change
 from leads.conversion.planning import options_validate, plan_batch
@@ -40,6 +42,21 @@ def leads_convert(
     options = options or ConversionOptions()
     options_validate(options)
     ordered = list(dict.fromkeys(int(pk) for pk in lead_ids))
+    # A batch folds the same names and parses the same phones several times (duplicates,
+    # parties, the new contacts' keys): once per distinct value within the call. Its objects
+    # live until it ends: no garbage collector passes over them meanwhile.
+    with batch_memo(), gc_paused():
+        return _convert(actor, ordered, options, decisions, all_or_none, reraise)
+
+
+def _convert(
+    actor: User,
+    ordered: list[int],
+    options: ConversionOptions,
+    decisions: dict[int, Decision] | None,
+    all_or_none: bool,
+    reraise: tuple[type[Exception], ...],
+) -> ConversionResult:
     single = len(ordered) == 1
     try:
         with transaction.atomic():

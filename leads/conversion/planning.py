@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact, ProspectStatus
 from crm.models import CrmSettings, CustomField, User
 from crm.permissions import can_change
-from crm.selection import chunks
+from crm.selection import any_chunks
 from deals.models import Stage
 from leads.conversion.types import (
     AUTO,
@@ -222,12 +222,12 @@ class Planner:
         set ("also known as": docs/rules.md#batch-duplicates)."""
         for name in fields:
             value = getattr(lead, name)
-            current = party.get(name)
             if value in ("", None):
                 continue
+            current = party.get(name)
             if current in ("", None):
                 party.fill(lead, name, value)
-            elif conflicting(current, value):
+            elif current != value and conflicting(current, value):
                 party.conflicts.setdefault(lead.pk, {})[name] = value
         if party.get("source_id") is None and lead.source_id:
             party.fill(lead, "source_id", lead.source_id)
@@ -437,7 +437,7 @@ def plan_batch(
 def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
     tags: dict[int, list[int]] = defaultdict(list)
     through = Lead.tags.through
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         for lead_id, tag_id in (
             through.objects.filter(lead_id__any=chunk)
             .order_by("lead_id", "tag_id")
@@ -466,7 +466,7 @@ def _merge_targets(
         if found:
             ids.update(f.contact_id for f in found.person + found.organization)
     targets: dict[int, Contact] = {}
-    for chunk in chunks(sorted(ids)):
+    for chunk in any_chunks(sorted(ids)):
         # Merged contacts are changed: lock them in pk order, like the leads.
         for contact in Contact.objects.select_for_update().filter(pk__any=chunk).order_by("pk"):
             targets[contact.pk] = contact
