@@ -1,5 +1,6 @@
 """Writing a planned batch: a fixed number of set-based statements whatever its size (rows go as
-plain dicts through ``crm.bulk``, ids in ``crm.selection.chunks``), then the conversion records
+plain dicts through ``crm.bulk``, ids through ``crm.selection.any_chunks``: one array on
+PostgreSQL), then the conversion records
 with their snapshots, and the statuses the bulk writes did not settle."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contacts.services import contacts_recompute_status
 from crm.bulk import bulk_update, insert_rows
 from crm.keystore import sync_keys
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
-from crm.selection import chunks
+from crm.selection import any_chunks
 from crm.tags import scoped_tags_by_name, tag_key
 from deals.models import Deal, DealContact
 from leads.conversion.planning import BatchPlan, Party, Plan, Planner
@@ -204,7 +205,7 @@ def write_batch(batch: BatchPlan) -> None:
         plan.result.conversion_id = conversion_id
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         Lead.objects.filter(pk__any=chunk).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
@@ -222,7 +223,7 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
     people = [party for party in merged if not party.existing.is_organization]
     if planner.options.create_deal:
         employers = {party.existing.organization_id for party in people} - in_batch
-        for chunk in chunks(sorted(pk for pk in employers if pk is not None)):
+        for chunk in any_chunks(sorted(pk for pk in employers if pk is not None)):
             Contact.objects.filter(pk__any=chunk).update(
                 prospect_status=ProspectStatus.CURRENT,
                 prospect_status_set_at=None,
@@ -236,7 +237,7 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
     new_deals = {plan.deal_id for plan in plans}
     with_other_deals = {
         contact_id
-        for chunk in chunks(joined)
+        for chunk in any_chunks(joined)
         for contact_id, deal_id in DealContact.objects.filter(contact_id__any=chunk).values_list(
             "contact_id", "deal_id"
         )
@@ -329,7 +330,7 @@ def _scoped_tags(tag_ids: set[int], scopes: list[str]) -> dict[tuple[int, str], 
 def _existing_tags(contact_ids: list[int]) -> set[tuple[int, int]]:
     return {
         link
-        for chunk in chunks(contact_ids)
+        for chunk in any_chunks(contact_ids)
         for link in Contact.tags.through.objects.filter(contact_id__any=chunk).values_list(
             "contact_id", "tag_id"
         )
@@ -341,7 +342,7 @@ def _attached_ids(
 ) -> dict[int, list[int]]:
     """Per lead, the ids of its notes (or documents): what the conversion moves."""
     found: dict[int, list[int]] = defaultdict(list)
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         for pk, lead_id in (
             model.objects.filter(content_type=lead_type, object_id__any=chunk)
             .order_by("pk")
@@ -365,7 +366,7 @@ def _move_attached(
         .annotate(contact=Coalesce("person_id", "organization_id"))
         .values("contact")[:1]
     )
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
             content_type=contact_type, object_id=Subquery(destination)
         )
