@@ -28,6 +28,7 @@ from leads.conversion.types import (
     ConversionOptions,
     Decision,
     LeadResult,
+    Progress,
 )
 from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
 from leads.keys import batch_keys
@@ -391,6 +392,7 @@ def plan_batch(
     options: ConversionOptions,
     decisions: dict[int, Decision],
     single: bool,
+    progress: Progress | None = None,
 ) -> BatchPlan:
     """Lock and read the leads, find their duplicates and decide each one (a fixed number of
     queries, whatever the batch's size)."""
@@ -427,10 +429,12 @@ def plan_batch(
     targets = _merge_targets(convertible, decisions, findings, options.default_decision())
     planner.owners.want(target.owner_id for target in targets.values())
     plans: list[Plan] = []
-    for lead in convertible:
+    for number, lead in enumerate(convertible, 1):
         plan = _plan_lead(planner, lead, results[lead.pk], decisions, findings, targets)
         if plan is not None:
             plans.append(plan)
+        if progress is not None:
+            progress.planned(number, len(convertible))
     return BatchPlan(planner=planner, results=results, plans=plans, lead_tag_ids=tag_ids)
 
 

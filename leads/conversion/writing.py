@@ -31,14 +31,17 @@ from leads.conversion.snapshot import (
     json_value,
     written_values,
 )
+from leads.conversion.types import Progress
 from leads.models import Lead, LeadConversion, LeadStatus
 
 BATCH = 1000  # rows per INSERT/UPDATE statement
 
 
-def write_batch(batch: BatchPlan) -> None:
-    """Write every plan of ``batch`` and fill in the ids on its results."""
+def write_batch(batch: BatchPlan, progress: Progress | None = None) -> None:
+    """Write every plan of ``batch`` and fill in the ids on its results (``progress``: how far
+    the writing has got, step by step)."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
+    at = progress.at if progress is not None else _nowhere
     if not plans:
         return
     now = planner.now
@@ -68,6 +71,7 @@ def write_batch(batch: BatchPlan) -> None:
             elif plan.person.get("organization_id") is None:
                 plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
     _insert_new(people)
+    at(0.15)
 
     # 2. Merged contacts: fill the empty fields we planned (never overwrite:
     # docs/rules.md#no-overwrite), and with a deal, their statuses.
@@ -86,6 +90,7 @@ def write_batch(batch: BatchPlan) -> None:
         )
     # Matching keys of the new and the filled contacts (crm.keystore).
     sync_keys(Contact, [p.pk if not p.merged else p.existing.pk for p in orgs + people])
+    at(0.3)
 
     # 3. Deals with their main contact, then follow-up tasks (docs/rules.md#conversion-creates).
     # Rows go as plain dicts: no model instance per row.
@@ -117,6 +122,7 @@ def write_batch(batch: BatchPlan) -> None:
         task_rows.append(plan.task)
     for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
         plan.task_id = task_id
+    at(0.45)
 
     # 4. Tags (docs/rules.md#carried-over): to the contacts (the prospects & customers list when
     # a deal was made, else the contacts list) and to the deal.
@@ -147,6 +153,7 @@ def write_batch(batch: BatchPlan) -> None:
             ]
     insert_rows(Contact.tags.through, contact_tags, ids=False)
     insert_rows(Deal.tags.through, deal_tags, ids=False)
+    at(0.5)
 
     # 5. Notes and documents go to the person, else the organisation; documents are also
     # visible from the deal (docs/rules.md#carried-over).
@@ -164,6 +171,7 @@ def write_batch(batch: BatchPlan) -> None:
         batch_size=BATCH,
         ignore_conflicts=True,
     )
+    at(0.55)
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
     earlier = _earlier_creators(planner, plans)
@@ -180,9 +188,10 @@ def write_batch(batch: BatchPlan) -> None:
             ("organization", r.organization_id), ""
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
-    conversion_ids = insert_rows(
-        LeadConversion,
-        [
+    conversion_rows = []
+    for number, plan in enumerate(plans):
+        at(0.55 + 0.15 * number / len(plans))  # the snapshots, lead by lead
+        conversion_rows.append(
             {
                 "lead_id": plan.lead.pk,
                 "person_id": plan.result.person_id,
@@ -198,20 +207,28 @@ def write_batch(batch: BatchPlan) -> None:
                 "converted_by_id": planner.actor.pk,
                 "created_at": now,
             }
-            for plan in plans
-        ],
-    )
+        )
+    conversion_ids = insert_rows(LeadConversion, conversion_rows)
+    del conversion_rows
     for plan, conversion_id in zip(plans, conversion_ids, strict=True):
         plan.result.conversion_id = conversion_id
+    at(0.8)
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
+    at(0.85)
     for chunk in any_chunks(lead_ids):
         Lead.objects.filter(pk__any=chunk).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
+    at(0.95)
 
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(planner, plans, merged)
+    at(1)
+
+
+def _nowhere(fraction: float) -> None:
+    """No progress to report (a batch outside a job)."""
 
 
 def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -> None:

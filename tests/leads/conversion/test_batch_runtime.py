@@ -62,3 +62,19 @@ def test_the_batch_runs_with_the_memo_and_without_collector_passes(
     assert result.results[0].converted
     assert seen == [(False, True)]
     assert gc.isenabled() and matching._MEMO.get() is None
+
+
+def test_progress_rises_lead_by_lead_to_the_batch_size(rep: Any) -> None:
+    """A job's chunk follows the batch (``progress``): the planning lead by lead, then the
+    writing step by step; never back, at most the batch's size, and all of it at the end."""
+    leads = LeadFactory.create_batch(
+        30, owner=rep, company_name=factory.Sequence(lambda n: f"Company {n}")
+    )
+    reported: list[int] = []
+    result = convert(rep, *leads, create_task=True, progress=reported.append)
+    assert all(r.converted for r in result.results)
+    assert reported == sorted(set(reported)), reported
+    assert reported[-1] == 30
+    planned = [n for n in reported if n <= 12]  # 40% of 30: the planning's share
+    assert len(planned) >= 10  # lead by lead
+    assert len([n for n in reported if n > 12]) >= 8  # the writing's steps
