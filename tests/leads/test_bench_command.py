@@ -28,6 +28,7 @@ KEYS = [
     "ratio_to_durable_copy",
     "peak_rss_mb",
     "rss_before_mb",
+    "python_cpu_seconds",
 ]
 
 
@@ -44,6 +45,7 @@ def test_converts_every_seeded_lead_and_prints_the_figures() -> None:
     assert figures["leads"] == 30
     assert figures["seconds"] > 0 and figures["leads_per_second"] > 0
     assert figures["queries"] > 0
+    assert figures["python_cpu_seconds"] > 0
     if connection.vendor == "postgresql":
         assert figures["copy_seconds"] > 0 and figures["ratio_to_copy"] > 0
     else:
