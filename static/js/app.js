@@ -33,6 +33,35 @@
     });
   });
 
+  // The phone top bar's menu button (templates/base.html): shows and hides the destinations and
+  // the language and account items. Escape or a click elsewhere closes it, focus back on the
+  // button after Escape. Without this script the button stays hidden and the bar shows every
+  // item, wrapped (static/css/app.css, "Phone top bar").
+  var topbar = document.querySelector(".topbar");
+  var menuToggle = document.querySelector("[data-topbar-toggle]");
+  function setTopbarMenu(open) {
+    topbar.classList.toggle("is-open", open);
+    menuToggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  if (topbar && menuToggle) {
+    topbar.classList.add("has-toggle");
+    menuToggle.hidden = false;
+    menuToggle.addEventListener("click", function () {
+      setTopbarMenu(!topbar.classList.contains("is-open"));
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !event.defaultPrevented && topbar.classList.contains("is-open") && !document.querySelector("dialog[open]")) {
+        setTopbarMenu(false);
+        menuToggle.focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (topbar.classList.contains("is-open") && !topbar.contains(event.target)) {
+        setTopbarMenu(false);
+      }
+    });
+  }
+
   /* ---------- 3. Forms ---------- */
 
   // Forms that destroy something ask first (data-confirm="question").
@@ -58,6 +87,40 @@
         data.delete(key);
       }
     });
+  });
+
+  // Narrow screens: a list's filters sit behind a button (templates/includes/filter_toggle.html)
+  // that says how many are set. The form itself is never swapped, so this runs once per page.
+  function activeFilters(form) {
+    return Array.from(form.elements).filter(function (field) {
+      if (!field.name || field.type === "hidden" || field.disabled || field.value === "") { return false; }
+      if (field.type === "checkbox" || field.type === "radio") { return field.checked; }
+      return !field.matches("button, [type=submit]");
+    }).length;
+  }
+  function refreshFilterCount(button, form) {
+    var count = activeFilters(form);
+    var label = button.querySelector("[data-filter-count]");
+    label.textContent = count ? " " + label.dataset.countText.replace("%s", count) : "";
+    button.classList.toggle("is-set", count > 0);
+  }
+  document.querySelectorAll("[data-filter-toggle]").forEach(function (button) {
+    var form = document.getElementById(button.dataset.filterToggle);
+    if (!form) { return; }
+    button.hidden = false;
+    form.classList.add("is-collapsible");
+    refreshFilterCount(button, form);
+    button.addEventListener("click", function () {
+      var open = !form.classList.contains("is-open");
+      form.classList.toggle("is-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) {
+        var first = form.querySelector("input:not([type=hidden]), select, textarea");
+        if (first) { first.focus(); }
+      }
+    });
+    form.addEventListener("change", function () { refreshFilterCount(button, form); });
+    form.addEventListener("input", function () { refreshFilterCount(button, form); });
   });
 
   // Mark the results as loading while HTMX fetches them.
