@@ -10,6 +10,7 @@
 - ``build(Model, **values)`` makes a new instance cheaply (positional construction).
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
+- ``gc_paused()``: no automatic cyclic garbage collection while a batch builds its objects.
 
 How the inserts write: PostgreSQL takes the ids from the table's sequence in one query and
 streams the rows with ``COPY ... FROM STDIN`` (psycopg 3); SQLite reserves the ids after both
@@ -36,8 +37,11 @@ from __future__ import annotations
 
 import datetime
 import functools
+import gc
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
@@ -209,6 +213,34 @@ def analyze(*models: type[Model], using: str | None = None) -> None:
         names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {names}")
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_resume = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No automatic cyclic garbage collection within the block. A batch of 10,000 leads makes
+    hundreds of thousands of objects that live until it ends (rows, model instances, snapshot
+    dictionaries); each of the collector's full passes over them finds nothing to free and
+    cost about 8% of a conversion's time. Reference counting still frees what is dropped; cyclic
+    garbage waits until the block ends. Nested and concurrent blocks (threads) share one pause:
+    collection resumes when the last one ends, if it was on when the first began."""
+    global _gc_pausers, _gc_resume
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_resume:
+                gc.enable()
 
 
 # ---- internals ----------------------------------------------------------------------------

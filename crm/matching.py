@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import phonenumbers
 from django.conf import settings
 
 __all__ = [
     "LEGAL_FORMS",
+    "batch_memo",
     "domain_key",
     "email_key",
     "organization_name_key",
@@ -64,6 +68,39 @@ _DOTTED = re.compile(r"\b(?:\w\.){2,}(?!\w)|\b(?:\w\.)+\w\b")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+# Within ``batch_memo()``: each function's results by its arguments, so a batch computes a
+# value's key once (None outside: nothing is kept).
+_MEMO: ContextVar[dict[tuple[object, ...], str] | None] = ContextVar("matching_memo", default=None)
+
+
+@contextmanager
+def batch_memo() -> Iterator[None]:
+    """Within this block each key of this module is computed once per distinct value: a batch
+    (a bulk conversion) folds the same names and parses the same phone numbers several times
+    over (finding its duplicates, grouping its leads into parties, writing the new contacts'
+    stored keys). The results live as long as the block (its memory grows with the batch's
+    distinct values, then is freed); nested blocks share the outermost one."""
+    if _MEMO.get() is not None:
+        yield
+        return
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _memoised(name: str, compute: Callable[..., str], *args: str) -> str:
+    memo = _MEMO.get()
+    if memo is None:
+        return compute(*args)
+    key = (name, *args)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = compute(*args)
+    return found
+
+
 def email_key(value: str | None) -> str:
     """``"  Ann@Example.COM "`` -> ``"ann@example.com"``."""
     return (value or "").strip().casefold()
@@ -76,6 +113,10 @@ def phone_key(value: str | None, region: str | None = None) -> str:
     if not text:
         return ""
     region = (region or getattr(settings, "CRM_PHONE_REGION", "") or "FR").upper()
+    return _memoised("phone", _parse_phone, text, region)
+
+
+def _parse_phone(text: str, region: str) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -86,7 +127,11 @@ def phone_key(value: str | None, region: str | None = None) -> str:
 
 
 def _fold(value: str | None) -> str:
-    text = value or ""
+    return _memoised("fold", _fold_text, value or "") if value else _fold_text("")
+
+
+def _fold_text(value: str) -> str:
+    text = value
     for _ in range(2):  # twice: a compatibility form may decompose to capitals ("🄰" -> "A")
         text = unicodedata.normalize("NFKD", text.casefold())
         text = "".join(c for c in text if not unicodedata.combining(c))
@@ -94,7 +139,7 @@ def _fold(value: str | None) -> str:
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     # A value of punctuation only (":", "&&") keeps its characters: never folded to empty.
     folded = " ".join(_NOT_WORD.sub(" ", text).split())
-    return folded or " ".join((value or "").casefold().split())
+    return folded or " ".join(value.casefold().split())
 
 
 def person_name_key(value: str | None) -> str:
@@ -119,6 +164,10 @@ def _legal_form_at_start(words: list[str]) -> int:
 
 def organization_name_key(value: str | None) -> str:
     """``"Société Générale SA"`` -> ``"societe generale"`` (see the module docstring)."""
+    return _memoised("organization", _organization_name_key, value) if value else _fold("")
+
+
+def _organization_name_key(value: str) -> str:
     folded = _fold(value)
     words = folded.split()
     while len(words) > 1 and (n := _legal_form_at_end(words)) and n < len(words):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import router
+from django.db import connection, router
 from django.db.models import CASCADE, DO_NOTHING, SET_NULL, Model, ProtectedError, QuerySet
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils.translation import ngettext
@@ -29,6 +29,18 @@ def chunks(items: list[T], size: int | None = None) -> Iterator[list[T]]:
     size = size or CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def any_chunks(items: list[T]) -> Iterator[list[T]]:
+    """``items`` in lists for a ``field__any=`` lookup (crm.lookups): on PostgreSQL all of them
+    in one list (``= ANY(%s)`` takes the whole array as one parameter, whatever its length: the
+    statements do not grow with a batch), elsewhere in lists of ``CHUNK`` (``IN (%s, ...)``, under
+    SQLite's variable limit)."""
+    if connection.vendor == "postgresql":
+        if items:
+            yield items
+        return
+    yield from chunks(items)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from crm.matching import (
     phone_key,
 )
 from crm.models import CrmSettings
-from crm.selection import chunks
+from crm.selection import any_chunks
 from leads.keys import lead_name_key
 from leads.models import Lead, LeadKey
 
@@ -113,7 +113,7 @@ def _contact_rows(kind: str, keys: Iterable[str]) -> dict[str, list[_Row]]:
     asked: dict[str, set[str]] = defaultdict(set)  # the stored (cut) key -> the keys asked
     for key in keys:
         asked[key[:KEY_LENGTH]].add(key)
-    for chunk in chunks(sorted(asked)):
+    for chunk in any_chunks(sorted(asked)):
         rows = (
             ContactKey.objects.filter(kind=kind, key__any=chunk)
             .order_by("contact_id")

@@ -103,6 +103,10 @@ class JobChunk(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     summary: models.JSONField[Any] = models.JSONField(default=dict, blank=True)
+    # While it runs: how many of its items the chunk's code has worked through, not committed
+    # yet (``Beat.progress``, written outside the chunk's transaction): the progress bar moves
+    # within a chunk. Only a running chunk's counts.
+    progress = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["job", "number"]

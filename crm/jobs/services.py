@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -27,14 +28,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import (
+    DEFAULT_DB_ALIAS,
     DatabaseError,
     InterfaceError,
     OperationalError,
     close_old_connections,
     connection,
+    connections,
     transaction,
 )
-from django.db.models import Count, F
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,6 +53,11 @@ WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 def heartbeat_interval() -> float:
     return float(getattr(settings, "CRM_JOB_HEARTBEAT_SECONDS", 10))
+
+
+def progress_interval() -> float:
+    """How often a running chunk writes its progress (``Beat.progress``), at most."""
+    return float(getattr(settings, "CRM_JOB_PROGRESS_SECONDS", 1))
 
 
 def stale_after() -> float:
@@ -141,6 +149,7 @@ def chunk_run(chunk_id: int) -> None:
         attempts=F("attempts") + 1,
         heartbeat_at=now,
         worker=WORKER_NAME[:100],
+        progress=0,
     )
     if not claimed:
         return
@@ -223,7 +232,7 @@ def _record(chunk: JobChunk, outcome: ChunkOutcome) -> None:
     now = timezone.now()
     counters = dict(outcome.counters)
     recorded = JobChunk.objects.filter(pk=chunk.pk, state=ChunkState.RUNNING).update(
-        state=ChunkState.DONE, finished_at=now, summary=counters, heartbeat_at=now
+        state=ChunkState.DONE, finished_at=now, summary=counters, heartbeat_at=now, progress=0
     )
     if not recorded:
         # The sweep took this chunk for lost and queued it again meanwhile: the other run
@@ -258,6 +267,34 @@ class Beat:
         self.chunk_id = chunk_id
         self.job_id = job_id
         self.last = time.monotonic()
+        self.reported = time.monotonic()
+
+    def progress(self, done: int) -> None:
+        """The chunk's code has worked through ``done`` of its items (not committed yet): on
+        PostgreSQL written, at most every ``progress_interval()`` seconds, with a heartbeat,
+        through a second connection in autocommit (``_side_connection``), so the job's page
+        sees it while the chunk's transaction runs (``job_progress``). A write that would wait
+        (the chunk's own transaction holds the row) or fails is skipped: progress is a hint,
+        the chunk's commit is the record. On SQLite (one writer at a time) nothing is written
+        and the progress moves at each chunk's end."""
+        if time.monotonic() - self.reported < progress_interval():
+            return
+        self.reported = time.monotonic()
+        if connection.vendor != "postgresql":
+            return
+        table = connection.ops.quote_name(JobChunk._meta.db_table)
+        side = _side_connection()
+        try:
+            with side.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET progress = %s, heartbeat_at = %s "
+                    "WHERE id = %s AND state = %s",
+                    [max(0, int(done)), timezone.now(), self.chunk_id, ChunkState.RUNNING],
+                )
+        except DatabaseError:
+            logger.warning("Job %s chunk %s: progress not written", self.job_id, self.chunk_id)
+            with suppress(DatabaseError):
+                side.close()
 
     def __call__(self, *, force: bool = False) -> None:
         if not force and time.monotonic() - self.last < heartbeat_interval():
@@ -266,6 +303,23 @@ class Beat:
         now = timezone.now()
         JobChunk.objects.filter(pk=self.chunk_id, state=ChunkState.RUNNING).update(heartbeat_at=now)
         Job.objects.filter(pk=self.job_id).update(heartbeat_at=now)
+
+
+_side = threading.local()
+
+
+def _side_connection() -> Any:
+    """This thread's second connection to the default database, in autocommit, for what must
+    be seen while the thread's own transaction runs (``Beat.progress``). It waits on no lock
+    for more than a second (``lock_timeout``) and reconnects after an error."""
+    side = getattr(_side, "connection", None)
+    if side is None:
+        side = _side.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+    if side.connection is None:
+        side.connect()
+        with side.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
+    return side
 
 
 def _mark_chunk(chunk_id: int, state: str) -> None:
@@ -422,12 +476,20 @@ def job_progress(job: Job) -> dict[str, Any]:
     if job.started_at:
         end = job.finished_at or timezone.now()
         elapsed = max((end - job.started_at).total_seconds(), 0.001)
-    rate = job.done / elapsed if elapsed and job.done else None
-    left = (job.total - job.done) / rate if rate and job.active else None
+    done = job.done
+    if job.active:
+        # What the running chunks have worked through so far (``Beat.progress``).
+        running = JobChunk.objects.filter(job_id=job.pk, state=ChunkState.RUNNING).aggregate(
+            n=Sum("progress")
+        )["n"]
+        done = min(job.total, done + (running or 0))
+    rate = done / elapsed if elapsed and done else None
+    left = (job.total - done) / rate if rate and job.active else None
+    percent = int(100 * done / job.total) if job.total else job.percent
     return {
-        "done": job.done,
+        "done": done,
         "total": job.total,
-        "percent": job.percent,
+        "percent": percent,
         "rate": round(rate, 1) if rate else None,
         "seconds_left": int(left) if left is not None else None,
         "elapsed": int(elapsed) if elapsed else None,

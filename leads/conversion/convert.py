@@ -4,11 +4,13 @@ all-or-nothing, refused leads come back with a reason."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
+from crm.bulk import gc_paused
+from crm.matching import batch_memo
 from crm.models import User
 from crm.permissions import can_change
 from leads.conversion.planning import options_validate, plan_batch
@@ -18,6 +20,7 @@ from leads.conversion.types import (
     ConversionResult,
     Decision,
     LeadResult,
+    Progress,
 )
 from leads.conversion.writing import write_batch
 from leads.models import Lead
@@ -31,19 +34,39 @@ def leads_convert(
     decisions: dict[int, Decision] | None = None,
     all_or_none: bool = False,
     reraise: tuple[type[Exception], ...] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> ConversionResult:
     """Convert leads into contacts (and deals and tasks). Returns one result per lead, in the
     order given. ``all_or_none`` makes the batch one unit: if any lead is refused, nothing is
     converted and ``ConversionRefused`` carries the per-lead reasons. A database error of a
     ``reraise`` type is raised instead of retrying the batch lead by lead (a job's chunk is then
-    run again whole: a deadlock, a lost connection)."""
+    run again whole: a deadlock, a lost connection). ``progress`` (a job's chunk) is called
+    as the batch goes with how many of its leads it has worked through (``Progress``)."""
     options = options or ConversionOptions()
     options_validate(options)
     ordered = list(dict.fromkeys(int(pk) for pk in lead_ids))
+    # A batch folds the same names and parses the same phones several times (duplicates,
+    # parties, the new contacts' keys): once per distinct value within the call. Its objects
+    # live until it ends: no garbage collector passes over them meanwhile.
+    with batch_memo(), gc_paused():
+        return _convert(
+            actor, ordered, options, decisions, all_or_none, reraise, Progress(progress, ordered)
+        )
+
+
+def _convert(
+    actor: User,
+    ordered: list[int],
+    options: ConversionOptions,
+    decisions: dict[int, Decision] | None,
+    all_or_none: bool,
+    reraise: tuple[type[Exception], ...],
+    progress: Progress,
+) -> ConversionResult:
     single = len(ordered) == 1
     try:
         with transaction.atomic():
-            result = _convert_batch(actor, ordered, options, decisions or {}, single)
+            result = _convert_batch(actor, ordered, options, decisions or {}, single, progress)
             if all_or_none and result.refused:
                 raise ConversionRefused(result)
             return result
@@ -52,11 +75,12 @@ def leads_convert(
             raise
     # A database error in a batch: convert lead by lead so each one stands or falls alone.
     result = ConversionResult()
-    for pk in ordered:
+    for number, pk in enumerate(ordered):
+        progress.report(number)
         try:
             with transaction.atomic():
                 result.results += _convert_batch(
-                    actor, [pk], options, decisions or {}, False
+                    actor, [pk], options, decisions or {}, False, Progress(None, [pk])
                 ).results
         except DatabaseError as exc:
             if isinstance(exc, reraise):
@@ -102,9 +126,15 @@ def _convert_batch(
     options: ConversionOptions,
     decisions: dict[int, Decision],
     single: bool,
+    progress: Progress,
 ) -> ConversionResult:
     batch = plan_batch(
-        actor=actor, lead_ids=ordered, options=options, decisions=decisions, single=single
+        actor=actor,
+        lead_ids=ordered,
+        options=options,
+        decisions=decisions,
+        single=single,
+        progress=progress,
     )
-    write_batch(batch)
+    write_batch(batch, progress)
     return ConversionResult(results=[batch.results[pk] for pk in ordered])

@@ -330,6 +330,8 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
             options=options,
             decisions=decisions,
             reraise=(OperationalError, InterfaceError),
+            # The job's page follows the chunk as it goes (crm.jobs.services.Beat.progress).
+            progress=getattr(beat, "progress", None),
         )
         claims_release(keys)
     items = [

@@ -19,7 +19,7 @@ from contacts.models import Contact, ProspectStatus
 from crm.builtin_names import builtin_name
 from crm.models import CrmSettings, CustomField, User
 from crm.permissions import can_change
-from crm.selection import chunks
+from crm.selection import any_chunks
 from deals.models import Stage
 from leads.conversion.types import (
     AUTO,
@@ -29,6 +29,7 @@ from leads.conversion.types import (
     ConversionOptions,
     Decision,
     LeadResult,
+    Progress,
 )
 from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
 from leads.keys import batch_keys
@@ -223,12 +224,12 @@ class Planner:
         set ("also known as": docs/rules.md#batch-duplicates)."""
         for name in fields:
             value = getattr(lead, name)
-            current = party.get(name)
             if value in ("", None):
                 continue
+            current = party.get(name)
             if current in ("", None):
                 party.fill(lead, name, value)
-            elif conflicting(current, value):
+            elif current != value and conflicting(current, value):
                 party.conflicts.setdefault(lead.pk, {})[name] = value
         if party.get("source_id") is None and lead.source_id:
             party.fill(lead, "source_id", lead.source_id)
@@ -392,6 +393,7 @@ def plan_batch(
     options: ConversionOptions,
     decisions: dict[int, Decision],
     single: bool,
+    progress: Progress | None = None,
 ) -> BatchPlan:
     """Lock and read the leads, find their duplicates and decide each one (a fixed number of
     queries, whatever the batch's size)."""
@@ -428,17 +430,19 @@ def plan_batch(
     targets = _merge_targets(convertible, decisions, findings, options.default_decision())
     planner.owners.want(target.owner_id for target in targets.values())
     plans: list[Plan] = []
-    for lead in convertible:
+    for number, lead in enumerate(convertible, 1):
         plan = _plan_lead(planner, lead, results[lead.pk], decisions, findings, targets)
         if plan is not None:
             plans.append(plan)
+        if progress is not None:
+            progress.planned(number, len(convertible))
     return BatchPlan(planner=planner, results=results, plans=plans, lead_tag_ids=tag_ids)
 
 
 def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
     tags: dict[int, list[int]] = defaultdict(list)
     through = Lead.tags.through
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         for lead_id, tag_id in (
             through.objects.filter(lead_id__any=chunk)
             .order_by("lead_id", "tag_id")
@@ -467,7 +471,7 @@ def _merge_targets(
         if found:
             ids.update(f.contact_id for f in found.person + found.organization)
     targets: dict[int, Contact] = {}
-    for chunk in chunks(sorted(ids)):
+    for chunk in any_chunks(sorted(ids)):
         # Merged contacts are changed: lock them in pk order, like the leads.
         for contact in Contact.objects.select_for_update().filter(pk__any=chunk).order_by("pk"):
             targets[contact.pk] = contact

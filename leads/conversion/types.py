@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import decimal
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -140,3 +141,31 @@ class ConversionRefused(Exception):
     def __init__(self, result: ConversionResult) -> None:
         super().__init__(_("No lead was converted: some leads were refused."))
         self.result = result
+
+
+class Progress:
+    """How far a batch has got, in leads, for a job's progress bar (``leads_convert``'s
+    ``progress``): the planning counts for the first ``PLANNED`` of the batch's leads, lead by
+    lead, then the writing the rest, step by step (``at``). A reported figure never goes back."""
+
+    PLANNED = 0.4
+
+    def __init__(self, report: Callable[[int], None] | None, lead_ids: Sequence[int]) -> None:
+        self.callback = report
+        self.total = len(lead_ids)
+        self.last = 0
+
+    def report(self, done: int) -> None:
+        if self.callback is not None and done > self.last:
+            self.last = min(done, self.total)
+            self.callback(self.last)
+
+    def planned(self, number: int, of: int) -> None:
+        """``number`` of the batch's ``of`` leads to plan are planned."""
+        if self.callback is not None and of:
+            self.report(int(self.total * self.PLANNED * number / of))
+
+    def at(self, fraction: float) -> None:
+        """The writing has done ``fraction`` (0 to 1) of its work."""
+        if self.callback is not None:
+            self.report(int(self.total * (self.PLANNED + (1 - self.PLANNED) * fraction)))

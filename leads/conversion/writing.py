@@ -1,5 +1,6 @@
 """Writing a planned batch: a fixed number of set-based statements whatever its size (rows go as
-plain dicts through ``crm.bulk``, ids in ``crm.selection.chunks``), then the conversion records
+plain dicts through ``crm.bulk``, ids through ``crm.selection.any_chunks``: one array on
+PostgreSQL), then the conversion records
 with their snapshots, and the statuses the bulk writes did not settle."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contacts.services import contacts_recompute_status
 from crm.bulk import bulk_update, insert_rows
 from crm.keystore import sync_keys
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
-from crm.selection import chunks
+from crm.selection import any_chunks
 from crm.tags import scoped_tags_by_name, tag_key
 from deals.models import Deal, DealContact
 from leads.conversion.planning import BatchPlan, Party, Plan, Planner
@@ -30,14 +31,17 @@ from leads.conversion.snapshot import (
     json_value,
     written_values,
 )
+from leads.conversion.types import Progress
 from leads.models import Lead, LeadConversion, LeadStatus
 
 BATCH = 1000  # rows per INSERT/UPDATE statement
 
 
-def write_batch(batch: BatchPlan) -> None:
-    """Write every plan of ``batch`` and fill in the ids on its results."""
+def write_batch(batch: BatchPlan, progress: Progress | None = None) -> None:
+    """Write every plan of ``batch`` and fill in the ids on its results (``progress``: how far
+    the writing has got, step by step)."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
+    at = progress.at if progress is not None else _nowhere
     if not plans:
         return
     now = planner.now
@@ -67,6 +71,7 @@ def write_batch(batch: BatchPlan) -> None:
             elif plan.person.get("organization_id") is None:
                 plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
     _insert_new(people)
+    at(0.15)
 
     # 2. Merged contacts: fill the empty fields we planned (never overwrite:
     # docs/rules.md#no-overwrite), and with a deal, their statuses.
@@ -85,6 +90,7 @@ def write_batch(batch: BatchPlan) -> None:
         )
     # Matching keys of the new and the filled contacts (crm.keystore).
     sync_keys(Contact, [p.pk if not p.merged else p.existing.pk for p in orgs + people])
+    at(0.3)
 
     # 3. Deals with their main contact, then follow-up tasks (docs/rules.md#conversion-creates).
     # Rows go as plain dicts: no model instance per row.
@@ -116,6 +122,7 @@ def write_batch(batch: BatchPlan) -> None:
         task_rows.append(plan.task)
     for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
         plan.task_id = task_id
+    at(0.45)
 
     # 4. Tags (docs/rules.md#carried-over): to the contacts (the prospects & customers list when
     # a deal was made, else the contacts list) and to the deal.
@@ -146,6 +153,7 @@ def write_batch(batch: BatchPlan) -> None:
             ]
     insert_rows(Contact.tags.through, contact_tags, ids=False)
     insert_rows(Deal.tags.through, deal_tags, ids=False)
+    at(0.5)
 
     # 5. Notes and documents go to the person, else the organisation; documents are also
     # visible from the deal (docs/rules.md#carried-over).
@@ -163,6 +171,7 @@ def write_batch(batch: BatchPlan) -> None:
         batch_size=BATCH,
         ignore_conflicts=True,
     )
+    at(0.55)
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
     earlier = _earlier_creators(planner, plans)
@@ -179,9 +188,10 @@ def write_batch(batch: BatchPlan) -> None:
             ("organization", r.organization_id), ""
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
-    conversion_ids = insert_rows(
-        LeadConversion,
-        [
+    conversion_rows = []
+    for number, plan in enumerate(plans):
+        at(0.55 + 0.15 * number / len(plans))  # the snapshots, lead by lead
+        conversion_rows.append(
             {
                 "lead_id": plan.lead.pk,
                 "person_id": plan.result.person_id,
@@ -197,20 +207,28 @@ def write_batch(batch: BatchPlan) -> None:
                 "converted_by_id": planner.actor.pk,
                 "created_at": now,
             }
-            for plan in plans
-        ],
-    )
+        )
+    conversion_ids = insert_rows(LeadConversion, conversion_rows)
+    del conversion_rows
     for plan, conversion_id in zip(plans, conversion_ids, strict=True):
         plan.result.conversion_id = conversion_id
+    at(0.8)
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
-    for chunk in chunks(lead_ids):
+    at(0.85)
+    for chunk in any_chunks(lead_ids):
         Lead.objects.filter(pk__any=chunk).update(
             converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
         )
+    at(0.95)
 
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(planner, plans, merged)
+    at(1)
+
+
+def _nowhere(fraction: float) -> None:
+    """No progress to report (a batch outside a job)."""
 
 
 def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -> None:
@@ -222,7 +240,7 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
     people = [party for party in merged if not party.existing.is_organization]
     if planner.options.create_deal:
         employers = {party.existing.organization_id for party in people} - in_batch
-        for chunk in chunks(sorted(pk for pk in employers if pk is not None)):
+        for chunk in any_chunks(sorted(pk for pk in employers if pk is not None)):
             Contact.objects.filter(pk__any=chunk).update(
                 prospect_status=ProspectStatus.CURRENT,
                 prospect_status_set_at=None,
@@ -236,7 +254,7 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
     new_deals = {plan.deal_id for plan in plans}
     with_other_deals = {
         contact_id
-        for chunk in chunks(joined)
+        for chunk in any_chunks(joined)
         for contact_id, deal_id in DealContact.objects.filter(contact_id__any=chunk).values_list(
             "contact_id", "deal_id"
         )
@@ -329,7 +347,7 @@ def _scoped_tags(tag_ids: set[int], scopes: list[str]) -> dict[tuple[int, str], 
 def _existing_tags(contact_ids: list[int]) -> set[tuple[int, int]]:
     return {
         link
-        for chunk in chunks(contact_ids)
+        for chunk in any_chunks(contact_ids)
         for link in Contact.tags.through.objects.filter(contact_id__any=chunk).values_list(
             "contact_id", "tag_id"
         )
@@ -341,7 +359,7 @@ def _attached_ids(
 ) -> dict[int, list[int]]:
     """Per lead, the ids of its notes (or documents): what the conversion moves."""
     found: dict[int, list[int]] = defaultdict(list)
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         for pk, lead_id in (
             model.objects.filter(content_type=lead_type, object_id__any=chunk)
             .order_by("pk")
@@ -365,7 +383,7 @@ def _move_attached(
         .annotate(contact=Coalesce("person_id", "organization_id"))
         .values("contact")[:1]
     )
-    for chunk in chunks(lead_ids):
+    for chunk in any_chunks(lead_ids):
         model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
             content_type=contact_type, object_id=Subquery(destination)
         )

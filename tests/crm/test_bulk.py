@@ -669,3 +669,30 @@ def test_build_is_keyword_construction() -> None:
     assert built._state.adding and built.pk is None
     with pytest.raises(TypeError, match=r"no field owner\.$"):
         build(Task, owner=None)
+
+
+# ---- gc_paused ---------------------------------------------------------------------------------
+
+
+def test_gc_paused_pauses_collection_nested_and_restores_it() -> None:
+    import gc
+
+    from crm.bulk import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("the batch failed")
+    assert gc.isenabled()
+    gc.disable()  # off before: stays off after
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm.matching import (
+    batch_memo,
     domain_key,
     email_key,
     organization_name_key,
@@ -124,3 +125,46 @@ def test_a_visible_value_never_folds_to_empty(value: str) -> None:
     visible = bool("".join(value.split()))
     assert bool(person_name_key(value)) == visible
     assert bool(organization_name_key(value)) == visible
+
+
+# ---- batch_memo: each distinct value computed once within a batch ------------------------------
+
+
+@given(st.lists(st.text(max_size=30), max_size=8))
+def test_batch_memo_gives_the_same_keys(values: list[str]) -> None:
+    plain = [(person_name_key(v), organization_name_key(v), phone_key(v)) for v in values]
+    with batch_memo():
+        twice = [
+            [(person_name_key(v), organization_name_key(v), phone_key(v)) for v in values]
+            for _ in range(2)
+        ]
+    assert twice == [plain, plain]
+
+
+def test_batch_memo_parses_each_value_once_and_keeps_nothing_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import phonenumbers
+
+    from crm import matching
+
+    parsed: list[str] = []
+    real = phonenumbers.parse
+
+    def counting(text: str, region: str) -> object:
+        parsed.append(text)
+        return real(text, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counting)
+    with batch_memo():
+        with batch_memo():  # nested: the same memo
+            assert phone_key("06 12 34 56 78") == "+33612345678"
+        assert phone_key(" 06 12 34 56 78 ") == "+33612345678"  # the same text, trimmed
+        # The region is part of the key: the same text read in another region is parsed again.
+        assert phone_key("06 12 34 56 78", "BE") != "+33612345678"
+        with override_settings(CRM_PHONE_REGION="BE"):
+            assert phone_key("06 12 34 56 78") == phone_key("06 12 34 56 78", "BE")
+    assert parsed == ["06 12 34 56 78", "06 12 34 56 78"]
+    assert matching._MEMO.get() is None
+    phone_key("06 12 34 56 78")  # outside a batch: computed every time
+    assert len(parsed) == 3

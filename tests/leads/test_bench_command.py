@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from io import StringIO
 
 import pytest
@@ -25,6 +26,9 @@ KEYS = [
     "ratio_to_copy",
     "durable_copy_seconds",
     "ratio_to_durable_copy",
+    "peak_rss_mb",
+    "rss_before_mb",
+    "python_cpu_seconds",
 ]
 
 
@@ -41,6 +45,7 @@ def test_converts_every_seeded_lead_and_prints_the_figures() -> None:
     assert figures["leads"] == 30
     assert figures["seconds"] > 0 and figures["leads_per_second"] > 0
     assert figures["queries"] > 0
+    assert figures["python_cpu_seconds"] > 0
     if connection.vendor == "postgresql":
         assert figures["copy_seconds"] > 0 and figures["ratio_to_copy"] > 0
     else:
@@ -65,6 +70,16 @@ def test_runs_again_on_the_same_database_without_deal_or_task() -> None:
     assert Lead.objects.converted().count() == 24
     assert Deal.objects.count() == 12  # the first run's only
     assert Contact.objects.count() > contacts  # fresh emails: new people again
+    # Fresh phones too: only the third seeded as existing people are merged, not every person
+    # of the second run by the first run's phone numbers.
+    assert LeadConversion.objects.filter(person_merged=True).count() == 4 + 4
+
+
+def test_peak_memory_is_measured_around_the_call() -> None:
+    figures = bench("--leads", "10")
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("no /proc: the figures are null")
+    assert figures["peak_rss_mb"] >= figures["rss_before_mb"] > 0
 
 
 def test_rollback_leaves_no_trace() -> None:

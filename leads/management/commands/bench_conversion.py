@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cProfile
 import datetime
+import gc
 import json
 import pstats
 import random
@@ -182,7 +183,11 @@ class Command(BaseCommand):
         "a last line of JSON: leads, seconds, leads_per_second, queries, copy_seconds (PostgreSQL "
         "COPY of the same rows into TEMP tables: the floor; null on SQLite), ratio_to_copy, "
         "durable_copy_seconds (COPY into logged tables with the real foreign keys, commit "
-        "included; null on SQLite and with --rollback) and ratio_to_durable_copy. The seeded "
+        "included; null on SQLite and with --rollback), ratio_to_durable_copy, peak_rss_mb (the "
+        "process's peak resident size during the call, Linux; null elsewhere) and rss_before_mb "
+        "(its resident size when the call started), python_cpu_seconds (the CPU time this "
+        "process spent in the call: the Python side, whatever else runs on the machine). The "
+        "seeded "
         "tables are ANALYZEd before the conversion (as autovacuum would). Every run uses fresh "
         "names and emails, so it works on a database that already has data; --rollback leaves "
         "no trace."
@@ -238,8 +243,11 @@ class Command(BaseCommand):
             create_deal=not options["no_deal"], create_task=not options["no_task"]
         )
         profiler = cProfile.Profile() if options["profile"] else None
+        gc.collect()
+        rss_before = _reset_peak_rss()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
+            cpu_started = time.process_time()
             if profiler:
                 profiler.enable()
             result = leads_convert(
@@ -248,6 +256,8 @@ class Command(BaseCommand):
             if profiler:
                 profiler.disable()
             seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
+        peak_rss = _peak_rss()
         if profiler:
             stats = pstats.Stats(profiler, stream=sys.stderr)
             stats.sort_stats("cumulative").print_stats(45)
@@ -299,7 +309,39 @@ class Command(BaseCommand):
             "ratio_to_durable_copy": (
                 round(seconds / durable_seconds, 2) if durable_seconds else None
             ),
+            "peak_rss_mb": round(peak_rss / 2**20) if peak_rss else None,
+            "rss_before_mb": round(rss_before / 2**20) if rss_before else None,
+            "python_cpu_seconds": round(cpu_seconds, 3),
         }
+
+
+def _status_bytes(name: str) -> int | None:
+    """A ``VmXXX`` figure of /proc/self/status in bytes (None where there is no /proc)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss() -> int | None:
+    """Reset the process's peak resident size (Linux: ``5`` into /proc/self/clear_refs), so
+    that ``_peak_rss`` measures the conversion call and not the seeding before it; returns the
+    resident size now (None where this is not available)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        return None
+    return _status_bytes("VmRSS")
+
+
+def _peak_rss() -> int | None:
+    """The process's peak resident size (``VmHWM``) since ``_reset_peak_rss``."""
+    return _status_bytes("VmHWM")
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,6 +412,10 @@ def seed(count: int, rng: random.Random) -> Seeded:
     ]
     # A third of the leads are people who already exist as contacts (same email).
     duplicates = count // 3
+    # Phone numbers unique to this run (consecutive from a point drawn from the run's id, not
+    # from the seeded generator): a later run on the same database must not match the people of
+    # an earlier one by phone, as it does not by email.
+    phones = int(run, 16) % 10**8
     people: list[Contact] = []
     leads: list[Lead] = []
     for i in range(count):
@@ -389,8 +435,8 @@ def seed(count: int, rng: random.Random) -> Seeded:
                 company_name=company,
                 email=email,
                 title=rng.choice(TITLES),
-                mobile=f"+33 6 {rng.randrange(10**8):08d}",
-                phone=f"+33 1 {rng.randrange(10**8):08d}" if i % 2 else "",
+                mobile=f"+33 6 {(phones + i) % 10**8:08d}",
+                phone=f"+33 1 {(phones + i) % 10**8:08d}" if i % 2 else "",
                 website=website,
                 industry=rng.choice(INDUSTRIES) if has_company else "",
                 description=f"Met at the fair.\nWants a quote for {rng.randrange(2, 500)} seats."

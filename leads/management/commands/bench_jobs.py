@@ -7,7 +7,8 @@ conversion kind (``leads.convert``): seeds N leads the way ``bench_conversion`` 
 leads each time); (d) the workers' peak RSS (``VmHWM`` of /proc/<pid>/status) for each size of
 ``--rss-sizes``; (e) the start of a job over N ids as the view does it (``job_start`` in one
 transaction), and, with ``--post-url``, the real POST through Django's test client; (f) the
-longest gap between two progress changes seen by polling the job every 0.1 s.
+longest gap between two changes of the progress the job's page shows (``job_progress``: the
+committed chunks and the running ones' own reports), polled every 0.1 s.
 
 ``--kind`` runs another registered kind instead (e.g. ``test.slow_tags`` with
 ``--job-modules tests.crm.jobs_worker_kinds``): its "direct" time is its ``run_chunk`` over all
@@ -34,7 +35,7 @@ from django.db import connection, transaction
 from crm.bulk import analyze
 from crm.jobs import kinds
 from crm.jobs.models import Job
-from crm.jobs.services import job_start
+from crm.jobs.services import job_progress, job_start
 from leads.management.commands.bench_conversion import seed
 
 ROOT = Path(settings.BASE_DIR)
@@ -163,9 +164,10 @@ class Command(BaseCommand):
                 time.sleep(0.1)
                 job.refresh_from_db()
                 now = time.perf_counter()
-                if job.done != last_done:
+                shown = job_progress(job)["done"]  # what the job's page shows
+                if shown != last_done:
                     gap = max(gap, now - last_change)
-                    last_done, last_change = job.done, now
+                    last_done, last_change = shown, now
                 if not job.active:
                     break
                 if any(p.poll() is not None for p in processes):

@@ -1,0 +1,80 @@
+"""How a batch runs, not what it writes: the statements it costs whatever its size, and the
+memo and collector pause around it (crm.matching.batch_memo, crm.bulk.gc_paused)."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import factory
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm import matching
+from tests.factories import ContactFactory, LeadFactory, TagFactory
+from tests.leads.conversion.helpers import convert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="one ANY(array) per statement is PostgreSQL's"
+)
+def test_statements_do_not_grow_past_a_chunk_of_ids(
+    rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL every list of ids goes as one array: a batch of many times ``CHUNK``
+    leads costs the statements of a small one (here with ``CHUNK`` cut to 40)."""
+    monkeypatch.setattr("crm.selection.CHUNK", 40)
+    convert(rep, LeadFactory(owner=rep, tags=[TagFactory(name="t")]))  # warm the caches
+    statements = []
+    for size in (5, 300):
+        leads = LeadFactory.create_batch(
+            size,
+            owner=rep,
+            tags=[TagFactory(name="t")],
+            company_name=factory.Sequence(lambda n: f"Company {n}"),
+        )
+        for lead in leads[: size // 2]:
+            ContactFactory(owner=rep, email=lead.email)  # merged people, found by email
+        with CaptureQueriesContext(connection) as ctx:
+            result = convert(rep, *leads, create_task=True)
+        assert all(r.converted for r in result.results)
+        statements.append(len(ctx.captured_queries))
+    assert statements[0] == statements[1], statements
+
+
+def test_the_batch_runs_with_the_memo_and_without_collector_passes(
+    rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leads.conversion import convert as service
+
+    seen = []
+    real = service.plan_batch
+
+    def planning(**kwargs: Any) -> Any:
+        seen.append((gc.isenabled(), matching._MEMO.get() is not None))
+        return real(**kwargs)
+
+    monkeypatch.setattr(service, "plan_batch", planning)
+    result = convert(rep, LeadFactory(owner=rep))
+    assert result.results[0].converted
+    assert seen == [(False, True)]
+    assert gc.isenabled() and matching._MEMO.get() is None
+
+
+def test_progress_rises_lead_by_lead_to_the_batch_size(rep: Any) -> None:
+    """A job's chunk follows the batch (``progress``): the planning lead by lead, then the
+    writing step by step; never back, at most the batch's size, and all of it at the end."""
+    leads = LeadFactory.create_batch(
+        30, owner=rep, company_name=factory.Sequence(lambda n: f"Company {n}")
+    )
+    reported: list[int] = []
+    result = convert(rep, *leads, create_task=True, progress=reported.append)
+    assert all(r.converted for r in result.results)
+    assert reported == sorted(set(reported)), reported
+    assert reported[-1] == 30
+    planned = [n for n in reported if n <= 12]  # 40% of 30: the planning's share
+    assert len(planned) >= 10  # lead by lead
+    assert len([n for n in reported if n > 12]) >= 8  # the writing's steps
