@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0012_api_sync'),
+        ("crm", "0015_saved_views"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='jobchunk',
-            name='progress',
+            model_name="jobchunk",
+            name="progress",
             field=models.PositiveIntegerField(default=0),
         ),
     ]
