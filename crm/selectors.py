@@ -18,17 +18,18 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import CustomField, CustomFieldType, Document, Note, Task
 
 
-def _subject(obj: Model) -> dict[str, Any]:
+def subject_filter(obj: Model) -> dict[str, Any]:
+    """The filter of the rows attached to ``obj`` (notes, documents, tasks, timeline events)."""
     return {"content_type": ContentType.objects.get_for_model(obj), "object_id": obj.pk}
 
 
 def notes_for(obj: Model) -> QuerySet[Note]:
-    return Note.objects.filter(**_subject(obj)).select_related("author")
+    return Note.objects.filter(**subject_filter(obj)).select_related("author")
 
 
 def documents_for(obj: Model) -> QuerySet[Document]:
     """The record's own documents and those linked to it (``DocumentLink``), newest first."""
-    subject = _subject(obj)
+    subject = subject_filter(obj)
     linked = Q(links__content_type=subject["content_type"], links__object_id=subject["object_id"])
     return (
         Document.objects.filter(Q(**subject) | linked)
@@ -40,7 +41,7 @@ def documents_for(obj: Model) -> QuerySet[Document]:
 
 def tasks_for(obj: Model) -> QuerySet[Task]:
     return (
-        Task.objects.filter(**_subject(obj))
+        Task.objects.filter(**subject_filter(obj))
         .select_related("owner")
         .order_by("done", F("due_at").asc(nulls_last=True), "id")
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ from crm.models import (
     TimelineEvent,
     TimelineEventKind,
 )
+from crm.selectors import subject_filter
 from crm.services import Refused, attach_refusal, subject_kind
 
 PAGE_SIZE = 20
@@ -306,13 +307,6 @@ def _seeker(name: str, cursor: Cursor | None) -> Callable[..., QuerySet[Any]]:
     return seek
 
 
-def subject_filter(subject: Any) -> dict[str, Any]:
-    return {
-        "content_type": ContentType.objects.get_for_model(subject),
-        "object_id": subject.pk,
-    }
-
-
 def _notes(subject: Any, seek: Callable[..., QuerySet[Any]], limit: int) -> list[Entry]:
     rows = seek(Note.objects.filter(**subject_filter(subject)), "created_at")
     return [
@@ -410,45 +404,30 @@ def _events(
     return fetch
 
 
-def _merges(subject: Any, seek: Callable[..., QuerySet[Any]], limit: int) -> list[Entry]:
-    rows = seek(
-        Merge.objects.filter(model=subject._meta.label_lower, kept_id=subject.pk), "created_at"
-    )
-    return [
-        Entry(
-            "merge",
-            m.pk,
-            m.created_at,
-            "merge",
-            actor=m.merged_by,
-            data={"names": m.merged_labels, "count": len(m.merged_ids or ())},
-        )
-        for m in rows.select_related("merged_by").only(
-            "id", "created_at", "merged_labels", "merged_ids", "merged_by"
-        )[:limit]
-    ]
+def _merge_events(
+    at_field: str, who: str, kind: str
+) -> Callable[[Any, Callable[..., QuerySet[Any]], int], list[Entry]]:
+    """The merges into the record (``created_at``, ``merged_by``) or their undos (``undone_at``,
+    ``undone_by``), read from the merge records kept on the record that stayed."""
 
+    def fetch(subject: Any, seek: Callable[..., QuerySet[Any]], limit: int) -> list[Entry]:
+        rows = Merge.objects.filter(model=subject._meta.label_lower, kept_id=subject.pk)
+        if at_field == "undone_at":
+            rows = rows.filter(undone_at__isnull=False)
+        rows = seek(rows, at_field).select_related(who)
+        return [
+            Entry(
+                kind,
+                m.pk,
+                getattr(m, at_field),
+                kind,
+                actor=getattr(m, who),
+                data={"names": m.merged_labels, "count": len(m.merged_ids or ())},
+            )
+            for m in rows.only("id", at_field, "merged_labels", "merged_ids", who)[:limit]
+        ]
 
-def _merge_undos(subject: Any, seek: Callable[..., QuerySet[Any]], limit: int) -> list[Entry]:
-    rows = seek(
-        Merge.objects.filter(
-            model=subject._meta.label_lower, kept_id=subject.pk, undone_at__isnull=False
-        ),
-        "undone_at",
-    )
-    return [
-        Entry(
-            "merge_undo",
-            m.pk,
-            m.undone_at,
-            "merge_undo",
-            actor=m.undone_by,
-            data={"names": m.merged_labels, "count": len(m.merged_ids or ())},
-        )
-        for m in rows.select_related("undone_by").only(
-            "id", "undone_at", "merged_labels", "merged_ids", "undone_by"
-        )[:limit]
-    ]
+    return fetch
 
 
 EVERY = frozenset({"lead", "contact", "deal"})
@@ -465,8 +444,8 @@ for _source in (
         EVERY,
         _events([TimelineEventKind.OWNER, TimelineEventKind.STATUS, TimelineEventKind.IMPORT]),
     ),
-    Source("merge", CHANGES, EVERY, _merges),
-    Source("merge_undo", CHANGES, EVERY, _merge_undos),
+    Source("merge", CHANGES, EVERY, _merge_events("created_at", "merged_by", "merge")),
+    Source("merge_undo", CHANGES, EVERY, _merge_events("undone_at", "undone_by", "merge_undo")),
 ):
     register_source(_source)
 
@@ -500,7 +479,7 @@ def timeline_page(
             entries.append(entry)
     entries.sort(key=lambda e: e.key, reverse=True)
     page = entries[:size]
-    _describe(type(subject), page)
+    _describe(type(subject), kind, page)
     return Page(
         entries=page,
         next_cursor=page[-1].cursor if len(entries) > size else None,
@@ -518,7 +497,7 @@ def _field(model: type[models.Model], name: str) -> Any:
         return None
 
 
-def _describe(model: type[models.Model], entries: list[Entry]) -> None:
+def _describe(model: type[models.Model], kind: str | None, entries: list[Entry]) -> None:
     """Turn the raw (field, old, new) of the entries into labels and readable values: one query
     per related model named on the page (owners, stages, sources, tags...), one for the custom
     fields' labels, none per entry."""
@@ -543,8 +522,7 @@ def _describe(model: type[models.Model], entries: list[Entry]) -> None:
         }
     custom_labels: dict[str, str] = {}
     if custom:
-        scope = subject_kind_of(model)
-        custom_labels = dict(CustomField.objects.filter(scope=scope).values_list("key", "label"))
+        custom_labels = dict(CustomField.objects.filter(scope=kind).values_list("key", "label"))
     for entry in entries:
         for name, old, new in entry.raw:
             if name == "custom_fields":
@@ -559,10 +537,6 @@ def _describe(model: type[models.Model], entries: list[Entry]) -> None:
                     new=_readable(f, new, names),
                 )
             )
-
-
-def subject_kind_of(model: type[models.Model]) -> str:
-    return str(model._meta.model_name)
 
 
 def _custom_changes(labels: dict[str, str], old: Any, new: Any) -> list[Change]:
@@ -609,12 +583,6 @@ def _readable(f: Any, value: Any, names: dict[type[models.Model], dict[Any, str]
         if day is not None:
             return date_format(day, "SHORT_DATE_FORMAT")
     return _plain(value)
-
-
-def subjects_of(model: type[models.Model], ids: Iterable[int]) -> Q:
-    """The events of these records of ``model`` (for tests and clean-ups)."""
-    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
-    return Q(content_type=content_type, object_id__in=list(ids))
 
 
 __all__ = [
