@@ -99,15 +99,20 @@ def normal_query(spec: ListSpec, data: QueryDict) -> str:
 def filter_errors(spec: ListSpec, query: str) -> list[str]:
     """What the list's own FilterSet refuses in ``query`` ("Owner: Select a valid choice...")."""
     filterset = spec.filterset(QueryDict(query), queryset=spec.table._meta.model.objects.none())
-    form = filterset.form
+    return form_messages(filterset.form)
+
+
+def form_messages(form: Any) -> list[str]:
+    """A filter form's errors as "Label: message" lines (none when it is valid)."""
     if form.is_valid():
         return []
-    messages = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for error in errors:
-            messages.append(f"{label}: {error}" if label else str(error))
-    return messages
+    return [
+        f"{form.fields[name].label}: {error}"
+        if name in form.fields and form.fields[name].label
+        else str(error)
+        for name, errors in form.errors.items()
+        for error in errors
+    ]
 
 
 def clean_sort(spec: ListSpec, sort: str) -> str:
@@ -180,7 +185,8 @@ def may_change(user: Any, view: SavedView) -> bool:
     return bool(view.name) and (view.owner_id == user.pk or (view.shared and is_manager(user)))
 
 
-def _require_change(user: Any, view: SavedView) -> None:
+def require_change(user: Any, view: SavedView) -> None:
+    """PermissionDenied, with the reason, unless ``user`` may change ``view``."""
     if not may_change(user, view):
         raise PermissionDenied(
             _("Only its owner or a manager may change a shared view; save a copy of it instead.")
@@ -242,7 +248,7 @@ def view_update(
     *, actor: Any, spec: ListSpec, view: SavedView, query: str, sort: str, version: str | None
 ) -> SavedView:
     """The view takes the list's current filters and sort."""
-    _require_change(actor, view)
+    require_change(actor, view)
     _check_version(view, version)
     _check_filters(spec, query)
     view.query = query
@@ -254,7 +260,7 @@ def view_rename(
     *, actor: Any, view: SavedView, name: str, shared: bool, version: str | None
 ) -> SavedView:
     """A new name, and shared with the team or not."""
-    _require_change(actor, view)
+    require_change(actor, view)
     _check_version(view, version)
     view.name = clean_name(name)
     view.shared = bool(shared)
@@ -262,7 +268,7 @@ def view_rename(
 
 
 def view_delete(*, actor: Any, view: SavedView) -> None:
-    _require_change(actor, view)
+    require_change(actor, view)
     view.delete()
 
 
@@ -278,7 +284,7 @@ def layout_save(
     """The columns (None: unchanged; empty: the table's default) and density (None: unchanged)
     of the view in force, or, with none, of the actor's own layout of the list."""
     if view is not None:
-        _require_change(actor, view)
+        require_change(actor, view)
         _check_version(view, version)
     else:
         view, _created = SavedView.objects.get_or_create(owner=actor, list_key=spec.key, name="")
@@ -428,9 +434,5 @@ def list_views(
             result.active = row
     result.missing = bool(wanted) and result.active is None
     if result.active is not None and filterset is not None and filterset.is_bound:
-        form = filterset.form
-        if not form.is_valid():
-            for name, errors in form.errors.items():
-                label = form.fields[name].label if name in form.fields else ""
-                result.problems += [f"{label}: {e}" if label else str(e) for e in errors]
+        result.problems = form_messages(filterset.form)
     return result

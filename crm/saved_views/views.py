@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -145,10 +145,7 @@ def update_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def rename_view(request: HttpRequest, pk: int) -> HttpResponse:
     view, spec = _view(request, pk)
-    if not services.may_change(request.user, view):
-        raise PermissionDenied(
-            _("Only its owner or a manager may change a shared view; save a copy of it instead.")
-        )
+    services.require_change(request.user, view)
     form = ViewNameForm(request.POST or None, initial={"name": view.name, "shared": view.shared})
     status = None
     if request.method == "POST" and form.is_valid():
@@ -186,10 +183,7 @@ def rename_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     view, spec = _view(request, pk)
-    if not services.may_change(request.user, view):
-        raise PermissionDenied(
-            _("Only its owner or a manager may change a shared view; save a copy of it instead.")
-        )
+    services.require_change(request.user, view)
     if request.method == "POST":
         name = view.name
         services.view_delete(actor=request.user, view=view)
