@@ -8,12 +8,14 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts import signals
+        from contacts.filters import search_contacts
         from contacts.keys import register_keys
         from contacts.models import Contact
         from crm.services import crm_settings_changed, register_subject
 
         register_keys()  # ContactKey kept up to date (crm.keystore)
-        register_subject("contact", Contact)  # notes, documents and tasks attach to contacts
+        # Notes, documents and tasks attach to contacts; the task form's picker searches them.
+        register_subject("contact", Contact, search=search_contacts)
         crm_settings_changed.connect(
             signals.repeat_business_changed, dispatch_uid="contacts_repeat_business_changed"
         )

@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +21,7 @@ from crm.models import (
     User,
 )
 from crm.permissions import changeable
-from crm.services import SUBJECT_MODELS, document_max_size, subject_model
+from crm.services import SUBJECT_MODELS, SUBJECT_SEARCHES, document_max_size, subject_model
 from crm.tags import tag_key, tags_by_name
 from crm.timeline import NOTE_MAX, OUTCOMES, ActivityOutcome, ActivityType
 from crm.validators import validate_date_range, validate_multiline, validate_single_line
@@ -103,12 +102,6 @@ class TaskForm(forms.Form):
 
 
 SUBJECT_CHOICES_LIMIT = 100
-# What the task form's record search matches, per kind (every word of the query in one of them).
-SUBJECT_SEARCH_FIELDS = {
-    "lead": ("first_name", "last_name", "company_name", "email"),
-    "contact": ("name", "first_name", "last_name", "email"),
-    "deal": ("name",),
-}
 
 
 def subject_choices(user: Any, query: str = "", selected: str = "") -> list[tuple[str, Any]]:
@@ -117,7 +110,6 @@ def subject_choices(user: Any, query: str = "", selected: str = "") -> list[tupl
     ``selected`` ("kind:pk") stays first when the user may change it. One query per kind, and
     one for the selected record (docs/rules.md#pickers)."""
     labels = {"lead": _("Leads"), "contact": _("Contacts"), "deal": _("Deals")}
-    words = query.split()[:5]
     chosen: list[tuple[str, str]] = []
     groups: list[tuple[str, Any]] = []
     sel_kind, _sep, sel_pk = selected.partition(":")
@@ -130,11 +122,8 @@ def subject_choices(user: Any, query: str = "", selected: str = "") -> list[tupl
         if kind == sel_kind and sel_pk.isdigit():
             chosen += [(f"{kind}:{obj.pk}", str(obj)) for obj in queryset.filter(pk=int(sel_pk))]
             queryset = queryset.exclude(pk=int(sel_pk))
-        for word in words:
-            match = Q()
-            for field in SUBJECT_SEARCH_FIELDS.get(kind, ()):
-                match |= Q(**{f"{field}__icontains": word})
-            queryset = queryset.filter(match)
+        if query.strip():  # the list's own search (crm.search: its trigram index)
+            queryset = SUBJECT_SEARCHES[kind](queryset, "q", query)
         rows = queryset.order_by("-created_at", "-pk")[:SUBJECT_CHOICES_LIMIT]
         options = [(f"{kind}:{obj.pk}", str(obj)) for obj in rows]
         if options:

@@ -13,14 +13,14 @@ import datetime
 import logging
 import mimetypes
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.db.models.signals import post_delete
 from django.dispatch import Signal, receiver
 from django.template.defaultfilters import filesizeformat
@@ -37,10 +37,18 @@ logger = logging.getLogger(__name__)
 # shared layer names no app above it.
 SUBJECT_KINDS = ("lead", "contact", "deal")
 SUBJECT_MODELS: dict[str, type[models.Model]] = {}
+# Each kind's list search (``search(queryset, name, value)``: the rows matching the words typed,
+# as the list's own ``q`` filter finds them, crm.search), for the pickers of records.
+SubjectSearch = Callable[[QuerySet[Any], str, str], QuerySet[Any]]
+SUBJECT_SEARCHES: dict[str, SubjectSearch] = {}
 
 
-def register_subject(kind: str, model: type[models.Model]) -> None:
+def register_subject(
+    kind: str, model: type[models.Model], *, search: SubjectSearch | None = None
+) -> None:
     SUBJECT_MODELS[kind] = model
+    if search is not None:
+        SUBJECT_SEARCHES[kind] = search
     order = {k: i for i, k in enumerate(SUBJECT_KINDS)}
     registered = sorted(SUBJECT_MODELS.items(), key=lambda item: order.get(item[0], len(order)))
     SUBJECT_MODELS.clear()

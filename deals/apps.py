@@ -12,12 +12,13 @@ class DealsConfig(AppConfig):
         from crm.settings_registry import register
         from deals import settings_pages, signals  # noqa: F401  (signals: connects the receivers)
         from deals.contact_deals import ContactDeals
+        from deals.filters import search_deals
         from deals.models import Deal
 
         # Contacts ask deals through this port (they cannot import deals).
         deals_port.register(ContactDeals())
         # The layer below hosts notes, documents and tasks and the settings shell.
-        register_subject("deal", Deal)
+        register_subject("deal", Deal, search=search_deals)
         register(settings_pages.SECTION)
 
         from crm.export_jobs import ExportSpec, register_export

@@ -10,12 +10,14 @@ class LeadsConfig(AppConfig):
         from crm.services import register_subject
         from crm.settings_registry import register
         from leads import settings_pages
+        from leads.filters import search_leads
         from leads.imports import jobs as import_jobs
         from leads.keys import register_keys
         from leads.models import Lead
 
         register_keys()  # LeadKey kept up to date (crm.keystore)
-        register_subject("lead", Lead)  # notes, documents and tasks attach to leads
+        # Notes, documents and tasks attach to leads; the task form's picker searches them.
+        register_subject("lead", Lead, search=search_leads)
         from leads.timeline import register_sources
 
         register_sources()  # conversions and undos on the timelines (crm.timeline)
