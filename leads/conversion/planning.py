@@ -393,7 +393,7 @@ def plan_batch(
     options: ConversionOptions,
     decisions: dict[int, Decision],
     single: bool,
-    progress: Progress | None = None,
+    progress: Progress,
 ) -> BatchPlan:
     """Lock and read the leads, find their duplicates and decide each one (a fixed number of
     queries, whatever the batch's size)."""
@@ -434,8 +434,7 @@ def plan_batch(
         plan = _plan_lead(planner, lead, results[lead.pk], decisions, findings, targets)
         if plan is not None:
             plans.append(plan)
-        if progress is not None:
-            progress.planned(number, len(convertible))
+        progress.planned(number, len(convertible))
     return BatchPlan(planner=planner, results=results, plans=plans, lead_tag_ids=tag_ids)
 
 

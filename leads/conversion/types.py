@@ -145,7 +145,7 @@ class ConversionRefused(Exception):
 
 class Progress:
     """How far a batch has got, in leads, for a job's progress bar (``leads_convert``'s
-    ``progress``): the planning counts for the first ``PLANNED`` of the batch's leads, lead by
+    ``progress``; without one, ``report`` is None and nothing is reported): the planning counts for the first ``PLANNED`` of the batch's leads, lead by
     lead, then the writing the rest, step by step (``at``). A reported figure never goes back."""
 
     PLANNED = 0.4
@@ -162,10 +162,9 @@ class Progress:
 
     def planned(self, number: int, of: int) -> None:
         """``number`` of the batch's ``of`` leads to plan are planned."""
-        if self.callback is not None and of:
+        if of:
             self.report(int(self.total * self.PLANNED * number / of))
 
     def at(self, fraction: float) -> None:
         """The writing has done ``fraction`` (0 to 1) of its work."""
-        if self.callback is not None:
-            self.report(int(self.total * (self.PLANNED + (1 - self.PLANNED) * fraction)))
+        self.report(int(self.total * (self.PLANNED + (1 - self.PLANNED) * fraction)))

@@ -37,11 +37,11 @@ from leads.models import Lead, LeadConversion, LeadStatus
 BATCH = 1000  # rows per INSERT/UPDATE statement
 
 
-def write_batch(batch: BatchPlan, progress: Progress | None = None) -> None:
+def write_batch(batch: BatchPlan, progress: Progress) -> None:
     """Write every plan of ``batch`` and fill in the ids on its results (``progress``: how far
     the writing has got, step by step)."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
-    at = progress.at if progress is not None else _nowhere
+    at = progress.at
     if not plans:
         return
     now = planner.now
@@ -225,10 +225,6 @@ def write_batch(batch: BatchPlan, progress: Progress | None = None) -> None:
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(planner, plans, merged)
     at(1)
-
-
-def _nowhere(fraction: float) -> None:
-    """No progress to report (a batch outside a job)."""
 
 
 def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -> None:
