@@ -20,8 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.db.models import CharField, F, Model, Q, QuerySet, TextField
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Model, Q, QuerySet, TextField
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -34,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.api import admin as api_admin  # noqa: F401  (registers the API tokens' admin)
 from crm.auth_totp import totp_reset
-from crm.listing import SEARCHED_SORT_KEYS, EstimatedPaginator
+from crm.listing import SEARCHED_SORT_KEYS, EstimatedPaginator, unindexed_order
 from crm.models import (
     AuditEntry,
     CrmSettings,
@@ -203,7 +202,7 @@ class SearchedChangeList(ChangeList):
     """A changelist whose search orders the matches (found by the search's trigram index)
     instead of walking the sort column's index to them when that column is text: a column the
     search reads (a name) holds the matches of a word together, after every row before them
-    (``crm.listing.matches_first_ordering``)."""
+    (``crm.listing.unindexed_order``)."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
         queryset = super().get_queryset(request, exclude_parameters)
@@ -213,9 +212,7 @@ class SearchedChangeList(ChangeList):
         first = order[0] if order else None
         if not isinstance(first, str) or not _text_column(queryset, first.lstrip("-")):
             return queryset
-        name = first.lstrip("-")
-        wrapped = Coalesce(F(name), F(name))
-        order[0] = wrapped.desc() if first.startswith("-") else wrapped.asc()
+        order[0] = unindexed_order(first.lstrip("-"), descending=first.startswith("-"))
         return queryset.order_by(*order)
 
 

@@ -379,9 +379,15 @@ def matches_first_ordering(keys: list[SeekKey]) -> list[Any]:
     search's trigram index) and sorts them (a top-N sort), at a cost that follows the number of
     matches, not the position of the first ones in the sort's index."""
     first, *rest = keys
-    expression = Coalesce(F(first.name), F(first.name))
-    ordering: list[Any] = [expression.desc() if first.descending else expression.asc()]
+    ordering: list[Any] = [unindexed_order(first.name, descending=first.descending)]
     return ordering + [("-" if k.descending else "") + k.name for k in rest]
+
+
+def unindexed_order(name: str, *, descending: bool = False) -> Any:
+    """The order of column ``name`` as ``COALESCE(name, name)``: the same order, which no index
+    serves (see ``matches_first_ordering``)."""
+    expression = Coalesce(F(name), F(name))
+    return expression.desc() if descending else expression.asc()
 
 
 def cursor_value(value: Any) -> Any:
