@@ -79,9 +79,10 @@ def test_toggle_column_feeds_the_bulk_form() -> None:
 
 @pytest.mark.django_db
 def test_read_selection_ticked_rows_or_all_matching_the_filter(rep: Any) -> None:
-    dupont = ContactFactory(last_name="Dupont", owner=rep)
-    durand = ContactFactory(last_name="Durand", owner=rep)
-    ContactFactory(last_name="Martin", owner=rep)
+    # Fixed first names: a random one ("Dustin") would match the search below too.
+    dupont = ContactFactory(first_name="Anna", last_name="Dupont", owner=rep)
+    durand = ContactFactory(first_name="Anna", last_name="Durand", owner=rep)
+    ContactFactory(first_name="Anna", last_name="Martin", owner=rep)
     common: dict[str, Any] = {
         "filterset": ContactFilter,
         "queryset": Contact.objects.all(),
