@@ -34,7 +34,7 @@ from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactKey
 from crm.bulk import analyze, bulk_insert
 from crm.keystore import sync_keys
 from crm.models import MANAGER_GROUP, REP_GROUP, CustomField, LeadSource, Note, Tag, Task, User
@@ -235,9 +235,7 @@ class Command(BaseCommand):
             f"{seeded.duplicates} same-email duplicates of existing people, "
             f"{seeded.existing_orgs} existing organisations)"
         )
-        # Fresh planner statistics, as autovacuum would have on a production database (not
-        # timed; a no-op on SQLite).
-        analyze(Contact, Lead, Note, Lead.tags.through, User)
+        analyze_seeded()
 
         conversion_options = ConversionOptions(
             create_deal=not options["no_deal"], create_task=not options["no_task"]
@@ -357,6 +355,14 @@ def _get_or_create_all(model: type[models.Model], rows: list[dict[str, Any]], ke
     bulk_insert(model, missing)
     existing.update({getattr(o, key): o for o in missing})
     return [existing[r[key]] for r in rows]
+
+
+def analyze_seeded() -> None:
+    """Fresh planner statistics after seeding, as autovacuum would have on a production
+    database (not timed; a no-op on SQLite). The matching keys too: without statistics the
+    duplicate lookups read every key of a kind (this machine's PostgreSQL runs without
+    autovacuum), once per call, so a job of many chunks paid it many times."""
+    analyze(Contact, ContactKey, Lead, Note, Lead.tags.through, User)
 
 
 def seed(count: int, rng: random.Random) -> Seeded:
