@@ -90,42 +90,48 @@ class Command(BaseCommand):
         self.rng = random.Random(options["seed"])
         count = options["leads"]
         rows: list[tuple[str, str]] = []
-
-        # The direct call before and after the one-worker job, their mean the reference: each
-        # run adds its contacts, deals and keys to the database, so whichever ran later would
-        # run against bigger tables.
-        before = self.direct(count)
-        one = self.job(count, workers=1)
-        after = self.direct(count)
-        direct = (before + after) / 2
-        rows.append(
-            (f"(a) direct call, {count} leads", f"{direct:.2f} s ({before:.2f}, then {after:.2f})")
-        )
-        rows.append((f"(b) job, 1 worker, {count} leads", f"{one['seconds']:.2f} s"))
-        rows.append(("    ratio job / direct (goal <= 1.15)", f"{one['seconds'] / direct:.2f}"))
-        two = self.job(count, workers=2)
-        rows.append((f"(c) job, 2 workers, {count} leads", f"{two['seconds']:.2f} s"))
-        rows.append(
-            ("    2 workers / 1 worker (goal < 1)", f"{two['seconds'] / one['seconds']:.2f}")
-        )
-        rss: dict[int, int] = {}
-        for size in [int(s) for s in options["rss_sizes"].split(",") if s.strip()]:
-            rss[size] = self.job(size, workers=1)["rss_kb"]
-            rows.append((f"(d) worker peak RSS, {size} leads", f"{rss[size] / 1024:.0f} MiB"))
-        if len(rss) >= 2:
-            sizes = sorted(rss)
-            ratio = rss[sizes[-1]] / rss[sizes[0]]
-            rows.append((f"    RSS {sizes[-1]} / {sizes[0]} (goal <= 1.3)", f"{ratio:.2f}"))
-        start = self.start_seconds(max([count, *rss]))
-        rows.append((f"(e) job_start over {max([count, *rss])} ids", f"{start:.3f} s"))
-        if options["post_url"]:
-            posted = self.post_seconds(count)
-            rows.append((f"(e) POST {options['post_url']} over {count} leads", f"{posted:.3f} s"))
-        gap = max(one["progress_gap"], two["progress_gap"])
-        rows.append(("(f) longest gap between progress changes (goal <= 2)", f"{gap:.2f} s"))
-        width = max(len(r[0]) for r in rows)
-        for label, value in rows:
-            self.stdout.write(f"{label:<{width}}  {value}")
+        try:
+            # The direct call before and after the one-worker job, their mean the reference: each
+            # run adds its contacts, deals and keys to the database, so whichever ran later would
+            # run against bigger tables.
+            before = self.direct(count)
+            one = self.job(count, workers=1)
+            after = self.direct(count)
+            direct = (before + after) / 2
+            rows.append(
+                (
+                    f"(a) direct call, {count} leads",
+                    f"{direct:.2f} s ({before:.2f}, then {after:.2f})",
+                )
+            )
+            rows.append((f"(b) job, 1 worker, {count} leads", f"{one['seconds']:.2f} s"))
+            rows.append(("    ratio job / direct (goal <= 1.15)", f"{one['seconds'] / direct:.2f}"))
+            two = self.job(count, workers=2)
+            rows.append((f"(c) job, 2 workers, {count} leads", f"{two['seconds']:.2f} s"))
+            rows.append(
+                ("    2 workers / 1 worker (goal < 1)", f"{two['seconds'] / one['seconds']:.2f}")
+            )
+            rss: dict[int, int] = {}
+            for size in [int(s) for s in options["rss_sizes"].split(",") if s.strip()]:
+                rss[size] = self.job(size, workers=1)["rss_kb"]
+                rows.append((f"(d) worker peak RSS, {size} leads", f"{rss[size] / 1024:.0f} MiB"))
+            if len(rss) >= 2:
+                sizes = sorted(rss)
+                ratio = rss[sizes[-1]] / rss[sizes[0]]
+                rows.append((f"    RSS {sizes[-1]} / {sizes[0]} (goal <= 1.3)", f"{ratio:.2f}"))
+            start = self.start_seconds(max([count, *rss]))
+            rows.append((f"(e) job_start over {max([count, *rss])} ids", f"{start:.3f} s"))
+            if options["post_url"]:
+                posted = self.post_seconds(count)
+                rows.append(
+                    (f"(e) POST {options['post_url']} over {count} leads", f"{posted:.3f} s")
+                )
+            gap = max(one["progress_gap"], two["progress_gap"])
+            rows.append(("(f) longest gap between progress changes (goal <= 2)", f"{gap:.2f} s"))
+        finally:  # what was measured, even when a later step fails
+            width = max((len(r[0]) for r in rows), default=0)
+            for label, value in rows:
+                self.stdout.write(f"{label:<{width}}  {value}")
 
     # -- the runs ------------------------------------------------------------------------------
 
