@@ -77,6 +77,9 @@ class Command(BaseCommand):
             '{"all": "1", "q": "bench.{run}.", "create_deal": "on"}.',
         )
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--post-only", action="store_true", help="Only (e) the POST (needs --post-url)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
@@ -90,6 +93,10 @@ class Command(BaseCommand):
         self.rng = random.Random(options["seed"])
         count = options["leads"]
         rows: list[tuple[str, str]] = []
+        if options["post_only"]:
+            seconds = self.post_seconds(count)
+            self.stdout.write(f"(e) POST {options['post_url']} over {count} leads  {seconds:.3f} s")
+            return
         try:
             # The direct call before and after the one-worker job, their mean the reference: each
             # run adds its contacts, deals and keys to the database, so whichever ran later would
@@ -274,6 +281,9 @@ class Command(BaseCommand):
         }
         client = Client()
         client.force_login(actor)
+        client.get(
+            "/leads/", HTTP_HOST="localhost"
+        )  # warm, as a serving process is (URLs, templates)
         latest = Job.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         started = time.perf_counter()
         response = client.post(self.options["post_url"], data, HTTP_HOST="localhost")
