@@ -592,6 +592,9 @@ class FieldChange(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        # What a merge's summary counts when it moves them (crm.merging: "3 field changes").
+        verbose_name = _("field change")
+        verbose_name_plural = _("field changes")
         indexes = [
             models.Index(fields=["content_type", "object_id", "at"], name="fieldchange_subject_idx")
         ]

@@ -28,14 +28,32 @@ from django.utils.translation import ngettext
 
 from crm.merging.models import Merge
 from crm.merging.snapshot import MergeSnapshot, Moved, Removed
-from crm.models import CrmSettings, Document, DocumentLink, FieldChange, Note, Task
+from crm.models import (
+    CrmSettings,
+    Document,
+    DocumentLink,
+    FieldChange,
+    Note,
+    Task,
+    TimelineEvent,
+)
 from crm.permissions import can_change, is_manager
 from crm.records import json_value, touched
 from crm.selection import chunks
 from crm.services import Refused
 
 # Attached to a record by a generic relation (content type and object id): they move too.
-GENERIC: tuple[type[models.Model], ...] = (Note, Document, Task, DocumentLink)
+# The rows attached to a record through a generic relation: they move to the kept record (and
+# back with the undo). The history too (field changes, timeline events): the kept record's
+# timeline shows what happened to the records merged into it (docs/rules.md#timeline).
+GENERIC: tuple[type[models.Model], ...] = (
+    Note,
+    Document,
+    Task,
+    DocumentLink,
+    FieldChange,
+    TimelineEvent,
+)
 # Columns a merge never takes from a merged record: the system keeps them.
 SYSTEM = frozenset({"id", "created_at", "updated_at", "custom_fields"})
 

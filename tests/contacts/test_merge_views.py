@@ -111,7 +111,9 @@ def test_merge_page_query_count(
     for record in records:
         DealFactory(owner=rep, main_contact=record)
         make_note(record)
-    with django_assert_max_num_queries(30):
+    # One count per relation that moves (field changes and timeline events included): the same
+    # with 2 records as with 10.
+    with django_assert_max_num_queries(32):
         response = rep_client.get(
             reverse("contacts:merge", args=[records[0].pk]), {"with": [r.pk for r in records[1:]]}
         )

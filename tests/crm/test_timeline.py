@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contacts.merging import contact_merge_undo, contacts_merge
 from contacts.models import Contact, ProspectStatus
-from contacts.services import contact_set_status
+from contacts.services import contact_set_status, contact_update
 from crm.merging.engine import MergeGroup
 from crm.models import FieldChange, Merge, Note, TimelineEvent, TimelineEventKind
 from crm.timeline import (
@@ -226,6 +226,40 @@ def test_a_merge_and_its_undo_appear_on_the_kept_contact(manager: Any) -> None:
     assert entries[0].data["names"] == ["Ana Lopes"]
     contact_merge_undo(actor=manager, merge=Merge.objects.get())
     assert _kinds(kept)[0] == "merge_undo"
+
+
+def test_a_merge_brings_the_merged_records_history_and_its_undo_takes_it_back(
+    manager: Any,
+) -> None:
+    """Nothing of the merged-away record's timeline is lost: its field changes, logged
+    activities and status events follow it to the kept record, and go back with the undo."""
+    kept = ContactFactory(owner=manager, first_name="Ana", last_name="Lopez")
+    other = ContactFactory(owner=manager, first_name="Ana", last_name="Lopes", title="CTO")
+    contact_update(actor=manager, contact=other, data={"title": "CEO"})
+    activity_log(
+        actor=manager,
+        subject=other,
+        activity_type=ActivityType.CALL,
+        outcome=ActivityOutcome.CONNECTED,
+        at=timezone.now() - datetime.timedelta(hours=1),
+        note="Wants a demo",
+    )
+    contact_set_status(actor=manager, contact=other, prospect_status=ProspectStatus.CURRENT)
+    history_of_other = _kinds(other)
+    assert {"change", "activity", "status"} <= set(history_of_other)
+
+    contacts_merge(actor=manager, groups=[MergeGroup(keep_id=kept.pk, merged_ids=[other.pk])])
+    entries = _all(kept)
+    notes = [e.data.get("note") for e in entries if e.kind == "activity"]
+    assert notes == ["Wants a demo"]
+    titles = [(c.old, c.new) for e in entries if e.kind == "change" for c in e.changes]
+    assert ("CTO", "CEO") in titles
+    assert "status" in [e.kind for e in entries]
+
+    contact_merge_undo(actor=manager, merge=Merge.objects.get())
+    other = Contact.objects.get(pk=other.pk)
+    assert _kinds(other) == history_of_other  # exactly what it had
+    assert [e.kind for e in _all(kept) if e.kind in ("activity", "status")] == []
 
 
 def test_imported_records_get_an_import_event(manager: Any) -> None:
