@@ -26,6 +26,7 @@ from crm.exports import neutralise
 from crm.keystore import sync_keys
 from crm.models import Scope, TimelineEventKind, User, domain_key_of, name_key_of
 from crm.permissions import can_change
+from crm.records import json_value
 from crm.selection import chunks
 from crm.tags import tag_key, tags_by_name
 from crm.timeline import events_write
@@ -94,8 +95,9 @@ def analysed_rows_write(
 ) -> ImportResult:
     """Write rows an ``Analyser`` checked, as their actions say, in one transaction (the
     caller's, when there is one): created, merged into an existing record, skipped; the
-    rejected ones come back with their reasons. Each record created gets an import event on
-    its timeline (``origin``: the import's file and job, in the event), in one INSERT."""
+    rejected ones come back with their reasons. Each record created (an employer the file
+    names included) gets an import event on its timeline, and each record filled one that lists
+    the fields it filled (``origin``: the import's file and job, in the event), in one INSERT."""
     result = ImportResult(total=len(rows))
     result.rejected = [row for row in rows if row.action == REJECT]
     result.skipped = sum(1 for row in rows if row.action in (SKIP, MERGE))
@@ -107,17 +109,26 @@ def analysed_rows_write(
         if row.action == UPDATE
         or (row.action == MERGE and row.duplicate and row.duplicate.record_id is not None)
     ]
+    filled: dict[int, dict[str, list[Any]]] = {}  # record -> field -> [old, new]
     with transaction.atomic():
         if kind == LEADS:
-            _write_leads(creates, updates, actor)
+            _write_leads(creates, updates, actor, filled)
+            employers: list[int] = []
         else:
-            result.organizations_created = _write_contacts(creates, updates, actor)
+            employers = _write_contacts(creates, updates, actor, filled)
+            result.organizations_created = len(employers)
+        created = [row.created_id for row in creates if row.created_id is not None]
         events_write(
             model=Lead if kind == LEADS else Contact,
             kind=TimelineEventKind.IMPORT,
             actor=actor,
             payloads={
-                row.created_id: dict(origin or {}) for row in creates if row.created_id is not None
+                **{pk: dict(origin or {}) for pk in [*created, *employers]},
+                **{
+                    pk: {**(origin or {}), "updated": True, "changes": changes}
+                    for pk, changes in filled.items()
+                    if changes  # a duplicate with nothing empty to fill: no event
+                },
             },
         )
         result.created = len(creates)
@@ -152,10 +163,14 @@ def _link_tags(
 
 
 def _apply_updates(
-    model: type[Lead] | type[Contact], updates: list[RowResult], actor: User | None
+    model: type[Lead] | type[Contact],
+    updates: list[RowResult],
+    actor: User | None,
+    filled: dict[int, dict[str, list[Any]]],
 ) -> tuple[list[Any], list[tuple[int, str]]]:
     """Fill the empty fields of the duplicates rows name (locked, pk order); returns the
-    changed objects and their (pk, tag name) pairs to add."""
+    changed objects and their (pk, tag name) pairs to add, and puts in ``filled`` each record's
+    filled fields (name -> [old, new], for its timeline)."""
     ids = sorted(
         {row.duplicate.record_id for row in updates if row.duplicate and row.duplicate.record_id}
     )
@@ -173,12 +188,17 @@ def _apply_updates(
             continue  # deleted meanwhile, or no longer the actor's: leave it
         if isinstance(obj, Lead) and obj.is_converted:
             continue
+        changes = filled.setdefault(obj.pk, {})
         for key in FILLABLE:
-            if has_field(model, key.removesuffix("_id")) and not getattr(obj, key, None):
+            name = key.removesuffix("_id")
+            if has_field(model, name) and not getattr(obj, key, None):
                 value = row.data.get(key)
                 if value:
+                    changes[name] = [json_value(getattr(obj, key, None)), json_value(value)]
                     setattr(obj, key, value)
         custom = {**row.data.get("custom_fields", {}), **(obj.custom_fields or {})}
+        if custom != (obj.custom_fields or {}):
+            changes["custom_fields"] = [obj.custom_fields or {}, custom]
         obj.custom_fields = custom
         obj.updated_at = now
         if isinstance(obj, Contact):
@@ -201,21 +221,31 @@ def _insert_dicts(model: type[models.Model], dicts: Sequence[dict[str, Any]]) ->
     return insert_rows(model, [{**defaults, **data} for data in dicts])
 
 
-def _write_leads(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> None:
+def _write_leads(
+    creates: list[RowResult],
+    updates: list[RowResult],
+    actor: User | None,
+    filled: dict[int, dict[str, list[Any]]],
+) -> None:
     ids = _insert_dicts(Lead, [row.data for row in creates])
     for pk, row in zip(ids, creates, strict=True):
         row.created_id = pk
     links = [(pk, name) for pk, row in zip(ids, creates, strict=True) for name in row.tags]
-    changed, more = _apply_updates(Lead, updates, actor)
+    changed, more = _apply_updates(Lead, updates, actor, filled)
     fields = [f for f in FILLABLE if has_field(Lead, f.removesuffix("_id"))]
     bulk_update(Lead, changed, [*fields, "custom_fields", "updated_at"])
     sync_keys(Lead, [*ids, *(obj.pk for obj in changed)])  # matching keys (crm.keystore)
     _link_tags(Lead.tags.through, "lead_id", links, more, Scope.LEADS)
 
 
-def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: User | None) -> int:
+def _write_contacts(
+    creates: list[RowResult],
+    updates: list[RowResult],
+    actor: User | None,
+    filled: dict[int, dict[str, list[Any]]],
+) -> list[int]:
     """Organisations first (those of the file, then the employers no record has yet), then
-    people linked to them. Returns how many employers were created."""
+    people linked to them. Returns the ids of the employers created."""
     orgs = [row for row in creates if row.is_organization]
     people = [row for row in creates if not row.is_organization]
     org_objs = [Contact(**row.data) for row in orgs]
@@ -271,7 +301,7 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
             key = name_key_of(row.organization)
             if key in by_key:
                 row.data["organization_id"] = by_key[key]
-    changed, more = _apply_updates(Contact, updates, actor)
+    changed, more = _apply_updates(Contact, updates, actor, filled)
     fields = [f for f in FILLABLE if has_field(Contact, f.removesuffix("_id"))]
     bulk_update(
         Contact,
@@ -284,7 +314,7 @@ def _write_contacts(creates: list[RowResult], updates: list[RowResult], actor: U
         [*(o.pk for o in org_objs), *(o.pk for o in new_employers), *people_ids]
         + [obj.pk for obj in changed],
     )
-    return len(new_employers)
+    return [obj.pk for obj in new_employers]
 
 
 # ---- rejected rows ---------------------------------------------------------------------------

@@ -282,6 +282,50 @@ def test_imported_records_get_an_import_event(manager: Any) -> None:
         assert entry.kind == "import" and entry.actor == manager
 
 
+def test_an_employer_an_import_creates_gets_an_import_event(manager: Any) -> None:
+    from leads.imports import records_import
+    from leads.imports.reading import Table
+
+    result = records_import(
+        actor=manager,
+        kind="contacts",
+        table=Table(
+            headers=["First name", "Last name", "Organisation"],
+            rows=[["Zoé", "Petit", "Petit Frères SARL"]],
+        ),
+        mapping=["first_name", "last_name", "organization"],
+    )
+    assert result.created == 1 and result.organizations_created == 1
+    employer = Contact.objects.get(is_organization=True)
+    (entry,) = _all(employer)
+    assert entry.kind == "import" and entry.actor == manager
+
+
+def test_an_import_that_fills_a_record_says_which_fields_it_filled(manager: Any) -> None:
+    from leads.imports import records_import
+    from leads.imports.checking import DuplicateMode
+    from leads.imports.reading import Table
+
+    lead = LeadFactory(
+        owner=manager, last_name="Petit", email="zoe@petit.example", title="", city="Lyon"
+    )
+    result = records_import(
+        actor=manager,
+        kind="leads",
+        table=Table(
+            headers=["Last name", "Email", "Title", "City"],
+            rows=[["Petit", "zoe@petit.example", "CFO", "Paris"]],
+        ),
+        mapping=["last_name", "email", "title", "city"],
+        duplicates=DuplicateMode.UPDATE,
+    )
+    assert result.updated == 1
+    (entry,) = _all(lead)
+    assert entry.kind == "import" and entry.actor == manager and entry.data["updated"]
+    # The empty title was filled; the city was not empty, so it stayed (and is not listed).
+    assert [(c.label, c.old, c.new) for c in entry.changes] == [("Title", "—", "CFO")]
+
+
 # ---------- Paging -----------------------------------------------------------------------------
 
 
