@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -267,9 +268,35 @@ def view_rename(
     return _save(view)
 
 
-def view_delete(*, actor: Any, view: SavedView) -> None:
+def view_delete(*, actor: Any, view: SavedView) -> dict[str, Any]:
+    """Delete the view; returns what brings it back exactly (``view_restore``: the Undo of the
+    message that says it was deleted)."""
     require_change(actor, view)
+    # Each column as Django's serialisers write it (JSON for the session), read back by
+    # ``to_python``.
+    snapshot = {f.attname: f.value_to_string(view) for f in SavedView._meta.concrete_fields}
     view.delete()
+    return snapshot
+
+
+def view_restore(*, actor: Any, snapshot: dict[str, Any]) -> SavedView:
+    """The view ``view_delete`` deleted, again: the same id (its address and shared links work
+    again), name, owner, sharing, filters, sort, columns and density. Refused, with the reason,
+    when a view of that name was saved meanwhile or the actor may no longer change it."""
+    fields = {f.attname: f for f in SavedView._meta.concrete_fields}
+    view = SavedView(
+        **{
+            name: fields[name].to_python(value)
+            for name, value in snapshot.items()
+            if name in fields
+        }
+    )
+    if SavedView.objects.filter(pk=view.pk).exists():
+        raise ValidationError(_("This view is already back."))
+    if not get_user_model().objects.filter(pk=view.owner_id, is_active=True).exists():
+        raise ValidationError(_("The view's owner no longer has an account."))
+    require_change(actor, view)
+    return _save(view)
 
 
 def layout_save(

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/update/", views.update_view, name="update"),
     path("<int:pk>/rename/", views.rename_view, name="rename"),
     path("<int:pk>/delete/", views.delete_view, name="delete"),
+    path("restore/", views.restore_view, name="restore"),
 ]

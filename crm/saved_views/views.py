@@ -20,6 +20,9 @@ from crm.saved_views import services
 from crm.saved_views.models import NAME_MAX, SavedView
 from crm.saved_views.services import ListSpec
 
+UNDO_KEY = "saved_view_deleted"  # the session's last deleted view (restore_view)
+UNDO_TAG = "undo-view"  # the message that offers its Undo (templates/includes/messages.html)
+
 
 class ViewNameForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
@@ -186,8 +189,9 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     services.require_change(request.user, view)
     if request.method == "POST":
         name = view.name
-        services.view_delete(actor=request.user, view=view)
-        messages.success(request, _("View “%s” deleted.") % name)
+        # What the message's Undo brings back (restore_view): this session's last deletion.
+        request.session[UNDO_KEY] = services.view_delete(actor=request.user, view=view)
+        messages.success(request, _("View “%s” deleted.") % name, extra_tags=UNDO_TAG)
         return dialog_response(request, spec.list_url)
     return render_htmx(
         request,
@@ -200,6 +204,25 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             "action": request.path,
         },
     )
+
+
+@require_POST
+def restore_view(request: HttpRequest) -> HttpResponse:
+    """Undo the deletion of a view (the Undo of the message that said it was deleted): the view
+    comes back as it was, or the message says why it cannot."""
+    snapshot = request.session.pop(UNDO_KEY, None)
+    if not snapshot:
+        messages.warning(request, _("There is no deleted view to bring back."))
+        return redirect("home")
+    spec = _spec(str(snapshot.get("list_key", "")))
+    try:
+        view = services.view_restore(actor=request.user, snapshot=snapshot)
+    except ValidationError as exc:
+        request.session[UNDO_KEY] = snapshot  # the user may free the name and try again
+        messages.error(request, " ".join(exc.messages))
+        return redirect(spec.list_url)
+    messages.success(request, _("View “%s” restored.") % view.name)
+    return redirect(services.view_url(spec, view))
 
 
 def _chooser(post: QueryDict) -> tuple[list[str], set[str], bool]:

@@ -385,6 +385,59 @@ def test_rename_share_and_delete_with_confirmation(rep_client: Client, rep: Any)
     assert not SavedView.objects.filter(pk=view.pk).exists()
 
 
+def test_a_deleted_view_comes_back_exactly_with_undo(rep_client: Client, rep: Any) -> None:
+    source = LeadSource.objects.create(name="Web")
+    view = make_view(
+        rep,
+        "Web leads",
+        shared=True,
+        query=f"source={source.pk}",
+        sort="-created",
+        columns=["name", "company", "source"],
+        density="compact",
+    )
+    before = SavedView.objects.filter(pk=view.pk).values().get()
+    rep_client.post(reverse("saved_views:delete", args=[view.pk]), headers=HTMX)
+    assert not SavedView.objects.filter(pk=view.pk).exists()
+    page = html(rep_client.get(reverse("leads:list")))
+    assert "View “Web leads” deleted." in page
+    undo = reverse("saved_views:restore")
+    assert f'action="{undo}"' in page  # the message's Undo button
+
+    response = rep_client.post(undo)
+    assert response.status_code == 302
+    assert response["Location"] == services.view_url(LEAD_LIST, view)  # same id, same link
+    after = SavedView.objects.filter(pk=view.pk).values().get()
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
+    assert "View “Web leads” restored." in html(rep_client.get(response["Location"]))
+    # Once only: the undo is used up.
+    response = rep_client.post(undo, follow=True)
+    assert "There is no deleted view to bring back." in html(response)
+
+
+def test_undo_of_a_delete_refuses_a_name_taken_meanwhile(rep_client: Client, rep: Any) -> None:
+    view = make_view(rep, "Hot")
+    rep_client.post(reverse("saved_views:delete", args=[view.pk]), headers=HTMX)
+    make_view(rep, "Hot")
+    response = rep_client.post(reverse("saved_views:restore"), follow=True)
+    assert "You already have a view named “Hot” on this list" in html(response)
+    assert SavedView.objects.filter(name="Hot").count() == 1
+
+
+def test_undo_of_a_delete_is_the_deleters_only(
+    rep_client: Client, rep: Any, manager: Any, manager_client: Client
+) -> None:
+    view = make_view(rep, "Hot", shared=True)
+    manager_client.post(reverse("saved_views:delete", args=[view.pk]), headers=HTMX)
+    # The rep's session has nothing to undo; the manager's brings it back, still the rep's.
+    response = rep_client.post(reverse("saved_views:restore"), follow=True)
+    assert "There is no deleted view to bring back." in html(response)
+    manager_client.post(reverse("saved_views:restore"))
+    assert SavedView.objects.get(pk=view.pk).owner == rep
+
+
 def test_layout_next_must_be_the_list(rep_client: Client, rep: Any) -> None:
     response = rep_client.post(
         reverse("saved_views:layout", args=["leads"]),
