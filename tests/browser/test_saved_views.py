@@ -125,3 +125,32 @@ def test_compact_rows_and_the_views_bar_on_a_phone(page: Any) -> None:
     box = panel.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     shot(page, "saved-views-phone", full_page=False)
+
+
+def test_delete_a_view_then_undo_from_the_message(page: Any) -> None:
+    build_team()
+    page.set_viewport_size(DESKTOP)
+    log_in(page, "claire")
+    page.goto("/leads/?status=working")
+    page.locator(".views-menu summary").click()
+    page.get_by_role("link", name="Save view…").click()
+    dialog = page.locator("#lead-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Name").fill("Working leads")
+    dialog.get_by_role("button", name="Save view").click()
+    expect(page).to_have_url(re.compile(r"saved=\d+"))
+    address = page.url
+
+    page.locator(".views-menu summary").click()
+    page.get_by_role("link", name="Delete view…").click()
+    expect(dialog).to_contain_text("Delete the view “Working leads”?")
+    dialog.get_by_role("button", name="Delete view").click()
+    flash = page.locator(".flash").filter(has_text="View “Working leads” deleted.")
+    expect(flash).to_be_visible()
+    expect(page).not_to_have_url(re.compile(r"saved="))
+
+    flash.get_by_role("button", name="Undo").click()
+    expect(page.locator(".flash").filter(has_text="View “Working leads” restored.")).to_be_visible()
+    assert page.url == address  # the same view, at the same address
+    expect(page.locator(".views-menu__current")).to_have_text("Working leads")
+    expect(page.locator("#id_status")).to_have_value("working")
