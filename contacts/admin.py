@@ -76,14 +76,14 @@ class ContactAdminForm(CustomFieldsFormMixin):
             self.add_error("reports_to", _("A person cannot report to themselves."))
 
 
-class EmploymentInline(ParentPermissionInlineMixin, admin.TabularInline):
+class EmploymentInline(ParentPermissionInlineMixin, admin.StackedInline):
     """A person's employers over time (on the person's page)."""
 
     model = Employment
     fk_name = "person"
     extra = 0
     fields = ("organization", "title", "started_on", "ended_on")
-    autocomplete_fields = ("organization",)
+    raw_id_fields = ("organization",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Employment]:
         return super().get_queryset(request).select_related("organization")
@@ -127,7 +127,7 @@ class ContactAdmin(
         "created_at",
     )
     search_fields = ("name", "first_name", "last_name", "email")
-    autocomplete_fields = ("owner", "organization", "reports_to", "tags")
+    raw_id_fields = ("organization", "reports_to")
     readonly_fields = (
         "prospect_status",
         "customer_status",
@@ -239,7 +239,7 @@ class EmploymentAdmin(RecordPermissionMixin, admin.ModelAdmin):
     list_display = ("person", "organization", "title", "started_on", "ended_on")
     list_select_related = ("person", "organization")
     search_fields = ("person__first_name", "person__last_name", "organization__name", "title")
-    autocomplete_fields = ("person", "organization")
+    raw_id_fields = ("person", "organization")
     date_hierarchy = "started_on"
 
     def record_changeable(self, request: HttpRequest, obj: Employment) -> bool:

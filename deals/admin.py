@@ -30,7 +30,7 @@ from deals.models import Deal, DealContact, DealUnqualifiedReason, LossReason, P
 from deals.records import deal_create, deal_update
 
 
-class StageInline(admin.TabularInline):
+class StageInline(admin.StackedInline):
     model = Stage
     extra = 0
     fields = ("position", "name", "category", "likelihood")
@@ -63,12 +63,12 @@ class DealAdminForm(CustomFieldsFormMixin):
     custom_fields_scope = CustomFieldScope.DEAL
 
 
-class DealContactInline(ParentPermissionInlineMixin, admin.TabularInline):
+class DealContactInline(ParentPermissionInlineMixin, admin.StackedInline):
     model = DealContact
     extra = 0
     fields = ("contact", "role", "created_at")
     readonly_fields = ("created_at",)
-    autocomplete_fields = ("contact",)
+    raw_id_fields = ("contact",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DealContact]:
         return super().get_queryset(request).select_related("contact")
@@ -104,7 +104,7 @@ class DealAdmin(
         "created_at",
     )
     search_fields = ("name", "main_contact__last_name", "main_contact__name", "organization__name")
-    autocomplete_fields = ("owner", "main_contact", "organization", "tags")
+    raw_id_fields = ("main_contact", "organization")
     readonly_fields = (
         "closed_at",
         "stage_changed_at",
@@ -195,7 +195,7 @@ class DealContactAdmin(RecordPermissionMixin, admin.ModelAdmin):
     list_display = ("deal", "contact", "role", "created_at")
     list_select_related = ("deal", "contact")
     search_fields = ("deal__name", "contact__last_name", "contact__name", "role")
-    autocomplete_fields = ("deal", "contact")
+    raw_id_fields = ("deal", "contact")
 
     def record_changeable(self, request: HttpRequest, obj: DealContact) -> bool:
         return can_change(request.user, obj.deal)

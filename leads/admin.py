@@ -101,7 +101,6 @@ class LeadAdmin(
     list_select_related = ("owner", "source")
     list_filter = (ConvertedFilter, "status", "owner", "source", "tags", "created_at")
     search_fields = ("first_name", "last_name", "company_name", "email")
-    autocomplete_fields = ("owner", "tags")
     readonly_fields = ("conversion_links", "converted_at", "created_at", "updated_at")
     inlines = ATTACHMENT_INLINES
     fieldsets = (

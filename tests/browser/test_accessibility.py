@@ -506,3 +506,79 @@ def test_focus_is_visible_on_every_control(browser: Any, live_server: Any, team:
                 f"{url}: no visible focus on {name}"
             )
     page.context.close()
+
+
+def test_admin_error_two_factor_and_picker_pages(browser: Any, live_server: Any, team: Any) -> None:
+    """The pages the first audit left out: the admin (a manager with staff access), the 500
+    page, the sign-in code and enrolment steps, and the record pickers after a search."""
+    import pyotp
+    from django.template.loader import render_to_string
+
+    from crm.auth_totp import new_totp_secret, totp_enrol
+    from crm.models import CrmSettings
+    from tests.factories import UserFactory
+
+    page = signed_in(browser, live_server, team.manager.username)
+    audit = Audit(page)
+    lead = team.lead.pk
+    for url in [
+        "/admin/",
+        "/admin/leads/lead/",
+        "/admin/leads/lead/?q=Lef",
+        f"/admin/leads/lead/{lead}/change/",
+        "/admin/contacts/contact/add/",
+        f"/admin/contacts/contact/{team.person.pk}/change/",
+        f"/admin/deals/deal/{team.deal.pk}/change/",
+        "/admin/contacts/contact/?q=Lef",
+    ]:
+        audit.visit(url)
+
+    # The 500 page as Django's server_error renders it (no view here fails on purpose): served at
+    # a test address of the live server, with the app's own stylesheet.
+    body = render_to_string("500.html")
+    page.context.route(
+        "**/__500__/",
+        lambda route: route.fulfill(status=500, body=body, content_type="text/html"),
+    )
+    audit.visit("/__500__/", "500 page")
+
+    # The pickers, after typing: the task form's record, a deal's main contact, "reports to".
+    page.goto("/tasks/")
+    page.get_by_label("Find the lead, contact or deal").fill("Lef")
+    settled(page)
+    audit.check("My tasks: record picker after a search")
+    page.goto(f"/deals/{team.deal.pk}/edit/")
+    page.locator(".picker__search").first.fill("Lef")
+    settled(page)
+    audit.check("deal: contact picker after a search")
+    page.goto(f"/contacts/{team.person.pk}/edit/")
+    page.locator(".picker__search").first.fill("a")
+    settled(page)
+    audit.check("contact: picker after a search")
+    page.context.close()
+
+    # Two-factor: the enrolment the settings require, then the code step (and its error).
+    settings = CrmSettings.load()
+    settings.require_two_factor = True
+    settings.save()
+    UserFactory(username="nadia", role="rep")
+    enrolled = UserFactory(username="hugo", role="rep")
+    secret = new_totp_secret()
+    assert totp_enrol(enrolled, secret=secret, code=pyotp.TOTP(secret).now())
+    context = new_context(browser, live_server)
+    page = context.new_page()
+    audit.page = page
+    for username, step in (("nadia", "enrol"), ("hugo", "code")):
+        page.goto("/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(rf"/login/{step}/$"))
+        audit.check(f"sign-in {step} step")
+        page.get_by_label("Code from your authenticator app").fill("000000")
+        page.get_by_role("button", name=re.compile("Continue|Turn on")).click()
+        expect(page.get_by_text("This code is not valid")).to_be_visible()
+        audit.check(f"sign-in {step} step, wrong code")
+        context.clear_cookies()
+    context.close()
+    audit.assert_clean()
