@@ -42,10 +42,10 @@ from crm.records import json_value, touched
 from crm.selection import chunks
 from crm.services import Refused
 
-# Attached to a record by a generic relation (content type and object id): they move too.
-# The rows attached to a record through a generic relation: they move to the kept record (and
-# back with the undo). The history too (field changes, timeline events): the kept record's
-# timeline shows what happened to the records merged into it (docs/rules.md#timeline).
+# Attached to a record by a generic relation (content type and object id): they move to the
+# kept record, and back with the undo. The history too (field changes, timeline events): the
+# kept record's timeline shows what happened to the records merged into it
+# (docs/rules.md#timeline).
 GENERIC: tuple[type[models.Model], ...] = (
     Note,
     Document,

@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from crm.jobs import kinds
 from crm.jobs.models import Job
 from crm.jobs.services import job_cancel, job_progress, job_start
-from leads.management.commands.bench_conversion import analyze_seeded, seed
+from leads.management.commands.bench_conversion import Seeded, analyze_seeded, seed
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -142,15 +142,15 @@ class Command(BaseCommand):
 
     # -- the runs ------------------------------------------------------------------------------
 
-    def seeded(self, count: int) -> tuple[Any, list[int]]:
+    def seeded(self, count: int) -> Seeded:
         with transaction.atomic():
             seeded = seed(count, self.rng)
         analyze_seeded()
-        self.run_id = seeded.run
-        return seeded.manager, seeded.lead_ids
+        return seeded
 
     def direct(self, count: int) -> float:
-        actor, ids = self.seeded(count)
+        seeded = self.seeded(count)
+        actor, ids = seeded.manager, seeded.lead_ids
         started = time.perf_counter()
         if self.kind.name == "leads.convert":
             from leads.conversion import leads_convert
@@ -163,7 +163,8 @@ class Command(BaseCommand):
         return time.perf_counter() - started
 
     def job(self, count: int, *, workers: int) -> dict[str, Any]:
-        actor, ids = self.seeded(count)
+        seeded = self.seeded(count)
+        actor, ids = seeded.manager, seeded.lead_ids
         env = dict(
             os.environ,
             DATABASE_URL=database_url(),
@@ -274,16 +275,16 @@ class Command(BaseCommand):
         starts is cancelled before any worker runs it."""
         from django.test import Client
 
-        actor, _ids = self.seeded(count)
+        seeded = self.seeded(count)
+        actor = seeded.manager
         data = {
-            name: value.replace("{run}", self.run_id) if isinstance(value, str) else value
+            name: value.replace("{run}", seeded.run) if isinstance(value, str) else value
             for name, value in json.loads(self.options["post_data"]).items()
         }
         client = Client()
         client.force_login(actor)
-        client.get(
-            "/leads/", HTTP_HOST="localhost"
-        )  # warm, as a serving process is (URLs, templates)
+        # Warm, as a serving process is (the first request imports the URLs and templates).
+        client.get("/leads/", HTTP_HOST="localhost")
         latest = Job.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         started = time.perf_counter()
         response = client.post(self.options["post_url"], data, HTTP_HOST="localhost")
