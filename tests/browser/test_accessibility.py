@@ -452,6 +452,9 @@ def test_dialogs_trap_and_return_focus(browser: Any, live_server: Any, team: Any
     # The close link by keyboard: the focus goes back too.
     page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
+    # HTMX settled: its autofocus (the first field) comes after the swap and would take the
+    # focus back from the Close link, and Enter would then submit the form.
+    settled(page)
     close = dialog.get_by_role("link", name="Close")
     close.focus()
     page.keyboard.press("Enter")
