@@ -46,6 +46,11 @@ class JobKind:
     max_attempts: int = 3  # runs of one chunk (a worker lost mid-chunk) before the job fails
     # The page that shows a job of this kind (its result), given the job; default: the job page.
     url: Callable[[Job], str] | None = None
+    # split(ids, size) -> chunks of about ``size`` ids. With one, ``job_start(..., split=True)``
+    # records the ids as one chunk and the worker cuts it on its first run (``services._split``),
+    # so that the request that starts a job does not wait for the cutting (one query over every
+    # id for the conversion's party order).
+    split: Callable[[list[int], int], list[list[int]]] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -76,11 +76,17 @@ def job_start(
     parts: Sequence[Sequence[int]] | None = None,
     params: dict[str, Any] | None = None,
     chunk_size: int = 1000,
+    split: bool = False,
 ) -> Job:
     """Record a job over ``ids`` (split into chunks of ``chunk_size``), or over ``parts`` (the
-    chunks, cut by the caller), and queue it. Runs in the caller's transaction: if it rolls
-    back, nothing was queued."""
+    chunks, cut by the caller), and queue it. With ``split`` (a kind that has ``split``), the
+    ids above ``chunk_size`` are recorded as one chunk that the worker cuts (``_split``). Runs
+    in the caller's transaction: if it rolls back, nothing was queued."""
     job_kind = kinds.get(kind)
+    params = dict(params or {})
+    if split and job_kind.split is not None and parts is None and len(ids) > chunk_size:
+        parts = [list(ids)]
+        params[SPLIT] = max(1, chunk_size)
     if parts is None:
         ids = list(ids)
         chunk_size = max(1, chunk_size)
@@ -90,7 +96,7 @@ def job_start(
         job = Job.objects.create(
             kind=kind,
             created_by=actor,
-            params=params or {},
+            params=params,
             total=sum(len(part) for part in parts),
             chunks_total=len(parts),
         )
@@ -100,6 +106,9 @@ def job_start(
         for chunk in chunks[: in_flight(job_kind)]:
             _enqueue(chunk.pk)
     return job
+
+
+SPLIT = "split_size"  # in a job's params while its one chunk waits to be cut (``_split``)
 
 
 def job_cancel(*, job: Job, actor: User) -> bool:
@@ -159,11 +168,11 @@ def chunk_run(chunk_id: int) -> None:
         state=JobState.RUNNING, started_at=now
     )
     Job.objects.filter(pk=job.pk).update(heartbeat_at=now)
-    if job.cancel_requested:
+    job_kind = kinds.get(job.kind)
+    if job.cancel_requested or (SPLIT in job.params and not _split(job_kind, job, chunk)):
         _mark_chunk(chunk_id, ChunkState.CANCELLED)
         _chunk_finished(job.pk)
         return
-    job_kind = kinds.get(job.kind)
     try:
         _run_with_retries(job_kind, job, chunk, Beat(chunk_id, job.pk))
     except _ChunkTakenOver:
@@ -173,6 +182,34 @@ def chunk_run(chunk_id: int) -> None:
         _fail_chunk(chunk_id, job.pk, _job_error(exc))
         return
     _chunk_finished(job.pk)
+
+
+def _split(job_kind: kinds.JobKind, job: Job, chunk: JobChunk) -> bool:
+    """Cut a job's one chunk (``job_start(..., split=True)``) by its kind's ``split``: this
+    chunk keeps the first part, the others become chunks 1, 2, ... and the first ``in_flight``
+    are queued, all in one transaction under the job's row lock, so a cancel waits for it and
+    then cancels the new chunks. Returns False if the job was cancelled meanwhile (nothing
+    cut; the chunk is cancelled). Run again after a crash, it finds the job already cut."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        size = locked.params.get(SPLIT)
+        if locked.cancel_requested:
+            return False
+        if size and job_kind.split is not None:
+            parts = job_kind.split([int(pk) for pk in chunk.ids], int(size)) or [[]]
+            JobChunk.objects.filter(pk=chunk.pk).update(ids=parts[0])
+            new = JobChunk.objects.bulk_create(
+                [JobChunk(job_id=job.pk, number=n, ids=part) for n, part in enumerate(parts) if n]
+            )
+            locked.params.pop(SPLIT)
+            Job.objects.filter(pk=job.pk).update(params=locked.params, chunks_total=len(parts))
+            window = in_flight(job_kind)
+            for created in new:
+                if created.number < window:
+                    _enqueue(created.pk)
+    chunk.refresh_from_db(fields=["ids"])
+    job.refresh_from_db(fields=["params", "chunks_total"])
+    return True
 
 
 def _run_with_retries(job_kind: kinds.JobKind, job: Job, chunk: JobChunk, beat: Beat) -> None:
@@ -267,7 +304,10 @@ class Beat:
         self.chunk_id = chunk_id
         self.job_id = job_id
         self.last = time.monotonic()
-        self.reported = time.monotonic()
+        # A chunk's first report is written at once: the page's figure does not move at the
+        # previous chunk's commit (its last report had counted its leads already), so waiting
+        # a whole interval here would leave the bar still for the commit plus that interval.
+        self.reported = time.monotonic() - progress_interval()
 
     def progress(self, done: int) -> None:
         """The chunk's code has worked through ``done`` of its items (not committed yet): on

@@ -14,8 +14,9 @@ find) and deletes them before it commits. A second chunk claiming a shared key w
 unique key until the first has committed, then finds the first one's contacts (each statement of a READ COMMITTED
 transaction sees what was committed before it). Keys are inserted in sorted order, so two chunks
 never wait on each other in a cycle; the claims are rows, not locks, so PostgreSQL's lock table
-does not grow with a chunk's size. The chunks are also cut between parties when the job starts
-(``party_chunks``), so two chunks running at once seldom share a key and wait.
+does not grow with a chunk's size. The chunks are also cut between parties (``party_chunks``, by
+the worker when the job starts: crm.jobs.services._split), so two chunks running at once seldom
+share a key and wait.
 """
 
 from __future__ import annotations
@@ -114,8 +115,7 @@ def party_groups(lead_ids: Sequence[int]) -> list[list[int]]:
     email), so that a job's chunks can be cut between parties (``party_chunks``). A party comes
     where its first lead (smallest id) is, its leads in id order: the chunks follow the table's
     order as far as the parties allow, so a chunk reads and writes neighbouring rows. On
-    PostgreSQL one query that sorts and marks the groups itself (the rep's POST waits for it);
-    elsewhere one query per 5,000 ids. Ids that are not leads come last, each alone (their
+    PostgreSQL one query that sorts and marks the groups itself; elsewhere one query per 5,000 ids. Ids that are not leads come last, each alone (their
     chunk refuses them)."""
     wanted = list(dict.fromkeys(int(pk) for pk in lead_ids))
     rows = _party_rows_pg(wanted) if connection.vendor == "postgresql" else _party_rows(wanted)
@@ -196,11 +196,15 @@ def convert_job_start(
     options: ConversionOptions,
     decisions: dict[int, Decision] | None = None,
 ) -> Job:
-    """Start a conversion job over ``lead_ids`` (the options were validated by the caller)."""
+    """Start a conversion job over ``lead_ids`` (the options were validated by the caller).
+    The worker cuts it into chunks between parties (``party_chunks``) on its first run: the
+    rep's request only records the ids."""
     return job_start(
         kind=CONVERT,
         actor=actor,
-        parts=party_chunks(lead_ids, chunk_size()),
+        ids=list(dict.fromkeys(lead_ids)),
+        chunk_size=chunk_size(),
+        split=True,
         params={
             "options": options.as_json(),
             "decisions": decisions_as_json(decisions or {}),
@@ -419,6 +423,7 @@ def register() -> None:
             label=gettext_lazy("Lead conversion"),
             run_chunk=convert_chunk,
             parallel=True,
+            split=party_chunks,
         )
     )
     kinds.register(

@@ -65,6 +65,19 @@ def test_the_page_sees_a_chunk_progress_while_its_transaction_runs(rep: Any) -> 
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_chunks_first_report_is_written_at_once_the_next_after_the_interval(
+    rep: Any, settings: Any
+) -> None:
+    """Each chunk reports at once (the bar does not stand still for a whole interval after the
+    previous chunk's commit), then at most once per ``CRM_JOB_PROGRESS_SECONDS``."""
+    settings.CRM_JOB_PROGRESS_SECONDS = 60
+    job_start(kind="test.progressing", actor=rep, ids=range(1, 7), chunk_size=3)
+    assert drain() == 2
+    assert [done for done, _seconds in SEEN] == [1, 1, 1, 4, 4, 4]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_report_that_would_wait_on_the_chunk_itself_is_skipped(rep: Any) -> None:
     """The chunk's transaction holds its row (a heartbeat inside it): the second connection
     would wait for it forever; it gives up after its lock timeout and the chunk goes on."""

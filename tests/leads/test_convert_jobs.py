@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime
 import decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from contacts.models import Contact
 from crm.jobs import services
@@ -66,11 +68,14 @@ def test_a_job_converts_every_lead_in_chunks_with_one_item_each(manager: Any) ->
         lead_ids=[lead.pk for lead in leads],
         options=ConversionOptions(create_task=True),
     )
-    assert job.chunks_total == 3 and job.state == JobState.QUEUED
+    # The request records the ids as one chunk; the worker cuts it (crm.jobs.services._split).
+    assert job.chunks_total == 1 and job.state == JobState.QUEUED and job.total == 7
+    assert JobChunk.objects.get(job=job).ids == [lead.pk for lead in leads]
     assert not Lead.objects.converted().exists()  # nothing runs in the request
     drain()
     job.refresh_from_db()
-    assert job.state == JobState.SUCCEEDED and job.done == 7
+    assert job.state == JobState.SUCCEEDED and job.done == 7 and job.chunks_total == 3
+    assert services.SPLIT not in job.params
     assert job.summary["converted"] == 7 and job.summary["deals_created"] == 7
     assert job.summary["tasks_created"] == 7 and job.summary["outcomes"] == {"converted": 7}
     items = _items(job)
@@ -181,6 +186,61 @@ def test_party_order_groups_company_and_email(manager: Any) -> None:
     assert party_order(ids) == [a1.pk, a2.pk, b.pk, c1.pk, c2.pk, d.pk, 999_999]
 
 
+def test_the_worker_cuts_the_job_between_parties_on_its_first_run(manager: Any) -> None:
+    """The rep's request only records the ids; the first chunk's run cuts them as
+    ``party_chunks`` does, keeps the first part and queues the next ones."""
+    a1, b, a2, c, d, a3, e = (
+        LeadFactory(owner=manager, company_name=name)
+        for name in ("Acme", "Beta", "ACME", "Gamma", "Delta", "acme ", "Epsilon")
+    )
+    ids = [lead.pk for lead in (a1, b, a2, c, d, a3, e)]
+    job = convert_job_start(actor=manager, lead_ids=ids, options=ConversionOptions())
+    first = JobChunk.objects.get(job=job)
+    queued = DBTaskResult.objects.count()
+    services.chunk_run(first.pk)
+    job.refresh_from_db()
+    chunks = list(JobChunk.objects.filter(job=job).order_by("number").values_list("ids", flat=True))
+    assert chunks == party_chunks(ids, 3) == [[a1.pk, a2.pk, a3.pk], [b.pk, c.pk, d.pk], [e.pk]]
+    assert job.chunks_total == 3 and job.done == 3
+    assert set(Lead.objects.converted().values_list("pk", flat=True)) == {a1.pk, a2.pk, a3.pk}
+    assert DBTaskResult.objects.count() == queued + 2  # chunks 1 and 2 queued by the cut
+    drain()
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.done == 7
+
+
+def test_a_job_cancelled_before_it_was_cut_converts_nothing(manager: Any) -> None:
+    leads = LeadFactory.create_batch(7, owner=manager)
+    job = convert_job_start(
+        actor=manager, lead_ids=[lead.pk for lead in leads], options=ConversionOptions()
+    )
+    assert job_cancel(job=job, actor=manager)
+    drain()
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED and job.done == 0 and job.summary["left"] == 7
+    assert not Lead.objects.converted().exists()
+
+
+def test_a_cancel_that_arrives_as_the_worker_cuts_converts_nothing(manager: Any) -> None:
+    """The cut locks the job's row: a cancel committed before it is seen there."""
+    leads = LeadFactory.create_batch(7, owner=manager)
+    job = convert_job_start(
+        actor=manager, lead_ids=[lead.pk for lead in leads], options=ConversionOptions()
+    )
+    first = JobChunk.objects.get(job=job)
+    real_split = services._split
+
+    def cancel_then_split(*args: Any) -> bool:
+        Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        return real_split(*args)
+
+    with mock.patch.object(services, "_split", cancel_then_split):
+        services.chunk_run(first.pk)
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED and job.chunks_total == 1 and job.done == 0
+    assert not Lead.objects.converted().exists()
+
+
 def test_chunks_are_cut_between_parties(manager: Any) -> None:
     """Two chunks running at once seldom wait on each other: a party is never cut in two,
     unless it alone is larger than a chunk."""
@@ -242,6 +302,7 @@ def test_cancel_between_chunks_leaves_the_rest_untouched(manager: Any) -> None:
     )
     first = JobChunk.objects.get(job=job, number=0)
     services.chunk_run(first.pk)
+    first.refresh_from_db()  # the run cut the job: this chunk kept the first 3 leads
     assert job_cancel(job=job, actor=manager)
     drain()
     job.refresh_from_db()

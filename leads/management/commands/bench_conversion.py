@@ -361,8 +361,9 @@ def analyze_seeded() -> None:
     """Fresh planner statistics after seeding, as autovacuum would have on a production
     database (not timed; a no-op on SQLite). The matching keys too: without statistics the
     duplicate lookups read every key of a kind (this machine's PostgreSQL runs without
-    autovacuum), once per call, so a job of many chunks paid it many times."""
-    analyze(Contact, ContactKey, Lead, Note, Lead.tags.through, User)
+    autovacuum), once per call, so a job of many chunks paid it many times. The conversions
+    too: a job's chunk looks up the conversions of its earlier chunks."""
+    analyze(Contact, ContactKey, Lead, LeadConversion, Note, Lead.tags.through, User)
 
 
 def seed(count: int, rng: random.Random) -> Seeded:
