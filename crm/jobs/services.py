@@ -56,8 +56,10 @@ def heartbeat_interval() -> float:
 
 
 def progress_interval() -> float:
-    """How often a running chunk writes its progress (``Beat.progress``), at most."""
-    return float(getattr(settings, "CRM_JOB_PROGRESS_SECONDS", 1))
+    """How often a running chunk writes its progress (``Beat.progress``), at most: half a
+    second, so that with a step of up to a second between two reports (a 1,000-lead chunk's
+    commit and the next chunk's claims) the job's page still moves every 2 seconds."""
+    return float(getattr(settings, "CRM_JOB_PROGRESS_SECONDS", 0.5))
 
 
 def stale_after() -> float:
