@@ -14,7 +14,9 @@ find) and deletes them before it commits. A second chunk claiming a shared key w
 unique key until the first has committed, then finds the first one's contacts (each statement of a READ COMMITTED
 transaction sees what was committed before it). Keys are inserted in sorted order, so two chunks
 never wait on each other in a cycle; the claims are rows, not locks, so PostgreSQL's lock table
-does not grow with a chunk's size. The chunks are also cut between parties (``party_chunks``, by
+does not grow with a chunk's size. A chunk that runs alone (no other is running: one worker)
+takes no claims: an advisory lock, exclusive for it, shared for chunks that overlap, makes any
+chunk starting meanwhile wait for it (``runs_alone``). The chunks are also cut between parties (``party_chunks``, by
 the worker when the job starts: crm.jobs.services._split), so two chunks running at once seldom
 share a key and wait.
 """
@@ -282,6 +284,27 @@ def organization_claims(keys: ChunkKeys) -> set[int]:
     return found
 
 
+ALONE = _key_hash("leads.convert:alone")  # an advisory lock's key (not a claim: no row)
+
+
+def runs_alone() -> bool:
+    """Whether this chunk runs alone, so needs no claims: on PostgreSQL it takes, for its
+    transaction, an advisory lock that every chunk takes, exclusively if it can at once (no
+    other chunk is running: it then runs without claims, and a chunk that starts meanwhile
+    waits for it to commit), else shared (it waits for a chunk running alone, then claims its
+    keys as chunks running at once do). With one worker every chunk runs alone; with several,
+    the chunks overlap and claim. One lock per chunk, whatever its size. On SQLite (one writer
+    at a time) the chunks always claim."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ALONE])
+        if cursor.fetchone()[0]:
+            return True
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [ALONE])
+    return False
+
+
 def claims_for(lead_ids: Sequence[int]) -> list[int]:
     """Claim the keys of these leads in sorted order (waiting for a running chunk that holds
     one), then the keys of the existing organisations they find, which are read only now, so
@@ -329,7 +352,7 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
     # One memo of the matching keys for the claims and the conversion: each phone number is
     # parsed and each name folded once per chunk, not once for each.
     with transaction.atomic(), batch_memo():
-        keys = claims_for(ids)
+        keys = [] if runs_alone() else claims_for(ids)
         result = leads_convert(
             actor=job.created_by,
             lead_ids=ids,

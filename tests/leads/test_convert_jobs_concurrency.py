@@ -1,14 +1,18 @@
 """Two chunks of a conversion job running at once, on two workers (threads, each with its own
 PostgreSQL connection): leads of the same party in both give one contact per party, exactly as
-if one worker had run them (docs/rules.md#bulk-job)."""
+if one worker had run them (docs/rules.md#bulk-job). Chunks that overlap claim their keys
+(``another_chunk_running`` makes them: a third chunk holds the shared lock); a chunk that runs
+alone takes no claims, and one that starts meanwhile waits for it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from contacts.models import Contact
 from crm.jobs import services
@@ -23,6 +27,19 @@ from tests.leads.locking import REAL_CONCURRENCY
 pytestmark = REAL_CONCURRENCY
 
 PARTIES = 6
+
+
+@pytest.fixture
+def another_chunk_running() -> Iterator[None]:
+    """Another worker's chunk is running (it holds the shared lock, on its own connection): no
+    chunk can run alone, so every chunk claims its keys."""
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with side.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock_shared(%s)", [conversion_jobs.ALONE])
+        yield
+    finally:
+        side.close()  # ends the session, and its lock
 
 
 def _slow_release(monkeypatch: Any) -> None:
@@ -61,6 +78,7 @@ def _two_chunks(actor: Any) -> tuple[Any, list[int], list[int]]:
     return job, first, second
 
 
+@pytest.mark.usefixtures("another_chunk_running")
 @pytest.mark.parametrize("claims", [True, False])
 def test_parallel_chunks_give_one_contact_per_party(
     manager: Any, monkeypatch: Any, claims: bool
@@ -104,6 +122,7 @@ def _run_in_two_chunks(actor: Any, first: int, second: int) -> list[BaseExceptio
     return errors
 
 
+@pytest.mark.usefixtures("another_chunk_running")
 @pytest.mark.parametrize("expand", [True, False])
 def test_one_organisation_found_by_domain_and_by_name_gives_one_person(
     manager: Any, monkeypatch: Any, expand: bool
@@ -129,6 +148,7 @@ def test_one_organisation_found_by_domain_and_by_name_gives_one_person(
     assert people == (1 if expand else 2)
 
 
+@pytest.mark.usefixtures("another_chunk_running")
 def test_one_phone_written_two_ways_in_two_chunks_gives_one_person(
     manager: Any, monkeypatch: Any
 ) -> None:
@@ -141,3 +161,48 @@ def test_one_phone_written_two_ways_in_two_chunks_gives_one_person(
     assert _run_in_two_chunks(manager, national.pk, international.pk) == [None, None]
     assert Lead.objects.converted().count() == 2
     assert Contact.objects.people().filter(last_name="Phone").count() == 1
+
+
+def test_a_chunk_running_alone_takes_no_claims_and_one_starting_meanwhile_waits(
+    manager: Any, monkeypatch: Any
+) -> None:
+    """One worker: no chunk claims a key. Two chunks started at once without the claims still
+    give one contact per party: the second waits for the one running alone to commit."""
+    _slow_release(monkeypatch)
+    taken: list[list[int]] = []
+    monkeypatch.setattr(conversion_jobs, "claims_take", taken.append)
+    alone: list[bool] = []
+    runs_alone = conversion_jobs.runs_alone
+
+    def recorded() -> bool:
+        alone.append(runs_alone())
+        return alone[-1]
+
+    monkeypatch.setattr(conversion_jobs, "runs_alone", recorded)
+    job, _first, _second = _two_chunks(manager)
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    assert errors == [None, None]
+    # Started at once, one runs alone and the other waits for it, then claims (its own keys,
+    # then its organisations'); only on a machine so slow that they did not overlap would both
+    # run alone, one after the other.
+    assert True in alone and len(taken) == 2 * alone.count(False)
+    assert Contact.objects.people().filter(last_name="Doe").count() == PARTIES
+    assert Contact.objects.organizations().filter(name__startswith="Party ").count() == PARTIES
+    assert JobItem.objects.filter(job=job, data__person_merged=True).count() == PARTIES
+
+    # Alone, a chunk claims nothing.
+    taken.clear()
+    alone.clear()
+    lead = LeadFactory(owner=manager, email="solo@alone.test")
+    solo = services.job_start(
+        kind=conversion_jobs.CONVERT,
+        actor=manager,
+        ids=[lead.pk],
+        params={"options": ConversionOptions().as_json(), "decisions": {}},
+    )
+    services.chunk_run(JobChunk.objects.get(job=solo).pk)
+    assert alone == [True] and taken == []
+    assert Lead.objects.converted().filter(pk=lead.pk).exists()
