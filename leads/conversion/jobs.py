@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy
 from contacts.models import ContactKey
 from crm.jobs import kinds
 from crm.jobs.kinds import ChunkOutcome, ItemResult
-from crm.jobs.models import Job, JobItem
+from crm.jobs.models import ChunkState, Job, JobChunk, JobItem
 from crm.jobs.services import job_start
 from crm.keystore import KEY_LENGTH, KeyKind
 from crm.matching import batch_memo, domain_key, email_key, organization_name_key, phone_key
@@ -287,22 +287,30 @@ def organization_claims(keys: ChunkKeys) -> set[int]:
 ALONE = _key_hash("leads.convert:alone")  # an advisory lock's key (not a claim: no row)
 
 
-def runs_alone() -> bool:
+def runs_alone(chunk_id: int | None) -> bool:
     """Whether this chunk runs alone, so needs no claims: on PostgreSQL it takes, for its
-    transaction, an advisory lock that every chunk takes, exclusively if it can at once (no
-    other chunk is running: it then runs without claims, and a chunk that starts meanwhile
-    waits for it to commit), else shared (it waits for a chunk running alone, then claims its
-    keys as chunks running at once do). With one worker every chunk runs alone; with several,
-    the chunks overlap and claim. One lock per chunk, whatever its size. On SQLite (one writer
-    at a time) the chunks always claim."""
+    transaction, an advisory lock that every chunk takes, exclusively if no other conversion
+    chunk is running and the lock can be had at once (it then runs without claims, and a chunk
+    that starts meanwhile waits for it to commit), else shared (it waits for a chunk running
+    alone, if any, then claims its keys as chunks running at once do). With one worker every
+    chunk runs alone; with several, the chunks overlap and claim, and seldom wait for one
+    another (only when one started while the others were between two chunks). One lock per
+    chunk, whatever its size. On SQLite (one writer at a time) the chunks always claim."""
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ALONE])
-        if cursor.fetchone()[0]:
-            return True
+        if not _others_running(chunk_id):
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ALONE])
+            if cursor.fetchone()[0]:
+                return True
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [ALONE])
     return False
+
+
+def _others_running(chunk_id: int | None) -> bool:
+    """Whether a conversion chunk other than this one is running (one index probe)."""
+    running = JobChunk.objects.filter(state=ChunkState.RUNNING, job__kind=CONVERT)
+    return running.exclude(pk=chunk_id).exists() if chunk_id else running.exists()
 
 
 def claims_for(lead_ids: Sequence[int]) -> list[int]:
@@ -352,7 +360,7 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
     # One memo of the matching keys for the claims and the conversion: each phone number is
     # parsed and each name folded once per chunk, not once for each.
     with transaction.atomic(), batch_memo():
-        keys = [] if runs_alone() else claims_for(ids)
+        keys = [] if runs_alone(getattr(beat, "chunk_id", None)) else claims_for(ids)
         result = leads_convert(
             actor=job.created_by,
             lead_ids=ids,

@@ -163,39 +163,34 @@ def test_one_phone_written_two_ways_in_two_chunks_gives_one_person(
     assert Contact.objects.people().filter(last_name="Phone").count() == 1
 
 
-def test_a_chunk_running_alone_takes_no_claims_and_one_starting_meanwhile_waits(
-    manager: Any, monkeypatch: Any
-) -> None:
-    """One worker: no chunk claims a key. Two chunks started at once without the claims still
-    give one contact per party: the second waits for the one running alone to commit."""
-    _slow_release(monkeypatch)
-    taken: list[list[int]] = []
-    monkeypatch.setattr(conversion_jobs, "claims_take", taken.append)
+def _recording(monkeypatch: Any) -> tuple[list[bool], list[list[int]]]:
+    """What ``runs_alone`` answered for each chunk, and the keys each ``claims_take`` took."""
     alone: list[bool] = []
-    runs_alone = conversion_jobs.runs_alone
+    taken: list[list[int]] = []
+    runs_alone, claims_take = conversion_jobs.runs_alone, conversion_jobs.claims_take
 
-    def recorded() -> bool:
-        alone.append(runs_alone())
+    def recorded_alone(chunk_id: int | None) -> bool:
+        alone.append(runs_alone(chunk_id))
         return alone[-1]
 
-    monkeypatch.setattr(conversion_jobs, "runs_alone", recorded)
-    job, _first, _second = _two_chunks(manager)
-    chunk_ids = list(
-        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
-    )
-    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
-    assert errors == [None, None]
-    # Started at once, one runs alone and the other waits for it, then claims (its own keys,
-    # then its organisations'); only on a machine so slow that they did not overlap would both
-    # run alone, one after the other.
-    assert True in alone and len(taken) == 2 * alone.count(False)
+    def recorded_take(keys: list[int]) -> None:
+        taken.append(keys)
+        claims_take(keys)
+
+    monkeypatch.setattr(conversion_jobs, "runs_alone", recorded_alone)
+    monkeypatch.setattr(conversion_jobs, "claims_take", recorded_take)
+    return alone, taken
+
+
+def _one_contact_per_party(job: Any) -> None:
     assert Contact.objects.people().filter(last_name="Doe").count() == PARTIES
     assert Contact.objects.organizations().filter(name__startswith="Party ").count() == PARTIES
     assert JobItem.objects.filter(job=job, data__person_merged=True).count() == PARTIES
 
-    # Alone, a chunk claims nothing.
-    taken.clear()
-    alone.clear()
+
+def test_a_chunk_running_alone_takes_no_claims(manager: Any, monkeypatch: Any) -> None:
+    """One worker: its chunks claim nothing. Two chunks running at once claim their keys."""
+    alone, taken = _recording(monkeypatch)
     lead = LeadFactory(owner=manager, email="solo@alone.test")
     solo = services.job_start(
         kind=conversion_jobs.CONVERT,
@@ -206,3 +201,34 @@ def test_a_chunk_running_alone_takes_no_claims_and_one_starting_meanwhile_waits(
     services.chunk_run(JobChunk.objects.get(job=solo).pk)
     assert alone == [True] and taken == []
     assert Lead.objects.converted().filter(pk=lead.pk).exists()
+
+    alone.clear()
+    _slow_release(monkeypatch)
+    job, _first, _second = _two_chunks(manager)
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    assert errors == [None, None]
+    assert False in alone and taken  # started together: at least one saw the other, and claimed
+    _one_contact_per_party(job)
+
+
+def test_a_chunk_that_starts_while_one_runs_alone_waits_for_it(
+    manager: Any, monkeypatch: Any
+) -> None:
+    """Both chunks start at once, each seeing no other running (as when the other worker was
+    between two chunks), and nobody claims: the advisory lock alone still makes one wait for
+    the other, which gives one contact per party."""
+    _slow_release(monkeypatch)
+    alone, _taken = _recording(monkeypatch)
+    monkeypatch.setattr(conversion_jobs, "_others_running", lambda chunk_id: False)
+    monkeypatch.setattr(conversion_jobs, "claims_take", lambda keys: None)
+    job, _first, _second = _two_chunks(manager)
+    chunk_ids = list(
+        JobChunk.objects.filter(job=job).order_by("number").values_list("pk", flat=True)
+    )
+    _results, errors = run_together(*(partial(services.chunk_run, pk) for pk in chunk_ids))
+    assert errors == [None, None]
+    assert True in alone
+    _one_contact_per_party(job)
