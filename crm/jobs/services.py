@@ -204,13 +204,15 @@ def _split(job_kind: kinds.JobKind, job: Job, chunk: JobChunk) -> bool:
                 [JobChunk(job_id=job.pk, number=n, ids=part) for n, part in enumerate(parts) if n]
             )
             locked.params.pop(SPLIT)
-            Job.objects.filter(pk=job.pk).update(params=locked.params, chunks_total=len(parts))
+            locked.chunks_total = len(parts)
+            locked.save(update_fields=["params", "chunks_total"])
             window = in_flight(job_kind)
             for created in new:
                 if created.number < window:
                     _enqueue(created.pk)
-    chunk.refresh_from_db(fields=["ids"])
-    job.refresh_from_db(fields=["params", "chunks_total"])
+            chunk.ids = parts[0]
+    # (The chunk was read by this run's claim, the job under the lock: both are current.)
+    job.params, job.chunks_total = locked.params, locked.chunks_total
     return True
 
 

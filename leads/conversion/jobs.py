@@ -16,9 +16,9 @@ transaction sees what was committed before it). Keys are inserted in sorted orde
 never wait on each other in a cycle; the claims are rows, not locks, so PostgreSQL's lock table
 does not grow with a chunk's size. A chunk that runs alone (no other is running: one worker)
 takes no claims: an advisory lock, exclusive for it, shared for chunks that overlap, makes any
-chunk starting meanwhile wait for it (``runs_alone``). The chunks are also cut between parties (``party_chunks``, by
-the worker when the job starts: crm.jobs.services._split), so two chunks running at once seldom
-share a key and wait.
+chunk starting meanwhile wait for it (``runs_alone``). The chunks are also cut between parties
+(``party_chunks``, by the worker when the job starts: crm.jobs.services._split), so two chunks
+running at once seldom share a key and wait.
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ def party_groups(lead_ids: Sequence[int]) -> list[list[int]]:
     email), so that a job's chunks can be cut between parties (``party_chunks``). A party comes
     where its first lead (smallest id) is, its leads in id order: the chunks follow the table's
     order as far as the parties allow, so a chunk reads and writes neighbouring rows. On
-    PostgreSQL one query that sorts and marks the groups itself; elsewhere one query per 5,000 ids. Ids that are not leads come last, each alone (their
-    chunk refuses them)."""
+    PostgreSQL one query that sorts and marks the groups itself; elsewhere one query per 5,000
+    ids. Ids that are not leads come last, each alone (their chunk refuses them)."""
     wanted = list(dict.fromkeys(int(pk) for pk in lead_ids))
     rows = _party_rows_pg(wanted) if connection.vendor == "postgresql" else _party_rows(wanted)
     groups: list[list[int]] = []
