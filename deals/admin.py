@@ -108,6 +108,7 @@ class DealAdmin(
     readonly_fields = (
         "closed_at",
         "stage_changed_at",
+        "last_activity_at",
         "lead_created_at",
         "linked_documents",
         "created_at",
@@ -139,6 +140,7 @@ class DealAdmin(
                     "created_at",
                     "updated_at",
                     "stage_changed_at",
+                    "last_activity_at",
                     "closed_at",
                 )
             },

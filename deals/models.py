@@ -7,11 +7,10 @@ from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
-from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest, Length
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
@@ -144,42 +143,10 @@ class DealQuerySet(models.QuerySet["Deal"]):
     def for_list(self) -> Self:
         return self.select_related("owner", "stage", "main_contact", "organization", "source")
 
-    def with_last_activity(self) -> Self:
-        """Annotate ``last_activity``: the latest of the deal's last edit or stage move
-        (``updated_at``, ``stage_changed_at``), its newest note and its last completed task
-        (docs/rules.md#home). Two correlated subqueries, no extra query."""
-        content_type = ContentType.objects.get_for_model(Deal)
-        last_note = (
-            Note.objects.filter(content_type=content_type, object_id=OuterRef("pk"))
-            .order_by()
-            .values("object_id")
-            .annotate(at=Max("created_at"))
-            .values("at")
-        )
-        last_task = (
-            Task.objects.filter(
-                content_type=content_type, object_id=OuterRef("pk"), completed_at__isnull=False
-            )
-            .order_by()
-            .values("object_id")
-            .annotate(at=Max("completed_at"))
-            .values("at")
-        )
-        updated = F("updated_at")
-        # SQLite's MAX() of a NULL is NULL: every part falls back on updated_at.
-        return self.annotate(
-            last_activity=Greatest(
-                updated,
-                Coalesce("stage_changed_at", updated),
-                Coalesce(Subquery(last_note), updated),
-                Coalesce(Subquery(last_task), updated),
-            )
-        )
-
     def idle(self, *, days: int, now: Any = None) -> Self:
-        """Open deals with no activity (``with_last_activity``) for ``days`` days or more."""
+        """Open deals with no activity (``Deal.last_activity_at``) for ``days`` days or more."""
         since = (now or timezone.now()) - datetime.timedelta(days=days)
-        return self.open().with_last_activity().filter(last_activity__lt=since)
+        return self.open().filter(last_activity_at__lt=since)
 
 
 class Deal(OwnedModel, TimeStampedModel):
@@ -237,6 +204,11 @@ class Deal(OwnedModel, TimeStampedModel):
     # The deal's place in its board column, set by a drag and drop (deals.services.deal_place):
     # lower first; None (never placed, or moved to another stage since) after the placed ones.
     board_rank = models.BigIntegerField(_("board position"), null=True, blank=True, editable=False)
+    # The latest of updated_at, stage_changed_at, the newest note and the last completed task
+    # (docs/rules.md#home): written by the database's triggers only (migration 0012), so it
+    # stays exact whatever writes the deal, its notes or its tasks. Stale on an instance after
+    # a save (read it from a query).
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, editable=False)
     loss_reason = models.ForeignKey(
         LossReason, verbose_name=_("loss reason"), null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -277,6 +249,8 @@ class Deal(OwnedModel, TimeStampedModel):
             models.Index(fields=["created_at", "id"], name="deal_created_sort_idx"),
             # The first cards of a board column: a range of this index per stage.
             models.Index(F("stage"), *BOARD_ORDER, name="deal_board_idx"),
+            # Idle open deals, the longest idle first (home): a range per open stage.
+            models.Index(fields=["stage", "last_activity_at", "id"], name="deal_idle_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),

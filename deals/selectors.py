@@ -229,18 +229,13 @@ def pipeline_board(
             rank__gt=offset,  # type: ignore[misc]
             rank__lte=offset + closed_cards,
         )
-    open_shown = [d.pk for d in shown if d.stage_id in open_ids]
-    activity = dict(
-        Deal.objects.filter(pk__in=open_shown)
-        .with_last_activity()
-        .values_list("pk", "last_activity")  # type: ignore[misc]
-    )
     since = (now or timezone.now()) - datetime.timedelta(days=idle_days)
     for deal in shown:
         deal.changeable = can_change(user, deal)  # type: ignore[attr-defined]
-        last = activity.get(deal.pk)
-        deal.last_activity = last  # type: ignore[attr-defined]
-        deal.idle = last is not None and last < since  # type: ignore[attr-defined]
+        last = deal.last_activity_at
+        deal.idle = (  # type: ignore[attr-defined]
+            deal.stage_id in open_ids and last is not None and last < since
+        )
         columns[deal.stage_id].deals.append(deal)
     return Board(
         pipeline=pipeline,

@@ -156,7 +156,7 @@ def home_summary(*, owner: Any, currency: str, now: datetime.datetime | None = N
     for deal in closing.rows:
         deal.late = deal.expected_close_date < today
     idle = _card(
-        _owned(deals.idle(days=idle_days, now=now), owner).order_by("last_activity", "id"),
+        _owned(deals.idle(days=idle_days, now=now), owner).order_by("last_activity_at", "id"),
         DEALS_LIMIT,
     )
     new_leads = _card(

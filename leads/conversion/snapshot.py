@@ -168,6 +168,7 @@ SYSTEM_COLUMNS = frozenset(
         "stage_id",
         "stage_changed_at",
         "closed_at",
+        "last_activity_at",
     }
 )
 
