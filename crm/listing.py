@@ -15,7 +15,7 @@ from typing import Any
 import django_filters
 import django_tables2 as tables
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import BigIntegerField, BooleanField, Expression, F, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -133,8 +133,25 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         if number > paginator.num_pages and paginator.is_estimate:
             _last_page(table, data, per_page)
         else:
-            table.page = paginator.page(min(number, paginator.num_pages))
+            _offset_page(table, data, paginator, min(number, paginator.num_pages))
     table.pager = _pager(table, request, keys)
+
+
+def _offset_page(
+    table: CrmTable, data: QuerySet[Any], paginator: CappedPaginator, number: int
+) -> None:
+    """Numbered page ``number``. Past ``DEEP_OFFSET`` rows, a "deferred join": the OFFSET runs on
+    the ids alone (a subquery in the list's order: an index range), then only the page's rows
+    are joined and annotated. A plain OFFSET joined and annotated every skipped row (page 400
+    of the deals at 1,000,000 leads: 10,000 rows joined to their contacts and stage)."""
+    page = paginator.validate_number(number)
+    offset = (page - 1) * paginator.per_page
+    if offset < DEEP_OFFSET:
+        table.page = paginator.page(page)
+        return
+    ids = data.values("pk")[offset : offset + paginator.per_page]
+    records = list(data.filter(pk__in=ids))
+    table.page = Page(BoundRows(records, table), page, paginator)
 
 
 def _paginate_plain(table: CrmTable, request: HttpRequest, *, per_page: int) -> None:
@@ -231,6 +248,8 @@ def render_list(
 #   exactly the rows an OFFSET page at the same place would hold.
 
 COUNT_LIMIT = 10_000
+# From this many rows skipped, a numbered page pages the ids first (``_offset_page``).
+DEEP_OFFSET = 500
 CURSOR_AFTER = "after"
 CURSOR_BEFORE = "before"
 LAST_PAGE = "last"

@@ -126,8 +126,32 @@ def test_seek_pages_hold_the_rows_of_offset_pages(
         monkeypatch.setattr(listing, "COUNT_LIMIT", 30)
         by_seek = _walk(manager_client, path, query)
         monkeypatch.setattr(listing, "COUNT_LIMIT", 10_000)
-        assert by_seek == by_offset, sort
+        monkeypatch.setattr(listing, "DEEP_OFFSET", 1)  # every page past the first: ids first
+        by_ids = _walk(manager_client, path, query)
+        monkeypatch.setattr(listing, "DEEP_OFFSET", 10_000)
+        assert by_seek == by_offset == by_ids, sort
         assert len(by_offset) == len(set(by_offset)) > PER_PAGE * 2, sort
+
+
+@pytest.mark.parametrize(("path", "table"), LISTS)
+def test_a_deep_numbered_page_skips_ids_only(
+    manager_client: Client, data: dict[str, Any], path: str, table: Any, monkeypatch: Any
+) -> None:
+    """Past ``DEEP_OFFSET`` rows the OFFSET is on the ids alone (a subquery in the list's
+    order); the statement that reads the rows, with their joins and annotations, has none. The
+    same number of queries as the first page."""
+    monkeypatch.setattr(listing, "DEEP_OFFSET", PER_PAGE * 2)
+    join = "&" if "?" in path else "?"
+    counts = []
+    for page in (1, 3):
+        with CaptureQueriesContext(connection) as queries:
+            _get(manager_client, path, f"{join}page={page}")
+        counts.append(len(queries))
+    rows = [q["sql"] for q in queries if "OFFSET" in q["sql"]]
+    assert len(rows) == 1, rows
+    outer, _, inner = rows[0].partition(" IN (SELECT ")
+    assert "OFFSET" not in outer and "OFFSET 50" in inner
+    assert counts[0] == counts[1]
 
 
 @pytest.mark.parametrize(("path", "table"), LISTS)
