@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -207,3 +208,55 @@ def test_the_idle_filter_reads_the_column() -> None:
     assert set(Deal.objects.idle(days=14).values_list("name", flat=True)) == {"Quiet"}
     sql = str(Deal.objects.idle(days=14).query)
     assert "crm_note" not in sql and "crm_task" not in sql
+
+
+def test_a_deal_written_after_its_notes_counts_them() -> None:
+    """A deal inserted with the id of notes and completed tasks that already exist (a restore
+    that writes them first) counts them."""
+    deal_type = ContentType.objects.get_for_model(Deal)
+    free_id = (Deal.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+    Note.objects.create(content="n", content_type=deal_type, object_id=free_id, created_at=ago(3))
+    Task.objects.create(
+        content="t",
+        content_type=deal_type,
+        object_id=free_id,
+        due_at=NOW,
+        done=True,
+        completed_at=ago(2),
+    )
+    with connection.cursor() as cursor:  # raw, so updated_at is the one given
+        cursor.execute(
+            "INSERT INTO deals_deal (id, created_at, updated_at, stage_changed_at, name, value,"
+            " currency, stage_id, custom_fields) VALUES (%s, %s, %s, %s, 'Back', 0, 'EUR', %s, '{}')",
+            [free_id, ago(50), ago(50), ago(50), stage().pk],
+        )
+    assert stored(free_id) == ago(2)
+    assert_exact(Deal.objects.get(pk=free_id))
+
+
+def test_a_save_from_a_stale_instance_keeps_the_newer_note() -> None:
+    deal = DealFactory()
+    make_quiet(deal)
+    deal.refresh_from_db()
+    make_note(deal, created_at=NOW + datetime.timedelta(hours=1))  # newer than the save below
+    deal.name = "Saved from a form opened before the note"
+    deal.save()
+    assert stored(deal.pk) == NOW + datetime.timedelta(hours=1)
+    Deal.objects.filter(pk=deal.pk).update(board_rank=5)  # a write that moves no time
+    assert stored(deal.pk) == NOW + datetime.timedelta(hours=1)
+    assert_exact(deal)
+
+
+def test_converted_leads_deals_are_exact() -> None:
+    from leads.conversion import ConversionOptions, leads_convert
+
+    manager = UserFactory(role="manager")
+    leads = [LeadFactory(owner=manager) for _ in range(3)]
+    leads_convert(
+        actor=manager,
+        lead_ids=[lead.pk for lead in leads],
+        options=ConversionOptions(create_deal=True, create_task=True, task_content="Call"),
+    )
+    deals = list(Deal.objects.all())
+    assert len(deals) == 3
+    assert_exact(*deals)
