@@ -8,13 +8,17 @@ class DealsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts.services import deals_port
+        from crm.jobs.schedule import Periodic
+        from crm.jobs.schedule import register as register_periodic
         from crm.services import register_subject
         from crm.settings_registry import register
         from deals import settings_pages, signals  # noqa: F401  (signals: connects the receivers)
         from deals.contact_deals import ContactDeals
         from deals.filters import search_deals
         from deals.models import Deal
+        from deals.pipeline import compact_every, pipeline_compact
 
+        register_periodic(Periodic("deals.pipeline_compact", compact_every, pipeline_compact))
         # Contacts ask deals through this port (they cannot import deals).
         deals_port.register(ContactDeals())
         # The layer below hosts notes, documents and tasks and the settings shell.

@@ -296,6 +296,27 @@ class Deal(OwnedModel, TimeStampedModel):
         self._loaded = {f: getattr(self, f) for f in self.TRACKED}
 
 
+class PipelineTotal(models.Model):
+    """The number and value of the deals per stage, owner and currency, as changes: database
+    triggers (migration 0013) append one row per key that a write to the deals changes (+1 and
+    the value for a deal that comes in, -1 and minus the value for one that leaves), in the
+    writing transaction; the sum of a key's rows is its total. ``pipeline_compact`` (periodic)
+    sums each key's rows into one. The open pipeline (home, the pipeline report) reads these
+    few hundred rows instead of every open deal (docs/rules.md#home)."""
+
+    stage_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField(null=True)
+    currency = models.CharField(max_length=3)
+    deals = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["stage_id", "owner_id"], name="pipelinetotal_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}/{self.owner_id}/{self.currency}: {self.deals} {self.amount}"
+
+
 class DealContact(models.Model):
     # dealcontact_unique (deal, contact) and dealcontact_contact_idx (contact, deal) serve both
     # foreign keys.

@@ -11,12 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Func, IntegerField, QuerySet, Subquery, Sum
+from django.db.models import F, Func, IntegerField, QuerySet, Subquery
 from django.utils import timezone
 
 from crm.models import Task
 from crm.selectors import attach_subjects
 from deals.models import Deal, Stage, StageCategory, idle_deal_days
+from deals.pipeline import stage_sums
 from deals.selectors import Total, weighted_amount
 from leads.models import Lead, LeadConversion
 
@@ -177,19 +178,12 @@ def home_summary(*, owner: Any, currency: str, now: datetime.datetime | None = N
         .select_related("pipeline")
         .order_by("pipeline_id", "position")
     }
-    for row in (
-        _owned(Deal.objects.open(), owner)
-        .order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("id"), amount=Sum("value"))
-    ):
-        stage = stages.get(row["stage_id"])
-        if stage is None:  # a stage turned closed meanwhile
-            continue
-        stage.count += row["n"]
-        amount = row["amount"] or decimal.Decimal(0)
-        stage.totals.append(Total(row["currency"], amount))
-        stage.weighted.append(Total(row["currency"], weighted_amount(amount, stage.likelihood)))
+    # The totals the database keeps per stage, owner and currency (deals.pipeline).
+    for row in stage_sums(stages, owner_id=None if owner is None else owner.pk):
+        stage = stages[row.stage_id]
+        stage.count += row.count
+        stage.totals.append(Total(row.currency, row.amount))
+        stage.weighted.append(Total(row.currency, weighted_amount(row.amount, stage.likelihood)))
     for stage in stages.values():
         stage.totals = _sum(stage.totals, currency)
         stage.weighted = _sum(stage.weighted, currency)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,6 +39,7 @@ from contacts.status import StageCategory
 from crm.builtin_names import builtin_name
 from crm.models import LeadSource, User
 from deals.models import Deal, Stage
+from deals.pipeline import stage_sums
 from leads.models import Lead, LeadConversion, LeadStatus
 from reports.filters import BY_MONTH, BY_OWNER, BY_SOURCE, ReportQuery
 
@@ -375,6 +376,23 @@ def sources_report(query: ReportQuery, *, currency: str) -> Report:
     return Report("sources", gettext_lazy("Where customers come from"), columns, rows, total, chart)
 
 
+def _pipeline_sums(query: ReportQuery, stage_list: list[Stage]) -> list[dict[str, Any]]:
+    """The number and value of open deals per stage and currency: from the totals the database
+    keeps (``deals.pipeline``) unless the report is limited to a period or a source, which they
+    do not hold (then an aggregate of the matching open deals). One query either way."""
+    if query.start is None and query.end is None and query.source_id is None:
+        return [
+            {"stage_id": s.stage_id, "currency": s.currency, "n": s.count, "v": s.amount}
+            for s in stage_sums([s.pk for s in stage_list], owner_id=query.owner_id)
+        ]
+    deals = _deal_scope(
+        query,
+        Deal.objects.filter(stage_id__in=[s.pk for s in stage_list]),
+        date_field="expected_close_date",
+    )
+    return list(deals.values("stage_id", "currency").annotate(n=Count("id"), v=Sum("value")))
+
+
 # ---- win and loss ---------------------------------------------------------------------------
 
 
@@ -508,20 +526,7 @@ def pipeline_report(query: ReportQuery, *, currency: str) -> Report:
     if query.pipeline_id is not None:
         stages = stages.filter(pipeline_id=query.pipeline_id)
     stage_list = list(stages.order_by("pipeline_id", "position"))
-    deals = _deal_scope(
-        query,
-        Deal.objects.filter(stage__category=StageCategory.OPEN),
-        date_field="expected_close_date",
-    )
-    weighted = ExpressionWrapper(
-        F("value") * F("stage__likelihood"),
-        output_field=DecimalField(max_digits=20, decimal_places=2),
-    )
-    sums = list(
-        deals.values("stage_id", "currency").annotate(
-            n=Count("id"), v=Sum("value"), w=Sum(weighted)
-        )
-    )
+    sums = _pipeline_sums(query, stage_list)
     several = len({s.pipeline_id for s in stage_list}) > 1
     rows: dict[int, dict[str, Any]] = {
         s.pk: {
@@ -533,13 +538,16 @@ def pipeline_report(query: ReportQuery, *, currency: str) -> Report:
     }
     total: dict[str, Any] = {"label": _("Total"), "count": 0}
     hundred = decimal.Decimal(100)
+    likelihood = {s.pk: s.likelihood for s in stage_list}
     for r in sums:
         row = rows.get(r["stage_id"])
         if row is None:
             continue
         cur = r["currency"]
         value = r["v"] or decimal.Decimal(0)
-        forecast = (decimal.Decimal(r["w"] or 0) / hundred).quantize(decimal.Decimal("0.01"))
+        # The value times the stage's likelihood, in percent (exact: one likelihood per stage).
+        weighted = value * likelihood[r["stage_id"]] / hundred
+        forecast = weighted.quantize(decimal.Decimal("0.01"))
         row["count"] += r["n"]
         row[f"value:{cur}"] = value
         row[f"weighted:{cur}"] = forecast

@@ -229,7 +229,8 @@ class Command(BaseCommand):
             db.execute("SET synchronous_commit = off")
             with db.transaction():
                 db.execute(
-                    "TRUNCATE leads_lead, contacts_contact, deals_deal, crm_task, crm_note CASCADE"
+                    "TRUNCATE leads_lead, contacts_contact, deals_deal, deals_pipelinetotal, crm_task,"
+                    " crm_note CASCADE"
                 )
                 reps = self.users(db)
                 sources = [

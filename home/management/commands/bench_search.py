@@ -239,7 +239,8 @@ class Command(BaseCommand):
         ]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE leads_lead, contacts_contact, deals_deal, django_session CASCADE"
+                "TRUNCATE leads_lead, contacts_contact, deals_deal, deals_pipelinetotal,"
+                " django_session CASCADE"
             )
             # Built after the rows: one pass each instead of N index insertions.
             for index in indexes:
