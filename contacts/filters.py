@@ -19,7 +19,7 @@ from contacts.models import (
 )
 from crm.listing import SearchFilterSet
 from crm.models import Scope, Tag
-from crm.search import Digits, SearchText, matching, word_matches
+from crm.search import SEARCH_COLUMN, matching, word_matches
 
 PEOPLE = "people"
 ORGANIZATIONS = "organizations"
@@ -28,28 +28,16 @@ SUPPORT_INACTIVE = "inactive"
 KINDS = [(PEOPLE, _("People")), (ORGANIZATIONS, _("Organisations"))]
 
 
-def contact_search_text() -> SearchText:
-    """A contact's search text (crm.search): names, organisation name, email and phones' digits;
-    index ``contact_search_trgm_idx`` (migration 0008) is on exactly this expression."""
-    return SearchText(
-        "first_name", "last_name", "name", "email", Digits(F("mobile")), Digits(F("phone"))
-    )
+def contacts_matching(term: str) -> QuerySet[Contact, Any]:
+    """The ids of the contacts whose stored search text (``Contact.search_text``, trigram index
+    ``contact_search_trgm_idx``) contains ``term`` (one search term), for the searches that look
+    through a contact: a person's organisation, a deal's contacts."""
+    return Contact.objects.order_by().filter(word_matches(SEARCH_COLUMN, term)).values("pk")
 
 
-def contacts_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
-    """The ids of the contacts whose search text contains ``term`` (one search term), for the
-    searches that look through a contact: a person's organisation, a deal's contacts."""
-    return (
-        Contact.objects.order_by()
-        .alias(search_text=contact_search_text())
-        .filter(word_matches("search_text", term))
-        .values("pk")
-    )
-
-
-def organizations_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
+def organizations_matching(term: str) -> QuerySet[Contact, Any]:
     """The ids of the organisations whose search text contains ``term``, for a person's or a
-    deal's organisation: read from ``contact_org_search_trgm_idx`` (migration 0011), the
+    deal's organisation: read from ``contact_org_search_trgm_idx`` (migration 0012), the
     organisations' own trigram index, so a word common among people (a last name) does not
     hand thousands of people's ids to a condition only an organisation can meet."""
     return contacts_matching(term).filter(is_organization=True)
@@ -57,9 +45,9 @@ def organizations_matching(term: str) -> QuerySet[Contact, dict[str, Any]]:
 
 def search_contacts(queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
     """Every word must appear in the contact's names, email or phones, or in its organisation's
-    (docs/rules.md#search)."""
+    (docs/rules.md#search): in their stored search texts (``Contact.search_text``)."""
     return matching(
-        queryset, contact_search_text(), value, related=[("organization", organizations_matching)]
+        queryset, F(SEARCH_COLUMN), value, related=[("organization", organizations_matching)]
     )
 
 

@@ -27,6 +27,7 @@ from crm.models import (
     name_key_of,
 )
 from crm.permissions import changeable
+from crm.search import Digits, search_text_field
 from crm.validators import validate_date_range
 
 
@@ -145,6 +146,13 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
     # Normalised keys for duplicate detection (kept by save() and by bulk services).
     name_key = models.CharField(max_length=255, blank=True, editable=False)
     domain_key = models.CharField(max_length=255, blank=True, editable=False)
+    # What the search reads (crm.search, docs/rules.md#search): names (a person's or an
+    # organisation's), email and the phones' digits, lowercased; computed by the database,
+    # trigram indexes contact_search_trgm_idx and contact_org_search_trgm_idx (migration 0012,
+    # PostgreSQL).
+    search_text = search_text_field(
+        "first_name", "last_name", "name", "email", Digits(F("mobile")), Digits(F("phone"))
+    )
 
     notes = GenericRelation(Note)
     documents = GenericRelation(Document)

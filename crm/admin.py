@@ -50,7 +50,7 @@ from crm.models import (
 )
 from crm.models import clean_custom_fields as validate_custom_fields
 from crm.permissions import acting_user, can_change
-from crm.search import content_search_text, matching
+from crm.search import SEARCHED, content_search_text, matching
 from crm.services import crm_settings_followed, document_max_size
 from crm.trash import trash_capture
 
@@ -225,7 +225,7 @@ class SearchedChangeList(ChangeList):
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
         queryset = super().get_queryset(request, exclude_parameters)
-        if "search_text" not in queryset.query.annotations:
+        if SEARCHED not in queryset.query.annotations:
             return queryset
         order = list(queryset.query.order_by)
         first = order[0] if order else None

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tables2.rows import BoundRows
 
 from crm.htmx import render_htmx
+from crm.search import SEARCHED
 
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
@@ -382,7 +383,7 @@ SEARCHED_SORT_KEYS = frozenset({"name_key", "sort_name", "company_name", "email"
 
 def is_searched_sort(queryset: QuerySet[Any], keys: list[SeekKey]) -> bool:
     """Whether ``queryset`` is a search (crm.search.matching) sorted by a searched column."""
-    return "search_text" in queryset.query.annotations and keys[0].name in SEARCHED_SORT_KEYS
+    return SEARCHED in queryset.query.annotations and keys[0].name in SEARCHED_SORT_KEYS
 
 
 def _ordering(keys: list[SeekKey], *, matches_first: bool = False) -> list[Any]:

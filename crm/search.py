@@ -3,10 +3,17 @@
 Each searchable table has one *search text*: its searched columns joined by spaces, phone
 numbers reduced to their digits, lowercased, as a single SQL expression
 (``LOWER(first_name || ' ' || ... || REGEXP_REPLACE(phone, '[^0-9]+', '', 'g'))``). Every word of
-a search must appear somewhere in it (``LIKE '%word%'``). On PostgreSQL a trigram GIN index
-(``pg_trgm``, ``gin_trgm_ops``) on exactly that expression answers the ``LIKE`` for words of three
-characters or more, whatever the number of rows (migrations ``leads/0015``, ``contacts/0008``,
-``deals/0009``); SQLite matches the same expression without an index.
+a search must appear somewhere in it (``LIKE '%word%'``).
+
+Leads and contacts store theirs in a generated column, ``search_text`` (``search_text_field``:
+``GENERATED ALWAYS AS (...) STORED``, computed by the database on every INSERT and UPDATE,
+whatever wrote the row), and are searched on that column; on PostgreSQL a trigram GIN index
+(``pg_trgm``, ``gin_trgm_ops``) on the column answers the ``LIKE`` for words of three characters
+or more, whatever the number of rows, and each candidate it returns is rechecked with a plain
+``LIKE`` on the stored text instead of recomputing the expression from six columns (migrations
+``leads/0017``, ``contacts/0012``). A deal's search text is its lowercased name, an index on
+the expression (``deals/0009``). SQLite stores the same column (its ``Digits`` strips the usual
+separators) and matches it without an index.
 
 A word made of phone characters only (digits, ``+ ( ) . - /``) is matched by its digits, so
 "06 12 34", "+33612" and "0612" find "+33 6 12 34 56 78"; a whole search made of phone
@@ -24,6 +31,7 @@ from django.db.models import (
     Expression,
     F,
     Func,
+    GeneratedField,
     Q,
     QuerySet,
     Subquery,
@@ -32,12 +40,17 @@ from django.db.models import (
 )
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
+from django.utils.translation import gettext_lazy as _
 
 # The shortest word a trigram index helps with: shorter words are matched by STRPOS / INSTR, a
 # filter on the rows the other words found (a LIKE without trigram would scan the whole index).
 INDEXED_WORD = 3
 MAX_WORDS = 8  # a pasted paragraph does not make a query of a hundred LIKEs
 MAX_QUERY_LENGTH = 200
+# The stored search text of leads and contacts (search_text_field), and the name ``matching``
+# gives the searched text in a queryset (crm.listing and crm.admin look for it: "is a search").
+SEARCH_COLUMN = "search_text"
+SEARCHED = "searched"
 
 _PHONE_WORD = re.compile(r"^[0-9+().\-/]*[0-9][0-9+().\-/]*$")
 _PHONE_QUERY = re.compile(r"^[0-9+().\-/\s]*[0-9][0-9+().\-/\s]*$")
@@ -94,6 +107,20 @@ class SearchText(Func):
         super().__init__(*(F(c) if isinstance(c, str) else c for c in columns))
 
 
+def search_text_field(*columns: str | Expression) -> GeneratedField:
+    """A stored generated column holding ``SearchText(*columns)``: the database computes it on
+    every write (``save``, ``bulk_create``, ``QuerySet.update``, raw ``INSERT``/``UPDATE``,
+    ``COPY``), nothing in Python writes it (``f.generated``: the code that copies a row column by
+    column leaves it out). The expression is IMMUTABLE on PostgreSQL (``LOWER``, ``||``,
+    ``REGEXP_REPLACE``), deterministic on SQLite (``LOWER``, ``||``, ``REPLACE``)."""
+    return GeneratedField(
+        expression=SearchText(*columns),
+        output_field=TextField(),
+        db_persist=True,
+        verbose_name=_("search text"),
+    )
+
+
 def content_search_text() -> SearchText:
     """A note's or a task's search text (the admin's search): its content, lowercased; indexes
     ``note_content_trgm_idx`` and ``task_content_trgm_idx`` (migration crm/0014)."""
@@ -135,17 +162,18 @@ def word_matches(alias: str, term: str) -> Q:
 
 
 def matching(
-    queryset: QuerySet[Any], text: Expression, value: str, *, related: Sequence[Any] = ()
+    queryset: QuerySet[Any], text: Expression | F, value: str, *, related: Sequence[Any] = ()
 ) -> QuerySet[Any]:
-    """The rows of ``queryset`` where every search term is in ``text`` or, for each
+    """The rows of ``queryset`` where every search term is in ``text`` (a stored search text,
+    ``F(SEARCH_COLUMN)``, or an expression) or, for each
     ``(column, subquery_for)`` of ``related``, where ``column`` is one of the ids
     ``subquery_for(term)`` gives (a person's organisation, a deal's contact)."""
     terms = search_terms(value)
     if not terms:
         return queryset
-    queryset = queryset.alias(search_text=text)
+    queryset = queryset.alias(**{SEARCHED: text})
     for term in terms:
-        condition = word_matches("search_text", term)
+        condition = word_matches(SEARCHED, term)
         for column, subquery_for in related:
             condition |= Q(AnyOf(F(column), Subquery(subquery_for(term))))
         queryset = queryset.filter(condition)

@@ -128,7 +128,7 @@ def _plain(value: Any) -> Any:
 def _row(obj: models.Model) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for f in obj._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key or f.generated:  # a generated column (search_text): the database's
             continue
         value = f.value_from_object(obj)
         if isinstance(f, models.FileField):
@@ -271,7 +271,7 @@ def _build(row: dict[str, Any]) -> models.Model:
     model = apps.get_model(row["model"])
     values: dict[str, Any] = {}
     for f in model._meta.concrete_fields:
-        if f.primary_key or f.attname not in row["fields"]:
+        if f.primary_key or f.generated or f.attname not in row["fields"]:
             continue
         value = row["fields"][f.attname]
         if value is not None and not isinstance(f, models.JSONField):
@@ -344,7 +344,9 @@ def _write(plans: list[_Restoring]) -> dict[type[models.Model], set[Any]]:
     # The records first, then what hangs on them.
     for model in sorted(by_model, key=lambda m: m not in primaries):
         objs = by_model[model]
-        names = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        names = [
+            f.name for f in model._meta.concrete_fields if not f.primary_key and not f.generated
+        ]
         present: set[Any] = set()
         for chunk in chunks([o.pk for o in objs]):
             present |= set(model._base_manager.filter(pk__any=chunk).values_list("pk", flat=True))
@@ -362,7 +364,8 @@ def _insert_raw(model: type[models.Model], objs: list[models.Model], *, ignore: 
     does: ``bulk_create`` would stamp the ``auto_now`` fields with now), in batches."""
     if not objs:
         return
-    fields = list(model._meta.concrete_fields)
+    # A generated column (search_text) is computed by the database: writing it is an error.
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
     db = router.db_for_write(model)
     size = max(1, connections[db].ops.bulk_batch_size(fields, objs))
     for batch in chunks(objs, min(size, 500)):

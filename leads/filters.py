@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.listing import SearchFilterSet
 from crm.models import CustomField, CustomFieldScope, CustomFieldType, LeadSource, Scope, Tag
-from crm.search import Digits, SearchText, matching
+from crm.search import SEARCH_COLUMN, matching
 from leads.models import Lead, LeadQuerySet, LeadStatus
 
 CUSTOM_PREFIX = "cf_"
@@ -24,18 +24,11 @@ ACTIVE = "active"
 CONVERTED = "converted"
 
 
-def lead_search_text() -> SearchText:
-    """A lead's search text (crm.search): names, company, email and phones' digits; index
-    ``lead_search_trgm_idx`` (migration 0015) is on exactly this expression."""
-    return SearchText(
-        "first_name", "last_name", "company_name", "email", Digits(F("mobile")), Digits(F("phone"))
-    )
-
-
 def search_leads(queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
     """Every word must appear in a name, the company, the email or a phone number (a phone by
-    its digits; docs/rules.md#search)."""
-    return matching(queryset, lead_search_text(), value)
+    its digits; docs/rules.md#search): in the lead's stored search text (``Lead.search_text``,
+    trigram index ``lead_search_trgm_idx`` on PostgreSQL)."""
+    return matching(queryset, F(SEARCH_COLUMN), value)
 
 
 class LeadFilter(SearchFilterSet):

@@ -28,6 +28,7 @@ from crm.models import (
     line_field,
 )
 from crm.permissions import changeable
+from crm.search import Digits, search_text_field
 from deals.models import Deal
 
 # The name sort of the leads list (leads.tables.LeadTable.order_name) and its index: the last
@@ -100,6 +101,12 @@ class Lead(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="leads")
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
+    # What the search reads (crm.search, docs/rules.md#search): names, company, email and the
+    # phones' digits, lowercased; computed by the database, trigram index lead_search_trgm_idx
+    # (migration 0017, PostgreSQL).
+    search_text = search_text_field(
+        "first_name", "last_name", "company_name", "email", Digits(F("mobile")), Digits(F("phone"))
+    )
 
     notes = GenericRelation(Note)
     documents = GenericRelation(Document)

@@ -255,7 +255,7 @@ def row_json(obj: models.Model) -> dict[str, Any]:
     """A row as JSON (attname -> value), its primary key apart."""
     row: dict[str, Any] = {}
     for f in obj._meta.concrete_fields:
-        if f.primary_key:
+        if f.primary_key or f.generated:  # a generated column (search_text): the database's
             continue
         value = getattr(obj, f.attname)
         if isinstance(f, models.FileField):
@@ -705,7 +705,9 @@ def record_merge_undo(*, kind: MergeKind, actor: Any, merge: Merge) -> models.Mo
         if hasattr(kept, "updated_at"):
             kept.updated_at = timezone.now()
         columns = [
-            f.name for f in model._meta.concrete_fields if f.name not in {"id", "created_at"}
+            f.name
+            for f in model._meta.concrete_fields
+            if f.name not in {"id", "created_at"} and not f.generated
         ]
         model._base_manager.bulk_update([kept], columns)
         by_key = _relations_by_key(kind)

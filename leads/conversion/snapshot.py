@@ -193,7 +193,7 @@ def changed_columns(record: models.Model, written: Mapping[str, Any]) -> list[st
     changed = []
     for field_obj in record._meta.concrete_fields:
         name = field_obj.attname
-        if name in SYSTEM_COLUMNS:
+        if name in SYSTEM_COLUMNS or field_obj.generated:  # search_text: follows the others
             continue
         current = getattr(record, name)
         # An empty value was not kept: the column got its default.
