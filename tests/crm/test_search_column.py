@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Model
 
 from contacts.filters import search_contacts
@@ -206,3 +207,43 @@ def test_the_searches_read_the_column(rep: Any) -> None:
     assert list(search_deals(Deal.objects.all(), "q", "zoe")) == [deal]
     sql = str(search_leads(Lead.objects.all(), "q", "martin").query)
     assert '"leads_lead"."search_text"' in sql and "LOWER(" not in sql, sql
+
+
+def indexdefs() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+            "('lead_search_trgm_idx', 'contact_search_trgm_idx', 'contact_org_search_trgm_idx')"
+        )
+        return dict(cursor.fetchall())
+
+
+def columns(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        return [c.name for c in connection.introspection.get_table_description(cursor, table)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migrations_fill_existing_rows_and_reverse() -> None:
+    """leads/0017 and contacts/0012 back and forth: backwards the column goes and the expression
+    indexes come back (PostgreSQL); forwards the rows already there get their text computed."""
+    LeadFactory(first_name="Old", last_name="Row", mobile="06 01")
+    ContactFactory(first_name="Old", last_name="Contact", phone="01 06")
+    executor = MigrationExecutor(connection)
+    executor.migrate(
+        [("leads", "0016_list_sort_indexes"), ("contacts", "0011_org_search_trigram_index")]
+    )
+    assert "search_text" not in columns("leads_lead")
+    assert "search_text" not in columns("contacts_contact")
+    if connection.vendor == "postgresql":
+        defs = indexdefs()
+        assert len(defs) == 3 and all("regexp_replace" in d for d in defs.values()), defs
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert stored(Lead.objects.get()).startswith("old row ")
+    assert assert_exact() == 2
+    if connection.vendor == "postgresql":
+        defs = indexdefs()
+        assert len(defs) == 3, defs
+        assert all("gin (search_text gin_trgm_ops)" in d for d in defs.values()), defs
+        assert "WHERE is_organization" in defs["contact_org_search_trgm_idx"]
