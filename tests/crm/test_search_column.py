@@ -196,10 +196,26 @@ def test_trash_and_restore_keep_it_exact(rep: Any, manager: Any) -> None:
 
 
 def test_the_searches_read_the_column(rep: Any) -> None:
-    anne = LeadFactory(owner=rep, first_name="Anne", last_name="Martin", mobile="+33 6 12 34")
-    LeadFactory(owner=rep, first_name="Paul", last_name="Durand", mobile="")
+    anne = LeadFactory(
+        owner=rep,
+        first_name="Anne",
+        last_name="Martin",
+        company_name="ACME",
+        email="anne@acme.example",
+        mobile="+33 6 12 34",
+    )
+    LeadFactory(
+        owner=rep,
+        first_name="Paul",
+        last_name="Durand",
+        company_name="Durand SARL",
+        email="paul@durand.example",
+        mobile="",
+    )
     org = OrganizationFactory(owner=rep, name="Martin SA")
-    person = ContactFactory(owner=rep, first_name="Zoe", last_name="Roy", organization=org)
+    person = ContactFactory(
+        owner=rep, first_name="Zoe", last_name="Roy", email="zoe@roy.example", organization=org
+    )
     deal = DealFactory(owner=rep, main_contact=person, name="Big one")
     for query in ("martin", "anne martin", "6 12 34", "+33 6 12"):
         assert list(search_leads(Lead.objects.all(), "q", query)) == [anne], query
@@ -218,6 +234,22 @@ def indexdefs() -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+def triggers() -> list[tuple[str, str]]:
+    """The triggers of the leads' and contacts' tables (a table rebuilt by SQLite loses them)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal "
+                "AND tgrelid IN ('leads_lead'::regclass, 'contacts_contact'::regclass)"
+            )
+        else:
+            cursor.execute(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name IN ('leads_lead', 'contacts_contact')"
+            )
+        return sorted(cursor.fetchall())
+
+
 def columns(table: str) -> list[str]:
     with connection.cursor() as cursor:
         return [c.name for c in connection.introspection.get_table_description(cursor, table)]
@@ -226,7 +258,10 @@ def columns(table: str) -> list[str]:
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_migrations_fill_existing_rows_and_reverse() -> None:
     """leads/0017 and contacts/0012 back and forth: backwards the column goes and the expression
-    indexes come back (PostgreSQL); forwards the rows already there get their text computed."""
+    indexes come back (PostgreSQL); forwards the rows already there get their text computed. The
+    tables keep their triggers (the converted-lead ones) both ways."""
+    kept = triggers()
+    assert ("leads_lead", "leads_lead_converted_read_only") in kept
     LeadFactory(first_name="Old", last_name="Row", mobile="06 01")
     ContactFactory(first_name="Old", last_name="Contact", phone="01 06")
     executor = MigrationExecutor(connection)
@@ -235,6 +270,7 @@ def test_the_migrations_fill_existing_rows_and_reverse() -> None:
     )
     assert "search_text" not in columns("leads_lead")
     assert "search_text" not in columns("contacts_contact")
+    assert triggers() == kept
     if connection.vendor == "postgresql":
         defs = indexdefs()
         assert len(defs) == 3 and all("regexp_replace" in d for d in defs.values()), defs
@@ -242,6 +278,7 @@ def test_the_migrations_fill_existing_rows_and_reverse() -> None:
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert stored(Lead.objects.get()).startswith("old row ")
     assert assert_exact() == 2
+    assert triggers() == kept
     if connection.vendor == "postgresql":
         defs = indexdefs()
         assert len(defs) == 3, defs
