@@ -7,6 +7,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
 from contacts.models import (
     Contact,
     ContactStatus,
@@ -84,6 +87,11 @@ def create_base(rng: random.Random, size: BaseSize, ref: Reference, log: Log) ->
     log(f"  {counts.organizations} organisations, {counts.people} people")
 
     bulk_insert(Deal, [plan.deal for plan in deals])
+    # Their last edit is their last stage move, not the seeding: some open deals are idle
+    # (home page; their notes and completed tasks still count, docs/rules.md#home).
+    Deal.objects.filter(pk__in=[p.deal.pk for p in deals]).update(
+        updated_at=Coalesce(F("stage_changed_at"), F("created_at"))
+    )
     counts.deals = len(deals)
     counts.deal_contacts = len(insert_rows(DealContact, deal_contact_rows(rng, deals)))
     # Bulk writes bypass the deal signals: the status service sets every status, once.
