@@ -513,10 +513,12 @@ def floor_line(label: str, rows: dict[str, int], seconds: float) -> str:
     return f"{label}: {sum(rows.values())} rows in {seconds:.3f}s ({tables})"
 
 
-def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, bytes]]:
+def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, str, bytes]]:
     """Rows the conversion inserted (contacts, deals, deal contacts, tag links, tasks,
     conversions) or rewrote (merged contacts, leads, notes), read back with COPY TO on Django's
-    connection (so --rollback's uncommitted rows are seen): ``(table, COPY text)`` per table."""
+    connection (so --rollback's uncommitted rows are seen): ``(table, columns, COPY text)`` per
+    table. The columns are those a write gives (generated ones, such as the search text, are
+    the database's to compute, as they are for the conversion)."""
     converted = result.converted
     contact_ids = sorted(
         {pk for r in converted for pk in (r.person_id, r.organization_id) if pk is not None}
@@ -536,7 +538,7 @@ def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, byte
         (Lead, "id", lead_ids),
         (Note, "id", seeded.note_ids),
     ]
-    tables: list[tuple[str, bytes]] = []
+    tables: list[tuple[str, str, bytes]] = []
     quote = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor  # psycopg's own cursor: Django's has no copy()
@@ -544,16 +546,19 @@ def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, byte
             if not ids:
                 continue
             table = model._meta.db_table
+            columns = ", ".join(
+                quote(f.column) for f in model._meta.concrete_fields if not f.generated
+            )
             chunks: list[bytes] = []
-            select = f"SELECT * FROM {quote(table)} WHERE {quote(column)} = ANY(%s)"
+            select = f"SELECT {columns} FROM {quote(table)} WHERE {quote(column)} = ANY(%s)"
             with cursor.copy(f"COPY ({select}) TO STDOUT", [ids]) as copy:
                 for chunk in copy:
                     chunks.append(bytes(chunk))
-            tables.append((table, b"".join(chunks)))
+            tables.append((table, columns, b"".join(chunks)))
     return tables
 
 
-def copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int], float]:
+def copy_floor(tables: list[tuple[str, str, bytes]]) -> tuple[dict[str, int], float]:
     """Time COPY FROM writing ``tables`` (see ``floor_data``) into TEMP tables ``LIKE ...
     INCLUDING ALL`` (same columns, defaults, checks and indexes; no foreign keys, no WAL)."""
     rows: dict[str, int] = {}
@@ -561,12 +566,12 @@ def copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int], float]:
     quote = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor  # psycopg's own cursor: Django's has no copy()
-        for table, data in tables:
+        for table, columns, data in tables:
             temp = quote(f"bench_copy_{table}")
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
             cursor.execute(f"CREATE TEMP TABLE {temp} (LIKE {quote(table)} INCLUDING ALL)")
             started = time.perf_counter()
-            with cursor.copy(f"COPY {temp} FROM STDIN") as copy:
+            with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
                 copy.write(data)
             total += time.perf_counter() - started
             cursor.execute(f"SELECT count(*) FROM {temp}")
@@ -575,7 +580,7 @@ def copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int], float]:
     return rows, total
 
 
-def durable_copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int], float]:
+def durable_copy_floor(tables: list[tuple[str, str, bytes]]) -> tuple[dict[str, int], float]:
     """Time COPY FROM writing ``tables`` (see ``floor_data``) into regular, logged tables
     ``bench_floor_<table>`` made ``LIKE ... INCLUDING ALL`` plus the real table's foreign keys
     (deferred, like Django's), all in ONE transaction, its COMMIT included: what PostgreSQL
@@ -585,14 +590,16 @@ def durable_copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int],
     rows it references committed: not usable inside --rollback's transaction. The scratch tables
     are created in a committed transaction before timing and dropped afterwards."""
     quote = connection.ops.quote_name
-    floors = [(table, quote(f"bench_floor_{table}"), data) for table, data in tables]
+    floors = [
+        (table, quote(f"bench_floor_{table}"), columns, data) for table, columns, data in tables
+    ]
     rows: dict[str, int] = {}
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as conn:
         # Never wait forever on a lock (adding a foreign key locks the table it references).
         conn.execute("SET lock_timeout = '30s'")
         try:
             with conn.transaction():
-                for table, floor, _ in floors:
+                for table, floor, _, _ in floors:
                     conn.execute(f"DROP TABLE IF EXISTS {floor}")
                     conn.execute(f"CREATE TABLE {floor} (LIKE {quote(table)} INCLUDING ALL)")
                     foreign_keys = conn.execute(
@@ -606,14 +613,14 @@ def durable_copy_floor(tables: list[tuple[str, bytes]]) -> tuple[dict[str, int],
             cursor = conn.cursor()
             started = time.perf_counter()
             with conn.transaction():
-                for _, floor, data in floors:
-                    with cursor.copy(f"COPY {floor} FROM STDIN") as copy:
+                for _, floor, columns, data in floors:
+                    with cursor.copy(f"COPY {floor} ({columns}) FROM STDIN") as copy:
                         copy.write(data)
             seconds = time.perf_counter() - started  # the COMMIT above included
-            for table, floor, _ in floors:
+            for table, floor, _, _ in floors:
                 rows[table] = conn.execute(f"SELECT count(*) FROM {floor}").fetchall()[0][0]
         finally:
             if not conn.closed:
-                for _, floor, _ in floors:
+                for _, floor, _, _ in floors:
                     conn.execute(f"DROP TABLE IF EXISTS {floor}")
     return rows, seconds
