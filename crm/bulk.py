@@ -246,6 +246,12 @@ def gc_paused() -> Iterator[None]:
 # ---- internals ----------------------------------------------------------------------------
 
 
+def stored_fields(model: type[Model]) -> list[Any]:
+    """A model's concrete fields less the generated ones (``search_text``): what copying a row
+    column by column reads and writes; the database computes the others."""
+    return [f for f in model._meta.concrete_fields if not f.generated]
+
+
 def _fields(model: type[Model]) -> list[Any]:
     """The columns an INSERT writes, primary key included."""
     if model._meta.parents:

@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.bulk import stored_fields
 from crm.models import (
     AuditAction,
     AuditEntry,
@@ -127,8 +128,8 @@ def _plain(value: Any) -> Any:
 
 def _row(obj: models.Model) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for f in obj._meta.concrete_fields:
-        if f.primary_key or f.generated:  # a generated column (search_text): the database's
+    for f in stored_fields(type(obj)):
+        if f.primary_key:
             continue
         value = f.value_from_object(obj)
         if isinstance(f, models.FileField):
@@ -270,8 +271,8 @@ class _Restoring:
 def _build(row: dict[str, Any]) -> models.Model:
     model = apps.get_model(row["model"])
     values: dict[str, Any] = {}
-    for f in model._meta.concrete_fields:
-        if f.primary_key or f.generated or f.attname not in row["fields"]:
+    for f in stored_fields(model):
+        if f.primary_key or f.attname not in row["fields"]:
             continue
         value = row["fields"][f.attname]
         if value is not None and not isinstance(f, models.JSONField):
@@ -344,9 +345,7 @@ def _write(plans: list[_Restoring]) -> dict[type[models.Model], set[Any]]:
     # The records first, then what hangs on them.
     for model in sorted(by_model, key=lambda m: m not in primaries):
         objs = by_model[model]
-        names = [
-            f.name for f in model._meta.concrete_fields if not f.primary_key and not f.generated
-        ]
+        names = [f.name for f in stored_fields(model) if not f.primary_key]
         present: set[Any] = set()
         for chunk in chunks([o.pk for o in objs]):
             present |= set(model._base_manager.filter(pk__any=chunk).values_list("pk", flat=True))
@@ -364,8 +363,7 @@ def _insert_raw(model: type[models.Model], objs: list[models.Model], *, ignore: 
     does: ``bulk_create`` would stamp the ``auto_now`` fields with now), in batches."""
     if not objs:
         return
-    # A generated column (search_text) is computed by the database: writing it is an error.
-    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    fields = stored_fields(model)  # writing a generated column is an error
     db = router.db_for_write(model)
     size = max(1, connections[db].ops.bulk_batch_size(fields, objs))
     for batch in chunks(objs, min(size, 500)):

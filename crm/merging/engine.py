@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.bulk import stored_fields
 from crm.merging.models import Merge
 from crm.merging.snapshot import MergeSnapshot, Moved, Removed
 from crm.models import (
@@ -254,8 +255,8 @@ def is_empty(value: Any) -> bool:
 def row_json(obj: models.Model) -> dict[str, Any]:
     """A row as JSON (attname -> value), its primary key apart."""
     row: dict[str, Any] = {}
-    for f in obj._meta.concrete_fields:
-        if f.primary_key or f.generated:  # a generated column (search_text): the database's
+    for f in stored_fields(type(obj)):
+        if f.primary_key:
             continue
         value = getattr(obj, f.attname)
         if isinstance(f, models.FileField):
@@ -704,11 +705,7 @@ def record_merge_undo(*, kind: MergeKind, actor: Any, merge: Merge) -> models.Mo
             compute()
         if hasattr(kept, "updated_at"):
             kept.updated_at = timezone.now()
-        columns = [
-            f.name
-            for f in model._meta.concrete_fields
-            if f.name not in {"id", "created_at"} and not f.generated
-        ]
+        columns = [f.name for f in stored_fields(model) if f.name not in {"id", "created_at"}]
         model._base_manager.bulk_update([kept], columns)
         by_key = _relations_by_key(kind)
         for entries in (snapshot.moved, snapshot.emptied):

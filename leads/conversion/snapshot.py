@@ -16,6 +16,7 @@ from typing import Any, Literal, TypedDict, cast
 
 from django.db import models
 
+from crm.bulk import stored_fields
 from crm.records import json_value
 from leads.models import Lead, LeadStatus
 
@@ -191,9 +192,9 @@ def changed_columns(record: models.Model, written: Mapping[str, Any]) -> list[st
     """The columns of ``record`` a user may edit whose value is no longer what the conversion
     wrote (``written``, from ``written_values``), by attname."""
     changed = []
-    for field_obj in record._meta.concrete_fields:
+    for field_obj in stored_fields(type(record)):  # search_text follows the others
         name = field_obj.attname
-        if name in SYSTEM_COLUMNS or field_obj.generated:  # search_text: follows the others
+        if name in SYSTEM_COLUMNS:
             continue
         current = getattr(record, name)
         # An empty value was not kept: the column got its default.

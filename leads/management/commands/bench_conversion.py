@@ -35,7 +35,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Contact, ContactKey
-from crm.bulk import analyze, bulk_insert
+from crm.bulk import analyze, bulk_insert, stored_fields
 from crm.keystore import sync_keys
 from crm.models import MANAGER_GROUP, REP_GROUP, CustomField, LeadSource, Note, Tag, Task, User
 from deals.models import Deal, DealContact, Stage
@@ -546,9 +546,7 @@ def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, str,
             if not ids:
                 continue
             table = model._meta.db_table
-            columns = ", ".join(
-                quote(f.column) for f in model._meta.concrete_fields if not f.generated
-            )
+            columns = ", ".join(quote(f.column) for f in stored_fields(model))
             chunks: list[bytes] = []
             select = f"SELECT {columns} FROM {quote(table)} WHERE {quote(column)} = ANY(%s)"
             with cursor.copy(f"COPY ({select}) TO STDOUT", [ids]) as copy:
