@@ -246,9 +246,10 @@ class Command(BaseCommand):
         cursor.execute(
             """
             INSERT INTO leads_leadconversion (id, lead_id, person_id, person_merged,
-                organization_merged, deal_id, options, snapshot, created_at)
+                organization_merged, deal_id, options, snapshot, created_at, updated_at)
             SELECT %(conv0)s + k, l.id, %(contact0)s + k, false, false,
-                CASE WHEN k %% 5 < 3 THEN %(deal0)s + k END, '{}', '{}', l.converted_at
+                CASE WHEN k %% 5 < 3 THEN %(deal0)s + k END, '{}', '{}', l.converted_at,
+                l.converted_at
             FROM leads_lead l, LATERAL (SELECT (l.id - %(lead0)s) / 4 AS k) kk
             WHERE l.id > %(lead0)s AND l.converted_at IS NOT NULL
             """,
