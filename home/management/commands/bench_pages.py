@@ -325,7 +325,8 @@ class Command(BaseCommand):
             ("board", "/deals/board/"),
             ("my tasks", "/tasks/"),
             ("home", "/"),
-            ("reports", "/reports/"),
+            ("report sources", "/reports/sources/"),
+            ("report outcomes", "/reports/outcomes/"),
             ("report pipeline", "/reports/pipeline/"),
             ("search", "/search/?q=martin"),
         ]
