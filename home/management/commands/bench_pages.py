@@ -330,9 +330,21 @@ class Command(BaseCommand):
             ("report pipeline", "/reports/pipeline/"),
             ("search", "/search/?q=martin"),
         ]
-        for resource in ("leads", "contacts", "deals", "tasks", "notes"):
+        # A deep page that exists at both sizes (the smaller database has 1,000 deals and
+        # tasks, 2,500 notes, 3,000 contacts): the same OFFSET, the same 100 rows at each size.
+        # Deeper than the data is an empty page at 10,000 against a full one at 1,000,000; the
+        # way to page deep is the cursor ("api leads deep cursor").
+        for resource, deep in (
+            ("leads", 100),
+            ("contacts", 10),
+            ("deals", 10),
+            ("tasks", 10),
+            ("notes", 10),
+        ):
             pages.append((f"api {resource}", f"/api/v2/{resource}?per_page=100"))
-            pages.append((f"api {resource} page 100", f"/api/v2/{resource}?per_page=100&page=100"))
+            pages.append(
+                (f"api {resource} page {deep}", f"/api/v2/{resource}?per_page=100&page={deep}")
+            )
         pages.append(("api leads deep cursor", self.deep_cursor()))
         for model in ("leads/lead", "contacts/contact", "deals/deal", "crm/task", "crm/note"):
             pages.append((f"admin {model.split('/')[1]}", f"/admin/{model}/"))
