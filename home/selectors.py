@@ -1,7 +1,8 @@
 """The home page's reads: a rep's day (or, for a manager, the team's or one rep's) in a fixed
 number of queries whatever the data size. Each card is one query capped at its ``limit`` rows
-that also counts every matching row (a scalar subquery, see ``_card``), so a card says how many
-there are in all and links to the filtered list (docs/rules.md#home)."""
+that also counts the matching rows up to ``CARD_COUNT_CAP`` (a scalar subquery, see ``_card``), so a
+card says how many there are ("1,000+" past the cap) and links to the filtered list
+(docs/rules.md#home)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Func, IntegerField, QuerySet, Subquery
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.db.models import IntegerField, QuerySet, Subquery
 from django.utils import timezone
 
 from crm.models import Task
@@ -26,6 +28,9 @@ DEALS_LIMIT = 6
 LEADS_LIMIT = 6
 CONVERSIONS_LIMIT = 6
 NEW_LEAD_DAYS = 7
+# A card counts its rows up to this many (as the global search does): a team's 30,000 idle deals
+# or a month's 5,000 new leads say "1,000+" and cost what 1,001 rows cost, at any data size.
+CARD_COUNT_CAP = 1000
 
 
 @dataclass
@@ -33,11 +38,22 @@ class Card:
     """The first rows of a card and how many match in all."""
 
     rows: list[Any] = field(default_factory=list)
-    total: int = 0
+    total: int = 0  # counted up to CARD_COUNT_CAP + 1
+
+    @property
+    def capped(self) -> bool:
+        """More rows match than the card counts: their number is not known."""
+        return self.total > CARD_COUNT_CAP
+
+    @property
+    def shown_total(self) -> str:
+        """The count as the card shows it: "12", "1,000+" past the cap."""
+        return f"{intcomma(CARD_COUNT_CAP)}+" if self.capped else intcomma(self.total)
 
     @property
     def more(self) -> int:
-        return max(self.total - len(self.rows), 0)
+        """How many more rows the list shows (0 past the cap: "See all" says no number)."""
+        return 0 if self.capped else max(self.total - len(self.rows), 0)
 
 
 @dataclass
@@ -97,22 +113,28 @@ def _sum(totals: list[Total], currency: str) -> list[Total]:
 
 
 def _card(queryset: QuerySet[Any], limit: int) -> Card:
-    """One query: the first ``limit`` rows, each carrying the count of all matching rows.
+    """One query: the first ``limit`` rows, each carrying the count of the matching rows, up
+    to ``CARD_COUNT_CAP + 1``.
 
     The count is an uncorrelated scalar subquery (PostgreSQL computes it once, an InitPlan, on
     the card's table alone), not a window over the rows: a window made PostgreSQL join every
     matching row to its owner, contacts and stage and number them all before keeping the first
-    few (1.8 s for the team's 33,000 open deals at 1,000,000 leads). The rows are the first
-    ``limit`` ids in the card's order (a subquery on the card's table alone), then those rows
-    with their related records: only the rows shown are joined."""
-    counted = (
-        queryset.order_by()
-        .annotate(matching=Func(F("pk"), function="COUNT", output_field=IntegerField()))
-        .values("matching")
-    )
+    few (1.8 s for the team's 33,000 open deals at 1,000,000 leads). It counts the ids of a
+    ``LIMIT CARD_COUNT_CAP + 1`` subquery: an exact count read every matching row (the team's
+    32,700 idle deals at 1,000,000 leads: 12 ms, against 0.7 ms at 10,000). The rows are the
+    first ``limit`` ids in the card's order (a subquery on the card's table alone), then those
+    rows with their related records: only the rows shown are joined."""
+    counted = _CappedCount(queryset.order_by().values("pk")[: CARD_COUNT_CAP + 1])
     first = queryset.values("pk")[:limit]  # the card's order, on its own table: no joins
-    rows = list(queryset.filter(pk__in=first).annotate(matching=Subquery(counted))[:limit])
+    rows = list(queryset.filter(pk__in=first).annotate(matching=counted)[:limit])
     return Card(rows=rows, total=rows[0].matching if rows else 0)
+
+
+class _CappedCount(Subquery):
+    """``(SELECT COUNT(*) FROM (<a sliced queryset>))``: how many rows it gives, as a scalar."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
 
 
 def _owned(queryset: QuerySet[Any], owner: Any, field_name: str = "owner") -> QuerySet[Any]:

@@ -131,6 +131,27 @@ def test_cards_are_capped_with_a_link_to_the_filtered_list(rep_client: Client, r
     assert "category=open" in closing
 
 
+def test_card_counts_stop_at_the_cap(
+    rep_client: Client, rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``CARD_COUNT_CAP`` matching rows a card says "N+" and "See all" without a number;
+    at the cap it is exact."""
+    from home import selectors
+
+    monkeypatch.setattr(selectors, "CARD_COUNT_CAP", 8)
+    today = timezone.localdate()
+    for i in range(9):
+        DealFactory(name=f"Deal {i}", owner=rep, expected_close_date=today)
+    closing = card(html(rep_client.get("/")), "home-closing-title")
+    assert '<span class="card__count">8+</span>' in closing
+    assert closing.count("<li") == 6
+    assert "See all →" in closing and "more)" not in closing
+    Deal.objects.filter(name="Deal 0").delete()  # 8 left: exactly the cap
+    closing = card(html(rep_client.get("/")), "home-closing-title")
+    assert '<span class="card__count">8</span>' in closing
+    assert "See all (2 more)" in closing
+
+
 def test_manager_sees_the_team_and_picks_a_rep(
     manager_client: Client, rep: Any, other_rep: Any
 ) -> None:

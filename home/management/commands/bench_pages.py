@@ -334,7 +334,7 @@ class Command(BaseCommand):
         # tasks, 2,500 notes, 3,000 contacts): the same OFFSET, the same 100 rows at each size.
         # Deeper than the data is an empty page at 10,000 against a full one at 1,000,000; the
         # way to page deep is the cursor ("api leads deep cursor").
-        for resource, deep in (
+        for resource, deep_page in (
             ("leads", 100),
             ("contacts", 10),
             ("deals", 10),
@@ -343,7 +343,10 @@ class Command(BaseCommand):
         ):
             pages.append((f"api {resource}", f"/api/v2/{resource}?per_page=100"))
             pages.append(
-                (f"api {resource} page {deep}", f"/api/v2/{resource}?per_page=100&page={deep}")
+                (
+                    f"api {resource} page {deep_page}",
+                    f"/api/v2/{resource}?per_page=100&page={deep_page}",
+                )
             )
         pages.append(("api leads deep cursor", self.deep_cursor()))
         for model in ("leads/lead", "contacts/contact", "deals/deal", "crm/task", "crm/note"):
