@@ -297,16 +297,21 @@ class Deal(OwnedModel, TimeStampedModel):
 
 
 class PipelineTotal(models.Model):
-    """The number and value of the deals per stage, owner and currency, as changes: database
-    triggers (migration 0013) append one row per key that a write to the deals changes (+1 and
+    """The number and value of the deals per stage, owner, currency, source, loss reason and
+    unqualified reason, as changes: database triggers (migrations 0013, 0014) append one row per
+    key that a write to the deals changes (+1 and
     the value for a deal that comes in, -1 and minus the value for one that leaves), in the
     writing transaction; the sum of a key's rows is its total. ``pipeline_compact`` (periodic)
-    sums each key's rows into one. The open pipeline (home, the pipeline report) reads these
-    few hundred rows instead of every open deal (docs/rules.md#home)."""
+    sums each key's rows into one. The open pipeline (home, the pipeline report) and the win and
+    loss report without a period read these few hundred rows instead of every deal
+    (docs/rules.md#home, #reports-outcomes)."""
 
     stage_id = models.BigIntegerField()
     owner_id = models.BigIntegerField(null=True)
     currency = models.CharField(max_length=3)
+    source_id = models.BigIntegerField(null=True)
+    loss_reason_id = models.BigIntegerField(null=True)
+    unqualified_reason_id = models.BigIntegerField(null=True)
     deals = models.BigIntegerField()
     amount = models.DecimalField(max_digits=20, decimal_places=2)
 

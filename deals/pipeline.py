@@ -8,16 +8,16 @@ into one (docs/rules.md#home)."""
 from __future__ import annotations
 
 import decimal
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 
-from deals.models import PipelineTotal
+from crm.kept import compact
+from deals.models import DealUnqualifiedReason, LossReason, PipelineTotal, Stage
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,16 @@ class StageSum:
     amount: decimal.Decimal
 
 
-def stage_sums(stage_ids: Iterable[int], *, owner_id: int | None = None) -> list[StageSum]:
+def stage_sums(
+    stage_ids: Iterable[int], *, owner_id: int | None = None, source_id: int | None = None
+) -> list[StageSum]:
     """The number and value of the deals in each of ``stage_ids`` per currency (of one owner's
-    deals when ``owner_id`` is given). One query."""
+    deals when ``owner_id`` is given, of one source's when ``source_id`` is). One query."""
     rows = PipelineTotal.objects.filter(stage_id__in=list(stage_ids))
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
+    if source_id is not None:
+        rows = rows.filter(source_id=source_id)
     sums = (
         rows.order_by()
         .values("stage_id", "currency")
@@ -45,32 +49,52 @@ def stage_sums(stage_ids: Iterable[int], *, owner_id: int | None = None) -> list
     ]
 
 
-def pipeline_compact() -> int:
-    """Sum each key's rows into one (keys whose deals all left: none); returns the rows removed.
-    The rows are taken by one ``DELETE ... RETURNING``, so a row a concurrent write appends
-    meanwhile is either taken and counted or left for the next run, never lost."""
-    table = PipelineTotal._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} RETURNING stage_id, owner_id, currency, deals, amount")
-        taken = cursor.fetchall()
-        counts: dict[tuple[int, int | None, str], int] = defaultdict(int)
-        amounts: dict[tuple[int, int | None, str], decimal.Decimal] = defaultdict(decimal.Decimal)
-        for stage_id, owner_id, currency, deals, amount in taken:
-            counts[(stage_id, owner_id, currency)] += int(deals)
-            amounts[(stage_id, owner_id, currency)] += decimal.Decimal(str(amount))
-        kept = [
-            PipelineTotal(
-                stage_id=key[0],
-                owner_id=key[1],
-                currency=key[2],
-                deals=counts[key],
-                amount=amounts[key],
-            )
-            for key in counts
-            if counts[key] or amounts[key]
+def outcome_sums(
+    stages: QuerySet[Stage], *, owner_id: int | None = None, source_id: int | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The deals in ``stages`` (the won, lost and unqualified ones of the report), of one owner
+    and/or source when given: their number and value per stage category and currency, and the
+    same per loss or unqualified reason (its name). Rows shaped as the report's aggregates of
+    the deals themselves. Two queries."""
+    rows = PipelineTotal.objects.filter(stage_id__in=stages.values("pk"))
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    if source_id is not None:
+        rows = rows.filter(source_id=source_id)
+    category = Subquery(Stage.objects.filter(pk=OuterRef("stage_id")).values("category")[:1])
+    by_outcome = list(
+        rows.order_by()
+        .values("currency", stage__category=category)
+        .annotate(n=Sum("deals"), v=Sum("amount"))
+        .exclude(n=0)
+    )
+    loss = Subquery(LossReason.objects.filter(pk=OuterRef("loss_reason_id")).values("name")[:1])
+    unq = Subquery(
+        DealUnqualifiedReason.objects.filter(pk=OuterRef("unqualified_reason_id")).values("name")[
+            :1
         ]
-        PipelineTotal.objects.bulk_create(kept)
-    return len(taken) - len(kept)
+    )
+    reasons = list(
+        rows.exclude(stage_id__in=stages.filter(category="won").values("pk"))
+        .order_by()
+        .values(
+            "currency",
+            stage__category=category,
+            loss_reason__name=loss,
+            unqualified_reason__name=unq,
+        )
+        .annotate(n=Sum("deals"), v=Sum("amount"))
+        .exclude(n=0)
+    )
+    return by_outcome, reasons
+
+
+KEY = ("stage_id", "owner_id", "currency", "source_id", "loss_reason_id", "unqualified_reason_id")
+
+
+def pipeline_compact() -> int:
+    """Sum each key's rows into one (``crm.kept.compact``); returns the rows removed."""
+    return compact(PipelineTotal, KEY, ("deals", "amount"))
 
 
 def compact_every() -> timedelta:

@@ -16,6 +16,13 @@ class LeadsConfig(AppConfig):
         from leads.models import Lead
 
         register_keys()  # LeadKey kept up to date (crm.keystore)
+        from crm.jobs.schedule import Periodic
+        from crm.jobs.schedule import register as register_periodic
+        from deals.pipeline import compact_every
+        from leads.totals import unqualified_compact
+
+        # The unqualified leads' kept counts (leads.totals), compacted as the deals' totals are.
+        register_periodic(Periodic("leads.unqualified_compact", compact_every, unqualified_compact))
         # Notes, documents and tasks attach to leads; the task form's picker searches them.
         register_subject("lead", Lead, search=search_leads)
         from leads.timeline import register_sources

@@ -206,6 +206,23 @@ class LeadKey(models.Model):
         return f"{self.kind}:{self.key}"
 
 
+class UnqualifiedTotal(models.Model):
+    """The number of unqualified leads per unqualified reason, owner and source, as changes:
+    database triggers (migration 0018) append one row per key that a write to the leads changes
+    (+1 for a lead that becomes unqualified or comes in so, -1 for one that leaves), in the
+    writing transaction; a key's total is the sum of its rows, which ``unqualified_compact``
+    (periodic) sums into one. The win and loss report without a period reads these few rows
+    instead of every unqualified lead (docs/rules.md#reports-outcomes)."""
+
+    unqualified_reason_id = models.BigIntegerField(null=True)
+    owner_id = models.BigIntegerField(null=True)
+    source_id = models.BigIntegerField(null=True)
+    leads = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.unqualified_reason_id}/{self.owner_id}/{self.source_id}: {self.leads}"
+
+
 class LeadConversion(models.Model):
     """One conversion: what it created or merged, the options chosen, and a snapshot that makes an
     undo exact. At most one conversion of a lead is in force (not undone) at a time.

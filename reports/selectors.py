@@ -39,8 +39,9 @@ from contacts.status import StageCategory
 from crm.builtin_names import builtin_name
 from crm.models import LeadSource, User
 from deals.models import Deal, Stage
-from deals.pipeline import stage_sums
+from deals.pipeline import outcome_sums, stage_sums
 from leads.models import Lead, LeadConversion, LeadStatus
+from leads.totals import unqualified_counts
 from reports.filters import BY_MONTH, BY_OWNER, BY_SOURCE, ReportQuery
 
 TEXT, COUNT, RATE, DAYS, MONEY = "text", "count", "rate", "days", "money"
@@ -390,12 +391,15 @@ def sources_report(query: ReportQuery, *, currency: str) -> Report:
 
 def _pipeline_sums(query: ReportQuery, stage_list: list[Stage]) -> list[dict[str, Any]]:
     """The number and value of open deals per stage and currency: from the totals the database
-    keeps (``deals.pipeline``) unless the report is limited to a period or a source, which they
-    do not hold (then an aggregate of the matching open deals). One query either way."""
-    if query.start is None and query.end is None and query.source_id is None:
+    keeps (``deals.pipeline``) unless the report is limited to a period, which they do not hold
+    (then an aggregate of the matching open deals). One query either way."""
+    if query.start is None and query.end is None:
+        sums = stage_sums(
+            [s.pk for s in stage_list], owner_id=query.owner_id, source_id=query.source_id
+        )
         return [
             {"stage_id": s.stage_id, "currency": s.currency, "n": s.count, "v": s.amount}
-            for s in stage_sums([s.pk for s in stage_list], owner_id=query.owner_id)
+            for s in sums
         ]
     deals = _deal_scope(
         query,
@@ -432,8 +436,11 @@ def _deal_scope(query: ReportQuery, deals: QuerySet[Deal], *, date_field: str) -
 OUTCOMES = (StageCategory.WON, StageCategory.LOST, StageCategory.UNQUALIFIED)
 
 
-def outcomes_report(query: ReportQuery, *, currency: str) -> Report:
-    """Win and loss (docs/rules.md#reports-outcomes): closed deals by outcome, then the reasons."""
+def _outcomes_in_period(
+    query: ReportQuery,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The win and loss report's three aggregates over the deals closed and the leads created in
+    the report's period."""
     closed = _deal_scope(
         query, Deal.objects.filter(stage__category__in=OUTCOMES), date_field="closed_at"
     )
@@ -456,6 +463,24 @@ def outcomes_report(query: ReportQuery, *, currency: str) -> Report:
     if query.source_id is not None:
         leads = leads.filter(source_id=query.source_id)
     lead_reasons = list(leads.values("unqualified_reason__name").annotate(n=Count("id")))
+    return by_outcome, reasons, lead_reasons
+
+
+def outcomes_report(query: ReportQuery, *, currency: str) -> Report:
+    """Win and loss (docs/rules.md#reports-outcomes): closed deals by outcome, then the reasons.
+    Without a period, from the totals the database keeps (``deals.pipeline.outcome_sums``,
+    ``leads.totals.unqualified_counts``: the same figures at any number of deals and leads);
+    with one, aggregates of the deals closed and the leads created in it. Three queries."""
+    if query.start is None and query.end is None:
+        stages = Stage.objects.filter(category__in=OUTCOMES)
+        if query.pipeline_id is not None:
+            stages = stages.filter(pipeline_id=query.pipeline_id)
+        by_outcome, reasons = outcome_sums(
+            stages, owner_id=query.owner_id, source_id=query.source_id
+        )
+        lead_reasons = unqualified_counts(owner_id=query.owner_id, source_id=query.source_id)
+    else:
+        by_outcome, reasons, lead_reasons = _outcomes_in_period(query)
 
     currencies = sorted({r["currency"] for r in by_outcome} | {r["currency"] for r in reasons})
     outcome_label = dict(StageCategory.choices)

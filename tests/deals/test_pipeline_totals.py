@@ -16,28 +16,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm.jobs.schedule import registered
-from deals.models import Deal, PipelineTotal, Stage
-from deals.pipeline import pipeline_compact, stage_sums
+from crm.models import LeadSource
+from deals.models import Deal, LossReason, PipelineTotal, Stage
+from deals.pipeline import KEY, pipeline_compact, stage_sums
 from tests.factories import DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-Key = tuple[int, int | None, str]
+Key = tuple[Any, ...]
 
 
 def from_deals() -> dict[Key, tuple[int, decimal.Decimal]]:
     return {
-        (r["stage_id"], r["owner_id"], r["currency"]): (r["n"], r["v"])
-        for r in Deal.objects.order_by()
-        .values("stage_id", "owner_id", "currency")
-        .annotate(n=Count("id"), v=Sum("value"))
+        tuple(r[name] for name in KEY): (r["n"], r["v"])
+        for r in Deal.objects.order_by().values(*KEY).annotate(n=Count("id"), v=Sum("value"))
     }
 
 
 def from_totals() -> dict[Key, tuple[int, decimal.Decimal]]:
     sums: dict[Key, list[Any]] = defaultdict(lambda: [0, decimal.Decimal(0)])
     for row in PipelineTotal.objects.all():
-        key = (row.stage_id, row.owner_id, row.currency)
+        key = tuple(getattr(row, name) for name in KEY)
         sums[key][0] += row.deals
         sums[key][1] += row.amount
     return {k: (n, v.quantize(decimal.Decimal("0.01"))) for k, (n, v) in sums.items() if n}
@@ -80,7 +79,7 @@ def test_compacting_keeps_the_sums_in_one_row_per_key() -> None:
     removed = pipeline_compact()
     assert removed > 0
     assert_exact()
-    keys = {(r.stage_id, r.owner_id, r.currency) for r in PipelineTotal.objects.all()}
+    keys = {tuple(getattr(r, name) for name in KEY) for r in PipelineTotal.objects.all()}
     assert PipelineTotal.objects.count() == len(keys) == len(from_deals())
     Deal.objects.all().delete()
     pipeline_compact()
@@ -106,7 +105,9 @@ def test_stage_sums_of_one_owner() -> None:
 
 WRITES = st.lists(
     st.tuples(
-        st.sampled_from(["create", "move", "transfer", "revalue", "recurrency", "delete"]),
+        st.sampled_from(
+            ["create", "move", "transfer", "revalue", "recurrency", "resource", "lose", "delete"]
+        ),
         st.integers(0, 3),
         st.integers(0, 2),
         st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False),
@@ -122,6 +123,8 @@ def test_any_sequence_of_writes_keeps_the_sums(
 ) -> None:
     reps = [UserFactory(), UserFactory(), None]
     stages = list(Stage.objects.order_by("pk")[:3])
+    sources = [LeadSource.objects.get_or_create(name=n)[0] for n in ("Web", "Fair")] + [None]
+    reasons = [LossReason.objects.get_or_create(name=n)[0] for n in ("Price", "Timing")] + [None]
     for step, (write, which, pick, value) in enumerate(writes):
         if step == compact_at:
             pipeline_compact()
@@ -137,6 +140,10 @@ def test_any_sequence_of_writes_keeps_the_sums(
             Deal.objects.filter(pk=deal.pk).update(value=value)
         elif write == "recurrency":
             Deal.objects.filter(pk=deal.pk).update(currency=("EUR", "USD", "GBP")[pick])
+        elif write == "resource":
+            Deal.objects.filter(pk__lte=deal.pk).update(source=sources[pick])
+        elif write == "lose":
+            Deal.objects.filter(pk=deal.pk).update(loss_reason=reasons[pick])
         else:
             deal.delete()
     assert_exact()
