@@ -372,7 +372,7 @@ CRM_JOB_PARALLEL_CHUNKS = int(
     os.environ.get("CRM_JOB_PARALLEL_CHUNKS", "8")
 )  # queued at once per job
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
-# How often a worker sums the pipeline totals' change rows (deals.pipeline).
+# How often a worker sums the kept totals' change rows (deals.pipeline, leads.totals).
 CRM_PIPELINE_COMPACT_SECONDS = float(os.environ.get("CRM_PIPELINE_COMPACT_SECONDS", "300"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
 
