@@ -547,3 +547,22 @@ class EstimatedPaginator(Paginator):
         if isinstance(plan, str):
             plan = json.loads(plan)
         return max(int(plan[0]["Plan"]["Plan Rows"]), counted)
+
+    def page(self, number: Any) -> Any:
+        """The page's ids first, in the changelist's order, then only those rows with their
+        joins (the lists' deferred join, ``_offset_page``): a search matching thousands of
+        deals joined them all to their contacts before sorting them (the admin's deal search
+        for "martin" at 1,000,000 leads). A DISTINCT queryset (a search across a to-many
+        relation) pages as Django does."""
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet) or queryset.query.distinct:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if top <= bottom:
+            return Page([], number, self)
+        ids = queryset.values("pk")[bottom:top]
+        return Page(list(queryset.filter(pk__in=ids)), number, self)

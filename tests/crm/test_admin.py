@@ -10,8 +10,10 @@ from typing import Any, TypeVar, cast
 import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Model
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -630,6 +632,35 @@ def test_changelist_query_count_does_not_grow(
         response = su_client.get(url(model, "changelist"))
     assert response.status_code == 200
     assert response.context["cl"].result_count >= 50
+
+
+@pytest.mark.django_db
+def test_changelist_pages_ids_first_in_its_order(su_client: Client) -> None:
+    """A changelist page is its ids (a subquery with the OFFSET, in the changelist's order),
+    then those rows with their joins: the same rows in the same order as the whole list, page
+    after page, searched or not."""
+    for i in range(230):
+        lead_factory(first_name=f"Anne{i % 7}", last_name=f"Pagewalker {i:03d}")
+    cases: list[dict[str, str]] = [{}, {"q": "pagewalker"}, {"o": "-2"}, {"q": "anne3"}]
+    for params in cases:
+        with CaptureQueriesContext(connection) as queries:
+            response = su_client.get(url(Lead, "changelist"), {**params, "p": "2"})
+        assert response.status_code == 200
+        if response.context["cl"].result_count > 100:  # a page 2: its OFFSET on the ids only
+            rows = [q["sql"] for q in queries if "OFFSET" in q["sql"]]
+            assert len(rows) == 1 and " IN (SELECT " in rows[0], rows
+            assert "OFFSET" in rows[0].partition(" IN (SELECT ")[2]
+        seen: list[int] = []
+        page = 1
+        while True:
+            response = su_client.get(url(Lead, "changelist"), {**params, "p": str(page)})
+            cl = response.context["cl"]
+            seen += [obj.pk for obj in cl.result_list]
+            if page >= cl.paginator.num_pages:
+                break
+            page += 1
+        whole = list(cl.queryset.values_list("pk", flat=True))
+        assert seen == whole and len(seen) == cl.result_count
 
 
 # --- Autocomplete (no 100k-option selects) -------------------------------------------------------
