@@ -3,7 +3,8 @@
 (deals/migrations/0013): a few hundred rows whatever the number of deals, instead of an aggregate
 of every open deal (25-28 ms for 33,000 open deals at 1,000,000 leads). ``pipeline_compact``
 (periodic, every ``CRM_PIPELINE_COMPACT_SECONDS``) keeps those rows few: each key's rows summed
-into one (docs/rules.md#home)."""
+into one (docs/rules.md#home). The rows are keyed by source and reasons too (deals/0014), so the
+win and loss report reads its deals' figures from them (``outcome_sums``)."""
 
 from __future__ import annotations
 
