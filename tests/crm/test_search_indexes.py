@@ -233,10 +233,10 @@ def test_global_search_groups_sort_a_capped_set_of_candidates() -> None:
     index, whatever the number of matches."""
     from contacts.filters import ContactFilter
     from contacts.selectors import contact_list
-    from home.search import COUNT_CAP, _first_candidates
+    from home.search import COUNT_CAP, _first_rows
 
-    queryset = _first_candidates(ContactFilter({"q": "martin"}, queryset=contact_list()).qs)
-    text = walkable_plan(queryset[:5])
+    queryset = _first_rows(ContactFilter({"q": "martin"}, queryset=contact_list()).qs, 5)
+    text = walkable_plan(queryset)
     assert "Bitmap Index Scan on contact_search_trgm_idx" in text, text
     assert f"LIMIT {COUNT_CAP}" in str(queryset.query)
     assert "contact_name_key_idx" not in text and "contact_kind_sort_idx" not in text, text

@@ -1,0 +1,109 @@
+"""A searched page's rows statement joins the page's rows by their ids without running the search
+a second time (``crm.listing.rows_of``): the deals list, the admin changelist's pages and the
+global search's groups. Same rows, same order as the search itself; same number of queries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib import admin as django_admin
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from deals.filters import DealFilter
+from deals.models import Deal
+from deals.selectors import deal_list
+from home.search import global_search
+from tests.factories import ContactFactory, DealFactory, OrganizationFactory, UserFactory
+
+ROW = re.compile(r'<tr[^>]*data-id="(\d+)"')
+LIKE = re.compile(r"\bLIKE\b")
+
+
+@pytest.fixture
+def deals(db: Any) -> list[Deal]:
+    """40 deals found through their main contact (a Martin), 5 by their name, 3 by their
+    organisation, 20 not found; repeated creation dates (ties the id breaks)."""
+    rep = UserFactory()
+    martins = [ContactFactory(last_name="Martin", first_name=f"P{i}") for i in range(8)]
+    others = [ContactFactory(last_name="Roux", first_name=f"Q{i}") for i in range(4)]
+    org = OrganizationFactory(name="Martinez SA")
+    found = [
+        DealFactory(name=f"Deal {i}", owner=rep, main_contact=martins[i % 8]) for i in range(40)
+    ]
+    found += [DealFactory(name=f"Martin deal {i}", owner=rep) for i in range(5)]
+    found += [DealFactory(name=f"Org deal {i}", owner=rep, organization=org) for i in range(3)]
+    for i in range(20):
+        DealFactory(name=f"Other {i}", owner=rep, main_contact=others[i % 4])
+    Deal.objects.filter(pk__in=[d.pk for d in found[::3]]).update(created_at=found[0].created_at)
+    return found
+
+
+def _expected(**data: str) -> list[int]:
+    return [d.pk for d in DealFilter({"q": "martin", **data}, queryset=deal_list()).qs]
+
+
+def _likes(sql: str) -> int:
+    return len(LIKE.findall(sql))
+
+
+@pytest.mark.parametrize("page", [1, 2])
+def test_the_deals_search_runs_once_in_its_rows_statement(
+    manager_client: Client, deals: list[Deal], page: int
+) -> None:
+    expected = _expected()
+    assert len(expected) == 48
+    with CaptureQueriesContext(connection) as queries:
+        response = manager_client.get(f"/deals/?q=martin&page={page}")
+    assert response.status_code == 200
+    shown = [int(pk) for pk in ROW.findall(response.content.decode())]
+    assert shown == expected[(page - 1) * 25 : page * 25]
+    count = next(q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(*)"))
+    rows = [q["sql"] for q in queries if q["sql"].startswith('SELECT "deals_deal"."id"')]
+    assert len(rows) == 1, rows
+    # The search's LIKEs (name, main contact, organisation) once, in the ids' subquery: they
+    # were twice (the joined rows filtered again) before.
+    assert _likes(rows[0]) == _likes(count) == 3, rows[0]
+
+
+def test_the_admin_pages_a_search_by_its_ids(
+    manager_client: Client, deals: list[Deal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_admin = django_admin.site._registry[Deal]
+    monkeypatch.setattr(model_admin, "list_per_page", 20)
+    for number in (1, 2, 3):
+        with CaptureQueriesContext(connection) as queries:
+            response = manager_client.get(f"/admin/deals/deal/?q=martin&p={number}")
+        assert response.status_code == 200
+        changelist = response.context["cl"]
+        shown = [d.pk for d in changelist.result_list]
+        expected = [d.pk for d in changelist.queryset]  # the search, in the changelist's order
+        assert len(expected) == 48
+        assert shown == expected[(number - 1) * 20 : number * 20]
+        rows = [
+            q["sql"]
+            for q in queries
+            if q["sql"].startswith('SELECT "deals_deal"."id"') and " IN (SELECT " in q["sql"]
+        ]
+        assert len(rows) == 1, [q["sql"] for q in queries]
+        assert _likes(rows[0]) == 3, rows[0]
+        # The page's ids are limited in a subquery, then joined: not every match joined.
+        assert re.search(r"LIMIT \d+( OFFSET \d+)?\)", rows[0]), rows[0]
+        assert not re.search(r"LIMIT \d+( OFFSET \d+)?$", rows[0]), rows[0]
+
+
+def test_the_global_search_groups_join_their_rows_only(deals: list[Deal]) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        results = global_search("martin", rows=5)
+    group = next(g for g in results.groups if g.key == "deals")
+    expected = _expected()
+    assert [h.url for h in group.hits] == [f"/deals/{pk}/" for pk in expected[:5]]
+    assert group.count == len(expected)
+    deals_rows = [q["sql"] for q in queries if q["sql"].startswith('SELECT "deals_deal"."id"')]
+    assert len(deals_rows) == 1, deals_rows
+    # The search once: in the 1,000 candidates' subquery (not again around it, nor around the
+    # rows shown).
+    assert _likes(deals_rows[0]) == 3, deals_rows[0]
