@@ -7,6 +7,16 @@
   var PALETTE = ["#1d5bd6", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
   var chart = null;
 
+  // A horizontal chart's category labels ("Leads unqualified: No reason given") cut to what
+  // its width holds, with an ellipsis: on a phone the longest were clipped at the left edge.
+  // The tooltip and the table below keep the whole label.
+  function shortLabels(limit) {
+    return function (value) {
+      var label = String(this.getLabelForValue(value));
+      return label.length > limit ? label.slice(0, limit - 1) + "\u2026" : label;
+    };
+  }
+
   function draw() {
     var data = document.getElementById("report-chart-data");
     // Found by class, not id: htmx copies the attributes of an element with the same id onto
@@ -40,7 +50,18 @@
         responsive: true,
         animation: false,
         plugins: { legend: { position: "bottom" } },
-        scales: { x: { ticks: { autoSkip: !horizontal } }, y: { beginAtZero: true } }
+        scales: {
+          x: { ticks: { autoSkip: !horizontal } },
+          y: horizontal
+            ? {
+                beginAtZero: true,
+                ticks: {
+                  autoSkip: false,
+                  callback: shortLabels(Math.max(12, Math.floor(canvas.parentElement.clientWidth / 22)))
+                }
+              }
+            : { beginAtZero: true }
+        }
       }
     });
     canvas.dataset.drawn = String(spec.labels.length);

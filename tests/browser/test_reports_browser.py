@@ -111,3 +111,32 @@ def test_a_rep_sees_own_figures_only(page: Any) -> None:
     expect(page.locator("table.report__table tbody th")).to_have_text(["Web"])
     expect(page.get_by_label("Owner")).to_have_count(0)
     expect(page.locator("canvas.report__canvas")).to_have_attribute("data-drawn", "1")
+
+
+def test_a_horizontal_charts_long_labels_fit_a_phone(page: Any) -> None:
+    """The win and loss chart (bars across) cuts its longest labels with an ellipsis on a phone,
+    where they were clipped at the left edge; at desktop width they are whole."""
+    from leads.models import LeadStatus
+    from tests.factories import LeadFactory
+
+    manager = UserFactory(username="boss", role="manager")
+    LeadFactory(owner=manager, status=LeadStatus.UNQUALIFIED)  # "Leads unqualified: No reason…"
+    log_in(page, manager.username)
+
+    def labels() -> list[str]:
+        return page.evaluate(
+            "() => Chart.getChart(document.querySelector('canvas.report__canvas'))"
+            ".scales.y.ticks.map(t => String(t.label))"
+        )
+
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.goto("/reports/outcomes/")
+    expect(page.locator("canvas.report__canvas")).to_have_attribute("data-drawn", re.compile("."))
+    assert "Leads unqualified: No reason given" in labels()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/reports/outcomes/")
+    expect(page.locator("canvas.report__canvas")).to_have_attribute("data-drawn", re.compile("."))
+    short = labels()
+    assert any(label.endswith("\u2026") for label in short), short
+    assert all(len(label) <= 17 for label in short), short
+    snap(page, "outcomes-390")
