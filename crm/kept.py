@@ -20,7 +20,7 @@ def compact(model: type[models.Model], key: Sequence[str], sums: Sequence[str]) 
     never lost."""
     quote = connection.ops.quote_name
     names = [*key, *sums]
-    kinds = [model._meta.get_field(name) for name in sums]
+    fields = [model._meta.get_field(name) for name in sums]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {quote(model._meta.db_table)} "
@@ -28,11 +28,11 @@ def compact(model: type[models.Model], key: Sequence[str], sums: Sequence[str]) 
         )
         taken = cursor.fetchall()
         totals: dict[tuple[Any, ...], list[Any]] = defaultdict(
-            lambda: [_zero(field) for field in kinds]
+            lambda: [_zero(field) for field in fields]
         )
         for row in taken:
             total = totals[tuple(row[: len(key)])]
-            for i, (field, value) in enumerate(zip(kinds, row[len(key) :], strict=True)):
+            for i, (field, value) in enumerate(zip(fields, row[len(key) :], strict=True)):
                 total[i] += _number(field, value)
         kept = [
             model(**dict(zip(key, k, strict=True)), **dict(zip(sums, t, strict=True)))

@@ -156,9 +156,14 @@ def _offset_page(
     if not paginator.count or (offset < DEEP_OFFSET and not searched):
         table.page = paginator.page(page)
         return
-    ids = data.values("pk")[offset : offset + paginator.per_page]
-    records = list(rows_of(data, ids))
+    records = rows_between(data, offset, offset + paginator.per_page)
     table.page = Page(BoundRows(records, table), page, paginator)
+
+
+def rows_between(data: QuerySet[Any], start: int, stop: int) -> list[Any]:
+    """Rows ``start`` to ``stop`` of ``data`` in its order, by a deferred join: that slice of
+    its ids first, then only those rows (``rows_of``)."""
+    return list(rows_of(data, data.values("pk")[start:stop]))
 
 
 def rows_of(data: QuerySet[Any], ids: QuerySet[Any]) -> QuerySet[Any]:
@@ -582,4 +587,4 @@ class EstimatedPaginator(Paginator):
             top = self.count
         if top <= bottom:
             return Page([], number, self)
-        return Page(list(rows_of(queryset, queryset.values("pk")[bottom:top])), number, self)
+        return Page(rows_between(queryset, bottom, top), number, self)

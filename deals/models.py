@@ -299,12 +299,11 @@ class Deal(OwnedModel, TimeStampedModel):
 class PipelineTotal(models.Model):
     """The number and value of the deals per stage, owner, currency, source, loss reason and
     unqualified reason, as changes: database triggers (migrations 0013, 0014) append one row per
-    key that a write to the deals changes (+1 and
-    the value for a deal that comes in, -1 and minus the value for one that leaves), in the
-    writing transaction; the sum of a key's rows is its total. ``pipeline_compact`` (periodic)
-    sums each key's rows into one. The open pipeline (home, the pipeline report) and the win and
-    loss report without a period read these few hundred rows instead of every deal
-    (docs/rules.md#home, #reports-outcomes)."""
+    key that a write to the deals changes (+1 and the value for a deal that comes in, -1 and
+    minus the value for one that leaves), in the writing transaction; the sum of a key's rows is
+    its total. ``pipeline_compact`` (periodic) sums each key's rows into one. The open pipeline
+    (home, the pipeline report) and the win and loss report without a period read these few
+    hundred rows instead of every deal (docs/rules.md#home, #reports-outcomes)."""
 
     stage_id = models.BigIntegerField()
     owner_id = models.BigIntegerField(null=True)

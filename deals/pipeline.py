@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 
 from crm.kept import compact
-from deals.models import DealUnqualifiedReason, LossReason, PipelineTotal, Stage
+from deals.models import DealUnqualifiedReason, LossReason, PipelineTotal, Stage, StageCategory
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def outcome_sums(
         ]
     )
     reasons = list(
-        rows.exclude(stage_id__in=stages.filter(category="won").values("pk"))
+        rows.exclude(stage_id__in=stages.filter(category=StageCategory.WON).values("pk"))
         .order_by()
         .values(
             "currency",

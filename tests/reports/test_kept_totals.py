@@ -16,19 +16,19 @@ from hypothesis import strategies as st
 from crm.jobs.schedule import registered
 from crm.models import LeadSource
 from deals.models import Deal, DealUnqualifiedReason, LossReason, PipelineTotal, Stage
-from deals.pipeline import pipeline_compact
+from deals.pipeline import outcome_sums, pipeline_compact
 from leads.models import Lead, LeadStatus, LeadUnqualifiedReason, UnqualifiedTotal
-from leads.totals import unqualified_compact
+from leads.totals import unqualified_compact, unqualified_counts
 from reports.filters import ReportQuery
-from reports.selectors import _outcomes_in_period, outcomes_report, pipeline_report
+from reports.selectors import OUTCOMES, _outcomes_in_period, outcomes_report, pipeline_report
 from tests.factories import DealFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def merged(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], tuple[int, decimal.Decimal]]:
-    """Rows summed per group (the kept totals may give a group in several rows: never, as
-    they are grouped, but the live ones never do either; this makes the comparison exact)."""
+    """An aggregate's rows as {group: (count, value to the cent)}, groups of no rows left out:
+    the kept and the live aggregates then compare whatever their row order and number types."""
     sums: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
         key = tuple(sorted((k, str(x)) for k, x in row.items() if k not in ("n", "v")))
@@ -39,10 +39,7 @@ def merged(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], tuple[int, decim
 
 
 def assert_kept_equals_live(query: ReportQuery) -> None:
-    from deals.pipeline import outcome_sums
-    from leads.totals import unqualified_counts
-
-    stages = Stage.objects.filter(category__in=("won", "lost", "unqualified"))
+    stages = Stage.objects.filter(category__in=OUTCOMES)
     if query.pipeline_id is not None:
         stages = stages.filter(pipeline_id=query.pipeline_id)
     kept_outcome, kept_reasons = outcome_sums(
