@@ -374,6 +374,11 @@ CRM_JOB_PARALLEL_CHUNKS = int(
 CRM_SCHEDULER_SECONDS = float(os.environ.get("CRM_SCHEDULER_SECONDS", "5"))
 # How often a worker sums the kept totals' change rows (deals.pipeline, leads.totals).
 CRM_PIPELINE_COMPACT_SECONDS = float(os.environ.get("CRM_PIPELINE_COMPACT_SECONDS", "300"))
+# A report whose figures take this long to compute (seconds) is shown from its kept figures,
+# "as of" when they were computed; kept figures older than CRM_REPORT_REFRESH_SECONDS are
+# computed again by a worker when viewed (reports.figures, docs/rules.md#reports-kept-figures).
+CRM_REPORT_INLINE_SECONDS = float(os.environ.get("CRM_REPORT_INLINE_SECONDS", "0.1"))
+CRM_REPORT_REFRESH_SECONDS = float(os.environ.get("CRM_REPORT_REFRESH_SECONDS", "30"))
 CRM_JOB_FILES_RETENTION_DAYS = float(os.environ.get("CRM_JOB_FILES_RETENTION_DAYS", "7"))
 
 # --- Exports and bulk actions as jobs (issue 12, exports helper): above these sizes an export

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import decimal
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,8 +300,12 @@ def _group_labels(query: ReportQuery, keys: Sequence[Any]) -> dict[Any, str]:
     return {**labels, None: _("No source")}
 
 
-def sources_report(query: ReportQuery, *, currency: str) -> Report:
-    """Where customers come from (docs/rules.md#reports-sources)."""
+def source_figures(query: ReportQuery) -> dict[str, Any]:
+    """The sources report's figures, as JSON (``reports.figures`` keeps them): ``leads`` rows
+    ``[total, group, created, converted, median days to conversion]``, ``deals`` rows
+    ``[total, group, with a deal, won, median days to the first won deal]`` (``total`` 1: the
+    whole, group None), ``values`` rows ``[group, currency, won value as text]``. Two queries on
+    SQLite, one on PostgreSQL."""
     results = _source_counts(query)
     if connection.vendor == "postgresql":  # the medians of the days to conversion: part C
         medians = {("L", r["total"], r["grp"]): r["median"] for r in results if r["part"] == "C"}
@@ -311,26 +315,45 @@ def sources_report(query: ReportQuery, *, currency: str) -> Report:
     def key_of(group: Any) -> Any:
         return _month_key(group) if query.group == BY_MONTH else group
 
-    values: dict[Any, dict[str, decimal.Decimal]] = defaultdict(dict)
-    leads: dict[tuple[int, Any], dict[str, Any]] = {}
-    deals: dict[tuple[int, Any], dict[str, Any]] = {}
+    figures: dict[str, list[list[Any]]] = {"leads": [], "deals": [], "values": []}
     for row in results:
         if row["part"] == "V":
-            values[key_of(row["grp"])][row["currency"]] = decimal.Decimal(row["amount"] or 0)
+            amount = decimal.Decimal(row["amount"] or 0)
+            figures["values"].append([key_of(row["grp"]), row["currency"], str(amount)])
             continue
         if row["part"] == "C":
             continue
         median = row["median"]
         if median is None:
             median = medians.get((row["part"], row["total"], row["grp"]))
-        row["median"] = None if median is None else float(median)
-        (leads if row["part"] == "L" else deals)[(row["total"], key_of(row["grp"]))] = row
+        figures["leads" if row["part"] == "L" else "deals"].append(
+            [
+                int(row["total"]),
+                key_of(row["grp"]),
+                row["n"] or 0,
+                row["m"] or 0,
+                None if median is None else float(median),
+            ]
+        )
+    return figures
+
+
+def sources_report(
+    query: ReportQuery, *, currency: str, figures: dict[str, Any] | None = None
+) -> Report:
+    """Where customers come from (docs/rules.md#reports-sources), from ``figures`` when given
+    (``source_figures``' result, as ``reports.figures`` keeps it), else computed now."""
+    if figures is None:
+        figures = source_figures(query)
+    values: dict[Any, dict[str, decimal.Decimal]] = defaultdict(dict)
+    for key, cur, amount in figures["values"]:
+        values[key][cur] = decimal.Decimal(amount)
+    leads = {(total, key): (n, m, median) for total, key, n, m, median in figures["leads"]}
+    deals = {(total, key): (n, m, median) for total, key, n, m, median in figures["deals"]}
     rows: list[dict[str, Any]] = []
     total: dict[str, Any] | None = None
-    for (is_total, key), lead_row in leads.items():
-        deal_row = deals.get((is_total, key), {})
-        created, converted = lead_row["n"] or 0, lead_row["m"] or 0
-        with_deal, won = deal_row.get("n") or 0, deal_row.get("m") or 0
+    for (is_total, key), (created, converted, conversion_median) in leads.items():
+        with_deal, won, won_median = deals.get((is_total, key), (0, 0, None))
         out: dict[str, Any] = {
             "key": key,
             "created": created,
@@ -341,8 +364,8 @@ def sources_report(query: ReportQuery, *, currency: str) -> Report:
             "deal_rate": _rate(with_deal, converted),
             "win_rate": _rate(won, with_deal),
             "lead_to_customer": _rate(won, created),
-            "days_to_conversion": lead_row["median"],
-            "days_to_won": deal_row.get("median"),
+            "days_to_conversion": conversion_median,
+            "days_to_won": won_median,
         }
         if is_total:
             total = out
@@ -623,7 +646,7 @@ def pipeline_report(query: ReportQuery, *, currency: str) -> Report:
     )
 
 
-REPORTS = {
+REPORTS: dict[str, Callable[..., Report]] = {  # (query, *, currency[, figures])
     "sources": sources_report,
     "outcomes": outcomes_report,
     "pipeline": pipeline_report,

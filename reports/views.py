@@ -16,17 +16,27 @@ from crm.exports import Column as ExportColumn
 from crm.exports import csv_chunks
 from crm.htmx import render_htmx, wants_partial
 from crm.models import CrmSettings
+from reports import figures
+from reports.figures import AsOf
 from reports.filters import ReportFilter, SourcesReportFilter
 from reports.selectors import DAYS, RATE, REPORT_TITLES, REPORTS, Column, Report
 
 
-def _report(request: HttpRequest, kind: str) -> tuple[Report, ReportFilter]:
+def _report(
+    request: HttpRequest, kind: str, *, live: bool = False
+) -> tuple[Report, ReportFilter, AsOf | None]:
+    """The report and its filters; its figures kept ones when it keeps them (reports.figures)
+    unless ``live``: then computed now."""
     if kind not in REPORTS:
         raise Http404
     filter_class = SourcesReportFilter if kind == "sources" else ReportFilter
     filterset = filter_class(request.GET or None, request=request)
-    report = REPORTS[kind](filterset.report_query(), currency=CrmSettings.load().default_currency)
-    return report, filterset
+    query = filterset.report_query()
+    currency = CrmSettings.load().default_currency
+    if live or not figures.keeps(kind):
+        return REPORTS[kind](query, currency=currency), filterset, None
+    kept, as_of = figures.figures_for(kind, query)
+    return REPORTS[kind](query, currency=currency, figures=kept), filterset, as_of
 
 
 def index_view(request: HttpRequest) -> HttpResponse:
@@ -34,12 +44,13 @@ def index_view(request: HttpRequest) -> HttpResponse:
 
 
 def report_view(request: HttpRequest, kind: str) -> HttpResponse:
-    report, filterset = _report(request, kind)
+    report, filterset, as_of = _report(request, kind)
     response = render_htmx(
         request,
         "reports/report.html",
         {
             "report": report,
+            "as_of": as_of,
             "filter": filterset,
             "kind": kind,
             "reports": REPORT_TITLES.items(),
@@ -69,7 +80,7 @@ def _csv_value(column: Column) -> Callable[[dict[str, Any]], Any]:
 def export_view(request: HttpRequest, kind: str) -> StreamingHttpResponse:
     """The report's table as CSV (text that a spreadsheet would read as a formula neutralised,
     docs/rules.md#exports); rates in per cent, days to one decimal."""
-    report, _filterset = _report(request, kind)
+    report, _filterset, _as_of = _report(request, kind, live=True)  # a file: exact, now
     columns = [
         ExportColumn(c.key, f"{c.header} (%)" if c.kind == RATE else c.header, _csv_value(c))
         for c in report.columns

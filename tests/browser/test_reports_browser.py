@@ -140,3 +140,39 @@ def test_a_horizontal_charts_long_labels_fit_a_phone(page: Any) -> None:
     assert any(label.endswith("\u2026") for label in short), short
     assert all(len(label) <= 17 for label in short), short
     snap(page, "outcomes-390")
+
+
+def test_kept_figures_update_in_place_when_the_worker_has_computed_them(
+    page: Any, settings: Any
+) -> None:
+    """Figures slow to compute are kept (here every computation counts as slow): the page shows
+    them "as of" a time; old ones say "Updating…" while a worker computes them again, and the
+    page polls until the new ones replace them in place, with no reload."""
+    from tests.factories import LeadFactory
+    from tests.jobs import drain
+
+    settings.CRM_REPORT_INLINE_SECONDS = 0
+    settings.CRM_REPORT_REFRESH_SECONDS = 3600
+    manager = UserFactory(username="boss", role="manager")
+    rep = UserFactory(username="alice", role="rep")
+    web = LeadSourceFactory(name="Web")
+    report_data(rep, UserFactory(username="bob", role="rep"), web, LeadSourceFactory(name="Fair"))
+    log_in(page, manager.username)
+    page.goto("/reports/sources/")  # computed, then kept
+    web_row = page.locator("table.report__table tbody tr").filter(has_text="Web")
+    expect(web_row.locator("td").first).to_have_text("4")
+
+    LeadFactory(owner=rep, source=web)
+    settings.CRM_REPORT_REFRESH_SECONDS = 0  # the kept figures are now old
+    page.goto("/reports/sources/")
+    expect(page.locator(".report__asof")).to_contain_text("Figures as of")
+    expect(page.locator(".report__updating")).to_have_text("Updating…")
+    expect(web_row.locator("td").first).to_have_text("4")
+    snap(page, "sources-updating-1280")
+    settings.CRM_REPORT_REFRESH_SECONDS = 3600
+    assert drain() == 1  # the worker's refresh
+    expect(web_row.locator("td").first).to_have_text("5")
+    expect(page.locator(".report__updating")).to_have_count(0)
+    expect(page.locator(".report__asof")).to_contain_text("Figures as of")
+    expect(page.locator("canvas.report__canvas")).to_have_attribute("data-drawn", "2")
+    assert page.url.endswith("/reports/sources/")

@@ -19,6 +19,7 @@ import datetime
 import statistics
 import time
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -31,7 +32,13 @@ from crm.models import LeadSource, User
 from deals.models import Deal, LossReason, Stage
 from leads.models import Lead, LeadConversion, LeadUnqualifiedReason
 from reports.filters import BY_MONTH, BY_OWNER, BY_SOURCE, ReportQuery
-from reports.selectors import _source_counts, outcomes_report, pipeline_report, sources_report
+from reports.selectors import (
+    Report,
+    _source_counts,
+    outcomes_report,
+    pipeline_report,
+    sources_report,
+)
 
 MARK = "Bench Co"
 REPS = 20
@@ -71,7 +78,7 @@ class Command(BaseCommand):
         year_ago = timezone.localdate() - datetime.timedelta(days=365)
         rep_id = rep.pk if rep else None
         one_rep = ReportQuery(owner_id=rep_id, start=year_ago)
-        cases = [
+        cases: list[tuple[str, Callable[..., Report], ReportQuery]] = [
             ("sources by source, team, all time", sources_report, ReportQuery(group=BY_SOURCE)),
             ("sources by month, team, all time", sources_report, ReportQuery(group=BY_MONTH)),
             ("sources by owner, team, all time", sources_report, ReportQuery(group=BY_OWNER)),
