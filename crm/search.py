@@ -51,6 +51,10 @@ MAX_QUERY_LENGTH = 200
 # gives the searched text in a queryset (crm.listing and crm.admin look for it: "is a search").
 SEARCH_COLUMN = "search_text"
 SEARCHED = "searched"
+# Set by ``matching(..., find_once=True)``: the matches are found through other tables (a deal's
+# contacts), so no index walk in the list's order finds a page's rows early; crm.listing then
+# finds them once, in order, for both their number and the page's ids.
+SEARCHED_ONCE = "searched_once"
 
 _PHONE_WORD = re.compile(r"^[0-9+().\-/]*[0-9][0-9+().\-/]*$")
 _PHONE_QUERY = re.compile(r"^[0-9+().\-/\s]*[0-9][0-9+().\-/\s]*$")
@@ -162,16 +166,24 @@ def word_matches(alias: str, term: str) -> Q:
 
 
 def matching(
-    queryset: QuerySet[Any], text: Expression | F, value: str, *, related: Sequence[Any] = ()
+    queryset: QuerySet[Any],
+    text: Expression | F,
+    value: str,
+    *,
+    related: Sequence[Any] = (),
+    find_once: bool = False,
 ) -> QuerySet[Any]:
     """The rows of ``queryset`` where every search term is in ``text`` (a stored search text,
     ``F(SEARCH_COLUMN)``, or an expression) or, for each
     ``(column, subquery_for)`` of ``related``, where ``column`` is one of the ids
-    ``subquery_for(term)`` gives (a person's organisation, a deal's contact)."""
+    ``subquery_for(term)`` gives (a person's organisation, a deal's contact). ``find_once``:
+    marks the search ``SEARCHED_ONCE``."""
     terms = search_terms(value)
     if not terms:
         return queryset
     queryset = queryset.alias(**{SEARCHED: text})
+    if find_once:
+        queryset = queryset.alias(**{SEARCHED_ONCE: Value(True)})
     for term in terms:
         condition = word_matches(SEARCHED, term)
         for column, subquery_for in related:

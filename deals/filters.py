@@ -21,12 +21,15 @@ def deal_search_text() -> SearchText:
 
 def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
     """Every word must appear in the deal's name, or in what the contacts search finds on its
-    main contact or its organisation (names, email, phones; docs/rules.md#search)."""
+    main contact or its organisation (names, email, phones; docs/rules.md#search). Found once
+    per page (``find_once``): a common word's deals are found through its thousands of contacts,
+    in no order an index gives."""
     return matching(
         queryset,
         deal_search_text(),
         value,
         related=[("main_contact", contacts_matching), ("organization", organizations_matching)],
+        find_once=True,
     )
 
 
