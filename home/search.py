@@ -147,28 +147,31 @@ def _group(
     rows: int,
 ) -> Group:
     group = Group(key, title, f"{reverse(url_name)}?{urlencode({'q': query})}")
-    found = list(_first_rows(queryset, rows))
-    group.hits = [to_hit(record) for record in found]
-    if len(found) < rows:
-        group.count = len(found)
-    else:
-        group.count = queryset.order_by().values("pk")[:COUNT_CAP].count()
-        group.capped = group.count >= COUNT_CAP
+    found = list(_candidates(queryset))  # the search, once: its number and the rows' ids
+    group.count = len(found)
+    group.capped = group.count >= COUNT_CAP
+    if found:
+        group.hits = [to_hit(record) for record in _first_rows(queryset, rows, found)]
     return group
 
 
-def _first_rows(queryset: QuerySet[Any], rows: int) -> QuerySet[Any]:
-    """The first ``rows`` rows of ``queryset`` (a search, in its list's order) among
-    ``COUNT_CAP`` of its matching rows, found by the search's trigram index in no particular
-    order: a common word ("martin": 10,000 people among 250,000) costs the same as a rare one.
-    When more than ``COUNT_CAP`` rows match, the rows shown are the first, in the list's order,
-    of ``COUNT_CAP`` of them (the group then says "See all 1,000+", and the list has the exact
-    order). The candidates' ids are sorted on their own table, then only the ``rows`` shown are
-    joined (``crm.listing.rows_of``: the 1,000 deals found for "martin" at 1,000,000 leads were
-    joined to their contacts, owner, stage and source, and the search ran three times, to show 20).
-    The sort's first key is the list's key wrapped so that no index serves it
-    (``crm.listing.matches_first_ordering``)."""
-    candidates = queryset.order_by().values("pk")[:COUNT_CAP]
+def _candidates(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """The ids of ``COUNT_CAP`` of ``queryset``'s matching rows (a search), found by the
+    search's trigram index in no particular order: a common word ("martin": 10,000 people among
+    250,000) costs the same as a rare one. Their number is the group's count ("See all 1,000+"
+    when it reaches the cap), and the rows shown are the first of them in the list's order."""
+    return queryset.order_by().values_list("pk", flat=True)[:COUNT_CAP]
+
+
+def _first_rows(queryset: QuerySet[Any], rows: int, candidates: list[Any]) -> QuerySet[Any]:
+    """The first ``rows`` rows of ``queryset`` (a search, in its list's order) among the
+    ``candidates`` ids (``_candidates``): when more than ``COUNT_CAP`` rows match, the first, in
+    the list's order, of ``COUNT_CAP`` of them (the list has the exact order). The candidates'
+    ids are sorted on their own table, then only the ``rows`` shown are joined, without running
+    the search again (``crm.listing.rows_of``: the 1,000 deals found for "martin" at 1,000,000
+    leads were joined to their contacts, owner, stage and source, and the search ran three
+    times, to show 20). The sort's first key is the list's key wrapped so that no index serves
+    it (``crm.listing.matches_first_ordering``)."""
     narrowed = rows_of(queryset, candidates)
     keys = seek_keys(queryset)
     if keys:
