@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from crm.jobs.services import close_side_connection
 from tests.browser import screenshots
 from tests.factories import UserFactory
 
@@ -29,10 +31,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings: Any, tmp_path: Any) -> None:
+def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     settings.MEDIA_ROOT = tmp_path / "media"
     # Hashing "demo" with PBKDF2 for every user would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+    # A job's chunk run in the test's thread opened a second connection for its progress: left
+    # open, it kept the test database from being dropped at the end ("being accessed by other
+    # users").
+    close_side_connection()
 
 
 @pytest.fixture

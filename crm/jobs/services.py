@@ -366,6 +366,15 @@ def _side_connection() -> Any:
     return side
 
 
+def close_side_connection() -> None:
+    """Close this thread's second connection, if it has one (a test that ran chunks in its own
+    thread: the test database cannot be dropped while it is open)."""
+    side = getattr(_side, "connection", None)
+    if side is not None:
+        side.close()
+        _side.connection = None
+
+
 def _mark_chunk(chunk_id: int, state: str) -> None:
     JobChunk.objects.filter(pk=chunk_id).update(state=state, finished_at=timezone.now())
 
