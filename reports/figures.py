@@ -60,14 +60,15 @@ def figures_for(report: str, query: ReportQuery) -> tuple[Any, AsOf | None]:
     than ``refresh_seconds()`` are computed again by a worker (queued here). One query for kept
     figures, two when a refresh is queued."""
     stored = _stored(report, query)
-    key = _key(report, stored)
-    row = ReportFigures.objects.filter(key=key).only("figures", "computed_at", "seconds").first()
+    key = _key(stored)
+    kept = ReportFigures.objects.filter(key=key)
+    row = kept.only("figures", "computed_at", "seconds", "refresh_queued_at").first()
     if row is None or row.seconds < inline_seconds():
         figures, started, seconds = _compute(report, query)
         if seconds >= inline_seconds():
             _keep(key, report, stored, figures, started, seconds)
         elif row is not None:  # fast again (data removed): computed on every view again
-            ReportFigures.objects.filter(key=key).delete()
+            kept.delete()
         return figures, None
     refreshing = row.refresh_queued_at is not None
     now = timezone.now()
@@ -119,7 +120,7 @@ def _query(stored: dict[str, Any]) -> ReportQuery:
     return ReportQuery(**fields)
 
 
-def _key(report: str, stored: dict[str, Any]) -> str:
+def _key(stored: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()
 
 

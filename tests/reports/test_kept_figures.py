@@ -182,5 +182,7 @@ def test_kept_figures_cost_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as live_view:
         manager_client.get(URL)
     assert len(kept_view) <= len(live_view)
+    lookups = [q["sql"] for q in kept_view.captured_queries if "reports_reportfigures" in q["sql"]]
+    assert len(lookups) == 1, lookups  # the kept row read once, with every field it needs
     statements = " ".join(q["sql"] for q in kept_view.captured_queries)
     assert "leads_leadconversion" not in statements  # no aggregate of the leads
