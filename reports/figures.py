@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.jobs.services import stale_after
 from reports.filters import ReportQuery
 from reports.models import ReportFigures
 
@@ -155,7 +156,7 @@ def _queue_refresh(key: str, now: datetime.datetime) -> bool:
     queued now."""
     from reports.tasks import refresh_figures
 
-    lost = now - datetime.timedelta(seconds=float(getattr(settings, "CRM_JOB_STALE_SECONDS", 120)))
+    lost = now - datetime.timedelta(seconds=stale_after())
     with transaction.atomic():
         claimed = (
             ReportFigures.objects.filter(key=key)
