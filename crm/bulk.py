@@ -11,6 +11,9 @@
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
 - ``gc_paused()``: no automatic cyclic garbage collection while a batch builds its objects.
+- ``writes_behind()``: within the block, the writes above (and ``update``) are sent to the
+  server by a second thread, in order, while this one goes on preparing the next; any other
+  query first waits for them (PostgreSQL; elsewhere the writes run at once, as without it).
 
 How the inserts write: PostgreSQL takes the ids from the table's sequence in one query and
 streams the rows with ``COPY ... FROM STDIN`` (psycopg 3); SQLite reserves the ids after both
@@ -38,15 +41,18 @@ from __future__ import annotations
 import datetime
 import functools
 import gc
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
-from django.db import NotSupportedError, connections, router, transaction
-from django.db.models import DateField, DateTimeField, Field, Model
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, router, transaction
+from django.db.models import DateField, DateTimeField, Field, Model, QuerySet
+from django.db.models.sql import UpdateQuery
 
 M = TypeVar("M", bound=Model)
 Row = dict[str, Any]
@@ -115,14 +121,20 @@ def bulk_insert(
 
 
 def insert_rows(
-    model: type[Model], rows: Sequence[Row], *, using: str | None = None, ids: bool = True
+    model: type[Model],
+    rows: Sequence[Row],
+    *,
+    using: str | None = None,
+    ids: bool = True,
+    reserved: Sequence[int] | None = None,
 ) -> list[int]:
     """Insert ``rows`` (dicts of attname -> Python value, all with the same keys, no primary
     key); returns their new primary keys, in order. The values are written as given (no
     ``pre_save``); the columns left out take what a new ``model()`` would save: their defaults,
     now for ``auto_now``/``auto_now_add``. ``ids=False`` (rows nobody refers to, such as
     many-to-many links) lets the database number the rows as it writes them, without a query
-    for the ids first, and returns ``[]``."""
+    for the ids first, and returns ``[]``. ``reserved``: ids taken earlier (``reserve_ids``), at
+    least one per row, used in order instead of a query for them."""
     if not rows:
         return []
     using = using or router.db_for_write(model)
@@ -143,7 +155,12 @@ def insert_rows(
         _write(connection, model, [*given, *rest], list(zip(*columns, strict=True)))
         return []
     with transaction.atomic(using=using, savepoint=False):
-        new_ids = _reserve(connection, model, len(rows))
+        if reserved is None:
+            new_ids = _reserve(connection, model, len(rows))
+        elif len(reserved) < len(rows):
+            raise ValueError(f"insert_rows: {len(reserved)} reserved ids for {len(rows)} rows.")
+        else:
+            new_ids = list(reserved[: len(rows)])
         _write(connection, model, [pk, *given, *rest], list(zip(new_ids, *columns, strict=True)))
     return new_ids
 
@@ -188,19 +205,62 @@ def bulk_update(
     values = [_column(f, connection, [getattr(o, f.attname) for o in objs]) for f in [pk, *chosen]]
     rows = list(zip(*values, strict=True))
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in chosen)
+    statements = [
+        f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
+        f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA",
+        f"COPY {temp} ({', '.join(columns)}) FROM STDIN",
+        f"UPDATE {table} SET {assignments} FROM {temp} AS v "
+        f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}",
+        f"DROP TABLE {temp}",
+    ]
+    if writer := _writer(connection):
+        writer.execute(statements[0])
+        writer.copy(statements[1], rows)
+        writer.execute(statements[2])
+        writer.execute(statements[3])
+        return len(rows)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
-            f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
-        )
-        _copy(connection, cursor, f"COPY {temp} ({', '.join(columns)}) FROM STDIN", rows)
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM {temp} AS v "
-            f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
-        )
+        cursor.execute(statements[0])
+        _copy(connection, cursor, statements[1], rows)
+        cursor.execute(statements[2])
         updated = cursor.rowcount
-        cursor.execute(f"DROP TABLE {temp}")
+        cursor.execute(statements[3])
     return updated
+
+
+def delete_where(model: type[Model], column: str, ids: list[int]) -> None:
+    """``DELETE`` the rows of ``model`` whose ``column`` is in ``ids`` (sent behind within
+    ``writes_behind()``): no signal, no cascade (a table nothing refers to, such as stored keys)."""
+    if not ids:
+        return
+    using = router.db_for_write(model)
+    connection = connections[using]
+    writer = _writer(connection)
+    if writer is None:
+        model._base_manager.using(using).filter(**{f"{column}__in": ids})._raw_delete(using)
+        return
+    quote = connection.ops.quote_name
+    writer.execute(
+        f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} = ANY(%s)", [ids]
+    )
+
+
+def update(queryset: QuerySet[Any], **values: Any) -> None:
+    """``queryset.update(**values)``, sent behind within ``writes_behind()`` (its count of rows
+    is then not known: none is returned). Plain filters and values only: no join, no related
+    update."""
+    connection = connections[queryset.db]
+    writer = _writer(connection)
+    if writer is None:
+        queryset.update(**values)
+        return
+    query: Any = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()
+    sql, params = compiler.as_sql()
+    writer.execute(sql, params)
 
 
 def analyze(*models: type[Model], using: str | None = None) -> None:
@@ -213,6 +273,104 @@ def analyze(*models: type[Model], using: str | None = None) -> None:
         names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {names}")
+
+
+_BEHIND: ContextVar[_Writer | None] = ContextVar("crm_bulk_writes_behind", default=None)
+
+
+@contextmanager
+def writes_behind(using: str | None = None) -> Iterator[None]:
+    """Within the block, the set-based writes of this module (COPYs, ``bulk_update``,
+    ``update``) are sent to the server by a second thread, in the order they are made, over the
+    same connection and transaction, and return at once: this thread prepares the next rows
+    while the server writes the last ones (the GIL is free while psycopg waits on the server).
+    Any other query on the connection (a read, Django's own writes, a savepoint) first waits for
+    the writes sent before it, so everything still runs in program order. A failed write stops
+    the ones after it and is raised, as Django's error, by the next query or at the end of the
+    block. PostgreSQL only: elsewhere the block changes nothing."""
+    connection = connections[using or DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" or _writer(connection) is not None:
+        yield
+        return
+    connection.ensure_connection()
+    writer = _Writer(connection)
+    token = _BEHIND.set(writer)
+    try:
+        with connection.execute_wrapper(writer.before_query):
+            yield
+            writer.wait()
+    finally:
+        _BEHIND.reset(token)
+        writer.close()
+
+
+def _writer(connection: Any) -> _Writer | None:
+    writer = _BEHIND.get()
+    return writer if writer is not None and writer.connection is connection else None
+
+
+class _Writer:
+    """The thread of ``writes_behind``: runs the statements queued to it, in order, with a
+    cursor of its own on the connection's psycopg connection."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.raw = connection.connection
+        self.queue: queue.Queue[Callable[[Any], None] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="crm-writes-behind", daemon=True)
+        self.thread.start()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self._send(sql, lambda cursor: cursor.execute(sql, params))
+
+    def copy(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        def run(cursor: Any) -> None:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+        self._send(f"{sql} -- {len(rows)} rows", run)
+
+    def _send(self, label: str, run: Callable[[Any], None]) -> None:
+        if self.error is not None:
+            self.wait()  # raises it
+
+        def timed(cursor: Any) -> None:
+            started = time.monotonic()
+            run(cursor)
+            if self.connection.queries_logged:
+                elapsed = f"{time.monotonic() - started:.3f}"
+                self.connection.queries_log.append({"sql": label, "time": elapsed})
+
+        self.queue.put(timed)
+
+    def _run(self) -> None:
+        with self.raw.cursor() as cursor:
+            while (task := self.queue.get()) is not None:
+                try:
+                    if self.error is None:
+                        task(cursor)
+                except BaseException as exc:  # raised in the caller's thread by wait()
+                    self.error = exc
+                finally:
+                    self.queue.task_done()
+            self.queue.task_done()
+
+    def wait(self) -> None:
+        """Until every statement sent so far has run; raises the first that failed."""
+        self.queue.join()
+        if self.error is not None:  # the writes after it were dropped: the transaction failed
+            with self.connection.wrap_database_errors:
+                raise self.error
+
+    def before_query(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.wait()
+        return execute(sql, params, many, context)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
 
 
 _gc_lock = threading.Lock()
@@ -297,6 +455,9 @@ def _write(
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
+    if writer := _writer(connection):
+        writer.copy(f"COPY {table} ({columns}) FROM STDIN", rows)
+        return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows)

@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
-from crm.bulk import gc_paused
+from crm.bulk import gc_paused, writes_behind
 from crm.matching import batch_memo
 from crm.models import User
 from crm.permissions import can_change
-from leads.conversion.planning import options_validate, plan_batch
+from leads.conversion.planning import mark_converted, options_validate, plan_batch, plan_leads
 from leads.conversion.types import (
     ConversionOptions,
     ConversionRefused,
@@ -22,7 +22,7 @@ from leads.conversion.types import (
     LeadResult,
     Progress,
 )
-from leads.conversion.writing import write_batch
+from leads.conversion.writing import read_ahead, write_batch
 from leads.models import Lead
 
 
@@ -128,13 +128,21 @@ def _convert_batch(
     single: bool,
     progress: Progress,
 ) -> ConversionResult:
-    batch = plan_batch(
-        actor=actor,
-        lead_ids=ordered,
-        options=options,
-        decisions=decisions,
-        single=single,
-        progress=progress,
-    )
-    write_batch(batch, progress)
+    # The writes go to the server from a second thread while this one prepares the next ones
+    # (crm.bulk.writes_behind): every read is made before the first write is sent, so the server
+    # marks the leads converted while their plans are made, then writes each table while the
+    # next one's rows are built.
+    with writes_behind():
+        batch = plan_batch(
+            actor=actor,
+            lead_ids=ordered,
+            options=options,
+            decisions=decisions,
+            single=single,
+            progress=progress,
+        )
+        known = read_ahead(batch)
+        mark_converted(batch)
+        plan_leads(batch, progress)
+        write_batch(batch, known, progress)
     return ConversionResult(results=[batch.results[pk] for pk in ordered])

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ProspectStatus
 from crm.builtin_names import builtin_name
+from crm.bulk import update
 from crm.models import CrmSettings, CustomField, User
 from crm.permissions import can_change
 from crm.selection import any_chunks
@@ -33,8 +34,14 @@ from leads.conversion.types import (
 )
 from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
 from leads.keys import batch_keys
-from leads.models import Lead
+from leads.models import Lead, LeadStatus
 
+# What a new contact's row leaves out takes its field's default (crm.bulk.insert_rows).
+_DEFAULTS = {
+    f.attname: f.get_default
+    for f in Contact._meta.concrete_fields
+    if f.attname in Contact.KEY_SOURCE_FIELDS
+}
 MAX_DEAL_VALUE = decimal.Decimal(10) ** (14 - 2)  # Deal.value: max_digits=14, decimal_places=2
 
 # What each new contact inherits from the lead (docs/rules.md#conversion-creates).
@@ -90,6 +97,15 @@ class Party:
 
     def get(self, name: str) -> Any:
         return getattr(self.existing, name) if self.merged else self.row.get(name)
+
+    def key_values(self) -> dict[str, Any]:
+        """The values its matching keys are made from, as they will be written (crm.keystore)."""
+        if self.merged:
+            return {name: getattr(self.existing, name) for name in Contact.KEY_SOURCE_FIELDS}
+        return {
+            name: self.row[name] if name in self.row else _DEFAULTS[name]()
+            for name in Contact.KEY_SOURCE_FIELDS
+        }
 
     def fill(self, lead: Lead, name: str, value: Any) -> None:
         self.previous.setdefault(lead.pk, {})[name] = self.get(name)
@@ -376,14 +392,21 @@ def options_validate(options: ConversionOptions) -> None:
 
 @dataclass
 class BatchPlan:
-    """A planned batch: one result per lead asked for (refused ones already say why), the plans
-    of the leads that convert, and each lead's tag ids (read once, for the writes and the
-    snapshots)."""
+    """A batch decided (``plan_batch``), then planned (``plan_leads``): one result per lead
+    asked for (refused and skipped ones already say why), the leads that convert and their plans,
+    and each lead's tag ids (read once, for the writes and the snapshots)."""
 
     planner: Planner
     results: dict[int, LeadResult]
-    plans: list[Plan]
+    converting: list[Lead]
     lead_tag_ids: dict[int, list[int]]
+    decisions: dict[int, Decision]
+    findings: dict[int, LeadFindings]
+    targets: dict[int, Contact]
+    plans: list[Plan] = field(default_factory=list)
+
+    def decision(self, lead: Lead) -> Decision:
+        return self.decisions.get(lead.pk) or self.planner.options.default_decision()
 
 
 def plan_batch(
@@ -395,8 +418,8 @@ def plan_batch(
     single: bool,
     progress: Progress,
 ) -> BatchPlan:
-    """Lock and read the leads, find their duplicates and decide each one (a fixed number of
-    queries, whatever the batch's size)."""
+    """Lock and read the leads, find their duplicates and decide which ones convert (a fixed
+    number of queries, whatever the batch's size); ``plan_leads`` then plans them."""
     planner = Planner(actor=actor, options=options, single=single)
     # Lock the leads in pk order: two conversions of one lead queue here, and the second one
     # sees it converted: a lead converts once (docs/rules.md#refusals).
@@ -429,13 +452,58 @@ def plan_batch(
     findings = find_duplicates(convertible, planner.settings, planner.keys)
     targets = _merge_targets(convertible, decisions, findings, options.default_decision())
     planner.owners.want(target.owner_id for target in targets.values())
-    plans: list[Plan] = []
-    for number, lead in enumerate(convertible, 1):
-        plan = _plan_lead(planner, lead, results[lead.pk], decisions, findings, targets)
-        if plan is not None:
-            plans.append(plan)
-        progress.planned(number, len(convertible))
-    return BatchPlan(planner=planner, results=results, plans=plans, lead_tag_ids=tag_ids)
+    batch = BatchPlan(
+        planner=planner,
+        results=results,
+        converting=[],
+        lead_tag_ids=tag_ids,
+        decisions=decisions,
+        findings=findings,
+        targets=targets,
+    )
+    batch.converting = [
+        lead
+        for lead in convertible
+        if _admissible(
+            planner,
+            lead,
+            results[lead.pk],
+            batch.decision(lead),
+            findings.get(lead.pk, LeadFindings()),
+            targets,
+        )
+    ]
+    return batch
+
+
+def mark_converted(batch: BatchPlan) -> None:
+    """The leads that convert become converted (one statement; sent behind within
+    ``crm.bulk.writes_behind``, so the server updates them while the plans are made)."""
+    now = batch.planner.now
+    for chunk in any_chunks([lead.pk for lead in batch.converting]):
+        update(
+            Lead.objects.filter(pk__any=chunk),
+            converted_at=now,
+            status=LeadStatus.CONVERTED,
+            updated_at=now,
+        )
+
+
+def plan_leads(batch: BatchPlan, progress: Progress) -> None:
+    """What each lead that converts makes and merges (``Plan``), lead by lead: no query."""
+    total = len(batch.converting)
+    for number, lead in enumerate(batch.converting, 1):
+        batch.plans.append(
+            _plan_lead(
+                batch.planner,
+                lead,
+                batch.results[lead.pk],
+                batch.decision(lead),
+                batch.findings.get(lead.pk, LeadFindings()),
+                batch.targets,
+            )
+        )
+        progress.planned(number, total)
 
 
 def _lead_tag_ids(lead_ids: list[int]) -> dict[int, list[int]]:
@@ -477,17 +545,16 @@ def _merge_targets(
     return targets
 
 
-def _plan_lead(
+def _admissible(
     planner: Planner,
     lead: Lead,
     result: LeadResult,
-    decisions: dict[int, Decision],
-    findings: dict[int, LeadFindings],
+    decision: Decision,
+    found: LeadFindings,
     targets: dict[int, Contact],
-) -> Plan | None:
-    decision = decisions.get(lead.pk) or planner.options.default_decision()
-    found = findings.get(lead.pk, LeadFindings())
-    plan = Plan(lead=lead, result=result)
+) -> bool:
+    """Whether ``lead`` converts as decided; if not, ``result`` says why (skipped or refused).
+    Both sides are decided before anything is made, so a refusal leaves no trace."""
     # "Skip the leads that have a match" (docs/rules.md#batch-duplicates): the lead stays a lead.
     # A contact the same job created (in an earlier chunk) is the same batch: merged, not skipped.
     started = planner.options.batch_started_at
@@ -507,8 +574,7 @@ def _plan_lead(
                 _("Skipped: it matches %(name)s (%(reason)s).")
                 % {"name": matches[0].name, "reason": matches[0].reason}
             )
-            return None
-    # Decide both sides before touching anything, so a refusal leaves no trace.
+            return False
     sides: dict[str, str | None] = {"organization": None, "person": None}
     if lead.company_name:
         sides["organization"] = _refusal(planner, decision.organization, found, targets, True)
@@ -517,7 +583,20 @@ def _plan_lead(
     for reason in sides.values():
         if reason:
             result.refuse(reason)
-            return None
+            return False
+    return True
+
+
+def _plan_lead(
+    planner: Planner,
+    lead: Lead,
+    result: LeadResult,
+    decision: Decision,
+    found: LeadFindings,
+    targets: dict[int, Contact],
+) -> Plan:
+    """What converting ``lead`` (admissible: ``_admissible``) makes and merges."""
+    plan = Plan(lead=lead, result=result)
     if lead.company_name:
         plan.organization = planner.choose(
             lead, decision.organization, found.organization, targets, organization=True

@@ -6,18 +6,20 @@ with their snapshots, and the statuses the bulk writes did not settle."""
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Model, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import bulk_update, insert_rows
-from crm.keystore import sync_keys
+from crm.bulk import bulk_update, insert_rows, reserve_ids, update
+from crm.keystore import write_keys
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import any_chunks
 from crm.tags import scoped_tags_by_name, tag_key
@@ -32,14 +34,59 @@ from leads.conversion.snapshot import (
     written_values,
 )
 from leads.conversion.types import Progress
-from leads.models import Lead, LeadConversion, LeadStatus
+from leads.models import Lead, LeadConversion
 
 BATCH = 1000  # rows per INSERT/UPDATE statement
 
 
-def write_batch(batch: BatchPlan, progress: Progress) -> None:
+@dataclass
+class ReadAhead:
+    """What writing a batch needs to read, read before its first write is sent, so that no
+    write waits for a read (``crm.bulk.writes_behind``): the content types, the scoped tags,
+    the merge targets' tags, the leads' notes and documents, an earlier chunk's creators, and
+    ids for the new rows (one per lead and side for the contacts: those merged leave theirs
+    unused)."""
+
+    types: dict[type[Model], ContentType]
+    scoped: dict[tuple[int, str], int]
+    has_tag: set[tuple[int, int]]
+    moved_notes: dict[int, list[int]]
+    moved_documents: dict[int, list[int]]
+    earlier: dict[tuple[str, int | None], str]
+    contact_ids: list[int]
+    deal_ids: list[int]
+    task_ids: list[int]
+    conversion_ids: list[int]
+
+
+def read_ahead(batch: BatchPlan) -> ReadAhead:
+    planner, leads = batch.planner, batch.converting
+    options = planner.options
+    lead_ids = [lead.pk for lead in leads]
+    types = ContentType.objects.get_for_models(Lead, Contact, Deal)
+    contact_scope = Scope.CUSTOMERS if options.create_deal else Scope.CONTACTS
+    sides = sum(bool(lead.company_name) + bool(lead.full_name) for lead in leads)
+    return ReadAhead(
+        types=types,
+        scoped=_scoped_tags(
+            {tag for pk in lead_ids for tag in batch.lead_tag_ids.get(pk, [])},
+            [contact_scope, Scope.DEALS] if options.create_deal else [contact_scope],
+        ),
+        has_tag=_existing_tags(sorted(batch.targets)),
+        moved_notes=_attached_ids(Note, types[Lead], lead_ids),
+        moved_documents=_attached_ids(Document, types[Lead], lead_ids),
+        earlier=_earlier_creators(planner, list(batch.targets.values())),
+        contact_ids=reserve_ids(Contact, sides),
+        deal_ids=reserve_ids(Deal, len(leads) if options.create_deal else 0),
+        task_ids=reserve_ids(Task, len(leads) if options.create_task else 0),
+        conversion_ids=reserve_ids(LeadConversion, len(leads)),
+    )
+
+
+def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
     """Write every plan of ``batch`` and fill in the ids on its results (``progress``: how far
-    the writing has got, step by step)."""
+    the writing has got, step by step). No read until the statuses (step 7): within
+    ``crm.bulk.writes_behind`` every write is sent behind."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
     at = progress.at
     if not plans:
@@ -63,14 +110,15 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
 
     # 1. New organisations, then new people, each an employee of the organisation made or merged
     # for the same lead (docs/rules.md#conversion-creates).
-    _insert_new(orgs)
+    contact_ids = iter(known.contact_ids)
+    _insert_new(orgs, contact_ids)
     for plan in plans:
         if plan.person and plan.organization:
             if plan.person.creates(plan.lead):
                 plan.person.row["organization_id"] = plan.organization.pk
             elif plan.person.get("organization_id") is None:
                 plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
-    _insert_new(people)
+    _insert_new(people, contact_ids)
     at(0.15)
 
     # 2. Merged contacts: fill the empty fields we planned (never overwrite:
@@ -88,8 +136,12 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
             [p.existing for p in changed],
             [*fields, "updated_at", "name_key", "domain_key"],
         )
-    # Matching keys of the new and the filled contacts (crm.keystore).
-    sync_keys(Contact, [p.pk if not p.merged else p.existing.pk for p in orgs + people])
+    # Matching keys of the new and the filled contacts (crm.keystore), from the values written.
+    write_keys(
+        Contact,
+        {party.pk: party.key_values() for party in orgs + people},
+        replace=[party.pk for party in merged],
+    )
     at(0.3)
 
     # 3. Deals with their main contact, then follow-up tasks (docs/rules.md#conversion-creates).
@@ -101,7 +153,8 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
         plan.deal["main_contact_id"] = plan.main.pk
         plan.deal["organization_id"] = plan.organization.pk if plan.organization else None
         deal_rows.append(plan.deal)
-    for plan, deal_id in zip(deal_plans, insert_rows(Deal, deal_rows), strict=True):
+    deal_ids = insert_rows(Deal, deal_rows, reserved=known.deal_ids)
+    for plan, deal_id in zip(deal_plans, deal_ids, strict=True):
         plan.deal_id = deal_id
     insert_rows(
         DealContact,
@@ -111,7 +164,7 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
         ],
         ids=False,
     )
-    types = ContentType.objects.get_for_models(Lead, Contact, Deal)
+    types = known.types
     task_plans = [plan for plan in plans if plan.task is not None]
     task_rows = []
     for plan in task_plans:
@@ -120,18 +173,15 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
         plan.task["content_type_id"] = types[Deal if on_deal else Contact].pk
         plan.task["object_id"] = plan.deal_id if on_deal else plan.main.pk
         task_rows.append(plan.task)
-    for plan, task_id in zip(task_plans, insert_rows(Task, task_rows), strict=True):
+    task_ids = insert_rows(Task, task_rows, reserved=known.task_ids)
+    for plan, task_id in zip(task_plans, task_ids, strict=True):
         plan.task_id = task_id
     at(0.45)
 
     # 4. Tags (docs/rules.md#carried-over): to the contacts (the prospects & customers list when
     # a deal was made, else the contacts list) and to the deal.
     contact_scope = Scope.CUSTOMERS if with_deal else Scope.CONTACTS
-    scoped = _scoped_tags(
-        {tag for ids in lead_tag_ids.values() for tag in ids},
-        [contact_scope, Scope.DEALS] if with_deal else [contact_scope],
-    )
-    has_tag = _existing_tags([p.pk for p in merged])
+    scoped, has_tag = known.scoped, known.has_tag
     contact_tags: list[dict[str, int]] = []
     deal_tags: list[dict[str, int]] = []
     for plan in plans:
@@ -158,8 +208,7 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
     # 5. Notes and documents go to the person, else the organisation; documents are also
     # visible from the deal (docs/rules.md#carried-over).
     lead_ids = [plan.lead.pk for plan in plans]
-    moved_notes = _attached_ids(Note, types[Lead], lead_ids)
-    moved_documents = _attached_ids(Document, types[Lead], lead_ids)
+    moved_notes, moved_documents = known.moved_notes, known.moved_documents
     deal_of = {plan.lead.pk: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
     DocumentLink.objects.bulk_create(
         [
@@ -174,7 +223,7 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
     at(0.55)
 
     # 6. The conversion records, with what an exact undo needs, and the leads themselves.
-    earlier = _earlier_creators(planner, plans)
+    earlier = known.earlier
     for plan in plans:
         r = plan.result
         r.person_id = plan.person.pk if plan.person else None
@@ -208,19 +257,14 @@ def write_batch(batch: BatchPlan, progress: Progress) -> None:
                 "created_at": now,
             }
         )
-    conversion_ids = insert_rows(LeadConversion, conversion_rows)
+    conversion_ids = insert_rows(LeadConversion, conversion_rows, reserved=known.conversion_ids)
     del conversion_rows
     for plan, conversion_id in zip(plans, conversion_ids, strict=True):
         plan.result.conversion_id = conversion_id
     at(0.8)
     _move_attached(Note, types[Lead], types[Contact], lead_ids)
     _move_attached(Document, types[Lead], types[Contact], lead_ids)
-    at(0.85)
-    for chunk in any_chunks(lead_ids):
-        Lead.objects.filter(pk__any=chunk).update(
-            converted_at=now, status=LeadStatus.CONVERTED, updated_at=now
-        )
-    at(0.95)
+    at(0.95)  # the leads themselves were marked converted by the planning (plan_batch)
 
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(planner, plans, merged)
@@ -237,7 +281,8 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
     if planner.options.create_deal:
         employers = {party.existing.organization_id for party in people} - in_batch
         for chunk in any_chunks(sorted(pk for pk in employers if pk is not None)):
-            Contact.objects.filter(pk__any=chunk).update(
+            update(
+                Contact.objects.filter(pk__any=chunk),
                 prospect_status=ProspectStatus.CURRENT,
                 prospect_status_set_at=None,
                 updated_at=planner.now,
@@ -266,19 +311,20 @@ def _creator_name(party: Party | None, lead: Lead) -> str:
     return creator.display_name if creator is not None and creator is not lead else ""
 
 
-def _earlier_creators(planner: Planner, plans: list[Plan]) -> dict[tuple[str, int | None], str]:
+def _earlier_creators(
+    planner: Planner, targets: list[Contact]
+) -> dict[tuple[str, int | None], str]:
     """In a job's chunk (``batch_started_at`` set): the leads whose conversion, in an earlier
-    chunk of the same job, created the existing contacts this chunk merges into, by side and
-    contact id (their display names). One query, and none when nothing merges into a contact
-    made since the job started."""
+    chunk of the same job, created the existing contacts this chunk may merge into (its merge
+    targets), by side and contact id (their display names). One query, and none when no target
+    was made since the job started."""
     started = planner.options.batch_started_at
     if started is None:
         return {}
     wanted: dict[str, set[int]] = {"person": set(), "organization": set()}
-    for plan in plans:
-        for side, party in (("person", plan.person), ("organization", plan.organization)):
-            if party is not None and party.merged and party.existing.created_at >= started:
-                wanted[side].add(party.pk)
+    for target in targets:
+        if target.created_at >= started:
+            wanted["organization" if target.is_organization else "person"].add(target.pk)
     if not (wanted["person"] or wanted["organization"]):
         return {}
     rows = (
@@ -309,10 +355,13 @@ def _earlier_creators(planner: Planner, plans: list[Plan]) -> dict[tuple[str, in
     return found
 
 
-def _insert_new(parties: list[Party]) -> None:
-    """Insert the new contacts among ``parties`` (one statement) and give them their ids."""
+def _insert_new(parties: list[Party], ids: Iterator[int]) -> None:
+    """Insert the new contacts among ``parties`` (one statement) with the next of ``ids``."""
     new = [party for party in parties if not party.merged]
-    for party, pk in zip(new, insert_rows(Contact, [p.row for p in new]), strict=True):
+    reserved = list(itertools.islice(ids, len(new)))
+    for party, pk in zip(
+        new, insert_rows(Contact, [p.row for p in new], reserved=reserved), strict=True
+    ):
         party.pk = pk
 
 
@@ -380,8 +429,10 @@ def _move_attached(
         .values("contact")[:1]
     )
     for chunk in any_chunks(lead_ids):
-        model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
-            content_type=contact_type, object_id=Subquery(destination)
+        update(
+            model.objects.filter(content_type=lead_type, object_id__any=chunk),
+            content_type=contact_type,
+            object_id=Subquery(destination),
         )
 
 
