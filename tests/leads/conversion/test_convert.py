@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import factory
 import pytest
 
 from contacts.models import Contact
@@ -26,9 +27,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_bulk_reports_per_lead_and_totals(rep: Any, other_rep: Any) -> None:
-    mine = LeadFactory.create_batch(3, owner=rep)
+    # Companies of their own: two Faker names can fold to one organisation ("Smith LLC", "Smith
+    # Ltd"), which would then be merged, not created.
+    company = factory.Sequence(lambda n: f"Totals Company {n}")
+    mine = LeadFactory.create_batch(3, owner=rep, company_name=company)
     theirs = LeadFactory(owner=other_rep)
-    done = LeadFactory(owner=rep)
+    done = LeadFactory(owner=rep, company_name="Totals Company done")
     convert(rep, done)
     result = leads_convert(
         actor=rep,
