@@ -311,13 +311,19 @@ def _writer(connection: Any) -> _Writer | None:
 
 class _Writer:
     """The thread of ``writes_behind``: runs the statements queued to it, in order, with a
-    cursor of its own on the connection's psycopg connection."""
+    cursor of its own on the connection's psycopg connection. At most ``BACKLOG_ROWS`` rows
+    wait to be copied (more when one statement has more): past that, the next COPY is sent
+    once the server has caught up, so queued rows do not pile up in memory."""
+
+    BACKLOG_ROWS = 50_000
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.raw = connection.connection
-        self.queue: queue.Queue[Callable[[Any], None] | None] = queue.Queue()
+        self.queue: queue.Queue[tuple[int, Callable[[Any], None]] | None] = queue.Queue()
         self.error: BaseException | None = None
+        self.backlog = 0  # rows queued, not yet copied
+        self.room = threading.Condition()
         self.thread = threading.Thread(target=self._run, name="crm-writes-behind", daemon=True)
         self.thread.start()
 
@@ -330,9 +336,13 @@ class _Writer:
                 for row in rows:
                     copy.write_row(row)
 
-        self._send(f"{sql} -- {len(rows)} rows", run)
+        with self.room:
+            self.room.wait_for(
+                lambda: self.backlog == 0 or self.backlog + len(rows) <= self.BACKLOG_ROWS
+            )
+        self._send(f"{sql} -- {len(rows)} rows", run, len(rows))
 
-    def _send(self, label: str, run: Callable[[Any], None]) -> None:
+    def _send(self, label: str, run: Callable[[Any], None], rows: int = 0) -> None:
         if self.error is not None:
             self.wait()  # raises it
 
@@ -343,19 +353,30 @@ class _Writer:
                 elapsed = f"{time.monotonic() - started:.3f}"
                 self.connection.queries_log.append({"sql": label, "time": elapsed})
 
-        self.queue.put(timed)
+        with self.room:
+            self.backlog += rows
+        self.queue.put((rows, timed))
 
     def _run(self) -> None:
         with self.raw.cursor() as cursor:
-            while (task := self.queue.get()) is not None:
+            while True:
+                task = self.queue.get()
+                if task is None:
+                    self.queue.task_done()
+                    return
+                rows, run = task
+                del task  # its rows are freed once written
                 try:
                     if self.error is None:
-                        task(cursor)
+                        run(cursor)
                 except BaseException as exc:  # raised in the caller's thread by wait()
                     self.error = exc
                 finally:
+                    del run
+                    with self.room:
+                        self.backlog -= rows
+                        self.room.notify_all()
                     self.queue.task_done()
-            self.queue.task_done()
 
     def wait(self) -> None:
         """Until every statement sent so far has run; raises the first that failed."""

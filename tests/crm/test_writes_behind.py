@@ -89,3 +89,23 @@ def test_a_failed_write_is_raised_by_the_next_query() -> None:
         Tag.objects.count()
         reached.append(True)
     assert not reached
+
+
+@postgres
+def test_a_copy_waits_while_too_many_rows_are_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows queued behind a slow statement are bounded (``BACKLOG_ROWS``): the COPY that would
+    pass the bound is sent once the server has caught up, so memory does not pile up."""
+    owner = UserFactory()
+    row = {"first_name": "Q", "owner_id": owner.pk}
+    with transaction.atomic(), writes_behind():
+        writer = _writer(connections["default"])
+        assert writer is not None
+        monkeypatch.setattr(writer, "BACKLOG_ROWS", 30)
+        started = time.monotonic()
+        writer.execute("SELECT pg_sleep(0.4)")
+        insert_rows(Contact, [row] * 20, reserved=list(range(10**9, 10**9 + 20)))
+        queued = time.monotonic() - started
+        insert_rows(Contact, [row] * 20, reserved=list(range(10**9 + 20, 10**9 + 40)))
+        waited = time.monotonic() - started
+    assert queued < 0.2, queued
+    assert waited >= 0.4, waited
