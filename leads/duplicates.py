@@ -98,6 +98,22 @@ def _phones(lead: Any) -> list[str]:
     return list(dict.fromkeys(p for p in found if p))
 
 
+def stored_phones(lead_ids: list[int]) -> dict[int, list[str]]:
+    """The phone keys (E.164) of stored leads, as their stored keys have them (``LeadKey``,
+    kept with the leads: crm.keystore), the phone's before the mobile's: one query, no number
+    parsed."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for chunk in any_chunks(lead_ids):
+        rows = (
+            LeadKey.objects.filter(lead_id__any=chunk, kind=KeyKind.PHONE)
+            .order_by("lead_id", "pk")
+            .values_list("lead_id", "key")
+        )
+        for lead_id, key in rows:
+            found[lead_id].append(key)
+    return found
+
+
 class _Row(NamedTuple):
     pk: int
     name: str
@@ -153,14 +169,20 @@ def _reason(rule: str, shown: str) -> str:
 
 
 def find_duplicates(
-    leads: Sequence[Lead], rules: CrmSettings, keys: dict[int, LeadKeys] | None = None
+    leads: Sequence[Lead],
+    rules: CrmSettings,
+    keys: dict[int, LeadKeys] | None = None,
+    phones: dict[int, list[str]] | None = None,
 ) -> dict[int, LeadFindings]:
     """Existing contacts matching each lead, by the team's duplicate rules, strongest first.
 
-    ``keys`` (by lead pk) saves computing them again; the phones are read from the leads'
-    ``phone`` and ``mobile`` when they have them."""
+    ``keys`` (by lead pk) saves computing them again; ``phones`` (by lead pk: ``stored_phones``)
+    saves parsing them, else they are read from the leads' ``phone`` and ``mobile``."""
     keys = keys or {lead.pk: lead_keys(lead) for lead in leads}
-    phones = {lead.pk: _phones(lead) for lead in leads}
+    if phones is None:
+        phones = {lead.pk: _phones(lead) for lead in leads}
+    else:
+        phones = {lead.pk: phones.get(lead.pk, []) for lead in leads}
     # From the full company name when there is one (as stored: folded, then cut).
     companies = {lead.pk: getattr(lead, "company_name", None) for lead in leads}
     org_keys = {

@@ -32,7 +32,14 @@ from leads.conversion.types import (
     LeadResult,
     Progress,
 )
-from leads.duplicates import Finding, LeadFindings, LeadKeys, find_duplicates, lead_keys
+from leads.duplicates import (
+    Finding,
+    LeadFindings,
+    LeadKeys,
+    find_duplicates,
+    lead_keys,
+    stored_phones,
+)
 from leads.keys import batch_keys
 from leads.models import Lead, LeadStatus
 
@@ -449,7 +456,13 @@ def plan_batch(
 
     tag_ids = _lead_tag_ids([lead.pk for lead in convertible])
     planner.keys = {lead.pk: lead_keys(lead) for lead in convertible}
-    findings = find_duplicates(convertible, planner.settings, planner.keys)
+    # The phones from the leads' stored keys: no number is parsed before the first write.
+    phones = (
+        stored_phones([lead.pk for lead in convertible])
+        if planner.settings.match_person_phone
+        else {}
+    )
+    findings = find_duplicates(convertible, planner.settings, planner.keys, phones)
     targets = _merge_targets(convertible, decisions, findings, options.default_decision())
     planner.owners.want(target.owner_id for target in targets.values())
     batch = BatchPlan(

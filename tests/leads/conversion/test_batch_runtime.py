@@ -78,3 +78,34 @@ def test_progress_rises_lead_by_lead_to_the_batch_size(rep: Any) -> None:
     planned = [n for n in reported if n <= 12]  # 40% of 30: the planning's share
     assert len(planned) >= 10  # lead by lead
     assert len([n for n in reported if n > 12]) >= 8  # the writing's steps
+
+
+def test_no_phone_is_parsed_before_the_leads_are_marked_converted(
+    rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The duplicates take the leads' phones from their stored keys (``stored_phones``): the
+    person is still found by phone, and parsing waits for the writes (the new contacts' keys),
+    which the server's work hides (crm.bulk.writes_behind)."""
+    from leads.conversion import convert as service
+
+    person = ContactFactory(owner=rep, phone="+33 6 12 34 56 78", email="person@x.test")
+    lead = LeadFactory(owner=rep, phone="06 12 34 56 78", mobile="07 98 76 54 32")
+    parsed: list[Any] = []
+    real_parse, real_mark = matching._parse_phone, service.mark_converted
+
+    def parse(*args: Any) -> str:
+        parsed.append(args)
+        return real_parse(*args)
+
+    marked_after: list[int] = []
+
+    def mark(batch: Any) -> None:
+        marked_after.append(len(parsed))
+        real_mark(batch)
+
+    monkeypatch.setattr(matching, "_parse_phone", parse)
+    monkeypatch.setattr(service, "mark_converted", mark)
+    result = convert(rep, lead)
+    assert result.results[0].person_id == person.pk
+    assert result.results[0].person_merged
+    assert marked_after == [0]
