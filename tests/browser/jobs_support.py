@@ -80,14 +80,21 @@ class WorkerThread(threading.Thread):
         self.errors: list[str] = []
         self.ran = 0
         self.gate = threading.Lock()  # held while a task runs
+        self.pausing = threading.Event()  # a pause is asked: take no new task
 
     @contextmanager
     def paused(self) -> Iterator[None]:
         """No task runs meanwhile (the one running finishes first). With SQLite in memory every
         thread shares one connection, so a write from a page must not interleave with a chunk's
-        transaction."""
-        with self.gate:
-            yield
+        transaction. The worker takes no new task once a pause is asked: a lock is not fair, and
+        a worker that takes the gate again as soon as it lets it go starved the pause until the
+        job had ended (seen on a faster machine: the cancel test then found the job finished)."""
+        self.pausing.set()
+        try:
+            with self.gate:
+                yield
+        finally:
+            self.pausing.clear()
 
     def run(self) -> None:
         for alias, conn in self.overrides.items():
@@ -95,6 +102,9 @@ class WorkerThread(threading.Thread):
         worker = task_worker("test-browser-worker")
         try:
             while not self.halt.is_set():
+                if self.pausing.is_set():
+                    self.halt.wait(0.01)
+                    continue
                 with self.gate:
                     task = run_next(worker)
                     if task is not None:
