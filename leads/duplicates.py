@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -104,8 +106,16 @@ def stored_phones(lead_ids: list[int]) -> dict[int, list[str]]:
     parsed."""
     found: dict[int, list[str]] = defaultdict(list)
     for chunk in any_chunks(lead_ids):
+        # On PostgreSQL the ids are joined (a semi-join on the lead_id index), not tested one
+        # by one against the array: without statistics (a table not yet analysed) the planner
+        # scanned every phone key with a linear `= ANY` filter, 3.4-3.9 s for 10,000 leads.
+        leads = (
+            RawSQL("SELECT unnest(%s::bigint[])", [chunk])
+            if connection.vendor == "postgresql"
+            else chunk
+        )
         rows = (
-            LeadKey.objects.filter(lead_id__any=chunk, kind=KeyKind.PHONE)
+            LeadKey.objects.filter(lead_id__in=leads, kind=KeyKind.PHONE)
             .order_by("lead_id", "pk")
             .values_list("lead_id", "key")
         )

@@ -40,7 +40,7 @@ from crm.keystore import sync_keys
 from crm.models import MANAGER_GROUP, REP_GROUP, CustomField, LeadSource, Note, Tag, Task, User
 from deals.models import Deal, DealContact, Stage
 from leads.conversion import ConversionOptions, ConversionResult, leads_convert
-from leads.models import Lead, LeadConversion
+from leads.models import Lead, LeadConversion, LeadKey
 
 FIRST = [
     "Ana",
@@ -363,7 +363,7 @@ def analyze_seeded() -> None:
     duplicate lookups read every key of a kind (this machine's PostgreSQL runs without
     autovacuum), once per call, so a job of many chunks paid it many times. The conversions
     too: a job's chunk looks up the conversions of its earlier chunks."""
-    analyze(Contact, ContactKey, Lead, LeadConversion, Note, Lead.tags.through, User)
+    analyze(Contact, ContactKey, Lead, LeadKey, LeadConversion, Note, Lead.tags.through, User)
 
 
 def seed(count: int, rng: random.Random) -> Seeded:

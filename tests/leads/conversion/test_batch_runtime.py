@@ -109,3 +109,17 @@ def test_no_phone_is_parsed_before_the_leads_are_marked_converted(
     assert result.results[0].person_id == person.pk
     assert result.results[0].person_merged
     assert marked_after == [0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the semi-join is PostgreSQL's")
+def test_the_stored_phones_are_read_by_joining_the_lead_ids(rep: Any) -> None:
+    """Without statistics (a table not analysed yet) the planner tested every phone key
+    against the whole array of ids one by one: 3.4-3.9 s for 10,000 leads. The ids are joined
+    instead (the lead_id index), whatever the statistics say."""
+    from leads.duplicates import stored_phones
+
+    lead = LeadFactory(owner=rep, phone="06 12 34 56 78", mobile="07 98 76 54 32")
+    with CaptureQueriesContext(connection) as ctx:
+        assert stored_phones([lead.pk]) == {lead.pk: ["+33612345678", "+33798765432"]}
+    (query,) = ctx.captured_queries
+    assert "unnest(" in query["sql"] and "= ANY(" not in query["sql"]
