@@ -174,7 +174,7 @@ def bulk_update(
     using: str | None = None,
 ) -> int:
     """Write ``fields`` of existing ``objs`` (by pk), like ``QuerySet.bulk_update``; returns the
-    number of rows updated.
+    number of rows updated (within ``writes_behind()``, the number of rows sent).
 
     ``bulk_update`` builds one ``CASE WHEN id = ... THEN ...`` per field with a branch per row,
     which costs Python time per branch and, on the server, rows x branches comparisons. On
@@ -237,7 +237,7 @@ def delete_where(model: type[Model], column: str, ids: list[int]) -> None:
     connection = connections[using]
     writer = _writer(connection)
     if writer is None:
-        model._base_manager.using(using).filter(**{f"{column}__in": ids})._raw_delete(using)
+        model._base_manager.using(using).filter(**{f"{column}__in": ids}).delete()
         return
     quote = connection.ops.quote_name
     writer.execute(
