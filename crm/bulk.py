@@ -311,7 +311,10 @@ def _writer(connection: Any) -> _Writer | None:
 
 class _Writer:
     """The thread of ``writes_behind``: runs the statements queued to it, in order, with a
-    cursor of its own on the connection's psycopg connection. At most ``BACKLOG_ROWS`` rows
+    cursor of its own on the connection's psycopg connection. Not background work: it lives
+    only as long as the block, which waits for it before it ends, and it must share the block's
+    transaction, so it cannot be a task of the queue (long conversions run in a worker as jobs,
+    crm.jobs, and use it there). At most ``BACKLOG_ROWS`` rows
     wait to be copied (more when one statement has more): past that, the next COPY is sent
     once the server has caught up, so queued rows do not pile up in memory."""
 

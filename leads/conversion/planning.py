@@ -415,6 +415,9 @@ class BatchPlan:
     def decision(self, lead: Lead) -> Decision:
         return self.decisions.get(lead.pk) or self.planner.options.default_decision()
 
+    def found(self, lead: Lead) -> LeadFindings:
+        return self.findings.get(lead.pk) or LeadFindings()
+
 
 def plan_batch(
     *,
@@ -474,18 +477,7 @@ def plan_batch(
         findings=findings,
         targets=targets,
     )
-    batch.converting = [
-        lead
-        for lead in convertible
-        if _admissible(
-            planner,
-            lead,
-            results[lead.pk],
-            batch.decision(lead),
-            findings.get(lead.pk, LeadFindings()),
-            targets,
-        )
-    ]
+    batch.converting = [lead for lead in convertible if _admissible(batch, lead)]
     return batch
 
 
@@ -506,16 +498,7 @@ def plan_leads(batch: BatchPlan, progress: Progress) -> None:
     """What each lead that converts makes and merges (``Plan``), lead by lead: no query."""
     total = len(batch.converting)
     for number, lead in enumerate(batch.converting, 1):
-        batch.plans.append(
-            _plan_lead(
-                batch.planner,
-                lead,
-                batch.results[lead.pk],
-                batch.decision(lead),
-                batch.findings.get(lead.pk, LeadFindings()),
-                batch.targets,
-            )
-        )
+        batch.plans.append(_plan_lead(batch, lead))
         progress.planned(number, total)
 
 
@@ -558,16 +541,11 @@ def _merge_targets(
     return targets
 
 
-def _admissible(
-    planner: Planner,
-    lead: Lead,
-    result: LeadResult,
-    decision: Decision,
-    found: LeadFindings,
-    targets: dict[int, Contact],
-) -> bool:
+def _admissible(batch: BatchPlan, lead: Lead) -> bool:
     """Whether ``lead`` converts as decided; if not, ``result`` says why (skipped or refused).
     Both sides are decided before anything is made, so a refusal leaves no trace."""
+    planner, result, targets = batch.planner, batch.results[lead.pk], batch.targets
+    decision, found = batch.decision(lead), batch.found(lead)
     # "Skip the leads that have a match" (docs/rules.md#batch-duplicates): the lead stays a lead.
     # A contact the same job created (in an earlier chunk) is the same batch: merged, not skipped.
     started = planner.options.batch_started_at
@@ -600,29 +578,23 @@ def _admissible(
     return True
 
 
-def _plan_lead(
-    planner: Planner,
-    lead: Lead,
-    result: LeadResult,
-    decision: Decision,
-    found: LeadFindings,
-    targets: dict[int, Contact],
-) -> Plan:
+def _plan_lead(batch: BatchPlan, lead: Lead) -> Plan:
     """What converting ``lead`` (admissible: ``_admissible``) makes and merges."""
-    plan = Plan(lead=lead, result=result)
+    planner, decision, found = batch.planner, batch.decision(lead), batch.found(lead)
+    plan = Plan(lead=lead, result=batch.results[lead.pk])
     if lead.company_name:
         plan.organization = planner.choose(
-            lead, decision.organization, found.organization, targets, organization=True
+            lead, decision.organization, found.organization, batch.targets, organization=True
         )
     if lead.full_name:
         plan.person = planner.choose(
-            lead, decision.person, found.person, targets, organization=False
+            lead, decision.person, found.person, batch.targets, organization=False
         )
     if planner.options.create_deal:
         plan.deal = planner.make_deal(plan)
     if planner.options.create_task:
         plan.task = planner.make_task(plan)
-    result.status = CONVERTED
+    plan.result.status = CONVERTED
     return plan
 
 

@@ -64,7 +64,7 @@ def read_ahead(batch: BatchPlan) -> ReadAhead:
     options = planner.options
     lead_ids = [lead.pk for lead in leads]
     types = ContentType.objects.get_for_models(Lead, Contact, Deal)
-    contact_scope = Scope.CUSTOMERS if options.create_deal else Scope.CONTACTS
+    contact_scope = _contact_scope(planner)
     sides = sum(bool(lead.company_name) + bool(lead.full_name) for lead in leads)
     return ReadAhead(
         types=types,
@@ -180,7 +180,7 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
 
     # 4. Tags (docs/rules.md#carried-over): to the contacts (the prospects & customers list when
     # a deal was made, else the contacts list) and to the deal.
-    contact_scope = Scope.CUSTOMERS if with_deal else Scope.CONTACTS
+    contact_scope = _contact_scope(planner)
     scoped, has_tag = known.scoped, known.has_tag
     contact_tags: list[dict[str, int]] = []
     deal_tags: list[dict[str, int]] = []
@@ -269,6 +269,12 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(planner, plans, merged)
     at(1)
+
+
+def _contact_scope(planner: Planner) -> str:
+    """Where the lead's tags go on its contacts: the prospects & customers list when a deal
+    was made, else the contacts list."""
+    return Scope.CUSTOMERS if planner.options.create_deal else Scope.CONTACTS
 
 
 def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -> None:
