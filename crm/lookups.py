@@ -4,7 +4,10 @@ Django writes ``field IN (%s, %s, ...)`` with one parameter per value; for a bat
 psycopg then spends longer rewriting the query's placeholders than PostgreSQL spends running it.
 On PostgreSQL this lookup sends ``field = ANY(%s)`` with the whole list as one array parameter
 (same rows: NULLs never match either way); elsewhere, and for values other than plain ints and
-strings, it is exactly ``__in``."""
+strings, it is exactly ``__in``. Values that are already what the field would make of them (plain
+ints for an integer column or a foreign key to one, plain strings for a text column) are not
+prepared again one by one: 10,000 ids cost ``__in`` about 10 ms of Python before the query is
+even written."""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Field
-from django.db.models.fields.related import ForeignObject
+from django.db.models import CharField, Field, IntegerField, TextField
+from django.db.models.fields.related import ForeignKey, ForeignObject
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 
@@ -22,6 +25,26 @@ from django.db.models.lookups import In
 @Field.register_lookup
 class AnyOf(In):
     lookup_name = "any"
+
+    def get_prep_lookup(self) -> Any:
+        if self._plain_values():
+            return list(self.rhs)
+        return super().get_prep_lookup()
+
+    def _plain_values(self) -> bool:
+        """Whether preparing each value would return it unchanged (``Field.get_prep_value``)."""
+        values = self.rhs
+        field = getattr(self.lhs, "output_field", None)
+        if not self.prepare_rhs or not isinstance(values, (list, tuple, set, frozenset)):
+            return False
+        if isinstance(field, ForeignKey):
+            field = field.target_field
+        prepare = getattr(type(field), "get_prep_value", None)
+        if prepare is IntegerField.get_prep_value:
+            return all(type(v) is int for v in values)
+        if prepare in (CharField.get_prep_value, TextField.get_prep_value):
+            return all(type(v) is str for v in values)
+        return False
 
     def as_postgresql(self, compiler: Any, connection: Any) -> Any:
         values = self.rhs

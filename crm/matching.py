@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -106,14 +106,30 @@ def email_key(value: str | None) -> str:
     return (value or "").strip().casefold()
 
 
+def known_phone_keys(pairs: Iterable[tuple[str | None, str]]) -> None:
+    """Within ``batch_memo``: the E.164 keys of these phone values in the default region are
+    already known (a record's stored keys, crm.keystore), so ``phone_key`` returns them without
+    parsing the numbers again. Outside a block, nothing."""
+    memo = _MEMO.get()
+    if memo is None:
+        return
+    region = _region(None)
+    for value, key in pairs:
+        if text := (value or "").strip():
+            memo.setdefault(("phone", text, region), key)
+
+
 def phone_key(value: str | None, region: str | None = None) -> str:
     """E.164 of a phone number (``"+33612345678"``), the national form read in ``region``
     (default ``settings.CRM_PHONE_REGION``); "" when ``value`` cannot be a phone number."""
     text = (value or "").strip()
     if not text:
         return ""
-    region = (region or getattr(settings, "CRM_PHONE_REGION", "") or "FR").upper()
-    return _memoised("phone", _parse_phone, text, region)
+    return _memoised("phone", _parse_phone, text, _region(region))
+
+
+def _region(region: str | None) -> str:
+    return (region or getattr(settings, "CRM_PHONE_REGION", "") or "FR").upper()
 
 
 def _parse_phone(text: str, region: str) -> str:

@@ -32,6 +32,7 @@ from crm.keystore import KEY_LENGTH, KeyKind
 from crm.matching import (
     domain_key,
     email_key,
+    known_phone_keys,
     organization_name_key,
     person_name_key,
     phone_key,
@@ -122,6 +123,22 @@ def stored_phones(lead_ids: list[int]) -> dict[int, list[str]]:
         for lead_id, key in rows:
             found[lead_id].append(key)
     return found
+
+
+def remember_stored_phones(leads: Iterable[Lead], phones: dict[int, list[str]]) -> None:
+    """Within ``crm.matching.batch_memo``: the keys of the leads' phone and mobile are those
+    their stored keys have (``stored_phones``), so the contacts made from the same values are
+    keyed without parsing the numbers again. Only where the stored keys say which value gave
+    which: one key per value given, or one value given twice."""
+    pairs: list[tuple[str, str]] = []
+    for lead in leads:
+        texts = [text for text in (lead.phone.strip(), lead.mobile.strip()) if text]
+        keys = phones.get(lead.pk, [])
+        if keys and len(keys) == len(texts):
+            pairs += zip(texts, keys, strict=True)
+        elif len(keys) == 1 and len(texts) == 2 and texts[0] == texts[1]:
+            pairs.append((texts[0], keys[0]))
+    known_phone_keys(pairs)
 
 
 class _Row(NamedTuple):

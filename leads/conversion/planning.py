@@ -38,6 +38,7 @@ from leads.duplicates import (
     LeadKeys,
     find_duplicates,
     lead_keys,
+    remember_stored_phones,
     stored_phones,
 )
 from leads.keys import batch_keys
@@ -459,12 +460,10 @@ def plan_batch(
 
     tag_ids = _lead_tag_ids([lead.pk for lead in convertible])
     planner.keys = {lead.pk: lead_keys(lead) for lead in convertible}
-    # The phones from the leads' stored keys: no number is parsed before the first write.
-    phones = (
-        stored_phones([lead.pk for lead in convertible])
-        if planner.settings.match_person_phone
-        else {}
-    )
+    # The phones from the leads' stored keys: no number is parsed before the first write, and
+    # the new people's keys (the same numbers) take them too.
+    phones = stored_phones([lead.pk for lead in convertible])
+    remember_stored_phones(convertible, phones)
     findings = find_duplicates(convertible, planner.settings, planner.keys, phones)
     targets = _merge_targets(convertible, decisions, findings, options.default_decision())
     planner.owners.want(target.owner_id for target in targets.values())

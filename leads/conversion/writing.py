@@ -37,6 +37,7 @@ from leads.conversion.types import Progress
 from leads.models import Lead, LeadConversion
 
 BATCH = 1000  # rows per INSERT/UPDATE statement
+KEY_SOURCES = frozenset(Contact.KEY_SOURCE_FIELDS)
 
 
 @dataclass
@@ -136,11 +137,14 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
             [p.existing for p in changed],
             [*fields, "updated_at", "name_key", "domain_key"],
         )
-    # Matching keys of the new and the filled contacts (crm.keystore), from the values written.
+    # Matching keys (crm.keystore) of the new contacts and of the merged ones whose key values
+    # were filled, from the values written; the other merged contacts keep theirs.
+    rekeyed = [party for party in merged if party.changed_fields & KEY_SOURCES]
     write_keys(
         Contact,
-        {party.pk: party.key_values() for party in orgs + people},
-        replace=[party.pk for party in merged],
+        {party.pk: party.key_values() for party in orgs + people if not party.merged}
+        | {party.pk: party.key_values() for party in rekeyed},
+        replace=[party.pk for party in rekeyed],
     )
     at(0.3)
 

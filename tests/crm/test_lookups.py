@@ -45,3 +45,28 @@ def test_one_parameter_on_postgresql() -> None:
         assert "= ANY(" in sql
     else:
         assert " IN (" in sql
+
+
+def test_plain_values_are_not_prepared_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """10,000 plain ids go as they are; other values are still prepared (and validated)."""
+    from django.db.models import IntegerField
+
+    people = ContactFactory.create_batch(2)
+    prepared: list[object] = []
+    original = IntegerField.get_prep_value
+
+    def counting(self: IntegerField, value: object) -> object:
+        prepared.append(value)
+        return original(self, value)
+
+    monkeypatch.setattr(IntegerField, "get_prep_value", counting)
+    ids = [people[0].pk, *range(10**9, 10**9 + 10_000)]
+    assert list(Contact.objects.filter(pk__any=ids)) == [people[0]]
+    through = Contact.tags.through
+    assert not through.objects.filter(contact_id__any=ids).exists()
+    assert len(prepared) < 10
+    prepared.clear()
+    assert list(Contact.objects.filter(pk__any=[str(people[1].pk)])) == [people[1]]
+    assert prepared == [str(people[1].pk)]
+    with pytest.raises(ValueError):
+        list(Contact.objects.filter(pk__any=["not a number"]))

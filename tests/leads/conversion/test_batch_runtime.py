@@ -123,3 +123,70 @@ def test_the_stored_phones_are_read_by_joining_the_lead_ids(rep: Any) -> None:
         assert stored_phones([lead.pk]) == {lead.pk: ["+33612345678", "+33798765432"]}
     (query,) = ctx.captured_queries
     assert "unnest(" in query["sql"] and "= ANY(" not in query["sql"]
+
+
+def test_the_new_peoples_phone_keys_are_the_leads_stored_ones(
+    rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new person's phones are the lead's: their keys are taken from the lead's stored keys
+    (``remember_stored_phones``), no number is parsed, and the keys written are those the
+    numbers give (``resync_keys`` finds nothing to write)."""
+    from contacts.models import Contact, ContactKey
+    from crm.keystore import resync_keys
+
+    leads = [
+        LeadFactory(owner=rep, phone="06 12 34 56 78", mobile="07 98 76 54 32"),
+        LeadFactory(owner=rep, phone="", mobile="+44 20 7946 0958"),
+        LeadFactory(owner=rep, phone="06 11 22 33 44", mobile="06 11 22 33 44"),
+        LeadFactory(owner=rep, phone="not a number", mobile=""),
+    ]
+    parsed: list[Any] = []
+    real_parse = matching._parse_phone
+
+    def parse(*args: Any) -> str:
+        parsed.append(args)
+        return real_parse(*args)
+
+    monkeypatch.setattr(matching, "_parse_phone", parse)
+    result = convert(rep, *leads)
+    assert all(r.converted and not r.person_merged for r in result.results)
+    assert parsed == [("not a number", "FR")]  # no key stored: which value gave it is unknown
+    people = [r.person_id for r in result.results]
+    phones = set(
+        ContactKey.objects.filter(contact_id__in=people, kind="phone").values_list(
+            "contact_id", "key"
+        )
+    )
+    assert phones == {
+        (people[0], "+33612345678"),
+        (people[0], "+33798765432"),
+        (people[1], "+442079460958"),
+        (people[2], "+33611223344"),
+    }
+    monkeypatch.undo()
+    assert resync_keys(Contact, write=False)[1] == 0
+
+
+def test_a_merged_contact_keeps_its_keys_unless_the_lead_filled_them(rep: Any) -> None:
+    """Merging fills only empty fields: a contact whose key values stay as they were keeps its
+    stored keys (not deleted and written again); one given a phone gets its key."""
+    from contacts.models import Contact, ContactKey
+    from crm.keystore import resync_keys
+
+    kept = ContactFactory(owner=rep, email="kept@x.test", phone="06 12 34 56 78", mobile="")
+    filled = ContactFactory(owner=rep, email="filled@x.test", phone="", mobile="")
+    rows_before = set(ContactKey.objects.filter(contact=kept).values_list("pk", "kind", "key"))
+    result = convert(
+        rep,
+        LeadFactory(owner=rep, email="kept@x.test", phone="", mobile="", company_name=""),
+        LeadFactory(owner=rep, email="filled@x.test", phone="07 98 76 54 32", company_name=""),
+    )
+    assert [r.person_id for r in result.results] == [kept.pk, filled.pk]
+    assert all(r.person_merged for r in result.results)
+    assert set(ContactKey.objects.filter(contact=kept).values_list("pk", "kind", "key")) == (
+        rows_before
+    )
+    assert ("phone", "+33798765432") in set(
+        ContactKey.objects.filter(contact=filled).values_list("kind", "key")
+    )
+    assert resync_keys(Contact, write=False)[1] == 0
