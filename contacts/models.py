@@ -166,14 +166,11 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
         verbose_name_plural = _("contacts")
         indexes = [
             models.Index(fields=["owner", "name_key"], name="contact_owner_idx"),
-            models.Index(fields=["is_organization", "name_key"], name="contact_kind_name_idx"),
             models.Index(fields=["name_key"], name="contact_name_key_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),  # API sync
             models.Index(fields=["domain_key"], name="contact_domain_idx"),
             models.Index(Lower("email"), name="contact_email_ci_idx"),
             models.Index(fields=["last_name", "first_name"], name="contact_last_first_idx"),
-            models.Index(fields=["prospect_status"], name="contact_prospect_idx"),
-            models.Index(fields=["customer_status"], name="contact_customer_idx"),
             models.Index(fields=["lifecycle_stage"], name="contact_lifecycle_idx"),
             models.Index(fields=["contact_status"], name="contact_status_idx"),
             models.Index(fields=["support_end"], name="contact_support_idx"),

@@ -234,8 +234,6 @@ class Deal(OwnedModel, TimeStampedModel):
             models.Index(fields=["stage", "-created_at"], name="deal_stage_idx"),
             models.Index(fields=["owner", "-created_at"], name="deal_owner_idx"),
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
-            models.Index(fields=["value"], name="deal_value_idx"),
-            models.Index(fields=["name"], name="deal_name_idx"),
             models.Index(fields=["closed_at"], name="deal_closed_idx"),
             models.Index(fields=["updated_at", "id"], name="deal_updated_idx"),  # API sync
             # Each sort of the list, ending with the id (docs/rules.md#list-pages).
