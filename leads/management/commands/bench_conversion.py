@@ -31,6 +31,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -173,6 +174,7 @@ class Seeded:
     duplicates: int
     existing_orgs: int
     seconds: float = 0.0
+    keys_before: int = 0  # the last ContactKey id before the conversion: it writes those after
     counts: Counter[str] = field(default_factory=Counter)
 
 
@@ -241,6 +243,7 @@ class Command(BaseCommand):
             create_deal=not options["no_deal"], create_task=not options["no_task"]
         )
         profiler = cProfile.Profile() if options["profile"] else None
+        seeded.keys_before = ContactKey.objects.aggregate(last=Max("id"))["last"] or 0
         gc.collect()
         rss_before = _reset_peak_rss()
         with CaptureQueriesContext(connection) as queries:
@@ -514,8 +517,9 @@ def floor_line(label: str, rows: dict[str, int], seconds: float) -> str:
 
 
 def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, str, bytes]]:
-    """Rows the conversion inserted (contacts, deals, deal contacts, tag links, tasks,
-    conversions) or rewrote (merged contacts, leads, notes), read back with COPY TO on Django's
+    """Rows the conversion inserted (contacts, their matching keys, deals, deal contacts, tag
+    links, tasks, conversions) or rewrote (merged contacts, leads, notes), read back with COPY TO
+    on Django's
     connection (so --rollback's uncommitted rows are seen): ``(table, columns, COPY text)`` per
     table. The columns are those a write gives (generated ones, such as the search text, are
     the database's to compute, as they are for the conversion)."""
@@ -529,6 +533,7 @@ def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, str,
     lead_ids = sorted({r.lead_id for r in converted})
     wanted: list[tuple[type[models.Model], str, list[int]]] = [
         (Contact, "id", contact_ids),
+        (ContactKey, "contact_id", contact_ids),  # those written by the conversion: see below
         (Contact.tags.through, "contact_id", contact_ids),
         (Deal, "id", deal_ids),
         (DealContact, "deal_id", deal_ids),
@@ -549,7 +554,11 @@ def floor_data(result: ConversionResult, seeded: Seeded) -> list[tuple[str, str,
             columns = ", ".join(quote(f.column) for f in stored_fields(model))
             chunks: list[bytes] = []
             select = f"SELECT {columns} FROM {quote(table)} WHERE {quote(column)} = ANY(%s)"
-            with cursor.copy(f"COPY ({select}) TO STDOUT", [ids]) as copy:
+            params: list[Any] = [ids]
+            if model is ContactKey:  # the keys written again, not those of merged contacts kept
+                select += " AND id > %s"
+                params.append(seeded.keys_before)
+            with cursor.copy(f"COPY ({select}) TO STDOUT", params) as copy:
                 for chunk in copy:
                     chunks.append(bytes(chunk))
             tables.append((table, columns, b"".join(chunks)))
