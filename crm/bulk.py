@@ -14,6 +14,7 @@
 - ``writes_behind()``: within the block, the writes above (and ``update``) are sent to the
   server by a second thread, in order, while this one goes on preparing the next; any other
   query first waits for them (PostgreSQL; elsewhere the writes run at once, as without it).
+  ``after_writes(callback)`` calls back once the writes sent before it have run.
 
 How the inserts write: PostgreSQL takes the ids from the table's sequence in one query and
 streams the rows with ``COPY ... FROM STDIN`` (psycopg 3); SQLite reserves the ids after both
@@ -38,6 +39,7 @@ expressions as values, multi-table inheritance.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import gc
@@ -304,6 +306,19 @@ def writes_behind(using: str | None = None) -> Iterator[None]:
         writer.close()
 
 
+def after_writes(callback: Callable[[], None], using: str | None = None) -> None:
+    """Call ``callback`` (in this thread) once the writes sent so far have run: at once outside
+    ``writes_behind()``; within it, as soon as this thread sends another write or waits for
+    them after the server has got that far (while it waits, it looks every ``POLL`` seconds). A
+    job's progress then follows what the server has written, not only what was sent, and
+    moves while the last writes run."""
+    writer = _writer(connections[using or DEFAULT_DB_ALIAS])
+    if writer is None:
+        callback()
+        return
+    writer.mark(callback)
+
+
 def _writer(connection: Any) -> _Writer | None:
     writer = _BEHIND.get()
     return writer if writer is not None and writer.connection is connection else None
@@ -319,11 +334,13 @@ class _Writer:
     once the server has caught up, so queued rows do not pile up in memory."""
 
     BACKLOG_ROWS = 50_000
+    POLL = 0.25  # seconds between two looks at the callbacks reached, while waiting
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.raw = connection.connection
         self.queue: queue.Queue[tuple[int, Callable[[Any], None]] | None] = queue.Queue()
+        self.reached: collections.deque[Callable[[], None]] = collections.deque()
         self.error: BaseException | None = None
         self.backlog = 0  # rows queued, not yet copied
         self.room = threading.Condition()
@@ -345,9 +362,19 @@ class _Writer:
             )
         self._send(f"{sql} -- {len(rows)} rows", run, len(rows))
 
+    def mark(self, callback: Callable[[], None]) -> None:
+        """``after_writes``: the writer hands ``callback`` back once it gets here."""
+        self.queue.put((0, lambda cursor: self.reached.append(callback)))
+
+    def _callbacks(self) -> None:
+        """Run, in the caller's thread, the callbacks the writer has got past."""
+        while self.reached:
+            self.reached.popleft()()
+
     def _send(self, label: str, run: Callable[[Any], None], rows: int = 0) -> None:
         if self.error is not None:
             self.wait()  # raises it
+        self._callbacks()
 
         def timed(cursor: Any) -> None:
             started = time.monotonic()
@@ -382,8 +409,16 @@ class _Writer:
                     self.queue.task_done()
 
     def wait(self) -> None:
-        """Until every statement sent so far has run; raises the first that failed."""
-        self.queue.join()
+        """Until every statement sent so far has run (running the callbacks reached meanwhile:
+        ``after_writes``); raises the first that failed."""
+        done = self.queue.all_tasks_done
+        while True:
+            with done:
+                if not self.queue.unfinished_tasks:
+                    break
+                done.wait(self.POLL)
+            self._callbacks()
+        self._callbacks()
         if self.error is not None:  # the writes after it were dropped: the transaction failed
             with self.connection.wrap_database_errors:
                 raise self.error

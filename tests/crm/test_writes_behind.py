@@ -12,7 +12,15 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Contact, ContactKey
-from crm.bulk import _writer, bulk_update, delete_where, insert_rows, update, writes_behind
+from crm.bulk import (
+    _writer,
+    after_writes,
+    bulk_update,
+    delete_where,
+    insert_rows,
+    update,
+    writes_behind,
+)
 from crm.models import Tag
 from tests.factories import ContactFactory, UserFactory
 
@@ -109,3 +117,28 @@ def test_a_copy_waits_while_too_many_rows_are_queued(monkeypatch: pytest.MonkeyP
         waited = time.monotonic() - started
     assert queued < 0.2, queued
     assert waited >= 0.4, waited
+
+
+def test_after_writes_calls_back_once_the_writes_before_it_have_run() -> None:
+    """A job's progress follows the server's writes: the callback runs once the writes sent
+    before it have run, while this thread waits for those sent after it; outside the block (and
+    on SQLite) at once."""
+    called: list[float] = []
+    after_writes(lambda: called.append(time.monotonic()))
+    assert len(called) == 1
+    called.clear()
+    with transaction.atomic(), writes_behind():
+        writer = _writer(connections["default"])
+        if writer is None:  # SQLite: nothing is sent behind
+            after_writes(lambda: called.append(time.monotonic()))
+            assert len(called) == 1
+            return
+        started = time.monotonic()
+        writer.execute("SELECT pg_sleep(0.3)")
+        after_writes(lambda: called.append(time.monotonic()))
+        writer.execute("SELECT pg_sleep(1.0)")
+        assert called == []  # sent, not run yet
+        Tag.objects.count()  # waits for both sleeps, calling back in between
+        ended = time.monotonic()
+    (at,) = called
+    assert 0.3 <= at - started < ended - started - 0.5, (at - started, ended - started)
