@@ -145,12 +145,11 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
         )
     # Matching keys (crm.keystore) of the new contacts and of the merged ones whose key values
     # were filled, from the values written; the other merged contacts keep theirs.
-    rekeyed = [party for party in merged if party.changed_fields & KEY_SOURCES]
+    keyed = [p for p in orgs + people if not p.merged or p.changed_fields & KEY_SOURCES]
     write_keys(
         Contact,
-        {party.pk: party.key_values() for party in orgs + people if not party.merged}
-        | {party.pk: party.key_values() for party in rekeyed},
-        replace=[party.pk for party in rekeyed],
+        {party.pk: party.key_values() for party in keyed},
+        replace=[party.pk for party in keyed if party.merged],
     )
     at(0.3)
 
