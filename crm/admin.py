@@ -12,6 +12,7 @@ from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import options as admin_options
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AdminFileWidget, AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin
@@ -215,6 +216,16 @@ class LargeTableAdminMixin:
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return SearchedChangeList
+
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """Each row's checkbox, the HTML Django's ``action_checkbox`` gives, without rendering a
+        ``CheckboxInput`` through the form templates: a fifth of a 100-row page's rendering."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(str(_("Select this object for an action - {}")), str(obj)),
+        )
 
 
 class SearchedChangeList(ChangeList):

@@ -755,3 +755,20 @@ def test_admin_search_is_the_lists_search(superuser: User, su_client: Client) ->
     note = Note.objects.create(subject=lead, content="Met Anne at the fair", author=superuser)
     assert _changelist_rows(su_client, Note, "fair anne") == {note.pk}
     assert _changelist_rows(su_client, Lead, "  ") >= {lead.pk}  # no search: every row
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [Lead, Contact, Deal, Note, Task])
+def test_large_tables_row_checkbox_is_djangos_own(
+    model: type[Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The big changelists write each row's action checkbox directly (rendering Django's
+    ``CheckboxInput`` through the form templates was a fifth of a 100-row page): the same HTML,
+    the record's name escaped."""
+    model_admin = admin.site._registry[model]
+    assert type(model_admin).action_checkbox is not admin.ModelAdmin.action_checkbox
+    monkeypatch.setattr(model, "__str__", lambda self: '<b>"O\'Brien" & co</b>')
+    record = model(pk=7)
+    ours = model_admin.action_checkbox(record)
+    assert str(ours) == str(admin.ModelAdmin.action_checkbox(model_admin, record))
+    assert 'value="7"' in str(ours) and "&lt;b&gt;&quot;O&#x27;Brien&quot; &amp; co" in str(ours)
