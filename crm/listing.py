@@ -200,6 +200,8 @@ def rows_of(data: QuerySet[Any], ids: QuerySet[Any] | list[Any]) -> QuerySet[Any
         for join in rows.query.alias_map.values()
     ):
         rows.query.where = WhereNode()
+    if isinstance(ids, list):  # one array parameter on PostgreSQL (crm.lookups.AnyOf)
+        return rows.filter(pk__any=ids)
     return rows.filter(pk__in=ids)
 
 

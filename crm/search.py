@@ -185,8 +185,19 @@ def matching(
     if find_once:
         queryset = queryset.alias(**{SEARCHED_ONCE: Value(True)})
     for term in terms:
-        condition = word_matches(SEARCHED, term)
-        for column, subquery_for in related:
-            condition |= Q(AnyOf(F(column), Subquery(subquery_for(term))))
-        queryset = queryset.filter(condition)
+        queryset = queryset.filter(term_matches(term, related))
     return queryset
+
+
+def term_matches(term: str, related: Sequence[Any] = ()) -> Q:
+    """One search term in the searched text (the ``SEARCHED`` alias ``matching`` adds) or
+    through ``related`` (see ``matching``)."""
+    condition = word_matches(SEARCHED, term)
+    for column, subquery_for in related:
+        condition |= matches_through(column, subquery_for, term)
+    return condition
+
+
+def matches_through(column: str, subquery_for: Any, term: str) -> Q:
+    """``column`` is one of the ids ``subquery_for(term)`` gives (see ``matching``)."""
+    return Q(AnyOf(F(column), Subquery(subquery_for(term))))

@@ -25,7 +25,7 @@ from contacts.models import Contact
 from contacts.selectors import contact_list
 from crm.listing import matches_first_ordering, rows_of, seek_keys
 from crm.search import INDEXED_WORD, search_terms
-from deals.filters import DealFilter
+from deals.filters import DealFilter, first_deals_matching
 from deals.models import Deal
 from deals.selectors import deal_list
 from leads.filters import LeadFilter
@@ -145,9 +145,13 @@ def _group(
     to_hit: Callable[[Any], Hit],
     query: str,
     rows: int,
+    candidates: Callable[[int], list[Any] | None] | None = None,
 ) -> Group:
     group = Group(key, title, f"{reverse(url_name)}?{urlencode({'q': query})}")
-    found = list(_candidates(queryset))  # the search, once: its number and the rows' ids
+    # The search, once: its number and the rows' ids.
+    found = candidates(COUNT_CAP) if candidates else None
+    if found is None:
+        found = list(_candidates(queryset))
     group.count = len(found)
     group.capped = group.count >= COUNT_CAP
     if found:
@@ -194,10 +198,25 @@ def global_search(query: str, *, rows: int = DROPDOWN_ROWS) -> Results:
     data = {"q": query}
     leads = LeadFilter(data, queryset=lead_list().prefetch_related(None)).qs
     contacts = ContactFilter(data, queryset=contact_list()).qs
-    deals = DealFilter(data, queryset=deal_list()).qs
+    deal_filter = DealFilter(data, queryset=deal_list())
+    deals = deal_filter.qs
+    # The same deals without the search: the deals group's candidates are found in parts
+    # (``first_deals_matching``), once the filter has accepted the query (no NUL character).
+    unsearched = DealFilter({**data, "q": ""}, queryset=deal_list()).qs
     results.groups = [
         _group("leads", _("Leads"), "leads:list", leads, _lead_hit, query, rows),
         _group("contacts", _("Contacts"), "contacts:list", contacts, _contact_hit, query, rows),
-        _group("deals", _("Deals"), "deals:list", deals, _deal_hit, query, rows),
+        _group(
+            "deals",
+            _("Deals"),
+            "deals:list",
+            deals,
+            _deal_hit,
+            query,
+            rows,
+            lambda limit: (
+                first_deals_matching(unsearched, query, limit) if deal_filter.is_valid() else None
+            ),
+        ),
     ]
     return results

@@ -174,7 +174,9 @@ def test_a_searched_page_joins_its_rows_only(
     if "deals" in path:
         ids = [q for q in sql if f"LIMIT {listing.COUNT_LIMIT + 1}" in q and search.search(q)]
         assert len(ids) == 1, sql
-        joined = [q for q in sql if re.search(r'\."id" IN \(\d+(, \d+)*\)', q)]
+        # The page's ids: a list (IN on SQLite, one array on PostgreSQL: crm.lookups.AnyOf).
+        ids_given = r'\."id" (IN \(\d+(, \d+)*\)|= ANY\(\'\{\d+(,\d+)*\}\'(::\w+\[\])?\))'
+        joined = [q for q in sql if re.search(ids_given, q)]
         assert joined and not any(search.search(q) for q in joined), sql
         assert not any(q.startswith("SELECT COUNT(*)") for q in sql), sql
     elif "organizations" not in path:  # the data has people and leads matching "a"

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from deals.filters import DealFilter
+from deals.filters import DealFilter, first_deals_matching
 from deals.models import Deal
 from deals.selectors import deal_list
 from home.search import global_search
@@ -110,10 +110,37 @@ def test_the_global_search_groups_join_their_rows_only(deals: list[Deal]) -> Non
     expected = _expected()
     assert [h.url for h in group.hits] == [f"/deals/{pk}/" for pk in expected[:5]]
     assert group.count == len(expected)
-    statements = [q["sql"] for q in queries if q["sql"].startswith('SELECT "deals_deal"."id"')]
+    statements = [
+        q["sql"] for q in queries if q["sql"].lstrip("(").startswith('SELECT "deals_deal"."id"')
+    ]
     # The candidates' ids (their number is the group's count), then the rows shown.
     assert len(statements) == 2, statements
     # The search once: in the statement finding the 1,000 candidates' ids (not for a count, not
-    # around the rows shown).
+    # around the rows shown). On PostgreSQL, the three parts of first_deals_matching.
     assert [_likes(sql) for sql in statements] == [3, 0], statements
+    assert (" LATERAL " in statements[0]) == (connection.vendor == "postgresql")
     assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in queries)
+
+
+@pytest.mark.parametrize(
+    "query", ["martin", "Martin P1", "deal martin", "martinez", "p3 martin", "martin 4", "roux"]
+)
+def test_first_deals_matching_is_the_search_cut_short(deals: list[Deal], query: str) -> None:
+    """The global search's deals candidates, found in three parts cut to the limit (PostgreSQL):
+    the search's own deals, each once, and as many as it has up to the limit."""
+    expected = set(DealFilter({"q": query}, queryset=deal_list()).qs.values_list("pk", flat=True))
+    found = first_deals_matching(deal_list(), query, 1000)
+    if connection.vendor != "postgresql":
+        assert found is None  # the search itself is run
+        return
+    assert found is not None and expected
+    assert sorted(found) == sorted(expected)
+    for limit in (1, 7, len(expected) - 1):
+        cut = first_deals_matching(deal_list(), query, limit)
+        assert cut is not None
+        assert len(set(cut)) == len(cut) == min(limit, len(expected))
+        assert set(cut) <= expected
+
+
+def test_first_deals_matching_needs_an_indexed_word(deals: list[Deal]) -> None:
+    assert first_deals_matching(deal_list(), "p3 4", 1000) is None
