@@ -43,6 +43,7 @@ from crm.jobs.kinds import ChunkOutcome, ItemResult
 from crm.jobs.models import ChunkState, Job, JobChunk, JobItem
 from crm.jobs.services import job_start
 from crm.keystore import KEY_LENGTH, KeyKind
+from crm.lookups import int_array
 from crm.matching import batch_memo, domain_key, email_key, organization_name_key, phone_key
 from crm.models import User, name_key_of
 from crm.selection import chunks
@@ -336,7 +337,7 @@ def claims_take(keys: list[int]) -> None:
             cursor.execute(
                 f"INSERT INTO {ConversionClaim._meta.db_table} (key) "
                 "SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k ON CONFLICT DO NOTHING",
-                [keys],
+                [int_array(keys)],
             )
         return
     ConversionClaim.objects.bulk_create(

@@ -70,3 +70,30 @@ def test_plain_values_are_not_prepared_one_by_one(monkeypatch: pytest.MonkeyPatc
     assert prepared == [str(people[1].pk)]
     with pytest.raises(ValueError):
         list(Contact.objects.filter(pk__any=["not a number"]))
+
+
+def test_ints_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg adapts a list of ints element by element (1.2 ms for 1,000 ids): they are sent
+    as the array's text, cast to ``bigint[]``, whatever the integer column."""
+    from psycopg.types.array import ListDumper
+
+    from crm.models import LeadSource
+
+    dumped: list[object] = []
+    original = ListDumper.dump
+
+    def counting(self: ListDumper, obj: list[object]) -> object:
+        dumped.append(obj)
+        return original(self, obj)
+
+    monkeypatch.setattr(ListDumper, "dump", counting)
+    people = ContactFactory.create_batch(3)
+    ids = [p.pk for p in people[:2]] + [2**40, -1]
+    with CaptureQueriesContext(connection) as queries:
+        found = set(Contact.objects.filter(pk__any=ids).values_list("pk", flat=True))
+    assert found == {people[0].pk, people[1].pk}
+    source = LeadSource.objects.create(name="Fair", position=7)
+    assert list(LeadSource.objects.filter(position__any=[7, 2**40], pk=source.pk)) == [source]
+    if connection.vendor == "postgresql":
+        assert "::bigint[])" in queries.captured_queries[-1]["sql"]
+        assert dumped == []
