@@ -56,6 +56,8 @@ from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, router, 
 from django.db.models import DateField, DateTimeField, Field, Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
+from crm.lookups import array_param
+
 M = TypeVar("M", bound=Model)
 Row = dict[str, Any]
 _SET_BASED = ("postgresql", "sqlite")
@@ -242,8 +244,10 @@ def delete_where(model: type[Model], column: str, ids: list[int]) -> None:
         model._base_manager.using(using).filter(**{f"{column}__in": ids}).delete()
         return
     quote = connection.ops.quote_name
+    placeholder, param = array_param(ids, texts=False)
     writer.execute(
-        f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} = ANY(%s)", [ids]
+        f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} = ANY({placeholder})",
+        [param],
     )
 
 

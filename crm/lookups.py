@@ -12,6 +12,7 @@ even written."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -56,16 +57,35 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        if all(type(v) is int for v in values):
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(values)]
-        return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        field = getattr(self.lhs, "output_field", None)
+        texts = isinstance(field, CharField | TextField)  # not a uuid, say, given as strings
+        placeholder, param = array_param(values, texts=texts)
+        return f"{lhs} = ANY({placeholder})", [*lhs_params, param]
 
 
-def int_array(values: list[int]) -> str:
-    """``values`` as PostgreSQL's text form of an array (``{1,2,3}``), for a ``%s::bigint[]``
-    parameter: psycopg adapts a list of ints element by element, choosing each one's type
-    (1.2 ms for 1,000 ids, 0.2 ms written as text)."""
+def array_param(values: Sequence[Any], *, texts: bool = True) -> tuple[str, Any]:
+    """The placeholder and the parameter sending ``values`` as one PostgreSQL array. Plain ints
+    (and, with ``texts``, plain strings for a text column) go as the array's text form cast to
+    ``bigint[]`` (``text[]``): psycopg adapts a list element by element, choosing each one's
+    type (1.2 ms for 1,000 ids; 0.2 ms written as text). Other values go as a list."""
+    values = list(values)
+    if values and all(type(v) is int for v in values):
+        return "%s::bigint[]", int_array(values)
+    if texts and values and all(type(v) is str for v in values):
+        return "%s::text[]", text_array(values)
+    return "%s", values
+
+
+def int_array(values: Iterable[int]) -> str:
+    """``{1,2,3}``: ints as PostgreSQL's text form of an array (see ``array_param``)."""
     return "{" + ",".join(map(str, values)) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """``{"a","b \\"c\\""}``: strings as PostgreSQL's text form of an array, each quoted, its
+    backslashes and double quotes escaped (see ``array_param``)."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 @ForeignObject.register_lookup
@@ -78,5 +98,6 @@ def in_values_sql(column: str, values: list[Any]) -> tuple[str, list[Any]]:
     length (no variable limit, one query): ``= ANY(%s)`` with an array on PostgreSQL, a
     ``json_each`` of a JSON list elsewhere (SQLite). ``values`` are plain ints or strings."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(values)]
+        placeholder, param = array_param(values)
+        return f"{column} = ANY({placeholder})", [param]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]

@@ -97,3 +97,26 @@ def test_ints_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch
     if connection.vendor == "postgresql":
         assert "::bigint[])" in queries.captured_queries[-1]["sql"]
         assert dumped == []
+
+
+def test_strings_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strings for a text column too, quoted and escaped: each finds exactly itself."""
+    from psycopg.types.array import ListDumper
+
+    odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", "", " h ", "é ü", "i'j", '\\"']
+    people = [ContactFactory(email=f"{i}@example.com", title=text) for i, text in enumerate(odd)]
+    dumped: list[object] = []
+    original = ListDumper.dump
+
+    def counting(self: ListDumper, obj: list[object]) -> object:
+        dumped.append(obj)
+        return original(self, obj)
+
+    monkeypatch.setattr(ListDumper, "dump", counting)
+    for person, text in zip(people, odd, strict=True):
+        found = Contact.objects.filter(pk__in=[p.pk for p in people], title__any=[text, "zz"])
+        assert list(found) == [person], text
+    both = Contact.objects.filter(title__any=odd[:2]).values_list("pk", flat=True)
+    assert set(both) == {people[0].pk, people[1].pk}
+    if connection.vendor == "postgresql":
+        assert dumped == []
