@@ -200,9 +200,15 @@ def global_search(query: str, *, rows: int = DROPDOWN_ROWS) -> Results:
     contacts = ContactFilter(data, queryset=contact_list()).qs
     deal_filter = DealFilter(data, queryset=deal_list())
     deals = deal_filter.qs
-    # The same deals without the search: the deals group's candidates are found in parts
-    # (``first_deals_matching``), once the filter has accepted the query (no NUL character).
-    unsearched = DealFilter({**data, "q": ""}, queryset=deal_list()).qs
+
+    def deal_candidates(limit: int) -> list[Any] | None:
+        """The deals group's candidates found in parts (``first_deals_matching``), from the
+        same deals without the search, once the filter has accepted the query."""
+        if not deal_filter.is_valid():  # a NUL character, say: the group finds nothing
+            return None
+        unsearched = DealFilter({**data, "q": ""}, queryset=deal_list()).qs
+        return first_deals_matching(unsearched, query, limit)
+
     results.groups = [
         _group("leads", _("Leads"), "leads:list", leads, _lead_hit, query, rows),
         _group("contacts", _("Contacts"), "contacts:list", contacts, _contact_hit, query, rows),
@@ -214,9 +220,7 @@ def global_search(query: str, *, rows: int = DROPDOWN_ROWS) -> Results:
             _deal_hit,
             query,
             rows,
-            lambda limit: (
-                first_deals_matching(unsearched, query, limit) if deal_filter.is_valid() else None
-            ),
+            deal_candidates,
         ),
     ]
     return results
