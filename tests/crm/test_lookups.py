@@ -72,12 +72,10 @@ def test_plain_values_are_not_prepared_one_by_one(monkeypatch: pytest.MonkeyPatc
         list(Contact.objects.filter(pk__any=["not a number"]))
 
 
-def test_ints_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
-    """psycopg adapts a list of ints element by element (1.2 ms for 1,000 ids): they are sent
-    as the array's text, cast to ``bigint[]``, whatever the integer column."""
+@pytest.fixture
+def list_dumps(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The lists psycopg adapts element by element (its ``ListDumper``), as they come."""
     from psycopg.types.array import ListDumper
-
-    from crm.models import LeadSource
 
     dumped: list[object] = []
     original = ListDumper.dump
@@ -87,6 +85,14 @@ def test_ints_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch
         return original(self, obj)
 
     monkeypatch.setattr(ListDumper, "dump", counting)
+    return dumped
+
+
+def test_ints_go_as_one_text_array_on_postgresql(list_dumps: list[object]) -> None:
+    """psycopg adapts a list of ints element by element (1.2 ms for 1,000 ids): they are sent
+    as the array's text, cast to ``bigint[]``, whatever the integer column."""
+    from crm.models import LeadSource
+
     people = ContactFactory.create_batch(3)
     ids = [p.pk for p in people[:2]] + [2**40, -1]
     with CaptureQueriesContext(connection) as queries:
@@ -96,27 +102,17 @@ def test_ints_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch
     assert list(LeadSource.objects.filter(position__any=[7, 2**40], pk=source.pk)) == [source]
     if connection.vendor == "postgresql":
         assert "::bigint[])" in queries.captured_queries[-1]["sql"]
-        assert dumped == []
+        assert list_dumps == []
 
 
-def test_strings_go_as_one_text_array_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strings_go_as_one_text_array_on_postgresql(list_dumps: list[object]) -> None:
     """Strings for a text column too, quoted and escaped: each finds exactly itself."""
-    from psycopg.types.array import ListDumper
-
     odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", "", " h ", "é ü", "i'j", '\\"']
     people = [ContactFactory(email=f"{i}@example.com", title=text) for i, text in enumerate(odd)]
-    dumped: list[object] = []
-    original = ListDumper.dump
-
-    def counting(self: ListDumper, obj: list[object]) -> object:
-        dumped.append(obj)
-        return original(self, obj)
-
-    monkeypatch.setattr(ListDumper, "dump", counting)
     for person, text in zip(people, odd, strict=True):
         found = Contact.objects.filter(pk__in=[p.pk for p in people], title__any=[text, "zz"])
         assert list(found) == [person], text
     both = Contact.objects.filter(title__any=odd[:2]).values_list("pk", flat=True)
     assert set(both) == {people[0].pk, people[1].pk}
     if connection.vendor == "postgresql":
-        assert dumped == []
+        assert list_dumps == []
