@@ -453,6 +453,30 @@ def matches_first_ordering(keys: list[SeekKey]) -> list[Any]:
     return ordering + [("-" if k.descending else "") + k.name for k in rest]
 
 
+def key_values(queryset: QuerySet[Any], keys: list[SeekKey]) -> QuerySet[Any]:
+    """``queryset``'s rows as the values of its seek keys, named ``_k0``, ``_k1``... (the id
+    last), in no order: a statement ``ids_in_key_order`` sorts."""
+    names = {f"_k{number}": F(key.name) for number, key in enumerate(keys)}
+    return queryset.order_by().annotate(**names).values_list(*names)
+
+
+def ids_in_key_order(
+    sql: str, params: Sequence[Any], keys: list[SeekKey], *, using: str
+) -> list[Any]:
+    """The ids of the rows of ``sql`` (a ``key_values`` statement, cut short with a ``LIMIT``,
+    say) in the seek keys' order: the rows are sorted on the values the statement found, not
+    read again by their ids."""
+    order = ", ".join(
+        f'"found"."_k{number}" {"DESC" if key.descending else "ASC"}'
+        for number, key in enumerate(keys)
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f'SELECT "found"."_k{len(keys) - 1}" FROM ({sql}) "found" ORDER BY {order}', params
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def unindexed_order(name: str, *, descending: bool = False) -> Any:
     """The order of column ``name`` as ``COALESCE(name, name)``: the same order, which no index
     serves (see ``matches_first_ordering``)."""

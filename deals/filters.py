@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from contacts.filters import contacts_matching, organizations_matching
-from crm.listing import SearchFilterSet
+from crm.listing import SearchFilterSet, SeekKey, ids_in_key_order, key_values
 from crm.search import (
     INDEXED_WORD,
     SEARCHED,
@@ -42,10 +42,13 @@ def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[De
 RELATED = [("main_contact", contacts_matching), ("organization", organizations_matching)]
 
 
-def first_deals_matching(queryset: QuerySet[Deal], value: str, limit: int) -> list[int] | None:
+def first_deals_matching(
+    queryset: QuerySet[Deal], value: str, limit: int, keys: list[SeekKey]
+) -> list[int] | None:
     """The ids of at most ``limit`` of the deals ``search_deals(queryset, "q", value)`` finds,
-    in no order, each found once: the global search's deals group (``home.search``), which
-    needs their number up to ``limit`` and a few of them, not all in the list's order.
+    each found once, sorted in the order of ``keys`` (the list's seek keys) on the values the
+    statement read: the global search's deals group (``home.search``), which needs their number
+    up to ``limit`` and the first few of them, not all the matches in the list's order.
 
     The search finds a deal through its main contact by first gathering every matching
     contact (10,000 people match "martin" at 1,000,000 leads: their rows read to recheck the
@@ -70,23 +73,21 @@ def first_deals_matching(queryset: QuerySet[Deal], value: str, limit: int) -> li
             narrowed = narrowed.filter(term_matches(term, RELATED))
     contacts, contact_params = contacts_matching(first).query.sql_with_params()
     parts = [
-        narrowed.filter(word_matches(SEARCHED, first)).values("pk")[:limit],
-        narrowed.filter(main_contact_id=RawSQL('"matched"."pk"', ())).values("pk"),
-        narrowed.filter(matches_through("organization", organizations_matching, first)).values(
-            "pk"
+        key_values(narrowed.filter(word_matches(SEARCHED, first)), keys)[:limit],
+        key_values(narrowed.filter(main_contact_id=RawSQL('"matched"."pk"', ())), keys),
+        key_values(
+            narrowed.filter(matches_through("organization", organizations_matching, first)), keys
         )[:limit],
     ]
     by_name, by_contact, by_organization = (p.query.sql_with_params() for p in parts)
     sql = (
         f"({by_name[0]}) UNION"
-        f' (SELECT "found"."pk" FROM ({contacts} OFFSET 0) "matched"'
-        f' CROSS JOIN LATERAL ({by_contact[0]}) "found" LIMIT %s) UNION'
+        f' (SELECT "deal".* FROM ({contacts} OFFSET 0) "matched"'
+        f' CROSS JOIN LATERAL ({by_contact[0]}) "deal" LIMIT %s) UNION'
         f" ({by_organization[0]}) LIMIT %s"
     )
     params = (*by_name[1], *contact_params, *by_contact[1], limit, *by_organization[1], limit)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return ids_in_key_order(sql, params, keys, using=queryset.db)
 
 
 class _DealFilterBase(SearchFilterSet):
