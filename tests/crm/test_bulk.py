@@ -707,3 +707,29 @@ def test_gc_paused_pauses_collection_nested_and_restores_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reserve_ids_looks_the_sequence_up_once() -> None:
+    """PostgreSQL: the sequence's name is looked up once per reservation, not once per id
+    (``pg_get_serial_sequence`` is not immutable: as ``nextval``'s argument it ran for every id,
+    21 ms for 10,000 ids against 2.8 ms)."""
+    if not is_postgres():
+        pytest.skip("sequences: PostgreSQL")
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        reserved = reserve_ids(Tag, 5)
+    assert len(set(reserved)) == 5 and reserved == sorted(reserved)
+    (sql,) = [q["sql"] for q in queries]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (VERBOSE) {sql}")
+        plan = [row[0] for row in cursor.fetchall()]
+    # The sequence comes from a node of its own, run once (a ``Result`` of one row joined to
+    # the ids), not from the expression every id's ``nextval`` evaluates (one ``Function
+    # Scan`` whose output calls ``pg_get_serial_sequence``).
+    once = [
+        number
+        for number, line in enumerate(plan)
+        if line.strip().startswith("->  Result") and "rows=1 " in line
+    ]
+    assert once and "pg_get_serial_sequence" in plan[once[0] + 1], plan
