@@ -17,7 +17,16 @@ import django_tables2 as tables
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
-from django.db.models import BigIntegerField, BooleanField, Expression, F, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    Expression,
+    F,
+    QuerySet,
+    Value,
+    Window,
+)
 from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.db.models.functions import Coalesce
 from django.db.models.sql.where import WhereNode
@@ -106,8 +115,9 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         _paginate_plain(table, request, per_page=per_page)
         return
     keys = seek_keys(data)
+    searched_sort = keys is not None and is_searched_sort(data, keys)
     if keys:
-        data = data.order_by(*_ordering(keys, matches_first=is_searched_sort(data, keys)))
+        data = data.order_by(*_ordering(keys, matches_first=searched_sort))
         table.data.data = data
     cursor, after = request.GET.get(CURSOR_AFTER), True
     if not cursor:
@@ -115,6 +125,8 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
     values = decode_cursor(keys, cursor) if keys and cursor else None
     page = request.GET.get(table.prefixed_page_field, "1")
     matches: list[Any] | None = None
+    page_ids: list[Any] | None = None
+    counted: int | None = None
     if SEARCHED_ONCE in data.query.annotations and values is None and page != LAST_PAGE:
         # A search through other tables (a deal's contacts) finds its matches once: their ids in
         # the list's order, up to the count's limit, give both the count and the page's ids (a
@@ -124,7 +136,23 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         # "martin": 61 ms with the two, 150 ms sorting 10,001 matches).
         matches = list(data.values_list("pk", flat=True)[: COUNT_LIMIT + 1])
         counted = len(matches)
-    else:
+    elif searched_sort and values is None and page != LAST_PAGE and not data.query.distinct:
+        # Sorted by a column the search reads (a name): every match is read and sorted whatever
+        # the page (no walk of the list's index finds it early), so the page's ids carry the
+        # number of matches (a window count over the rows the sort reads anyway). A count, then
+        # the page, found the matches twice: the 10,000 contacts matching "martin" at 1,000,000
+        # leads, 10.4 + 12.4 ms. Their 10,001 first ids in order cost more (27 ms: sorting
+        # and sending them all).
+        start = (_page_number(page) - 1) * per_page
+        window = list(
+            data.annotate(**{_TOTAL: Window(Count("*"))}).values_list("pk", _TOTAL)[
+                start : start + per_page
+            ]
+        )
+        if window:
+            counted = min(window[0][1], COUNT_LIMIT + 1)
+            page_ids = [pk for pk, _total in window]
+    if counted is None:
         counted = data.order_by().values("pk")[: COUNT_LIMIT + 1].count()
     paginator = CappedPaginator(table.rows, per_page, counted=counted)
     table.paginator = paginator
@@ -140,15 +168,22 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
     elif page == LAST_PAGE and paginator.is_estimate:
         _last_page(table, data, per_page)
     else:
-        try:
-            number = max(int(page), 1)
-        except (TypeError, ValueError):
-            number = 1
+        number = _page_number(page)
         if number > paginator.num_pages and paginator.is_estimate:
             _last_page(table, data, per_page)
+        elif page_ids is not None and number <= paginator.num_pages:
+            records = list(rows_of(data, page_ids))
+            table.page = Page(BoundRows(records, table), number, paginator)
         else:
             _offset_page(table, data, paginator, min(number, paginator.num_pages), matches)
     table.pager = _pager(table, request, keys)
+
+
+def _page_number(page: Any) -> int:
+    try:
+        return max(int(page), 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _offset_page(
@@ -299,6 +334,7 @@ def render_list(
 #   exactly the rows an OFFSET page at the same place would hold.
 
 COUNT_LIMIT = 10_000
+_TOTAL = "matches_total"  # a searched page's number of matches (configure_table)
 # From this many rows skipped, a numbered page pages the ids first (``_offset_page``).
 DEEP_OFFSET = 500
 CURSOR_AFTER = "after"
