@@ -152,6 +152,8 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         if window:
             counted = min(window[0][1], COUNT_LIMIT + 1)
             page_ids = [pk for pk, _total in window]
+        elif start == 0:
+            counted = 0  # nothing matches (past the end, a count says where the end is)
     if counted is None:
         counted = data.order_by().values("pk")[: COUNT_LIMIT + 1].count()
     paginator = CappedPaginator(table.rows, per_page, counted=counted)

@@ -115,6 +115,18 @@ def test_a_search_sorted_by_a_searched_column_runs_once(
     assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in queries)
 
 
+@pytest.mark.parametrize("path", ["/contacts/", "/contacts/?kind=organizations", "/leads/"])
+def test_a_search_matching_nothing_runs_once(
+    manager_client: Client, deals: list[Deal], path: str
+) -> None:
+    join = "&" if "?" in path else "?"
+    with CaptureQueriesContext(connection) as queries:
+        response = manager_client.get(f"{path}{join}q=zzzqqq&sort=name")
+    assert response.status_code == 200
+    assert not ROW.findall(response.content.decode())
+    assert len([q for q in queries if _likes(q["sql"])]) == 1, [q["sql"] for q in queries]
+
+
 def test_the_admin_pages_a_search_by_its_ids(
     manager_client: Client, deals: list[Deal], monkeypatch: pytest.MonkeyPatch
 ) -> None:
