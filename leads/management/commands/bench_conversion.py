@@ -365,8 +365,20 @@ def analyze_seeded() -> None:
     database (not timed; a no-op on SQLite). The matching keys too: without statistics the
     duplicate lookups read every key of a kind (this machine's PostgreSQL runs without
     autovacuum), once per call, so a job of many chunks paid it many times. The conversions
-    too: a job's chunk looks up the conversions of its earlier chunks."""
-    analyze(Contact, ContactKey, Lead, LeadKey, LeadConversion, Note, Lead.tags.through, User)
+    too: a job's chunk looks up the conversions of its earlier chunks. The contacts' tags too:
+    never analysed, the merged contacts' tags were read by a scan of every contact's tags
+    (21 ms for 1,000 contacts against 0.9 ms by their index), once per call."""
+    analyze(
+        Contact,
+        ContactKey,
+        Lead,
+        LeadKey,
+        LeadConversion,
+        Note,
+        Lead.tags.through,
+        Contact.tags.through,
+        User,
+    )
 
 
 def seed(count: int, rng: random.Random) -> Seeded:
