@@ -5,10 +5,13 @@ For each size (``--sizes 10000,1000000``) it uses a database of its own (``<--db
 creates and migrates it when missing, and seeds it when it does not hold exactly that many leads,
 set-based (one ``INSERT ... SELECT ... FROM generate_series`` per table): N leads, N/4 people
 and N/20 organisations, N/10 deals (a third open, over the open stages), N/10 tasks and N/4
-notes, 20 reps and 6 sources. Then it serves that database with gunicorn (one worker, production
-settings), signs in over HTTP (the sign-in form) as a manager and times each page ``--repeat``
-times (fewer for a page slower than a second), after one warm-up request; the query count of
-each page is taken in this process with the test client on the same database.
+notes, 20 reps and 6 sources. Then it serves every size's database with a gunicorn of its own
+(one worker each, production settings), signs in to each over HTTP (the sign-in form) as a
+manager and times each page ``--repeat`` times at every size, alternating the sizes request by
+request (fewer for a page slower than a second), after one warm-up request each: a machine
+that speeds up or slows down during the run weighs on both sizes alike, where timing all the
+pages of one size, then all those of the next, put any drift into every ratio. The query count
+of each page is taken with the test client on each database.
 
 It prints, per page, the median at each size, the ratio of the last size to the first and the
 query counts. ``--only SUBSTRING`` times only the pages whose label contains it; ``--explain``
@@ -22,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +200,7 @@ class Command(BaseCommand):
             if out.returncode:
                 raise CommandError(f"measuring {name} failed:\n{out.stdout[-3000:]}")
             results[size] = json.loads(out.stdout.strip().splitlines()[-1])
+        self.time_pages(sizes, results, options)
         self.report(sizes, results)
         if options["json"]:
             Path(options["json"]).write_text(json.dumps(results, indent=1))
@@ -431,49 +436,68 @@ class Command(BaseCommand):
             counts[label] = len(queries) if answer.status_code == 200 else None
             if options["explain"] and answer.status_code == 200:
                 plans[label] = self.explain(queries.captured_queries)
-        # Times: over HTTP against gunicorn.
-        env = production_env()
-        # Collected every run: a manifest from an older checkout misses new files (a 500).
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            check=True,
-        )
-        times: dict[str, float | None] = {}
-        sizes: dict[str, int] = {}
-        with gunicorn(env=env) as base:
-            session = self.sign_in(base)
-            session.headers["Authorization"] = bearer
-            for label, path in pages:
-                if statuses[label] != 200:
-                    times[label] = None
-                    continue
-                session.get(base + path, timeout=300)  # warm-up
-                samples: list[float] = []
-                while len(samples) < options["repeat"]:
-                    started = time.perf_counter()
-                    response = session.get(base + path, timeout=300)
-                    samples.append((time.perf_counter() - started) * 1000)
-                    if response.status_code != 200:
-                        raise CommandError(f"{label}: {response.status_code} {response.text[:300]}")
-                    if sum(samples) > 5000 and len(samples) >= 3:
-                        break  # a slow page: three samples are enough
-                times[label] = statistics.median(samples)
-                sizes[label] = len(response.content)
-                sys.stderr.write(f"  {label:<40} {times[label]:9.1f} ms  {counts[label]} q\n")
         print(
             json.dumps(
                 {
-                    "times": times,
                     "counts": counts,
                     "statuses": statuses,
-                    "bytes": sizes,
                     "pages": dict(pages),
                     "plans": plans,
+                    "token": raw,
                 }
             )
         )
+
+    def time_pages(
+        self, sizes: list[int], results: dict[int, dict[str, Any]], options: dict[str, Any]
+    ) -> None:
+        """Times over HTTP, each size's database served by a gunicorn of its own, the sizes
+        alternating request by request (``results[size]`` gains ``times`` and ``bytes``)."""
+        subprocess.run(
+            # Collected every run: a manifest from an older checkout misses new files (a 500).
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=settings.BASE_DIR,
+            env=production_env(),
+            check=True,
+        )
+        timeout = f"-c statement_timeout={options['timeout'] * 1000}"
+        with ExitStack() as servers:
+            sessions: dict[int, tuple[str, requests.Session]] = {}
+            for size in sizes:
+                url = f"postgres://postgres@127.0.0.1:5432/{options['db']}_{_label(size)}"
+                env = production_env(DATABASE_URL=url, PGOPTIONS=timeout)
+                base = servers.enter_context(gunicorn(env=env))
+                session = self.sign_in(base)
+                session.headers["Authorization"] = f"Bearer {results[size].pop('token')}"
+                sessions[size] = (base, session)
+                results[size].update(times={}, bytes={})
+            for label, path in results[sizes[0]]["pages"].items():
+                live = [s for s in sizes if results[s]["statuses"].get(label) == 200]
+                for size in sizes:
+                    results[size]["times"][label] = None
+                samples: dict[int, list[float]] = {size: [] for size in live}
+                for size in live:
+                    base, session = sessions[size]
+                    session.get(base + path, timeout=300)  # warm-up
+                while live and len(samples[live[0]]) < options["repeat"]:
+                    for size in live:
+                        base, session = sessions[size]
+                        started = time.perf_counter()
+                        response = session.get(base + path, timeout=300)
+                        samples[size].append((time.perf_counter() - started) * 1000)
+                        if response.status_code != 200:
+                            raise CommandError(
+                                f"{label} at {size}: {response.status_code} {response.text[:300]}"
+                            )
+                        results[size]["bytes"][label] = len(response.content)
+                    slow = sum(map(sum, samples.values())) > 5000 * len(live)
+                    if slow and len(samples[live[0]]) >= 3:
+                        break  # a slow page: three samples are enough
+                line = []
+                for size in live:
+                    results[size]["times"][label] = statistics.median(samples[size])
+                    line.append(f"{results[size]['times'][label]:9.1f}")
+                sys.stderr.write(f"  {label:<40} {' '.join(line)} ms\n")
 
     def explain(self, captured: list[dict[str, str]]) -> str:
         """EXPLAIN ANALYZE of each SELECT of a page; the slowest one's execution time and the
