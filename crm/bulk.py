@@ -293,7 +293,9 @@ def writes_behind(using: str | None = None) -> Iterator[None]:
     Any other query on the connection (a read, Django's own writes, a savepoint) first waits for
     the writes sent before it, so everything still runs in program order. A failed write stops
     the ones after it and is raised, as Django's error, by the next query or at the end of the
-    block. PostgreSQL only: elsewhere the block changes nothing."""
+    block. PostgreSQL only: elsewhere the block changes nothing. Used by long work in the worker
+    process only (a conversion job's chunks: ``leads_convert(writes_behind_thread=True)``); a web
+    request never starts the thread."""
     connection = connections[using or DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql" or _writer(connection) is not None:
         yield

@@ -252,7 +252,10 @@ class Command(BaseCommand):
             if profiler:
                 profiler.enable()
             result = leads_convert(
-                actor=seeded.manager, lead_ids=seeded.lead_ids, options=conversion_options
+                actor=seeded.manager,
+                lead_ids=seeded.lead_ids,
+                options=conversion_options,
+                writes_behind_thread=True,  # as a job's chunks in the worker
             )
             if profiler:
                 profiler.disable()

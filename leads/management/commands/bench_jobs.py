@@ -164,7 +164,12 @@ class Command(BaseCommand):
         if self.kind.name == "leads.convert":
             from leads.conversion import leads_convert
 
-            leads_convert(actor=actor, lead_ids=ids, options=self.conversion_options())
+            leads_convert(
+                actor=actor,
+                lead_ids=ids,
+                options=self.conversion_options(),
+                writes_behind_thread=True,  # as the job's chunks
+            )
         else:
             job = Job.objects.create(kind=self.kind.name, created_by=actor, params=self.params)
             with transaction.atomic():

@@ -190,3 +190,23 @@ def test_a_merged_contact_keeps_its_keys_unless_the_lead_filled_them(rep: Any) -
         ContactKey.objects.filter(contact=filled).values_list("kind", "key")
     )
     assert resync_keys(Contact, write=False)[1] == 0
+
+
+@pytest.mark.parametrize("behind", [False, True])
+def test_only_the_workers_long_work_sends_its_writes_from_a_thread(rep: Any, behind: bool) -> None:
+    """A conversion in a web request (below the job threshold) runs its writes inline: no
+    thread. A job's chunk, in the worker process, sends them from ``crm.bulk.writes_behind``'s
+    thread (PostgreSQL; elsewhere that block changes nothing)."""
+    import threading
+
+    leads = LeadFactory.create_batch(
+        5, owner=rep, company_name=factory.Sequence(lambda n: f"Company {n}")
+    )
+    seen: list[bool] = []
+
+    def progress(number: int) -> None:
+        seen.append(any(t.name == "crm-writes-behind" for t in threading.enumerate()))
+
+    result = convert(rep, *leads, progress=progress, writes_behind_thread=behind)
+    assert all(r.converted for r in result.results)
+    assert any(seen) == (behind and connection.vendor == "postgresql")
