@@ -11,10 +11,6 @@
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
 - ``gc_paused()``: no automatic cyclic garbage collection while a batch builds its objects.
-- ``writes_behind()``: within the block, the writes above (and ``update``) are sent to the
-  server by a second thread, in order, while this one goes on preparing the next; any other
-  query first waits for them (PostgreSQL; elsewhere the writes run at once, as without it).
-  ``after_writes(callback)`` calls back once the writes sent before it have run.
 
 How the inserts write: PostgreSQL takes the ids from the table's sequence in one query and
 streams the rows with ``COPY ... FROM STDIN`` (psycopg 3); SQLite reserves the ids after both
@@ -39,24 +35,18 @@ expressions as values, multi-table inheritance.
 
 from __future__ import annotations
 
-import collections
 import datetime
 import functools
 import gc
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, router, transaction
-from django.db.models import DateField, DateTimeField, Field, Model, QuerySet
-from django.db.models.sql import UpdateQuery
-
-from crm.lookups import array_param
+from django.db import NotSupportedError, connections, router, transaction
+from django.db.models import DateField, DateTimeField, Field, Model
 
 M = TypeVar("M", bound=Model)
 Row = dict[str, Any]
@@ -178,7 +168,7 @@ def bulk_update(
     using: str | None = None,
 ) -> int:
     """Write ``fields`` of existing ``objs`` (by pk), like ``QuerySet.bulk_update``; returns the
-    number of rows updated (within ``writes_behind()``, the number of rows sent).
+    number of rows updated.
 
     ``bulk_update`` builds one ``CASE WHEN id = ... THEN ...`` per field with a branch per row,
     which costs Python time per branch and, on the server, rows x branches comparisons. On
@@ -217,12 +207,6 @@ def bulk_update(
         f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}",
         f"DROP TABLE {temp}",
     ]
-    if writer := _writer(connection):
-        writer.execute(statements[0])
-        writer.copy(statements[1], rows)
-        writer.execute(statements[2])
-        writer.execute(statements[3])
-        return len(rows)
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         cursor.execute(statements[0])
         _copy(connection, cursor, statements[1], rows)
@@ -230,43 +214,6 @@ def bulk_update(
         updated = cursor.rowcount
         cursor.execute(statements[3])
     return updated
-
-
-def delete_where(model: type[Model], column: str, ids: list[int]) -> None:
-    """``DELETE`` the rows of ``model`` whose ``column`` is in ``ids`` (sent behind within
-    ``writes_behind()``): no signal, no cascade (a table nothing refers to, such as stored keys)."""
-    if not ids:
-        return
-    using = router.db_for_write(model)
-    connection = connections[using]
-    writer = _writer(connection)
-    if writer is None:
-        model._base_manager.using(using).filter(**{f"{column}__in": ids}).delete()
-        return
-    quote = connection.ops.quote_name
-    placeholder, param = array_param(ids, texts=False)
-    writer.execute(
-        f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} = ANY({placeholder})",
-        [param],
-    )
-
-
-def update(queryset: QuerySet[Any], **values: Any) -> None:
-    """``queryset.update(**values)``, sent behind within ``writes_behind()`` (its count of rows
-    is then not known: none is returned). Plain filters and values only: no join, no related
-    update."""
-    connection = connections[queryset.db]
-    writer = _writer(connection)
-    if writer is None:
-        queryset.update(**values)
-        return
-    query: Any = queryset.query.chain(UpdateQuery)
-    query.add_update_values(values)
-    query.annotations = {}
-    compiler = query.get_compiler(queryset.db)
-    compiler.pre_sql_setup()
-    sql, params = compiler.as_sql()
-    writer.execute(sql, params)
 
 
 def analyze(*models: type[Model], using: str | None = None) -> None:
@@ -279,163 +226,6 @@ def analyze(*models: type[Model], using: str | None = None) -> None:
         names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {names}")
-
-
-_BEHIND: ContextVar[_Writer | None] = ContextVar("crm_bulk_writes_behind", default=None)
-
-
-@contextmanager
-def writes_behind(using: str | None = None) -> Iterator[None]:
-    """Within the block, the set-based writes of this module (COPYs, ``bulk_update``,
-    ``update``) are sent to the server by a second thread, in the order they are made, over the
-    same connection and transaction, and return at once: this thread prepares the next rows
-    while the server writes the last ones (the GIL is free while psycopg waits on the server).
-    Any other query on the connection (a read, Django's own writes, a savepoint) first waits for
-    the writes sent before it, so everything still runs in program order. A failed write stops
-    the ones after it and is raised, as Django's error, by the next query or at the end of the
-    block. PostgreSQL only: elsewhere the block changes nothing. Used by long work in the worker
-    process only (a conversion job's chunks: ``leads_convert(writes_behind_thread=True)``); a web
-    request never starts the thread."""
-    connection = connections[using or DEFAULT_DB_ALIAS]
-    if connection.vendor != "postgresql" or _writer(connection) is not None:
-        yield
-        return
-    connection.ensure_connection()
-    writer = _Writer(connection)
-    token = _BEHIND.set(writer)
-    try:
-        with connection.execute_wrapper(writer.before_query):
-            yield
-            writer.wait()
-    finally:
-        _BEHIND.reset(token)
-        writer.close()
-
-
-def after_writes(callback: Callable[[], None], using: str | None = None) -> None:
-    """Call ``callback`` (in this thread) once the writes sent so far have run: at once outside
-    ``writes_behind()``; within it, as soon as this thread sends another write or waits for
-    them after the server has got that far (while it waits, it looks every ``POLL`` seconds). A
-    job's progress then follows what the server has written, not only what was sent, and
-    moves while the last writes run."""
-    writer = _writer(connections[using or DEFAULT_DB_ALIAS])
-    if writer is None:
-        callback()
-        return
-    writer.mark(callback)
-
-
-def _writer(connection: Any) -> _Writer | None:
-    writer = _BEHIND.get()
-    return writer if writer is not None and writer.connection is connection else None
-
-
-class _Writer:
-    """The thread of ``writes_behind``: runs the statements queued to it, in order, with a
-    cursor of its own on the connection's psycopg connection. Not background work: it lives
-    only as long as the block, which waits for it before it ends, and it must share the block's
-    transaction, so it cannot be a task of the queue (long conversions run in a worker as jobs,
-    crm.jobs, and use it there). At most ``BACKLOG_ROWS`` rows
-    wait to be copied (more when one statement has more): past that, the next COPY is sent
-    once the server has caught up, so queued rows do not pile up in memory."""
-
-    BACKLOG_ROWS = 50_000
-    POLL = 0.25  # seconds between two looks at the callbacks reached, while waiting
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-        self.raw = connection.connection
-        self.queue: queue.Queue[tuple[int, Callable[[Any], None]] | None] = queue.Queue()
-        self.reached: collections.deque[Callable[[], None]] = collections.deque()
-        self.error: BaseException | None = None
-        self.backlog = 0  # rows queued, not yet copied
-        self.room = threading.Condition()
-        self.thread = threading.Thread(target=self._run, name="crm-writes-behind", daemon=True)
-        self.thread.start()
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        self._send(sql, lambda cursor: cursor.execute(sql, params))
-
-    def copy(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        def run(cursor: Any) -> None:
-            with cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-
-        with self.room:
-            self.room.wait_for(
-                lambda: self.backlog == 0 or self.backlog + len(rows) <= self.BACKLOG_ROWS
-            )
-        self._send(f"{sql} -- {len(rows)} rows", run, len(rows))
-
-    def mark(self, callback: Callable[[], None]) -> None:
-        """``after_writes``: the writer hands ``callback`` back once it gets here."""
-        self.queue.put((0, lambda cursor: self.reached.append(callback)))
-
-    def _callbacks(self) -> None:
-        """Run, in the caller's thread, the callbacks the writer has got past."""
-        while self.reached:
-            self.reached.popleft()()
-
-    def _send(self, label: str, run: Callable[[Any], None], rows: int = 0) -> None:
-        if self.error is not None:
-            self.wait()  # raises it
-        self._callbacks()
-
-        def timed(cursor: Any) -> None:
-            started = time.monotonic()
-            run(cursor)
-            if self.connection.queries_logged:
-                elapsed = f"{time.monotonic() - started:.3f}"
-                self.connection.queries_log.append({"sql": label, "time": elapsed})
-
-        with self.room:
-            self.backlog += rows
-        self.queue.put((rows, timed))
-
-    def _run(self) -> None:
-        with self.raw.cursor() as cursor:
-            while True:
-                task = self.queue.get()
-                if task is None:
-                    self.queue.task_done()
-                    return
-                rows, run = task
-                del task  # its rows are freed once written
-                try:
-                    if self.error is None:
-                        run(cursor)
-                except BaseException as exc:  # raised in the caller's thread by wait()
-                    self.error = exc
-                finally:
-                    del run
-                    with self.room:
-                        self.backlog -= rows
-                        self.room.notify_all()
-                    self.queue.task_done()
-
-    def wait(self) -> None:
-        """Until every statement sent so far has run (running the callbacks reached meanwhile:
-        ``after_writes``); raises the first that failed."""
-        done = self.queue.all_tasks_done
-        while True:
-            with done:
-                if not self.queue.unfinished_tasks:
-                    break
-                done.wait(self.POLL)
-            self._callbacks()
-        self._callbacks()
-        if self.error is not None:  # the writes after it were dropped: the transaction failed
-            with self.connection.wrap_database_errors:
-                raise self.error
-
-    def before_query(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.wait()
-        return execute(sql, params, many, context)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
 
 
 _gc_lock = threading.Lock()
@@ -524,9 +314,6 @@ def _write(
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    if writer := _writer(connection):
-        writer.copy(f"COPY {table} ({columns}) FROM STDIN", rows)
-        return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows)

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.signals import post_save
 
-from crm.bulk import delete_where, insert_rows
+from crm.bulk import insert_rows
 from crm.selection import any_chunks
 
 KEY_LENGTH = 255
@@ -152,11 +152,11 @@ def write_keys(
 ) -> None:
     """Write the keys of ``model``'s records from the values given (pk -> source field ->
     value, as just written: nothing is read back), after deleting the stored keys of
-    ``replace`` (the records among them that existed). Two statements, sent behind within
-    ``crm.bulk.writes_behind``; on SQLite the delete goes per 5,000 records."""
+    ``replace`` (the records among them that existed). Two statements; on SQLite the delete
+    goes per 5,000 records."""
     spec = _SPECS[model]
     for chunk in any_chunks(sorted(set(replace))):
-        delete_where(spec.key_model, spec.record_field, chunk)
+        spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
     rows = [
         {spec.record_field: pk, "kind": kind, "key": key}
         for pk, values in records.items()

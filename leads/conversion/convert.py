@@ -5,12 +5,11 @@ all-or-nothing, refused leads come back with a reason."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
-from crm.bulk import gc_paused, writes_behind
+from crm.bulk import gc_paused
 from crm.matching import batch_memo
 from crm.models import User
 from crm.permissions import can_change
@@ -36,18 +35,13 @@ def leads_convert(
     all_or_none: bool = False,
     reraise: tuple[type[Exception], ...] = (),
     progress: Callable[[int], None] | None = None,
-    writes_behind_thread: bool = False,
 ) -> ConversionResult:
     """Convert leads into contacts (and deals and tasks). Returns one result per lead, in the
     order given. ``all_or_none`` makes the batch one unit: if any lead is refused, nothing is
     converted and ``ConversionRefused`` carries the per-lead reasons. A database error of a
     ``reraise`` type is raised instead of retrying the batch lead by lead (a job's chunk is then
     run again whole: a deadlock, a lost connection). ``progress`` (a job's chunk) is called
-    as the batch goes with how many of its leads it has worked through (``Progress``).
-    ``writes_behind_thread``: the batch's writes go to the server from a second thread while
-    this one prepares the next (``crm.bulk.writes_behind``): for long work in the worker process
-    only (a job's chunk; the benchmarks' direct call, measured against it). A web request
-    converts a batch below the job threshold inline, with no thread."""
+    as the batch goes with how many of its leads it has worked through (``Progress``)."""
     options = options or ConversionOptions()
     options_validate(options)
     ordered = list(dict.fromkeys(int(pk) for pk in lead_ids))
@@ -63,7 +57,6 @@ def leads_convert(
             all_or_none,
             reraise,
             Progress(progress, ordered),
-            writes_behind_thread,
         )
 
 
@@ -75,14 +68,11 @@ def _convert(
     all_or_none: bool,
     reraise: tuple[type[Exception], ...],
     progress: Progress,
-    behind: bool,
 ) -> ConversionResult:
     single = len(ordered) == 1
     try:
         with transaction.atomic():
-            result = _convert_batch(
-                actor, ordered, options, decisions or {}, single, progress, behind
-            )
+            result = _convert_batch(actor, ordered, options, decisions or {}, single, progress)
             if all_or_none and result.refused:
                 raise ConversionRefused(result)
             return result
@@ -96,7 +86,7 @@ def _convert(
         try:
             with transaction.atomic():
                 result.results += _convert_batch(
-                    actor, [pk], options, decisions or {}, False, Progress(None, [pk]), False
+                    actor, [pk], options, decisions or {}, False, Progress(None, [pk])
                 ).results
         except DatabaseError as exc:
             if isinstance(exc, reraise):
@@ -143,23 +133,17 @@ def _convert_batch(
     decisions: dict[int, Decision],
     single: bool,
     progress: Progress,
-    behind: bool,
 ) -> ConversionResult:
-    # In the worker (``behind``), the writes go to the server from a second thread while this
-    # one prepares the next ones (crm.bulk.writes_behind): every read is made before the first
-    # write is sent, so the server marks the leads converted while their plans are made, then
-    # writes each table while the next one's rows are built. Elsewhere they run inline.
-    with writes_behind() if behind else nullcontext():
-        batch = plan_batch(
-            actor=actor,
-            lead_ids=ordered,
-            options=options,
-            decisions=decisions,
-            single=single,
-            progress=progress,
-        )
-        known = read_ahead(batch)
-        mark_converted(batch)
-        plan_leads(batch, progress)
-        write_batch(batch, known, progress)
+    batch = plan_batch(
+        actor=actor,
+        lead_ids=ordered,
+        options=options,
+        decisions=decisions,
+        single=single,
+        progress=progress,
+    )
+    known = read_ahead(batch)
+    mark_converted(batch)
+    plan_leads(batch, progress)
+    write_batch(batch, known, progress)
     return ConversionResult(results=[batch.results[pk] for pk in ordered])

@@ -370,7 +370,6 @@ def convert_chunk(job: Job, ids: list[int], beat: Callable[[], None]) -> ChunkOu
             reraise=(OperationalError, InterfaceError),
             # The job's page follows the chunk as it goes (crm.jobs.services.Beat.progress).
             progress=getattr(beat, "progress", None),
-            writes_behind_thread=True,  # the worker process: long work
         )
         claims_release(keys)
     items = [

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from contacts.models import Contact, ProspectStatus
 from crm.builtin_names import builtin_name
-from crm.bulk import update
 from crm.models import CrmSettings, CustomField, User
 from crm.permissions import can_change
 from crm.selection import any_chunks
@@ -481,12 +480,10 @@ def plan_batch(
 
 
 def mark_converted(batch: BatchPlan) -> None:
-    """The leads that convert become converted (one statement; sent behind within
-    ``crm.bulk.writes_behind``, so the server updates them while the plans are made)."""
+    """The leads that convert become converted (one statement per 5,000 leads)."""
     now = batch.planner.now
     for chunk in any_chunks([lead.pk for lead in batch.converting]):
-        update(
-            Lead.objects.filter(pk__any=chunk),
+        Lead.objects.filter(pk__any=chunk).update(
             converted_at=now,
             status=LeadStatus.CONVERTED,
             updated_at=now,

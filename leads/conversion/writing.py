@@ -6,7 +6,6 @@ with their snapshots, and the statuses the bulk writes did not settle."""
 from __future__ import annotations
 
 import datetime
-import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -19,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import after_writes, bulk_update, insert_rows, reserve_ids, update
+from crm.bulk import bulk_update, insert_rows, reserve_ids
 from crm.keystore import write_keys
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import any_chunks
@@ -44,7 +43,7 @@ KEY_SOURCES = frozenset(Contact.KEY_SOURCE_FIELDS)
 @dataclass
 class ReadAhead:
     """What writing a batch needs to read, read before its first write is sent, so that no
-    write waits for a read (``crm.bulk.writes_behind``): the content types, the scoped tags,
+    write waits for a read: the content types, the scoped tags,
     the merge targets' tags, the leads' notes and documents, an earlier chunk's creators, and
     ids for the new rows (one per lead and side for the contacts: those merged leave theirs
     unused)."""
@@ -87,14 +86,9 @@ def read_ahead(batch: BatchPlan) -> ReadAhead:
 
 def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
     """Write every plan of ``batch`` and fill in the ids on its results (``progress``: how far
-    the writing has got, step by step). No read until the statuses (step 7): within
-    ``crm.bulk.writes_behind`` every write is sent behind."""
+    the writing has got, step by step). No read until the statuses (step 7)."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
-
-    def at(fraction: float) -> None:
-        # Reported once the writes sent before have run (crm.bulk.after_writes): the progress
-        # follows the server's work and still moves while the last writes run.
-        after_writes(functools.partial(progress.at, fraction))
+    at = progress.at
 
     if not plans:
         return
@@ -298,8 +292,7 @@ def _settle_statuses(planner: Planner, plans: list[Plan], merged: list[Party]) -
     if planner.options.create_deal:
         employers = {party.existing.organization_id for party in people} - in_batch
         for chunk in any_chunks(sorted(pk for pk in employers if pk is not None)):
-            update(
-                Contact.objects.filter(pk__any=chunk),
+            Contact.objects.filter(pk__any=chunk).update(
                 prospect_status=ProspectStatus.CURRENT,
                 prospect_status_set_at=None,
                 updated_at=planner.now,
@@ -446,8 +439,7 @@ def _move_attached(
         .values("contact")[:1]
     )
     for chunk in any_chunks(lead_ids):
-        update(
-            model.objects.filter(content_type=lead_type, object_id__any=chunk),
+        model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
             content_type=contact_type,
             object_id=Subquery(destination),
         )

@@ -255,7 +255,6 @@ class Command(BaseCommand):
                 actor=seeded.manager,
                 lead_ids=seeded.lead_ids,
                 options=conversion_options,
-                writes_behind_thread=True,  # as a job's chunks in the worker
             )
             if profiler:
                 profiler.disable()

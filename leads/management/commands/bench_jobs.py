@@ -168,7 +168,6 @@ class Command(BaseCommand):
                 actor=actor,
                 lead_ids=ids,
                 options=self.conversion_options(),
-                writes_behind_thread=True,  # as the job's chunks
             )
         else:
             job = Job.objects.create(kind=self.kind.name, created_by=actor, params=self.params)

@@ -84,8 +84,8 @@ def test_no_phone_is_parsed_before_the_leads_are_marked_converted(
     rep: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The duplicates take the leads' phones from their stored keys (``stored_phones``): the
-    person is still found by phone, and parsing waits for the writes (the new contacts' keys),
-    which the server's work hides (crm.bulk.writes_behind)."""
+    person is still found by phone, and parsing waits for the writes (the new contacts'
+    keys)."""
     from leads.conversion import convert as service
 
     person = ContactFactory(owner=rep, phone="+33 6 12 34 56 78", email="person@x.test")
@@ -192,21 +192,20 @@ def test_a_merged_contact_keeps_its_keys_unless_the_lead_filled_them(rep: Any) -
     assert resync_keys(Contact, write=False)[1] == 0
 
 
-@pytest.mark.parametrize("behind", [False, True])
-def test_only_the_workers_long_work_sends_its_writes_from_a_thread(rep: Any, behind: bool) -> None:
-    """A conversion in a web request (below the job threshold) runs its writes inline: no
-    thread. A job's chunk, in the worker process, sends them from ``crm.bulk.writes_behind``'s
-    thread (PostgreSQL; elsewhere that block changes nothing)."""
+def test_a_conversion_starts_no_thread(rep: Any) -> None:
+    """A conversion, in a web request or in a job's chunk in the worker, sends its writes on the
+    thread that calls it: long work is the task queue's, in a worker process, not a thread's."""
     import threading
 
     leads = LeadFactory.create_batch(
         5, owner=rep, company_name=factory.Sequence(lambda n: f"Company {n}")
     )
-    seen: list[bool] = []
+    before = set(threading.enumerate())
+    seen: list[set[threading.Thread]] = []
 
     def progress(number: int) -> None:
-        seen.append(any(t.name == "crm-writes-behind" for t in threading.enumerate()))
+        seen.append(set(threading.enumerate()) - before)
 
-    result = convert(rep, *leads, progress=progress, writes_behind_thread=behind)
+    result = convert(rep, *leads, progress=progress)
     assert all(r.converted for r in result.results)
-    assert any(seen) == (behind and connection.vendor == "postgresql")
+    assert seen and not any(seen)
