@@ -142,7 +142,7 @@ def sync_keys(model: type[models.Model], ids: Iterable[int]) -> None:
                 {spec.record_field: pk, "kind": kind, "key": key}
                 for kind, key in keys_of(model, values)
             ]
-        spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
+        _delete_keys(spec, chunk)
         if rows:
             insert_rows(spec.key_model, rows, ids=False)
 
@@ -156,13 +156,18 @@ def write_keys(
     goes per 5,000 records."""
     spec = _SPECS[model]
     for chunk in any_chunks(sorted(set(replace))):
-        spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": chunk}).delete()
+        _delete_keys(spec, chunk)
     rows = [
         {spec.record_field: pk, "kind": kind, "key": key}
         for pk, values in records.items()
         for kind, key in keys_of(model, values)
     ]
     insert_rows(spec.key_model, rows, ids=False)
+
+
+def _delete_keys(spec: KeySpec, record_ids: list[int]) -> None:
+    """Delete the stored keys of these records (one statement: nothing refers to a key)."""
+    spec.key_model._base_manager.filter(**{f"{spec.record_field}__any": record_ids}).delete()
 
 
 def registered() -> list[KeySpec]:
