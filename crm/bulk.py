@@ -11,6 +11,8 @@
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
 - ``gc_paused()``: no automatic cyclic garbage collection while a batch builds its objects.
+- ``sent_ahead()``: the statements run within go to the server without waiting for their
+  results, so the Python work that follows them runs while the server writes.
 
 How the inserts write: PostgreSQL takes the ids from the table's sequence in one query and
 streams the rows with ``COPY ... FROM STDIN`` (psycopg 3); SQLite reserves the ids after both
@@ -45,7 +47,7 @@ from contextlib import contextmanager
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
-from django.db import NotSupportedError, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, router, transaction
 from django.db.models import DateField, DateTimeField, Field, Model
 
 M = TypeVar("M", bound=Model)
@@ -226,6 +228,25 @@ def analyze(*models: type[Model], using: str | None = None) -> None:
         names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {names}")
+
+
+@contextmanager
+def sent_ahead(using: str | None = None) -> Iterator[None]:
+    """Statements executed within the block are sent without waiting for their results
+    (PostgreSQL's pipeline mode): the server starts each at once and the block's Python code
+    goes on meanwhile, so a long write overlaps with preparing the next ones. Leaving the
+    block waits for them all; an error in any is raised there, as Django's ``DatabaseError``
+    (the statements after it are not run). Within the block a statement's results are not
+    known (an ``update()`` returns -1), a read waits for everything sent before it, and COPY
+    is refused: put only writes whose results are not needed inside, and the Python work that
+    does not read. Elsewhere than on PostgreSQL the statements simply run one by one."""
+    connection = connections[using or DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 _gc_lock = threading.Lock()

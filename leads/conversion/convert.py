@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
-from crm.bulk import gc_paused
+from crm.bulk import gc_paused, sent_ahead
 from crm.matching import batch_memo
 from crm.models import User
 from crm.permissions import can_change
@@ -22,7 +22,7 @@ from leads.conversion.types import (
     LeadResult,
     Progress,
 )
-from leads.conversion.writing import read_ahead, write_batch
+from leads.conversion.writing import prepare_writes, read_ahead, write_batch
 from leads.models import Lead
 
 
@@ -143,7 +143,11 @@ def _convert_batch(
         progress=progress,
     )
     known = read_ahead(batch)
-    mark_converted(batch)
-    plan_leads(batch, progress)
-    write_batch(batch, known, progress)
+    # The leads' UPDATE and the move of their notes (big writes: many indexes) run on the server
+    # while the plans and the rows are made in Python.
+    with sent_ahead():
+        mark_converted(batch)
+        plan_leads(batch, progress)
+        writes = prepare_writes(batch, known, progress)
+    write_batch(batch, writes, progress)
     return ConversionResult(results=[batch.results[pk] for pk in ordered])

@@ -1,20 +1,22 @@
-"""Writing a planned batch: a fixed number of set-based statements whatever its size (rows go as
-plain dicts through ``crm.bulk``, ids through ``crm.selection.any_chunks``: one array on
-PostgreSQL), then the conversion records
-with their snapshots, and the statuses the bulk writes did not settle."""
+"""Writing a planned batch: its rows made first, in Python (``prepare_writes``: the ids were
+reserved, so nothing waits for the server), then written in a fixed number of set-based
+statements whatever its size (``write_batch``: rows go as plain dicts through ``crm.bulk``, ids
+through ``crm.selection.any_chunks``: one array on PostgreSQL), the conversion records with
+their snapshots, and the statuses the bulk writes did not settle."""
 
 from __future__ import annotations
 
 import datetime
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Model, Q
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
@@ -84,14 +86,36 @@ def read_ahead(batch: BatchPlan) -> ReadAhead:
     )
 
 
-def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
-    """Write every plan of ``batch`` and fill in the ids on its results (``progress``: how far
-    the writing has got, step by step). No read until the statuses (step 7)."""
+@dataclass
+class Writes:
+    """A batch's rows, made in Python before the first of them is written (``prepare_writes``):
+    ids come from ``ReadAhead``, so nothing here waits for the server."""
+
+    new_orgs: list[Party]
+    new_people: list[Party]
+    changed: list[Party]  # merged contacts with fields to write
+    changed_fields: list[str]
+    keyed: dict[int, dict[str, Any]]  # contact -> key source values (crm.keystore)
+    rekeyed: list[int]  # merged contacts whose stored keys are replaced
+    deal_rows: list[dict[str, Any]]
+    deal_ids: list[int]
+    deal_contact_rows: list[dict[str, Any]]
+    task_rows: list[dict[str, Any]]
+    task_ids: list[int]
+    contact_tags: list[dict[str, int]]
+    deal_tags: list[dict[str, int]]
+    document_links: list[DocumentLink]
+    conversion_rows: list[dict[str, Any]]
+    conversion_ids: list[int]
+    merged: list[Party]
+
+
+def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Writes:
+    """Every row the batch writes, and the ids on its results (``progress``: the first 40% of
+    the writing). The one statement sent from here moves the leads' notes and documents to their
+    contacts: run within ``crm.bulk.sent_ahead``, the server does that while the rows are made."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
     at = progress.at
-
-    if not plans:
-        return
     now = planner.now
     with_deal = planner.options.create_deal
     orgs = _unique_parties(p.organization for p in plans)
@@ -112,74 +136,57 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
     # 1. New organisations, then new people, each an employee of the organisation made or merged
     # for the same lead (docs/rules.md#conversion-creates).
     contact_ids = iter(known.contact_ids)
-    _insert_new(orgs, contact_ids)
+    new_orgs = _number_new(orgs, contact_ids)
     for plan in plans:
         if plan.person and plan.organization:
             if plan.person.creates(plan.lead):
                 plan.person.row["organization_id"] = plan.organization.pk
             elif plan.person.get("organization_id") is None:
                 plan.person.fill(plan.lead, "organization_id", plan.organization.pk)
-    _insert_new(people, contact_ids)
-    at(0.15)
+    new_people = _number_new(people, contact_ids)
+
+    # Notes and documents go to the person, else the organisation (docs/rules.md#carried-over).
+    types = known.types
+    destinations = {
+        plan.lead.pk: (plan.person or plan.organization).pk  # type: ignore[union-attr]
+        for plan in plans
+    }
+    _move_attached(Note, types[Lead], types[Contact], destinations)
+    _move_attached(Document, types[Lead], types[Contact], destinations)
 
     # 2. Merged contacts: fill the empty fields we planned (never overwrite:
     # docs/rules.md#no-overwrite), and with a deal, their statuses.
     changed = merged if with_deal else [party for party in merged if party.changed_fields]
-    if changed:
-        fields = sorted({name for party in changed for name in party.changed_fields})
-        if with_deal:
-            fields += ["prospect_status", "prospect_status_set_at"]
-        for party in changed:
-            party.existing.updated_at = now
-            party.existing.compute_keys()
-        bulk_update(
-            Contact,
-            [p.existing for p in changed],
-            [*fields, "updated_at", "name_key", "domain_key"],
-        )
+    fields = sorted({name for party in changed for name in party.changed_fields})
+    if with_deal:
+        fields += ["prospect_status", "prospect_status_set_at"]
+    for party in changed:
+        party.existing.updated_at = now
+        party.existing.compute_keys()
     # Matching keys (crm.keystore) of the new contacts and of the merged ones whose key values
     # were filled, from the values written; the other merged contacts keep theirs.
     keyed = [p for p in orgs + people if not p.merged or p.changed_fields & KEY_SOURCES]
-    write_keys(
-        Contact,
-        {party.pk: party.key_values() for party in keyed},
-        replace=[party.pk for party in keyed if party.merged],
-    )
-    at(0.3)
+    at(0.05)
 
     # 3. Deals with their main contact, then follow-up tasks (docs/rules.md#conversion-creates).
     # Rows go as plain dicts: no model instance per row.
     deal_plans = [plan for plan in plans if plan.deal is not None]
     deal_rows = []
-    for plan in deal_plans:
+    for plan, deal_id in zip(deal_plans, known.deal_ids, strict=False):
         assert plan.deal is not None
         plan.deal["main_contact_id"] = plan.main.pk
         plan.deal["organization_id"] = plan.organization.pk if plan.organization else None
         deal_rows.append(plan.deal)
-    deal_ids = insert_rows(Deal, deal_rows, reserved=known.deal_ids)
-    for plan, deal_id in zip(deal_plans, deal_ids, strict=True):
         plan.deal_id = deal_id
-    insert_rows(
-        DealContact,
-        [
-            {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
-            for plan in deal_plans
-        ],
-        ids=False,
-    )
-    types = known.types
     task_plans = [plan for plan in plans if plan.task is not None]
     task_rows = []
-    for plan in task_plans:
+    for plan, task_id in zip(task_plans, known.task_ids, strict=False):
         assert plan.task is not None
         on_deal = plan.deal_id is not None
         plan.task["content_type_id"] = types[Deal if on_deal else Contact].pk
         plan.task["object_id"] = plan.deal_id if on_deal else plan.main.pk
         task_rows.append(plan.task)
-    task_ids = insert_rows(Task, task_rows, reserved=known.task_ids)
-    for plan, task_id in zip(task_plans, task_ids, strict=True):
         plan.task_id = task_id
-    at(0.45)
 
     # 4. Tags (docs/rules.md#carried-over): to the contacts (the prospects & customers list when
     # a deal was made, else the contacts list) and to the deal.
@@ -204,30 +211,21 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
                 {"deal_id": plan.deal_id, "tag_id": scoped[(tag_id, Scope.DEALS)]}
                 for tag_id in tags
             ]
-    insert_rows(Contact.tags.through, contact_tags, ids=False)
-    insert_rows(Deal.tags.through, deal_tags, ids=False)
-    at(0.5)
 
-    # 5. Notes and documents go to the person, else the organisation; documents are also
-    # visible from the deal (docs/rules.md#carried-over).
-    lead_ids = [plan.lead.pk for plan in plans]
+    # 5. Documents are also visible from the deal (docs/rules.md#carried-over).
     moved_notes, moved_documents = known.moved_notes, known.moved_documents
     deal_of = {plan.lead.pk: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
-    DocumentLink.objects.bulk_create(
-        [
-            DocumentLink(document_id=doc_id, content_type=types[Deal], object_id=deal_of[lead_id])
-            for lead_id, doc_ids in moved_documents.items()
-            if lead_id in deal_of
-            for doc_id in doc_ids
-        ],
-        batch_size=BATCH,
-        ignore_conflicts=True,
-    )
-    at(0.55)
+    document_links = [
+        DocumentLink(document_id=doc_id, content_type=types[Deal], object_id=deal_of[lead_id])
+        for lead_id, doc_ids in moved_documents.items()
+        if lead_id in deal_of
+        for doc_id in doc_ids
+    ]
+    at(0.1)
 
-    # 6. The conversion records, with what an exact undo needs, and the leads themselves.
+    # 6. The conversion records, with what an exact undo needs.
     earlier = known.earlier
-    for plan in plans:
+    for plan, conversion_id in zip(plans, known.conversion_ids, strict=False):
         r = plan.result
         r.person_id = plan.person.pk if plan.person else None
         r.person_merged = bool(plan.person and not plan.person.creates(plan.lead))
@@ -240,11 +238,12 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
             ("organization", r.organization_id), ""
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
+        r.conversion_id = conversion_id
     conversion_rows = []
     step = max(1, len(plans) // 20)
     for number, plan in enumerate(plans):
         if number % step == 0:  # the snapshots, in steps of 5% of the leads
-            at(0.55 + 0.15 * number / len(plans))
+            at(0.1 + 0.3 * number / len(plans))
         conversion_rows.append(
             {
                 "lead_id": plan.lead.pk,
@@ -262,17 +261,61 @@ def write_batch(batch: BatchPlan, known: ReadAhead, progress: Progress) -> None:
                 "created_at": now,
             }
         )
-    conversion_ids = insert_rows(LeadConversion, conversion_rows, reserved=known.conversion_ids)
-    del conversion_rows
-    for plan, conversion_id in zip(plans, conversion_ids, strict=True):
-        plan.result.conversion_id = conversion_id
-    at(0.8)
-    _move_attached(Note, types[Lead], types[Contact], lead_ids)
-    _move_attached(Document, types[Lead], types[Contact], lead_ids)
-    at(0.95)  # the leads themselves were marked converted by the planning (plan_batch)
+    at(0.4)
+    return Writes(
+        new_orgs=new_orgs,
+        new_people=new_people,
+        changed=changed,
+        changed_fields=fields,
+        keyed={party.pk: party.key_values() for party in keyed},
+        rekeyed=[party.pk for party in keyed if party.merged],
+        deal_rows=deal_rows,
+        deal_ids=known.deal_ids[: len(deal_rows)],
+        deal_contact_rows=[
+            {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
+            for plan in deal_plans
+        ],
+        task_rows=task_rows,
+        task_ids=known.task_ids[: len(task_rows)],
+        contact_tags=contact_tags,
+        deal_tags=deal_tags,
+        document_links=document_links,
+        conversion_rows=conversion_rows,
+        conversion_ids=known.conversion_ids[: len(plans)],
+        merged=merged,
+    )
 
+
+def write_batch(batch: BatchPlan, writes: Writes, progress: Progress) -> None:
+    """Write the rows ``prepare_writes`` made: a fixed number of statements, the leads already
+    marked converted (``mark_converted``) and their notes moved; then the statuses the bulk
+    writes did not settle (the one read)."""
+    at = progress.at
+    insert_rows(Contact, [p.row for p in writes.new_orgs], reserved=[p.pk for p in writes.new_orgs])
+    insert_rows(
+        Contact, [p.row for p in writes.new_people], reserved=[p.pk for p in writes.new_people]
+    )
+    at(0.5)
+    if writes.changed:
+        bulk_update(
+            Contact,
+            [p.existing for p in writes.changed],
+            [*writes.changed_fields, "updated_at", "name_key", "domain_key"],
+        )
+    write_keys(Contact, writes.keyed, replace=writes.rekeyed)
+    at(0.6)
+    insert_rows(Deal, writes.deal_rows, reserved=writes.deal_ids)
+    insert_rows(DealContact, writes.deal_contact_rows, ids=False)
+    insert_rows(Task, writes.task_rows, reserved=writes.task_ids)
+    at(0.75)
+    insert_rows(Contact.tags.through, writes.contact_tags, ids=False)
+    insert_rows(Deal.tags.through, writes.deal_tags, ids=False)
+    DocumentLink.objects.bulk_create(writes.document_links, batch_size=BATCH, ignore_conflicts=True)
+    at(0.8)
+    insert_rows(LeadConversion, writes.conversion_rows, reserved=writes.conversion_ids)
+    at(0.95)
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
-    _settle_statuses(planner, plans, merged)
+    _settle_statuses(batch.planner, batch.plans, writes.merged)
     at(1)
 
 
@@ -365,14 +408,12 @@ def _earlier_creators(
     return found
 
 
-def _insert_new(parties: list[Party], ids: Iterator[int]) -> None:
-    """Insert the new contacts among ``parties`` (one statement) with the next of ``ids``."""
+def _number_new(parties: list[Party], ids: Iterator[int]) -> list[Party]:
+    """The new contacts among ``parties``, each given the next of ``ids``."""
     new = [party for party in parties if not party.merged]
-    reserved = list(itertools.islice(ids, len(new)))
-    for party, pk in zip(
-        new, insert_rows(Contact, [p.row for p in new], reserved=reserved), strict=True
-    ):
+    for party, pk in zip(new, itertools.islice(ids, len(new)), strict=True):
         party.pk = pk
+    return new
 
 
 def _unique_parties(parties: Iterable[Party | None]) -> list[Party]:
@@ -428,20 +469,26 @@ def _move_attached(
     model: type[Note] | type[Document],
     lead_type: ContentType,
     contact_type: ContentType,
-    lead_ids: list[int],
+    destinations: dict[int, int],
 ) -> None:
-    """Re-attach the notes (or documents) of converted leads to the person their conversion
-    made or merged, else the organisation: one UPDATE per 5,000 leads, joined to the conversions
-    just written."""
-    destination = (
-        LeadConversion.objects.filter(lead_id=OuterRef("object_id"), undone_at__isnull=True)
-        .annotate(contact=Coalesce("person_id", "organization_id"))
-        .values("contact")[:1]
-    )
-    for chunk in any_chunks(lead_ids):
-        model.objects.filter(content_type=lead_type, object_id__any=chunk).update(
-            content_type=contact_type,
-            object_id=Subquery(destination),
+    """Re-attach the notes (or documents) of converted leads to their contacts (``destinations``:
+    lead id -> contact id): one UPDATE joined to the pairs, sent as two arrays on PostgreSQL,
+    as a JSON object elsewhere (SQLite's ``json_each``)."""
+    if not destinations:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        pairs = "unnest(%s::bigint[], %s::bigint[]) AS m(lead, contact)"
+        params: list[Any] = [list(destinations), list(destinations.values())]
+    else:
+        pairs = "(SELECT CAST(key AS INTEGER) AS lead, value AS contact FROM json_each(%s)) AS m"
+        params = [json.dumps(destinations)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET content_type_id = %s, object_id = m.contact FROM {pairs} "
+            f"WHERE {table}.content_type_id = %s AND {table}.object_id = m.lead",
+            [contact_type.pk, *params, lead_type.pk],
         )
 
 

@@ -733,3 +733,54 @@ def test_reserve_ids_looks_the_sequence_up_once() -> None:
         if line.strip().startswith("->  Result") and "rows=1 " in line
     ]
     assert once and "pg_get_serial_sequence" in plan[once[0] + 1], plan
+
+
+# ---- sent_ahead --------------------------------------------------------------------------------
+
+
+def test_sent_ahead_runs_its_statements_in_order() -> None:
+    from crm.bulk import sent_ahead
+
+    leads = LeadFactory.create_batch(3)
+    with transaction.atomic(), sent_ahead():
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(description="all")
+        Lead.objects.filter(pk=leads[0].pk).update(description="first")
+    assert list(
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+        .order_by("pk")
+        .values_list("description", flat=True)
+    ) == ["first", "all", "all"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipeline mode is PostgreSQL's")
+def test_sent_ahead_does_not_wait_for_a_statement_until_the_block_ends() -> None:
+    """The Python code after a statement runs while the server works on it: the statement
+    returns at once, and leaving the block waits for it."""
+    import time
+
+    from crm.bulk import sent_ahead
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        with sent_ahead():
+            cursor.execute("SELECT pg_sleep(0.5)")
+            returned = time.perf_counter() - started
+        ended = time.perf_counter() - started
+    assert returned < 0.25 < 0.45 < ended, (returned, ended)
+
+
+def test_sent_ahead_raises_a_statements_error_as_djangos_at_the_end() -> None:
+    """A write that fails within the block fails the block, with Django's exception class
+    (callers catch ``DatabaseError``), and the statements after it are not run."""
+    from django.db import IntegrityError
+
+    from crm.bulk import sent_ahead
+
+    lead = LeadFactory(company_name="Acme", last_name="")
+    tag = TagFactory(name="kept")
+    with pytest.raises(IntegrityError), transaction.atomic(), sent_ahead():
+        Lead.objects.filter(pk=lead.pk).update(status="no such status")
+        Tag.objects.filter(pk=tag.pk).update(name="changed")
+    tag.refresh_from_db()
+    lead.refresh_from_db()
+    assert (tag.name, lead.status) == ("kept", "new")

@@ -209,3 +209,45 @@ def test_a_conversion_starts_no_thread(rep: Any) -> None:
     result = convert(rep, *leads, progress=progress)
     assert all(r.converted for r in result.results)
     assert seen and not any(seen)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipeline mode is PostgreSQL's")
+def test_the_plans_are_made_while_the_server_marks_the_leads_converted(
+    rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leads' UPDATE (their many indexes) is sent without waiting for it
+    (``crm.bulk.sent_ahead``): the plans and the rows are made meanwhile, and the writes that
+    need COPY come after."""
+    from psycopg import pq
+
+    from leads.conversion import convert as service
+
+    statuses: list[tuple[str, Any]] = []
+    real_plan, real_prepare, real_write = (
+        service.plan_leads,
+        service.prepare_writes,
+        service.write_batch,
+    )
+
+    def status(step: str) -> None:
+        statuses.append((step, connection.connection.pgconn.pipeline_status))
+
+    def plan(*args: Any) -> Any:
+        status("plan")
+        return real_plan(*args)
+
+    def prepare(*args: Any) -> Any:
+        status("prepare")
+        return real_prepare(*args)
+
+    def write(*args: Any) -> Any:
+        status("write")
+        return real_write(*args)
+
+    monkeypatch.setattr(service, "plan_leads", plan)
+    monkeypatch.setattr(service, "prepare_writes", prepare)
+    monkeypatch.setattr(service, "write_batch", write)
+    result = convert(rep, *LeadFactory.create_batch(3, owner=rep), create_task=True)
+    assert all(r.converted for r in result.results)
+    on, off = pq.PipelineStatus.ON, pq.PipelineStatus.OFF
+    assert statuses == [("plan", on), ("prepare", on), ("write", off)]
