@@ -7,6 +7,8 @@
   their defaults (``auto_now``/``auto_now_add``: now), and returns the new primary keys
   (``ids=False``: the database numbers the rows, nothing is returned).
 - ``bulk_update(Model, objs, fields)`` is ``QuerySet.bulk_update`` without its per-row ``CASE``.
+- ``prepare_rows(Model, rows, reserved=ids)`` does ``insert_rows``'s work before its one
+  statement, without a query; ``write_prepared(prepared)`` sends that statement.
 - ``build(Model, **values)`` makes a new instance cheaply (positional construction).
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
@@ -44,11 +46,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, router, transaction
 from django.db.models import DateField, DateTimeField, Field, Model
+
+from crm.lookups import int_array, text_array
 
 M = TypeVar("M", bound=Model)
 Row = dict[str, Any]
@@ -138,17 +143,9 @@ def insert_rows(
     if connection.vendor not in _SET_BASED:
         objs = model._default_manager.using(using).bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
-    pk: Any = model._meta.pk
-    fields = [f for f in _fields(model) if f is not pk]
-    given = [f for f in fields if f.attname in rows[0]]
-    if unknown := set(rows[0]) - {f.attname for f in given}:
-        raise ValueError(f"insert_rows: no column {', '.join(sorted(unknown))} to write.")
-    rest = [f for f in fields if f not in given]
-    blank = model()
-    columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
-    columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
+    _given(model, rows[0])  # an unknown column is refused before anything is reserved
     if not ids:
-        _write(connection, model, [*given, *rest], list(zip(*columns, strict=True)))
+        write_prepared(prepare_rows(model, rows, using=using))
         return []
     with transaction.atomic(using=using, savepoint=False):
         if reserved is None:
@@ -157,8 +154,70 @@ def insert_rows(
             raise ValueError(f"insert_rows: {len(reserved)} reserved ids for {len(rows)} rows.")
         else:
             new_ids = list(reserved[: len(rows)])
-        _write(connection, model, [pk, *given, *rest], list(zip(new_ids, *columns, strict=True)))
+        write_prepared(prepare_rows(model, rows, using=using, reserved=new_ids))
     return new_ids
+
+
+@dataclass
+class Prepared:
+    """Rows of ``model`` made ready to write by ``prepare_rows``: each row's database values,
+    in the order of ``fields`` (PostgreSQL, SQLite); elsewhere ``source``, the rows as given."""
+
+    model: type[Model]
+    using: str
+    fields: list[Any]
+    values: list[tuple[Any, ...]]
+    source: Sequence[Row]
+
+
+def prepare_rows(
+    model: type[Model],
+    rows: Sequence[Row],
+    *,
+    using: str | None = None,
+    reserved: Sequence[int] | None = None,
+) -> Prepared:
+    """``insert_rows``'s work before it writes, without a query, so that it can be done while
+    the server works on something else (``sent_ahead``): the values through their fields, the
+    columns left out filled. ``reserved``: the rows' ids, one per row (else the database
+    numbers them). ``write_prepared`` then writes them in one statement."""
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    if not rows or connection.vendor not in _SET_BASED:
+        return Prepared(model, using, [], [], rows)  # no COPY: bulk_create from the rows
+    pk: Any = model._meta.pk
+    given = _given(model, rows[0])
+    rest = [f for f in _fields(model) if f is not pk and f not in given]
+    blank = model()
+    columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
+    columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
+    if reserved is None:
+        return Prepared(model, using, [*given, *rest], list(zip(*columns, strict=True)), [])
+    if len(reserved) != len(rows):
+        raise ValueError(f"prepare_rows: {len(reserved)} reserved ids for {len(rows)} rows.")
+    values = list(zip(reserved, *columns, strict=True))
+    return Prepared(model, using, [pk, *given, *rest], values, [])
+
+
+def _given(model: type[Model], row: Row) -> list[Any]:
+    """The fields of ``model`` a row gives (not its primary key): an unknown key is refused."""
+    pk: Any = model._meta.pk
+    given = [f for f in _fields(model) if f is not pk and f.attname in row]
+    if unknown := set(row) - {f.attname for f in given}:
+        raise ValueError(f"insert_rows: no column {', '.join(sorted(unknown))} to write.")
+    return given
+
+
+def write_prepared(prepared: Prepared) -> None:
+    """Write rows made by ``prepare_rows``: one COPY on PostgreSQL, one prepared INSERT on
+    SQLite (reserved ids: within the transaction that reserved them, see the module's
+    docstring), ``bulk_create`` elsewhere."""
+    if prepared.source:
+        manager = prepared.model._default_manager.using(prepared.using)
+        manager.bulk_create([prepared.model(**row) for row in prepared.source])
+    elif prepared.values:
+        connection = connections[prepared.using]
+        _write(connection, prepared.model, prepared.fields, prepared.values)
 
 
 def bulk_update(
@@ -174,10 +233,11 @@ def bulk_update(
 
     ``bulk_update`` builds one ``CASE WHEN id = ... THEN ...`` per field with a branch per row,
     which costs Python time per branch and, on the server, rows x branches comparisons. On
-    PostgreSQL this COPYs ``(id, fields...)`` into a temporary table and runs one
-    ``UPDATE ... FROM`` join instead (4 statements, linear in the rows). Elsewhere it is
-    ``bulk_update``. As with ``bulk_update``, ``pre_save`` is not called (set ``updated_at``
-    yourself and list it) and each pk should appear once."""
+    PostgreSQL this is one ``UPDATE ... FROM unnest(ids, column, ...)`` join instead, each
+    column sent as one array, linear in the rows (and, being one plain statement, it can be
+    sent ahead: ``sent_ahead``, where it returns -1). Elsewhere it is ``bulk_update``. As with
+    ``bulk_update``, ``pre_save`` is not called (set ``updated_at`` yourself and list it) and
+    each pk should appear once."""
     objs = list(objs)
     names = list(dict.fromkeys(fields))
     if not objs or not names:
@@ -196,26 +256,26 @@ def bulk_update(
         raise ValueError("All bulk_update() objects must have a primary key set.")
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
-    temp = quote(f"bulk_update_{opts.db_table}")
-    columns = [quote(pk.column), *(quote(f.column) for f in chosen)]
-    values = [_column(f, connection, [getattr(o, f.attname) for o in objs]) for f in [pk, *chosen]]
-    rows = list(zip(*values, strict=True))
+    arrays: list[str] = []
+    params: list[Any] = []
+    for f in [pk, *chosen]:
+        values = _column(f, connection, [getattr(o, f.attname) for o in objs])
+        if all(type(v) is int for v in values):
+            params.append(int_array(values))
+        elif all(type(v) is str for v in values):
+            params.append(text_array(values))
+        else:
+            params.append(values)
+        arrays.append(f"%s::{f.cast_db_type(connection)}[]")
+    columns = ", ".join(quote(f.column) for f in [pk, *chosen])
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in chosen)
-    statements = [
-        f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
-        f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA",
-        f"COPY {temp} ({', '.join(columns)}) FROM STDIN",
-        f"UPDATE {table} SET {assignments} FROM {temp} AS v "
-        f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}",
-        f"DROP TABLE {temp}",
-    ]
-    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        cursor.execute(statements[0])
-        _copy(connection, cursor, statements[1], rows)
-        cursor.execute(statements[2])
-        updated = cursor.rowcount
-        cursor.execute(statements[3])
-    return updated
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest({', '.join(arrays)}) AS v ({columns}) "
+            f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}",
+            params,
+        )
+        return cursor.rowcount
 
 
 def analyze(*models: type[Model], using: str | None = None) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.signals import post_save
 
-from crm.bulk import insert_rows
+from crm.bulk import Prepared, insert_rows, prepare_rows, write_prepared
 from crm.selection import any_chunks
 
 KEY_LENGTH = 255
@@ -154,15 +154,28 @@ def write_keys(
     value, as just written: nothing is read back), after deleting the stored keys of
     ``replace`` (the records among them that existed). Two statements; on SQLite the delete
     goes per 5,000 records."""
+    replace_keys(model, prepare_keys(model, records), replace)
+
+
+def prepare_keys(model: type[models.Model], records: dict[int, dict[str, Any]]) -> Prepared:
+    """The key rows ``write_keys`` writes for ``records``, made without a query
+    (``crm.bulk.prepare_rows``): ``replace_keys`` writes them."""
     spec = _SPECS[model]
-    for chunk in any_chunks(sorted(set(replace))):
-        _delete_keys(spec, chunk)
     rows = [
         {spec.record_field: pk, "kind": kind, "key": key}
         for pk, values in records.items()
         for kind, key in keys_of(model, values)
     ]
-    insert_rows(spec.key_model, rows, ids=False)
+    return prepare_rows(spec.key_model, rows)
+
+
+def replace_keys(model: type[models.Model], keys: Prepared, replace: Iterable[int]) -> None:
+    """Delete the stored keys of the records ``replace``, then write ``keys``
+    (``prepare_keys``)."""
+    spec = _SPECS[model]
+    for chunk in any_chunks(sorted(set(replace))):
+        _delete_keys(spec, chunk)
+    write_prepared(keys)
 
 
 def _delete_keys(spec: KeySpec, record_ids: list[int]) -> None:

@@ -20,8 +20,9 @@ from django.db.models import Model, Q
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import bulk_update, insert_rows, reserve_ids
-from crm.keystore import write_keys
+from crm.bulk import Prepared, bulk_update, prepare_rows, reserve_ids, write_prepared
+from crm.keystore import prepare_keys, replace_keys
+from crm.lookups import int_array
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import any_chunks
 from crm.tags import scoped_tags_by_name, tag_key
@@ -88,32 +89,29 @@ def read_ahead(batch: BatchPlan) -> ReadAhead:
 
 @dataclass
 class Writes:
-    """A batch's rows, made in Python before the first of them is written (``prepare_writes``):
-    ids come from ``ReadAhead``, so nothing here waits for the server."""
+    """A batch's rows, made in Python before the first of them is written (``prepare_writes``,
+    through ``crm.bulk.prepare_rows``): ids come from ``ReadAhead``, so nothing here waits for
+    the server."""
 
-    new_orgs: list[Party]
-    new_people: list[Party]
-    changed: list[Party]  # merged contacts with fields to write
-    changed_fields: list[str]
-    keyed: dict[int, dict[str, Any]]  # contact -> key source values (crm.keystore)
+    new_orgs: Prepared
+    new_people: Prepared
+    keys: Prepared  # matching keys (crm.keystore) of the new contacts and the rekeyed ones
     rekeyed: list[int]  # merged contacts whose stored keys are replaced
-    deal_rows: list[dict[str, Any]]
-    deal_ids: list[int]
-    deal_contact_rows: list[dict[str, Any]]
-    task_rows: list[dict[str, Any]]
-    task_ids: list[int]
-    contact_tags: list[dict[str, int]]
-    deal_tags: list[dict[str, int]]
+    deals: Prepared
+    deal_contacts: Prepared
+    tasks: Prepared
+    contact_tags: Prepared
+    deal_tags: Prepared
     document_links: list[DocumentLink]
-    conversion_rows: list[dict[str, Any]]
-    conversion_ids: list[int]
+    conversions: Prepared
     merged: list[Party]
 
 
 def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Writes:
     """Every row the batch writes, and the ids on its results (``progress``: the first 40% of
-    the writing). The one statement sent from here moves the leads' notes and documents to their
-    contacts: run within ``crm.bulk.sent_ahead``, the server does that while the rows are made."""
+    the writing). The statements sent from here, the leads' notes and documents moved to their
+    contacts and the merged contacts' fields, are plain UPDATEs: run within
+    ``crm.bulk.sent_ahead``, the server does them while the rows are made."""
     planner, plans, lead_tag_ids = batch.planner, batch.plans, batch.lead_tag_ids
     at = progress.at
     now = planner.now
@@ -163,6 +161,12 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
     for party in changed:
         party.existing.updated_at = now
         party.existing.compute_keys()
+    if changed:
+        bulk_update(
+            Contact,
+            [p.existing for p in changed],
+            [*fields, "updated_at", "name_key", "domain_key"],
+        )
     # Matching keys (crm.keystore) of the new contacts and of the merged ones whose key values
     # were filled, from the values written; the other merged contacts keep theirs.
     keyed = [p for p in orgs + people if not p.merged or p.changed_fields & KEY_SOURCES]
@@ -261,58 +265,55 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
                 "created_at": now,
             }
         )
-    at(0.4)
-    return Writes(
-        new_orgs=new_orgs,
-        new_people=new_people,
-        changed=changed,
-        changed_fields=fields,
-        keyed={party.pk: party.key_values() for party in keyed},
+    writes = Writes(
+        new_orgs=prepare_rows(
+            Contact, [p.row for p in new_orgs], reserved=[p.pk for p in new_orgs]
+        ),
+        new_people=prepare_rows(
+            Contact, [p.row for p in new_people], reserved=[p.pk for p in new_people]
+        ),
+        keys=prepare_keys(Contact, {party.pk: party.key_values() for party in keyed}),
         rekeyed=[party.pk for party in keyed if party.merged],
-        deal_rows=deal_rows,
-        deal_ids=known.deal_ids[: len(deal_rows)],
-        deal_contact_rows=[
-            {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
-            for plan in deal_plans
-        ],
-        task_rows=task_rows,
-        task_ids=known.task_ids[: len(task_rows)],
-        contact_tags=contact_tags,
-        deal_tags=deal_tags,
+        deals=prepare_rows(Deal, deal_rows, reserved=known.deal_ids[: len(deal_rows)]),
+        deal_contacts=prepare_rows(
+            DealContact,
+            [
+                {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
+                for plan in deal_plans
+            ],
+        ),
+        tasks=prepare_rows(Task, task_rows, reserved=known.task_ids[: len(task_rows)]),
+        contact_tags=prepare_rows(Contact.tags.through, contact_tags),
+        deal_tags=prepare_rows(Deal.tags.through, deal_tags),
         document_links=document_links,
-        conversion_rows=conversion_rows,
-        conversion_ids=known.conversion_ids[: len(plans)],
+        conversions=prepare_rows(
+            LeadConversion, conversion_rows, reserved=known.conversion_ids[: len(plans)]
+        ),
         merged=merged,
     )
+    at(0.4)
+    return writes
 
 
 def write_batch(batch: BatchPlan, writes: Writes, progress: Progress) -> None:
-    """Write the rows ``prepare_writes`` made: a fixed number of statements, the leads already
-    marked converted (``mark_converted``) and their notes moved; then the statuses the bulk
-    writes did not settle (the one read)."""
+    """Write the rows ``prepare_writes`` made: a fixed number of statements (the leads were
+    marked converted by ``mark_converted``, the notes moved and the merged contacts written by
+    ``prepare_writes``); then the statuses the bulk writes did not settle (the one read)."""
     at = progress.at
-    insert_rows(Contact, [p.row for p in writes.new_orgs], reserved=[p.pk for p in writes.new_orgs])
-    insert_rows(
-        Contact, [p.row for p in writes.new_people], reserved=[p.pk for p in writes.new_people]
-    )
+    write_prepared(writes.new_orgs)
+    write_prepared(writes.new_people)
     at(0.5)
-    if writes.changed:
-        bulk_update(
-            Contact,
-            [p.existing for p in writes.changed],
-            [*writes.changed_fields, "updated_at", "name_key", "domain_key"],
-        )
-    write_keys(Contact, writes.keyed, replace=writes.rekeyed)
+    replace_keys(Contact, writes.keys, replace=writes.rekeyed)
     at(0.6)
-    insert_rows(Deal, writes.deal_rows, reserved=writes.deal_ids)
-    insert_rows(DealContact, writes.deal_contact_rows, ids=False)
-    insert_rows(Task, writes.task_rows, reserved=writes.task_ids)
+    write_prepared(writes.deals)
+    write_prepared(writes.deal_contacts)
+    write_prepared(writes.tasks)
     at(0.75)
-    insert_rows(Contact.tags.through, writes.contact_tags, ids=False)
-    insert_rows(Deal.tags.through, writes.deal_tags, ids=False)
+    write_prepared(writes.contact_tags)
+    write_prepared(writes.deal_tags)
     DocumentLink.objects.bulk_create(writes.document_links, batch_size=BATCH, ignore_conflicts=True)
     at(0.8)
-    insert_rows(LeadConversion, writes.conversion_rows, reserved=writes.conversion_ids)
+    write_prepared(writes.conversions)
     at(0.95)
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(batch.planner, batch.plans, writes.merged)
@@ -480,7 +481,7 @@ def _move_attached(
     table = quote(model._meta.db_table)
     if connection.vendor == "postgresql":
         pairs = "unnest(%s::bigint[], %s::bigint[]) AS m(lead, contact)"
-        params: list[Any] = [list(destinations), list(destinations.values())]
+        params: list[Any] = [int_array(destinations), int_array(destinations.values())]
     else:
         pairs = "(SELECT CAST(key AS INTEGER) AS lead, value AS contact FROM json_each(%s)) AS m"
         params = [json.dumps(destinations)]
