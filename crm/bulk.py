@@ -114,7 +114,7 @@ def bulk_insert(
             for obj, new_id in zip(missing, ids, strict=True):
                 obj.pk = new_id
         columns = [_column(f, connection, list(map(_reader(f), instances))) for f in fields]
-        _write(connection, model, fields, list(zip(*columns, strict=True)))
+        _write(connection, model, fields, zip(*columns, strict=True), len(instances))
     for obj in instances:
         obj._state.adding = False
         obj._state.db = using
@@ -160,13 +160,16 @@ def insert_rows(
 
 @dataclass
 class Prepared:
-    """Rows of ``model`` made ready to write by ``prepare_rows``: each row's database values,
-    in the order of ``fields`` (PostgreSQL, SQLite); elsewhere ``source``, the rows as given."""
+    """Rows of ``model`` made ready to write by ``prepare_rows``: their database values column
+    by column, one list per field of ``fields`` (PostgreSQL, SQLite: a row's tuple is made only
+    as it is sent, so rows waiting to be written cost a pointer per value); elsewhere
+    ``source``, the rows as given."""
 
     model: type[Model]
     using: str
     fields: list[Any]
-    values: list[tuple[Any, ...]]
+    columns: list[list[Any]]
+    count: int
     source: Sequence[Row]
 
 
@@ -184,7 +187,7 @@ def prepare_rows(
     using = using or router.db_for_write(model)
     connection = connections[using]
     if not rows or connection.vendor not in _SET_BASED:
-        return Prepared(model, using, [], [], rows)  # no COPY: bulk_create from the rows
+        return Prepared(model, using, [], [], len(rows), rows)  # bulk_create from the rows
     pk: Any = model._meta.pk
     given = _given(model, rows[0])
     rest = [f for f in _fields(model) if f is not pk and f not in given]
@@ -192,11 +195,10 @@ def prepare_rows(
     columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
     columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
     if reserved is None:
-        return Prepared(model, using, [*given, *rest], list(zip(*columns, strict=True)), [])
+        return Prepared(model, using, [*given, *rest], columns, len(rows), [])
     if len(reserved) != len(rows):
         raise ValueError(f"prepare_rows: {len(reserved)} reserved ids for {len(rows)} rows.")
-    values = list(zip(reserved, *columns, strict=True))
-    return Prepared(model, using, [pk, *given, *rest], values, [])
+    return Prepared(model, using, [pk, *given, *rest], [list(reserved), *columns], len(rows), [])
 
 
 def _given(model: type[Model], row: Row) -> list[Any]:
@@ -215,9 +217,10 @@ def write_prepared(prepared: Prepared) -> None:
     if prepared.source:
         manager = prepared.model._default_manager.using(prepared.using)
         manager.bulk_create([prepared.model(**row) for row in prepared.source])
-    elif prepared.values:
+    elif prepared.count:
         connection = connections[prepared.using]
-        _write(connection, prepared.model, prepared.fields, prepared.values)
+        rows = zip(*prepared.columns, strict=True)
+        _write(connection, prepared.model, prepared.fields, rows, prepared.count)
 
 
 def bulk_update(
@@ -388,22 +391,28 @@ def _reserve(connection: Any, model: type[Model], count: int, floor: int = 0) ->
 
 
 def _write(
-    connection: Any, model: type[Model], fields: list[Any], rows: list[tuple[Any, ...]]
+    connection: Any,
+    model: type[Model],
+    fields: list[Any],
+    rows: Iterable[tuple[Any, ...]],
+    count: int,
 ) -> None:
-    """Insert ``rows`` (database values of ``fields``) in one statement: COPY on PostgreSQL,
-    one prepared INSERT run for every row on SQLite."""
+    """Insert ``rows`` (``count`` tuples of database values of ``fields``) in one statement:
+    COPY on PostgreSQL, one prepared INSERT run for every row on SQLite."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
+            _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows, count)
         else:
             marks = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
-def _copy(connection: Any, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+def _copy(
+    connection: Any, cursor: Any, sql: str, rows: Iterable[tuple[Any, ...]], count: int
+) -> None:
     """Stream ``rows`` with psycopg's COPY (Django's cursor wrapper has none), with Django's
     error classes, and record it like any query so query counts and debug tooling see it."""
     with connection.wrap_database_errors:
@@ -413,7 +422,7 @@ def _copy(connection: Any, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -
                 copy.write_row(row)
     if connection.queries_logged:
         elapsed = f"{time.monotonic() - started:.3f}"
-        connection.queries_log.append({"sql": f"{sql} -- {len(rows)} rows", "time": elapsed})
+        connection.queries_log.append({"sql": f"{sql} -- {count} rows", "time": elapsed})
 
 
 # Django's field types whose get_db_prep_save() gives back a value of this exact type unchanged.

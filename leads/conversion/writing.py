@@ -216,6 +216,12 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
                 for tag_id in tags
             ]
 
+    # Each list of rows is made ready to write at once and dropped: at 100,000 leads the rows
+    # as dicts are about as big again as their values.
+    contact_links = prepare_rows(Contact.tags.through, contact_tags)
+    deal_links = prepare_rows(Deal.tags.through, deal_tags)
+    del contact_tags, deal_tags
+
     # 5. Documents are also visible from the deal (docs/rules.md#carried-over).
     moved_notes, moved_documents = known.moved_notes, known.moved_documents
     deal_of = {plan.lead.pk: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
@@ -265,6 +271,10 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
                 "created_at": now,
             }
         )
+    conversions = prepare_rows(
+        LeadConversion, conversion_rows, reserved=known.conversion_ids[: len(plans)]
+    )
+    del conversion_rows
     writes = Writes(
         new_orgs=prepare_rows(
             Contact, [p.row for p in new_orgs], reserved=[p.pk for p in new_orgs]
@@ -283,12 +293,10 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
             ],
         ),
         tasks=prepare_rows(Task, task_rows, reserved=known.task_ids[: len(task_rows)]),
-        contact_tags=prepare_rows(Contact.tags.through, contact_tags),
-        deal_tags=prepare_rows(Deal.tags.through, deal_tags),
+        contact_tags=contact_links,
+        deal_tags=deal_links,
         document_links=document_links,
-        conversions=prepare_rows(
-            LeadConversion, conversion_rows, reserved=known.conversion_ids[: len(plans)]
-        ),
+        conversions=conversions,
         merged=merged,
     )
     at(0.4)
