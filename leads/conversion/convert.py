@@ -143,8 +143,8 @@ def _convert_batch(
         progress=progress,
     )
     known = read_ahead(batch)
-    # The leads' UPDATE and the move of their notes (big writes: many indexes) run on the server
-    # while the plans and the rows are made in Python.
+    # The leads' UPDATE, the move of their notes and the merged contacts' UPDATE (big writes:
+    # many indexes) run on the server while the plans and the rows are made in Python.
     with sent_ahead():
         mark_converted(batch)
         plan_leads(batch, progress)
