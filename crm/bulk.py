@@ -53,7 +53,7 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, router, transaction
 from django.db.models import DateField, DateTimeField, Field, Model
 
-from crm.lookups import int_array, text_array
+from crm.lookups import array_param
 
 M = TypeVar("M", bound=Model)
 Row = dict[str, Any]
@@ -143,9 +143,9 @@ def insert_rows(
     if connection.vendor not in _SET_BASED:
         objs = model._default_manager.using(using).bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
-    _given(model, rows[0])  # an unknown column is refused before anything is reserved
+    prepared = prepare_rows(model, rows, using=using)  # an unknown column: refused before any id
     if not ids:
-        write_prepared(prepare_rows(model, rows, using=using))
+        write_prepared(prepared)
         return []
     with transaction.atomic(using=using, savepoint=False):
         if reserved is None:
@@ -154,7 +154,7 @@ def insert_rows(
             raise ValueError(f"insert_rows: {len(reserved)} reserved ids for {len(rows)} rows.")
         else:
             new_ids = list(reserved[: len(rows)])
-        write_prepared(prepare_rows(model, rows, using=using, reserved=new_ids))
+        write_prepared(prepared.numbered(new_ids))
     return new_ids
 
 
@@ -171,6 +171,17 @@ class Prepared:
     columns: list[list[Any]]
     count: int
     source: Sequence[Row]
+
+    def numbered(self, ids: Sequence[int]) -> Prepared:
+        """The same rows with their primary keys ``ids``, one per row."""
+        if len(ids) != self.count:
+            raise ValueError(f"prepare_rows: {len(ids)} reserved ids for {self.count} rows.")
+        if self.source:  # bulk_create: the rows themselves
+            return self
+        pk: Any = self.model._meta.pk
+        return Prepared(
+            self.model, self.using, [pk, *self.fields], [list(ids), *self.columns], self.count, []
+        )
 
 
 def prepare_rows(
@@ -189,25 +200,16 @@ def prepare_rows(
     if not rows or connection.vendor not in _SET_BASED:
         return Prepared(model, using, [], [], len(rows), rows)  # bulk_create from the rows
     pk: Any = model._meta.pk
-    given = _given(model, rows[0])
-    rest = [f for f in _fields(model) if f is not pk and f not in given]
+    fields = [f for f in _fields(model) if f is not pk]
+    given = [f for f in fields if f.attname in rows[0]]
+    if unknown := set(rows[0]) - {f.attname for f in given}:
+        raise ValueError(f"insert_rows: no column {', '.join(sorted(unknown))} to write.")
+    rest = [f for f in fields if f not in given]
     blank = model()
     columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
     columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
-    if reserved is None:
-        return Prepared(model, using, [*given, *rest], columns, len(rows), [])
-    if len(reserved) != len(rows):
-        raise ValueError(f"prepare_rows: {len(reserved)} reserved ids for {len(rows)} rows.")
-    return Prepared(model, using, [pk, *given, *rest], [list(reserved), *columns], len(rows), [])
-
-
-def _given(model: type[Model], row: Row) -> list[Any]:
-    """The fields of ``model`` a row gives (not its primary key): an unknown key is refused."""
-    pk: Any = model._meta.pk
-    given = [f for f in _fields(model) if f is not pk and f.attname in row]
-    if unknown := set(row) - {f.attname for f in given}:
-        raise ValueError(f"insert_rows: no column {', '.join(sorted(unknown))} to write.")
-    return given
+    prepared = Prepared(model, using, [*given, *rest], columns, len(rows), [])
+    return prepared if reserved is None else prepared.numbered(reserved)
 
 
 def write_prepared(prepared: Prepared) -> None:
@@ -262,14 +264,11 @@ def bulk_update(
     arrays: list[str] = []
     params: list[Any] = []
     for f in [pk, *chosen]:
-        values = _column(f, connection, [getattr(o, f.attname) for o in objs])
-        if all(type(v) is int for v in values):
-            params.append(int_array(values))
-        elif all(type(v) is str for v in values):
-            params.append(text_array(values))
-        else:
-            params.append(values)
-        arrays.append(f"%s::{f.cast_db_type(connection)}[]")
+        placeholder, param = array_param(
+            _column(f, connection, [getattr(o, f.attname) for o in objs])
+        )
+        arrays.append(f"{placeholder}::{f.cast_db_type(connection)}[]")
+        params.append(param)
     columns = ", ".join(quote(f.column) for f in [pk, *chosen])
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in chosen)
     with connection.cursor() as cursor:

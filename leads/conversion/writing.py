@@ -22,7 +22,7 @@ from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
 from crm.bulk import Prepared, bulk_update, prepare_rows, reserve_ids, write_prepared
 from crm.keystore import prepare_keys, replace_keys
-from crm.lookups import int_array
+from crm.lookups import array_param
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
 from crm.selection import any_chunks
 from crm.tags import scoped_tags_by_name, tag_key
@@ -145,10 +145,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
 
     # Notes and documents go to the person, else the organisation (docs/rules.md#carried-over).
     types = known.types
-    destinations = {
-        plan.lead.pk: (plan.person or plan.organization).pk  # type: ignore[union-attr]
-        for plan in plans
-    }
+    destinations = {plan.lead.pk: plan.main.pk for plan in plans}
     _move_attached(Note, types[Lead], types[Contact], destinations)
     _move_attached(Document, types[Lead], types[Contact], destinations)
 
@@ -488,8 +485,11 @@ def _move_attached(
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     if connection.vendor == "postgresql":
-        pairs = "unnest(%s::bigint[], %s::bigint[]) AS m(lead, contact)"
-        params: list[Any] = [int_array(destinations), int_array(destinations.values())]
+        (leads, lead_ids), (contacts, contact_ids) = (
+            array_param(list(ids), texts=False) for ids in (destinations, destinations.values())
+        )
+        pairs = f"unnest({leads}, {contacts}) AS m(lead, contact)"
+        params: list[Any] = [lead_ids, contact_ids]
     else:
         pairs = "(SELECT CAST(key AS INTEGER) AS lead, value AS contact FROM json_each(%s)) AS m"
         params = [json.dumps(destinations)]

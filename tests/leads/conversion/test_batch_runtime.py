@@ -223,30 +223,20 @@ def test_the_plans_are_made_while_the_server_marks_the_leads_converted(
     from leads.conversion import convert as service
 
     statuses: list[tuple[str, Any]] = []
-    real_plan, real_prepare, real_write = (
-        service.plan_leads,
-        service.prepare_writes,
-        service.write_batch,
-    )
 
-    def status(step: str) -> None:
-        statuses.append((step, connection.connection.pgconn.pipeline_status))
+    def recording(step: str, real: Any) -> Any:
+        def run(*args: Any) -> Any:
+            statuses.append((step, connection.connection.pgconn.pipeline_status))
+            return real(*args)
 
-    def plan(*args: Any) -> Any:
-        status("plan")
-        return real_plan(*args)
+        return run
 
-    def prepare(*args: Any) -> Any:
-        status("prepare")
-        return real_prepare(*args)
-
-    def write(*args: Any) -> Any:
-        status("write")
-        return real_write(*args)
-
-    monkeypatch.setattr(service, "plan_leads", plan)
-    monkeypatch.setattr(service, "prepare_writes", prepare)
-    monkeypatch.setattr(service, "write_batch", write)
+    for step, name in (
+        ("plan", "plan_leads"),
+        ("prepare", "prepare_writes"),
+        ("write", "write_batch"),
+    ):
+        monkeypatch.setattr(service, name, recording(step, getattr(service, name)))
     result = convert(rep, *LeadFactory.create_batch(3, owner=rep), create_task=True)
     assert all(r.converted for r in result.results)
     on, off = pq.PipelineStatus.ON, pq.PipelineStatus.OFF
