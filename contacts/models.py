@@ -25,6 +25,7 @@ from crm.models import (
     domain_key_of,
     line_field,
     name_key_of,
+    sorted_created_at,
 )
 from crm.permissions import changeable
 from crm.search import Digits, search_text_field
@@ -84,6 +85,8 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
         "is_organization", "first_name", "last_name", "name", "email", "phone", "mobile",
         "website", "organization_id",
     )  # fmt: skip
+
+    created_at = sorted_created_at()  # contact_created_sort_idx
 
     is_organization = models.BooleanField(_("organisation"), default=False)
     first_name = line_field(_("first name"), 150)
@@ -313,6 +316,7 @@ class Employment(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="employment_records",
+        db_index=False,  # employment_org_idx
     )
     organization_name = line_field(_("organisation name"), 255)
     title = line_field(_("title"), 150)

@@ -29,6 +29,7 @@ from crm.models import (
     Task,
     TimeStampedModel,
     line_field,
+    sorted_created_at,
 )
 from crm.permissions import changeable
 from crm.validators import validate_date_range, validate_single_line
@@ -69,7 +70,10 @@ class StageQuerySet(models.QuerySet["Stage"]):
 
 
 class Stage(models.Model):
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="stages")
+    # No index of its own: the unique (pipeline, position) starts with it.
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="stages", db_index=False
+    )
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"))
     category = models.CharField(_("category"), max_length=16, choices=StageCategory.choices)
@@ -150,6 +154,7 @@ class DealQuerySet(models.QuerySet["Deal"]):
 
 
 class Deal(OwnedModel, TimeStampedModel):
+    created_at = sorted_created_at()  # deal_created_sort_idx
     name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
     value = models.DecimalField(
         _("value"),

@@ -22,6 +22,7 @@ class ApiToken(models.Model):
         verbose_name=_("user"),
         on_delete=models.CASCADE,
         related_name="api_tokens",
+        db_index=False,  # apitoken_user_idx starts with it
     )
     name = models.CharField(_("name"), max_length=100)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)

@@ -43,6 +43,7 @@ class Job(models.Model):
         verbose_name=_("started by"),
         on_delete=models.PROTECT,
         related_name="jobs",
+        db_index=False,  # crm_job_owner_idx starts with it
     )
     params: models.JSONField[Any] = models.JSONField(_("parameters"), default=dict, blank=True)
     state = models.CharField(
@@ -94,7 +95,8 @@ class JobChunk(models.Model):
     it refreshes), runs it in one transaction that also records its items and marks it ``done``:
     a chunk is either fully done, with its items, or not at all."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    # No index of its own: the unique (job, number) starts with it.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     number = models.PositiveIntegerField()
     ids: models.JSONField[Any] = models.JSONField(default=list)
     state = models.CharField(max_length=10, choices=ChunkState.choices, default=ChunkState.PENDING)
@@ -124,7 +126,8 @@ class JobItem(models.Model):
     ``outcome`` a short word of the job's kind (converted, refused, created, skipped...),
     ``reason`` the refusal in words, ``data`` what was created (ids by record type)."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: the unique (job, key) starts with it.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items", db_index=False)
     key = models.BigIntegerField()
     label = models.CharField(max_length=300, blank=True)
     outcome = models.CharField(max_length=20)

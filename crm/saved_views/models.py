@@ -39,6 +39,7 @@ class SavedView(models.Model):
         verbose_name=_("owner"),
         on_delete=models.CASCADE,
         related_name="saved_views",
+        db_index=False,  # the unique (owner, list, name) starts with it
     )
     shared = models.BooleanField(_("shared with the team"), default=False)
     query = models.TextField(_("filters"), max_length=QUERY_MAX, blank=True)
