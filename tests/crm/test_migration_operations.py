@@ -27,7 +27,7 @@ def _migrate(target: str) -> None:
     executor.migrate([("deals", target)])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_field_index_goes_and_comes_back() -> None:
     triggers_before = _triggers()
     assert ("created_at",) not in _indexed_columns("deals_deal")
