@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 # The shortest word a trigram index helps with: shorter words are matched by STRPOS / INSTR, a
 # filter on the rows the other words found (a LIKE without trigram would scan the whole index).
 INDEXED_WORD = 3
+PHONE_INDEX_DIGITS = 8  # a long number's digits the index is asked for (``index_part``)
 MAX_WORDS = 8  # a pasted paragraph does not make a query of a hundred LIKEs
 MAX_QUERY_LENGTH = 200
 # The stored search text of leads and contacts (search_text_field), and the name ``matching``
@@ -159,10 +160,31 @@ class AnyOf(Func):
 
 def word_matches(alias: str, term: str) -> Q:
     """``alias`` (an annotated search text) contains ``term``: an indexable ``LIKE`` for a term of
-    three characters or more, ``STRPOS`` for a shorter one."""
-    if len(term) >= INDEXED_WORD:
-        return Q(**{f"{alias}__contains": term})
-    return Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
+    three characters or more, ``STRPOS`` for a shorter one. The ``LIKE`` is on the term's
+    ``index_part``; when that is not the whole term, ``STRPOS`` checks the whole term too."""
+    if len(term) < INDEXED_WORD:
+        return Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
+    part = index_part(term)
+    condition = Q(**{f"{alias}__contains": part})
+    if part != term:
+        condition &= Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
+    return condition
+
+
+def index_part(term: str) -> str:
+    """The part of a search term the trigram index is asked for. PostgreSQL reads every trigram
+    of it from the index, and a trigram most rows share costs a read of most of the index: an
+    email's domain ("@example.com", "@gmail.com"), a phone number's country prefix. At
+    1,000,000 leads, a whole address took 46 ms, its mailbox 9 ms; a whole number 16 ms, its
+    last 8 digits 1.3 ms (0.9 and 0.3 ms at 10,000 leads). So: an email address, its mailbox
+    (when it has three characters or more); a number of more than ``PHONE_INDEX_DIGITS`` digits,
+    its last ones; any other term, itself."""
+    mailbox, at, _domain = term.partition("@")
+    if at and len(mailbox) >= INDEXED_WORD:
+        return mailbox
+    if term.isascii() and term.isdigit() and len(term) > PHONE_INDEX_DIGITS:
+        return term[-PHONE_INDEX_DIGITS:]
+    return term
 
 
 def matching(

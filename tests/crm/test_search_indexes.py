@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes: PostgreSQL"),
 ]
 
-SEARCHES = ["martin", "anne martin", "12 34 56"]
+SEARCHES = ["martin", "anne martin", "12 34 56", "anne.martin@acme.fr", "+33 6 12 34 56 78"]
 KIND_INDEXES = [
     "contact_kind_sort_idx",
     "contact_kind_org_sort_idx",
