@@ -162,13 +162,12 @@ def word_matches(alias: str, term: str) -> Q:
     """``alias`` (an annotated search text) contains ``term``: an indexable ``LIKE`` for a term of
     three characters or more, ``STRPOS`` for a shorter one. The ``LIKE`` is on the term's
     ``index_part``; when that is not the whole term, ``STRPOS`` checks the whole term too."""
+    anywhere = Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
     if len(term) < INDEXED_WORD:
-        return Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
+        return anywhere
     part = index_part(term)
-    condition = Q(**{f"{alias}__contains": part})
-    if part != term:
-        condition &= Q(GreaterThan(StrIndex(F(alias), Value(term)), 0))
-    return condition
+    indexed = Q(**{f"{alias}__contains": part})
+    return indexed if part == term else indexed & anywhere
 
 
 def index_part(term: str) -> str:

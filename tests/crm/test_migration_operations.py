@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.crm.test_migrations import migrate
 
 DROPPED = "0017_drop_prefix_field_indexes"
 BEFORE = "0016_deal_activity_inserted_probes"
@@ -21,23 +22,17 @@ def _indexed_columns(table: str) -> set[tuple[str, ...]]:
     }
 
 
-def _migrate(target: str) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([("deals", target)])
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_field_index_goes_and_comes_back() -> None:
     triggers_before = _triggers()
     assert ("created_at",) not in _indexed_columns("deals_deal")
     assert ("pipeline_id",) not in _indexed_columns("deals_stage")
     try:
-        _migrate(BEFORE)
+        migrate(("deals", BEFORE))
         assert ("created_at",) in _indexed_columns("deals_deal")
         assert ("pipeline_id",) in _indexed_columns("deals_stage")
     finally:
-        _migrate(DROPPED)
+        migrate(("deals", DROPPED))
     assert ("created_at",) not in _indexed_columns("deals_deal")
     assert ("pipeline_id",) not in _indexed_columns("deals_stage")
     # The other indexes and the triggers are untouched (no table was rebuilt).
