@@ -28,11 +28,14 @@ SUPPORT_INACTIVE = "inactive"
 KINDS = [(PEOPLE, _("People")), (ORGANIZATIONS, _("Organisations"))]
 
 
-def contacts_matching(term: str) -> QuerySet[Contact, Any]:
+def contacts_matching(*terms: str) -> QuerySet[Contact, Any]:
     """The ids of the contacts whose stored search text (``Contact.search_text``, trigram index
-    ``contact_search_trgm_idx``) contains ``term`` (one search term), for the searches that look
-    through a contact: a person's organisation, a deal's contacts."""
-    return Contact.objects.order_by().filter(word_matches(SEARCH_COLUMN, term)).values("pk")
+    ``contact_search_trgm_idx``) contains each of ``terms`` (search terms), for the searches
+    that look through a contact: a person's organisation, a deal's contacts."""
+    contacts = Contact.objects.order_by()
+    for term in terms:
+        contacts = contacts.filter(word_matches(SEARCH_COLUMN, term))
+    return contacts.values("pk")
 
 
 def organizations_matching(term: str) -> QuerySet[Contact, Any]:

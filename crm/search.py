@@ -202,11 +202,20 @@ def matching(
     terms = search_terms(value)
     if not terms:
         return queryset
+    queryset = searching(queryset, text, find_once=find_once)
+    for term in terms:
+        queryset = queryset.filter(term_matches(term, related))
+    return queryset
+
+
+def searching(
+    queryset: QuerySet[Any], text: Expression | F, *, find_once: bool = False
+) -> QuerySet[Any]:
+    """``queryset`` marked as a search of ``text`` (the ``SEARCHED`` alias the conditions read;
+    ``find_once``: ``SEARCHED_ONCE``, see ``matching``), before its conditions."""
     queryset = queryset.alias(**{SEARCHED: text})
     if find_once:
         queryset = queryset.alias(**{SEARCHED_ONCE: Value(True)})
-    for term in terms:
-        queryset = queryset.filter(term_matches(term, related))
     return queryset
 
 

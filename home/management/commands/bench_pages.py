@@ -317,6 +317,10 @@ class Command(BaseCommand):
             for query, what in extra:
                 pages.append((f"{label} {what}", f"{path}{join}{query}"))
             pages.append((f"{label} search", f"{path}{join}q=martin"))
+            pages.append((f"{label} search two words", f"{path}{join}q=giulia+martinez"))
+            if label == "leads":  # a whole address and a whole number (lead 123 at each size)
+                pages.append(("leads search email", f"{path}{join}q=lead123%40example.com"))
+                pages.append(("leads search phone", f"{path}{join}q=%2B33+6+00000123"))
             sortable = [c.name for c in table([]).columns if c.orderable]
             for name in sortable:
                 pages.append((f"{label} sort {name}", f"{path}{join}sort={name}"))
@@ -334,6 +338,9 @@ class Command(BaseCommand):
             ("report outcomes", "/reports/outcomes/"),
             ("report pipeline", "/reports/pipeline/"),
             ("search", "/search/?q=martin"),
+            ("search two words", "/search/?q=giulia+martinez"),
+            ("search email", "/search/?q=lead123%40example.com"),
+            ("search phone", "/search/?q=%2B33+6+00000123"),
         ]
         # A deep page that exists at both sizes (the smaller database has 1,000 deals and
         # tasks, 2,500 notes, 3,000 contacts): the same OFFSET, the same 100 rows at each size.
