@@ -154,6 +154,27 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
             page_ids = [pk for pk, _total in window]
         elif start == 0:
             counted = 0  # nothing matches (past the end, a count says where the end is)
+    elif (
+        keys
+        and SEARCHED in data.query.annotations
+        and values is None
+        and page != LAST_PAGE
+        and not data.query.distinct
+    ):
+        # Sorted by a column the search does not read (newest first): the page walks the list's
+        # index, which finds a common word's first matches early, but a count read every match
+        # up to its limit first. The matches up to that limit, sorted, give both: their number
+        # and, when they are all of them, the page's ids (the 9,231 leads matching "giulia
+        # martinez" at 1,000,000 leads were read twice, 18 + 17.5 ms). Past the limit, the page
+        # is not among them: the walk reads it.
+        start = (_page_number(page) - 1) * per_page
+        window = capped_window(data, keys, start, per_page, COUNT_LIMIT + 1)
+        if window:
+            counted = min(window[0][1], COUNT_LIMIT + 1)
+            if counted <= COUNT_LIMIT:
+                page_ids = [pk for pk, _total in window]
+        elif start == 0:
+            counted = 0
     if counted is None:
         counted = data.order_by().values("pk")[: COUNT_LIMIT + 1].count()
     paginator = CappedPaginator(table.rows, per_page, counted=counted)
@@ -513,6 +534,27 @@ def ids_in_key_order(
             f'SELECT "found"."_k{len(keys) - 1}" FROM ({sql}) "found" ORDER BY {order}', params
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def capped_window(
+    queryset: QuerySet[Any], keys: list[SeekKey], start: int, size: int, cap: int
+) -> list[tuple[Any, int]]:
+    """Rows ``start`` to ``start + size`` of at most ``cap`` of ``queryset``'s rows (found in no
+    order, then sorted in the seek keys' order on the values the statement read), as (id,
+    number of those rows): one statement. The rows are ``queryset``'s first ones in its order
+    only when it has fewer than ``cap``."""
+    sql, params = key_values(queryset, keys)[:cap].query.sql_with_params()
+    order = ", ".join(
+        f'"found"."_k{number}" {"DESC" if key.descending else "ASC"}'
+        for number, key in enumerate(keys)
+    )
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(
+            f'SELECT "found"."_k{len(keys) - 1}", COUNT(*) OVER () FROM ({sql}) "found"'
+            f" ORDER BY {order} LIMIT %s OFFSET %s",
+            (*params, size, start),
+        )
+        return list(cursor.fetchall())
 
 
 def unindexed_order(name: str, *, descending: bool = False) -> Any:
