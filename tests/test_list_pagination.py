@@ -174,7 +174,9 @@ def test_a_searched_page_joins_its_rows_only(
     sql = [q["sql"] for q in searched]
     search = re.compile(r"\bLIKE\b|\bINSTR\(|\bSTRPOS\(")  # a word's test, either database
     if "deals" in path:
-        ids = [q for q in sql if f"LIMIT {listing.COUNT_LIMIT + 1}" in q and search.search(q)]
+        ids = [
+            q for q in sql if f"LIMIT {listing.SEARCH_COUNT_LIMIT + 1}" in q and search.search(q)
+        ]
         assert len(ids) == 1, sql
         # The page's ids: a list (IN on SQLite, one array on PostgreSQL: crm.lookups.AnyOf).
         ids_given = r'\."id" (IN \(\d+(, \d+)*\)|= ANY\(\'\{\d+(,\d+)*\}\'(::\w+\[\])?\))'
@@ -320,3 +322,26 @@ def test_a_search_sorted_by_a_searched_column_keeps_the_lists_order(
     assert len(by_offset) > PER_PAGE
     monkeypatch.setattr(listing, "COUNT_LIMIT", 20)
     assert _walk(manager_client, "/leads/", f"{query}&q=martin") == by_offset
+
+
+@pytest.mark.parametrize("path", ["/leads/", "/leads/?q=a", "/contacts/", "/deals/?q=a"])
+def test_the_export_note_past_the_count_limit(
+    manager_client: Client, data: dict[str, Any], path: str, monkeypatch: Any, settings: Any
+) -> None:
+    """Past the count's limit the pager carries it (``data-result-limit``, which the export
+    menu's script reads: "more than 12 rows", not "13 rows"), and the export note says the export
+    goes to the background only when that limit is past the export's threshold."""
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 12)
+    page = _get(manager_client, path, "")
+    assert "of more than 12" in page
+    pager = re.search(r'<nav class="pager"[^>]*>', page)
+    assert pager and 'data-result-limit="12"' in pager.group(0)
+    background = re.search(r'<p class="export-menu__note" data-export-background[^>]*>', page)
+    assert background and " hidden" in background.group(0)  # 12 of 10,000: not known
+    assert "More than %s rows: prepared in the background" in background.group(0)
+    settings.CRM_EXPORT_JOB_THRESHOLD = 5
+    page = _get(manager_client, path, "")
+    assert "More than 12 rows: prepared in the background" in page
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 10_000)
+    pager = re.search(r'<nav class="pager"[^>]*>', _get(manager_client, path, ""))
+    assert pager and "data-result-limit" not in pager.group(0)

@@ -397,10 +397,14 @@
     var pager = document.querySelector("#results [data-result-count]");
     if (!note || !pager) { return; }
     var count = parseInt(pager.dataset.resultCount, 10) || 0;
+    // More than data-result-limit rows (a search counts to 1,000, a list to 10,000): "more than".
+    var limit = parseInt(pager.dataset.resultLimit, 10) || 0;
     var threshold = parseInt(menu.dataset.exportThreshold, 10) || 0;
     note.hidden = !(threshold && count > threshold);
     if (!note.hidden) {
-      note.textContent = note.dataset.exportBackgroundText.replace("%s", count.toLocaleString());
+      note.textContent = limit
+        ? note.dataset.exportEstimateText.replace("%s", limit.toLocaleString())
+        : note.dataset.exportBackgroundText.replace("%s", count.toLocaleString());
     }
   }, true);
 })();

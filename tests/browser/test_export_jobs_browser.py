@@ -70,3 +70,23 @@ def test_a_large_export_runs_in_the_background(page: Any, settings: Any) -> None
     assert rows[0][:2] == ["First name", "Last name"]
     job.refresh_from_db()
     assert len(rows) - 1 == Lead.objects.count() == job.total
+
+
+def test_past_the_count_limit_the_note_says_more_than(
+    page: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """Past the list's count limit the pager's count is the limit plus one: the note says "more
+    than" the limit (it said "3 rows" for a list counted to 2)."""
+    from crm import listing
+
+    team = build_team()
+    assert Lead.objects.active().count() > 3
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 2)
+    settings.CRM_EXPORT_JOB_THRESHOLD = 1
+    log_in(page, team.rep.username)
+    page.goto("/leads/")
+    menu = page.locator("[data-export-menu]")
+    note = menu.locator("[data-export-background]")
+    menu.locator("summary").click()
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("More than 2 rows: prepared in the background")
