@@ -174,9 +174,7 @@ def test_a_searched_page_joins_its_rows_only(
     sql = [q["sql"] for q in searched]
     search = re.compile(r"\bLIKE\b|\bINSTR\(|\bSTRPOS\(")  # a word's test, either database
     if "deals" in path:
-        ids = [
-            q for q in sql if f"LIMIT {listing.COUNT_LIMIT + 1}" in q and search.search(q)
-        ]
+        ids = [q for q in sql if f"LIMIT {listing.COUNT_LIMIT + 1}" in q and search.search(q)]
         assert len(ids) == 1, sql
         # The page's ids: a list (IN on SQLite, one array on PostgreSQL: crm.lookups.AnyOf).
         ids_given = r'\."id" (IN \(\d+(, \d+)*\)|= ANY\(\'\{\d+(,\d+)*\}\'(::\w+\[\])?\))'
