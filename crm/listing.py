@@ -525,13 +525,10 @@ def ids_in_key_order(
     """The ids of the rows of ``sql`` (a ``key_values`` statement, cut short with a ``LIMIT``,
     say) in the seek keys' order: the rows are sorted on the values the statement found, not
     read again by their ids."""
-    order = ", ".join(
-        f'"found"."_k{number}" {"DESC" if key.descending else "ASC"}'
-        for number, key in enumerate(keys)
-    )
     with connections[using].cursor() as cursor:
         cursor.execute(
-            f'SELECT "found"."_k{len(keys) - 1}" FROM ({sql}) "found" ORDER BY {order}', params
+            f'SELECT "found"."_k{len(keys) - 1}" FROM ({sql}) "found" ORDER BY {_found_order(keys)}',
+            params,
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -544,17 +541,21 @@ def capped_window(
     number of those rows): one statement. The rows are ``queryset``'s first ones in its order
     only when it has fewer than ``cap``."""
     sql, params = key_values(queryset, keys)[:cap].query.sql_with_params()
-    order = ", ".join(
-        f'"found"."_k{number}" {"DESC" if key.descending else "ASC"}'
-        for number, key in enumerate(keys)
-    )
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(
             f'SELECT "found"."_k{len(keys) - 1}", COUNT(*) OVER () FROM ({sql}) "found"'
-            f" ORDER BY {order} LIMIT %s OFFSET %s",
+            f" ORDER BY {_found_order(keys)} LIMIT %s OFFSET %s",
             (*params, size, start),
         )
         return list(cursor.fetchall())
+
+
+def _found_order(keys: list[SeekKey]) -> str:
+    """The ORDER BY of a ``key_values`` statement's rows (named ``"found"``) in the keys' order."""
+    return ", ".join(
+        f'"found"."_k{number}" {"DESC" if key.descending else "ASC"}'
+        for number, key in enumerate(keys)
+    )
 
 
 def unindexed_order(name: str, *, descending: bool = False) -> Any:
