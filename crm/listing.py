@@ -131,29 +131,10 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         # A search through other tables (a deal's contacts) finds its matches once: their ids in
         # the list's order, up to the count's limit, give both the count and the page's ids (a
         # count, then the page's ids, ran it twice: the deals found for "martin" at 1,000,000
-        # leads through 10,000 contacts). A search of the rows' own text keeps the two: the
-        # count stops at its limit, the page walks the list's index (the leads found for
-        # "martin": 61 ms with the two, 150 ms sorting 10,001 matches).
+        # leads through 10,000 contacts). A search of the rows' own text does not send its
+        # ids in order (the leads found for "martin": 150 ms sorting and sending 10,001).
         matches = list(data.values_list("pk", flat=True)[: COUNT_LIMIT + 1])
         counted = len(matches)
-    elif searched_sort and values is None and page != LAST_PAGE and not data.query.distinct:
-        # Sorted by a column the search reads (a name): every match is read and sorted whatever
-        # the page (no walk of the list's index finds it early), so the page's ids carry the
-        # number of matches (a window count over the rows the sort reads anyway). A count, then
-        # the page, found the matches twice: the 10,000 contacts matching "martin" at 1,000,000
-        # leads, 10.4 + 12.4 ms. Their 10,001 first ids in order cost more (27 ms: sorting
-        # and sending them all).
-        start = (_page_number(page) - 1) * per_page
-        window = list(
-            data.annotate(**{_TOTAL: Window(Count("*"))}).values_list("pk", _TOTAL)[
-                start : start + per_page
-            ]
-        )
-        if window:
-            counted = min(window[0][1], COUNT_LIMIT + 1)
-            page_ids = [pk for pk, _total in window]
-        elif start == 0:
-            counted = 0  # nothing matches (past the end, a count says where the end is)
     elif (
         keys
         and SEARCHED in data.query.annotations
@@ -161,20 +142,33 @@ def configure_table(table: CrmTable, request: HttpRequest, *, per_page: int) -> 
         and page != LAST_PAGE
         and not data.query.distinct
     ):
-        # Sorted by a column the search does not read (newest first): the page walks the list's
-        # index, which finds a common word's first matches early, but a count read every match
-        # up to its limit first. The matches up to that limit, sorted, give both: their number
-        # and, when they are all of them, the page's ids (the 9,231 leads matching "giulia
-        # martinez" at 1,000,000 leads were read twice, 18 + 17.5 ms). Past the limit, the page
-        # is not among them: the walk reads it.
+        # A search's page's ids and its number of matches from one statement (a count, then the
+        # page, found the matches twice), then the page's rows by those ids.
         start = (_page_number(page) - 1) * per_page
-        window = capped_window(data, keys, start, per_page, COUNT_LIMIT + 1)
+        if searched_sort:
+            # Sorted by a column the search reads (a name): every match is read and sorted
+            # whatever the page (no walk of the list's index finds it early): a window count
+            # over the rows the sort reads anyway (the 10,000 contacts matching "martin" at
+            # 1,000,000 leads: 10.4 + 12.4 ms before). Their 10,001 first ids in order cost
+            # more (27 ms: sorting and sending them all).
+            window = list(
+                data.annotate(**{_TOTAL: Window(Count("*"))}).values_list("pk", _TOTAL)[
+                    start : start + per_page
+                ]
+            )
+        else:
+            # Sorted by a column the search does not read (newest first): the matches up to
+            # the count's limit, sorted; their first rows are the page's only when they are all
+            # of them. Past the limit the page walks the list's index, which finds a common
+            # word's first matches early (the 9,231 leads matching "giulia martinez" at
+            # 1,000,000 leads were read twice, 18 + 17.5 ms).
+            window = capped_window(data, keys, start, per_page, COUNT_LIMIT + 1)
         if window:
             counted = min(window[0][1], COUNT_LIMIT + 1)
-            if counted <= COUNT_LIMIT:
+            if searched_sort or counted <= COUNT_LIMIT:
                 page_ids = [pk for pk, _total in window]
         elif start == 0:
-            counted = 0
+            counted = 0  # nothing matches (past the end, a count says where the end is)
     if counted is None:
         counted = data.order_by().values("pk")[: COUNT_LIMIT + 1].count()
     paginator = CappedPaginator(table.rows, per_page, counted=counted)

@@ -41,7 +41,7 @@ def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[De
     in no order an index gives. A search of several words is found through ``_drivers``."""
     terms = search_terms(value)
     drivers = _drivers(terms)
-    if drivers is None:
+    if len(terms) < 2 or drivers is None:
         return matching(queryset, deal_search_text(), value, related=RELATED, find_once=True)
     found = Q()
     for driver in drivers:
@@ -59,9 +59,9 @@ Driver = tuple[str, Any]
 
 
 def _drivers(terms: list[str]) -> list[Driver] | None:
-    """The ways to reach every deal of a search of several words, each by a trigram index
-    and holding about as many deals as the search itself finds, or ``None`` for one word
-    (its name, main contact or organisation holds it: ``RELATED``) or no word an index takes.
+    """The ways to reach every deal of a search, each by a trigram index and holding about as
+    many deals as the search itself finds, or ``None`` when no word is one an index takes. For
+    one word: its main contact, its name or its organisation holds it.
 
     Each word must be in the deal's name, its main contact or its organisation, and a deal
     either has every word in its main contact (the contacts' trigram index finds the contacts
@@ -73,7 +73,7 @@ def _drivers(terms: list[str]) -> list[Driver] | None:
     reached deals are then checked word by word on their own row and its two contacts
     (``_every_term``), not through every contact holding one word."""
     indexed = [term for term in terms if len(term) >= INDEXED_WORD]
-    if len(terms) < 2 or not indexed:
+    if not indexed:
         return None
     drivers: list[Driver] = [("contact", tuple(terms))]
     for term in indexed:
@@ -135,7 +135,7 @@ def first_deals_matching(
     if len(first) < INDEXED_WORD or connection.vendor != "postgresql":
         return None
     base = queryset.order_by().alias(**{SEARCHED: deal_search_text()})
-    drivers = _drivers(terms) or [("contact", (first,)), ("name", first), ("organization", first)]
+    drivers = _drivers(terms) or []
     checked = base.filter(_every_term(terms)) if len(terms) > 1 else base
     sql: list[str] = []
     params: list[Any] = []

@@ -397,7 +397,7 @@
     var pager = document.querySelector("#results [data-result-count]");
     if (!note || !pager) { return; }
     var count = parseInt(pager.dataset.resultCount, 10) || 0;
-    // More than data-result-limit rows (a search counts to 1,000, a list to 10,000): "more than".
+    // Past the list's count limit (data-result-limit) the count is the limit plus one: "more than".
     var limit = parseInt(pager.dataset.resultLimit, 10) || 0;
     var threshold = parseInt(menu.dataset.exportThreshold, 10) || 0;
     note.hidden = !(threshold && count > threshold);
