@@ -158,12 +158,6 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
     for party in changed:
         party.existing.updated_at = now
         party.existing.compute_keys()
-    if changed:
-        bulk_update(
-            Contact,
-            [p.existing for p in changed],
-            [*fields, "updated_at", "name_key", "domain_key"],
-        )
     # Matching keys (crm.keystore) of the new contacts and of the merged ones whose key values
     # were filled, from the values written; the other merged contacts keep theirs.
     keyed = [p for p in orgs + people if not p.merged or p.changed_fields & KEY_SOURCES]
@@ -296,6 +290,15 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         conversions=conversions,
         merged=merged,
     )
+    if changed:
+        # Sent last: its arrays are megabytes, and while the server is still on the leads'
+        # UPDATE it reads nothing more, so sending them earlier would stall the Python work
+        # above until then.
+        bulk_update(
+            Contact,
+            [p.existing for p in changed],
+            [*fields, "updated_at", "name_key", "domain_key"],
+        )
     at(0.4)
     return writes
 
