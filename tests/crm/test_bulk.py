@@ -811,3 +811,53 @@ def test_sent_ahead_raises_a_statements_error_as_djangos_at_the_end() -> None:
     tag.refresh_from_db()
     lead.refresh_from_db()
     assert (tag.name, lead.status) == ("kept", "new")
+
+
+def test_json_columns_null_shared_values_and_encoders() -> None:
+    """JSON goes as its text, dumped once per distinct object: SQL NULL stays NULL, JSON's own
+    null and a plain string stay JSON, one dict shared by many rows is written in each, a
+    column's encoder is used (dates, decimals), in inserts and updates alike."""
+    from crm.models import FieldChange, TrashEntry
+
+    lead = LeadFactory()
+    lead_type = ContentType.objects.get_for_model(Lead)
+    shared = {"shared": [1, 2, {"k": "v"}]}
+    olds: list[Any] = [None, shared, "plain", 0, [None], shared]
+    news: list[Any] = [shared, None, shared, {"a": None}, "", False]
+    ids = insert_rows(
+        FieldChange,
+        [
+            {
+                "content_type_id": lead_type.pk,
+                "object_id": lead.pk,
+                "field": "f",
+                "old": o,
+                "new": n,
+            }
+            for o, n in zip(olds, news, strict=True)
+        ],
+    )
+    rows = FieldChange.objects.in_bulk(ids)
+    assert [rows[pk].old for pk in ids] == olds
+    assert [rows[pk].new for pk in ids] == news
+    assert FieldChange.objects.filter(pk__in=ids, old__isnull=True).count() == 1  # SQL NULL
+
+    changes = [rows[pk] for pk in ids]
+    for change, old, new in zip(changes, reversed(olds), reversed(news), strict=True):
+        change.old, change.new = old, new
+    assert bulk_update(FieldChange, changes, ["old", "new"]) == len(changes)
+    rows = FieldChange.objects.in_bulk(ids)
+    assert [rows[pk].old for pk in ids] == olds[::-1]
+    assert [rows[pk].new for pk in ids] == news[::-1]
+
+    when = datetime.datetime(2024, 2, 29, 12, 0, tzinfo=PARIS)
+    (trashed,) = bulk_insert(
+        TrashEntry,
+        [
+            TrashEntry(
+                kind="lead", object_id=1, label="x", snapshot={"at": when, "n": Decimal("1.50")}
+            )
+        ],
+    )
+    trashed.refresh_from_db()
+    assert trashed.snapshot == {"at": when.isoformat(), "n": "1.50"}
