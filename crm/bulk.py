@@ -42,7 +42,6 @@ from __future__ import annotations
 import datetime
 import functools
 import gc
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -460,8 +459,6 @@ def _column(field: Any, connection: Any, values: list[Any]) -> list[Any]:
     target = field.target_field if field.is_relation else field
     django = _is_django_field(field) and _is_django_field(target)
     kind = target.get_internal_type() if django else ""
-    if kind == "JSONField" and connection.vendor == "postgresql":
-        return _json_texts(field, values)
     unchanged = {_PLAIN.get(kind, type(None)), type(None)} if django else set()
     if unchanged.issuperset(map(type, values)):
         return values
@@ -477,26 +474,3 @@ def _column(field: Any, connection: Any, values: list[Any]) -> list[Any]:
         return field.get_db_prep_save(value, connection)
 
     return list(map(prep, values))
-
-
-def _json_texts(field: Any, values: list[Any]) -> list[Any]:
-    """A JSON column's values as their JSON text (``None``: SQL NULL), which is what psycopg
-    would send for them (``Jsonb``), made here and not as each row is sent, and once per
-    distinct object (a batch's rows often share one, e.g. a conversion's options): COPY and an
-    array cast to ``jsonb[]`` read the text."""
-    dumps = (
-        json.dumps if field.encoder is None else functools.partial(json.dumps, cls=field.encoder)
-    )
-    texts: dict[int, str] = {}  # by id(): every value lives in ``values`` meanwhile
-
-    def text(value: Any) -> str | None:
-        if value is None:
-            return None
-        if hasattr(value, "resolve_expression"):
-            raise ValueError(f"crm.bulk cannot write an expression into {field.name}.")
-        key = id(value)
-        if key not in texts:
-            texts[key] = dumps(field.get_prep_value(value))
-        return texts[key]
-
-    return list(map(text, values))
