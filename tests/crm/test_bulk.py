@@ -814,9 +814,9 @@ def test_sent_ahead_raises_a_statements_error_as_djangos_at_the_end() -> None:
 
 
 def test_json_columns_null_shared_values_and_encoders() -> None:
-    """JSON goes as its text, dumped once per distinct object: SQL NULL stays NULL, JSON's own
-    null and a plain string stay JSON, one dict shared by many rows is written in each, a
-    column's encoder is used (dates, decimals), in inserts and updates alike."""
+    """JSON columns written in bulk read back as saved: SQL NULL stays NULL, JSON's own null
+    and a plain string stay JSON, one dict shared by many rows is written in each, a column's
+    encoder is used (dates, decimals), in inserts and updates alike."""
     from crm.models import FieldChange, TrashEntry
 
     lead = LeadFactory()
