@@ -40,8 +40,7 @@ def search_deals(queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[De
     per page (``find_once``): a common word's deals are found through its thousands of contacts,
     in no order an index gives. A search of several words is found through ``_drivers``."""
     terms = search_terms(value)
-    drivers = _drivers(terms)
-    if len(terms) < 2 or drivers is None:
+    if len(terms) < 2 or (drivers := _drivers(terms)) is None:
         return matching(queryset, deal_search_text(), value, related=RELATED, find_once=True)
     found = Q()
     for driver in drivers:
@@ -130,12 +129,10 @@ def first_deals_matching(
     without ``LATERAL`` (SQLite) or without a word of ``INDEXED_WORD`` characters: the caller
     runs the search itself."""
     terms = search_terms(value)
-    first = max(terms, key=len, default="")
-    connection = connections[queryset.db]
-    if len(first) < INDEXED_WORD or connection.vendor != "postgresql":
+    drivers = _drivers(terms)
+    if drivers is None or connections[queryset.db].vendor != "postgresql":
         return None
     base = queryset.order_by().alias(**{SEARCHED: deal_search_text()})
-    drivers = _drivers(terms) or []
     checked = base.filter(_every_term(terms)) if len(terms) > 1 else base
     sql: list[str] = []
     params: list[Any] = []
