@@ -225,3 +225,18 @@ class BoardFilter(_DealFilterBase):
     class Meta:
         model = Deal
         fields = ["q", "owner", "expected_close", "value"]
+
+    def owner_at_most(self) -> tuple[bool, Any]:
+        """Whether the board is narrowed by its owner at most (no search, value or expected
+        close range: its totals are then the kept sums per stage and owner, deals.pipeline),
+        and that owner (None: anyone). An invalid filter is not."""
+        if not self.form.is_valid():
+            return False, None
+        data = self.form.cleaned_data
+        for name in ("q", "expected_close", "value"):
+            value = data.get(name)
+            if isinstance(value, slice) and value.start is None and value.stop is None:
+                continue
+            if value:
+                return False, None
+        return True, data.get("owner")

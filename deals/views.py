@@ -120,6 +120,7 @@ def _board_response(request: HttpRequest, query: QueryDict) -> HttpResponse:
     except ValueError:
         closed_page = 1
     show_closed = query.get("closed") == "1"
+    kept_sums, owner = filterset.owner_at_most()
     board = pipeline_board(
         filterset.qs,
         user=request.user,
@@ -127,6 +128,8 @@ def _board_response(request: HttpRequest, query: QueryDict) -> HttpResponse:
         pipeline_id=pipeline_id,
         show_closed=show_closed,
         closed_page=closed_page,
+        kept_sums=kept_sums,
+        owner_id=owner.pk if owner else None,
     )
     filter_query = query.copy()
     for name in ("pipeline", "closed", "closed_page"):

@@ -162,3 +162,56 @@ def test_home_and_report_show_the_kept_sums(manager_client: Client) -> None:
     PipelineTotal.objects.all().delete()  # the pages read the kept sums, not the deals
     report = manager_client.get("/reports/pipeline/").content.decode()
     assert "2,234.00" not in report and "2234.00" not in report
+
+
+def _board_column(page: str, stage: Stage) -> str:
+    return page.split(f'data-stage="{stage.pk}"')[1].split("</section>")[0]
+
+
+def _aggregates_deals(captured: list[dict[str, str]]) -> list[str]:
+    return [q["sql"] for q in captured if 'FROM "deals_deal"' in q["sql"] and "SUM(" in q["sql"]]
+
+
+@pytest.mark.parametrize("by_owner", [False, True])
+def test_the_boards_totals_are_the_kept_sums(
+    rep_client: Client, rep: Any, other_rep: Any, by_owner: bool
+) -> None:
+    """The board's columns count and sum their deals from the kept sums (a few hundred rows),
+    not from every deal of the pipeline (a scan of 100,000 deals at 1,000,000 leads: 30-80 ms),
+    unfiltered and filtered by owner: the same figures."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    open_stage = Stage.objects.filter(category="open").order_by("position").first()
+    won = Stage.objects.get(name="Won")
+    assert open_stage is not None
+    DealFactory(owner=rep, stage=open_stage, value="100.00", currency="EUR")
+    DealFactory(owner=other_rep, stage=open_stage, value="50.00", currency="EUR")
+    DealFactory(owner=rep, stage=open_stage, value="7.00", currency="GBP")
+    DealFactory(owner=rep, stage=won, value="20.00", currency="EUR")
+    query = {"owner": rep.pk} if by_owner else {}
+    with CaptureQueriesContext(connection) as ctx:
+        response = rep_client.get("/deals/board/", query)
+    assert response.status_code == 200
+    assert not _aggregates_deals(ctx.captured_queries)
+    page = response.content.decode()
+    column = _board_column(page, open_stage)
+    assert ("100.00\xa0EUR" if by_owner else "150.00\xa0EUR") in column
+    assert "7.00\xa0GBP" in column
+    assert "20.00\xa0EUR" in _board_column(page, won)
+    assert "Show 1 closed deal" in page
+
+
+def test_a_board_searched_or_narrowed_by_value_sums_the_deals_it_shows(
+    rep_client: Client, rep: Any
+) -> None:
+    """The kept sums are per stage, owner and currency: a search, a value range or an expected
+    close range sums the matching deals themselves."""
+    open_stage = Stage.objects.filter(category="open").order_by("position").first()
+    assert open_stage is not None
+    DealFactory(owner=rep, stage=open_stage, name="Fours", value="100.00", currency="EUR")
+    DealFactory(owner=rep, stage=open_stage, name="Vitrines", value="50.00", currency="EUR")
+    for query in ({"value_min": "60"}, {"q": "fours"}):
+        page = rep_client.get("/deals/board/", query).content.decode()
+        column = _board_column(page, open_stage)
+        assert "100.00\xa0EUR" in column and "150.00\xa0EUR" not in column, query
