@@ -726,3 +726,27 @@ def test_bulk_all_matching_ten_thousand_leads(
     assert "…and 9900 more converted leads." in result
     assert result.count('class="result-row"') == 100
     assert result.count("result-row--refused") == 50
+
+
+def test_a_status_filter_reads_the_status_alone(rep_client: Client, rep: Any) -> None:
+    """An active lead's status is never "converted" and a converted lead's always is (the check
+    constraint ``lead_converted_status_matches``): filtered by a status, the active leads are
+    those of that status, a condition the status indexes count without reading the rows (the
+    list's count at 1,000,000 leads: a scan of the table to the 10,001st lead "working", 16 ms,
+    against 2-7 ms from the index). The same leads as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    working = LeadFactory(owner=rep, last_name="Alvarez", status="working")
+    LeadFactory(owner=rep, last_name="Brunet", status="new")
+    converted = LeadFactory(owner=rep, last_name="Gone", status="working")
+    leads_convert(actor=rep, lead_ids=[converted.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        page = html(rep_client.get(reverse("leads:list"), {"status": "working"}))
+    assert working.last_name in page and "Brunet" not in page and "Gone" not in page
+    counted = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"]]
+    assert counted and not any('"converted_at" IS NULL' in sql for sql in counted), counted
+    converted_view = html(
+        rep_client.get(reverse("leads:list"), {"state": "converted", "status": "working"})
+    )
+    assert "Gone" not in converted_view and working.last_name not in converted_view
