@@ -169,6 +169,12 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
         verbose_name_plural = _("contacts")
         indexes = [
             models.Index(fields=["owner", "name_key"], name="contact_owner_idx"),
+            # One owner's people or organisations by name (the owner filter of a tab): the page
+            # in order and its count from the index alone.
+            models.Index(
+                fields=["owner", "is_organization", "name_key", "id"],
+                name="contact_owner_kind_sort_idx",
+            ),
             models.Index(fields=["name_key"], name="contact_name_key_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),  # API sync
             models.Index(fields=["domain_key"], name="contact_domain_idx"),
