@@ -81,7 +81,7 @@ def list_view(request: HttpRequest) -> HttpResponse:
     return render_list(
         request,
         "contacts/contact_list.html",
-        table=ContactTable(filterset.qs, **views.table_kwargs()),
+        table=ContactTable(filterset.qs, kind=filterset.current_kind, **views.table_kwargs()),
         filterset=filterset,
         context={
             "kind": filterset.current_kind,

@@ -140,7 +140,7 @@ def _list_queryset(path: str) -> QuerySet[Any]:
     request = RequestFactory().get(path)
     request.user = UserFactory()
     filterset = ContactFilter(request.GET, queryset=contact_list(), request=request)
-    table = ContactTable(filterset.qs)
+    table = ContactTable(filterset.qs, kind=filterset.current_kind)
     configure_table(table, request, per_page=25)
     return table.data.data[:25]
 
@@ -187,13 +187,14 @@ def test_one_owners_tab_sorted_by_name_walks_the_owner_and_kind_index() -> None:
 @pytest.mark.parametrize(
     ("kind", "sort", "index"),
     [
-        ("organizations", "-organization", "contact_kind_org_sort_idx"),
-        ("organizations", "organization", "contact_kind_org_sort_idx"),
-        ("people", "-organization", "contact_kind_org_sort_idx"),
-        ("organizations", "prospect_status", "contact_kind_prospect_sort_idx"),
-        ("people", "prospect_status", "contact_kind_prospect_sort_idx"),
-        ("organizations", "customer_status", "contact_kind_customer_sort_idx"),
-        ("organizations", "-customer_status", "contact_kind_customer_sort_idx"),
+        (kind, f"{direction}{sort}", index)
+        for kind in ("people", "organizations")
+        for direction in ("", "-")
+        for sort, index in (
+            ("organization", "contact_kind_org_sort_idx"),
+            ("prospect_status", "contact_kind_prospect_sort_idx"),
+            ("customer_status", "contact_kind_customer_sort_idx"),
+        )
     ],
 )
 @pytest.mark.usefixtures("many_contacts")
