@@ -92,7 +92,8 @@ class ContactTable(CrmTable):
     def order_organization(
         self, queryset: QuerySet[Contact], is_descending: bool
     ) -> tuple[QuerySet[Contact], bool]:
-        """Grouped by organisation (``contact_org_sort_idx``), the people without one first."""
+        """Grouped by organisation (``contact_org_sort_idx``; within a tab
+        ``contact_kind_org_sort_idx``), the people without one first."""
         keys = {**self._kind_first(), "sort_org": by_id("organization_id")}
         return sort_by(queryset, is_descending, **keys)
 
