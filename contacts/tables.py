@@ -81,33 +81,34 @@ class ContactTable(CrmTable):
         super().__init__(*args, **kwargs)
         self.kind = kind  # the tab: "", "people" or "organizations" (ContactFilter.current_kind)
 
-    def _kind_first(self) -> dict[str, Any]:
-        """Within a tab, the kind as the first sort key of the columns whose values differ by
-        kind (an organisation has no organisation, people no customer status): the same order
-        (one kind), which only the kind's index serves (``contact_kind_*_sort_idx``). The
-        planner otherwise walks the plain index past the other kind's rows (the 50,000
+    def _sorted(
+        self, queryset: QuerySet[Contact], is_descending: bool, **keys: Any
+    ) -> tuple[QuerySet[Contact], bool]:
+        """``sort_by`` for the columns whose values differ by kind (an organisation has no
+        organisation, people no customer status): within a tab the kind is the first key, the
+        same order (one kind), which only the kind's index serves (``contact_kind_*_sort_idx``).
+        The planner otherwise walks the plain index past the other kind's rows (the 50,000
         organisations before the first person sorted by organisation, at 1,000,000 leads)."""
-        return {"sort_kind": F("is_organization")} if self.kind else {}
+        if self.kind:
+            keys = {"sort_kind": F("is_organization"), **keys}
+        return sort_by(queryset, is_descending, **keys)
 
     def order_organization(
         self, queryset: QuerySet[Contact], is_descending: bool
     ) -> tuple[QuerySet[Contact], bool]:
         """Grouped by organisation (``contact_org_sort_idx``; within a tab
         ``contact_kind_org_sort_idx``), the people without one first."""
-        keys = {**self._kind_first(), "sort_org": by_id("organization_id")}
-        return sort_by(queryset, is_descending, **keys)
+        return self._sorted(queryset, is_descending, sort_org=by_id("organization_id"))
 
     def order_prospect_status(
         self, queryset: QuerySet[Contact], is_descending: bool
     ) -> tuple[QuerySet[Contact], bool]:
-        keys = {**self._kind_first(), "sort_prospect": F("prospect_status")}
-        return sort_by(queryset, is_descending, **keys)
+        return self._sorted(queryset, is_descending, sort_prospect=F("prospect_status"))
 
     def order_customer_status(
         self, queryset: QuerySet[Contact], is_descending: bool
     ) -> tuple[QuerySet[Contact], bool]:
-        keys = {**self._kind_first(), "sort_customer": F("customer_status")}
-        return sort_by(queryset, is_descending, **keys)
+        return self._sorted(queryset, is_descending, sort_customer=F("customer_status"))
 
     def order_owner(
         self, queryset: QuerySet[Contact], is_descending: bool

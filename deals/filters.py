@@ -232,11 +232,7 @@ class BoardFilter(_DealFilterBase):
         and that owner (None: anyone). An invalid filter is not."""
         if not self.form.is_valid():
             return False, None
-        data = self.form.cleaned_data
-        for name in ("q", "expected_close", "value"):
-            value = data.get(name)
-            if isinstance(value, slice) and value.start is None and value.stop is None:
-                continue
-            if value:
-                return False, None
+        data = self.form.cleaned_data  # an empty range is None
+        if any(data.get(name) for name in ("q", "expected_close", "value")):
+            return False, None
         return True, data.get("owner")

@@ -106,14 +106,14 @@ class LeadFilter(SearchFilterSet):
         return queryset  # applied in filter_queryset, so that an invalid value shows active leads
 
     def filter_queryset(self, queryset: LeadQuerySet) -> QuerySet[Lead]:
-        if self.showing_converted:
-            queryset = queryset.converted()
-        elif not self.form.cleaned_data.get("status"):
-            queryset = queryset.active()
         # A status chosen is an active lead's (the choices leave "converted" out): an active
         # lead's status is never "converted" and a converted lead's always is (the check
         # constraint lead_converted_status_matches), so the status alone gives the active leads
         # of that status, a condition the status indexes count without reading the rows.
+        if self.showing_converted:
+            queryset = queryset.converted()
+        elif not self.form.cleaned_data.get("status"):
+            queryset = queryset.active()
         return super().filter_queryset(queryset)
 
     @property
