@@ -263,7 +263,9 @@ class Contact(KeyedModel, ContactInfo, OwnedModel, TimeStampedModel):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
+        # Read many times per record by a bulk conversion: no generator.
+        first, last = self.first_name, self.last_name
+        return f"{first} {last}" if first and last else first or last or ""
 
     @property
     def display_name(self) -> str:

@@ -181,11 +181,17 @@ def is_empty(value: Any) -> bool:
 def written_values(row: Mapping[str, Any]) -> dict[str, Any]:
     """What a snapshot keeps of a created row (attname -> value): the non-empty values of the
     columns a user may edit, as JSON."""
-    return {
-        name: json_value(value)
-        for name, value in row.items()
-        if name not in SYSTEM_COLUMNS and not is_empty(value)
-    }
+    # Called for every row a batch creates: the emptiness test is written out (``is_empty``)
+    # and most values, text, are kept as they are (``json_value``).
+    written = {}
+    for name, value in row.items():
+        if value is None or value == "" or name in SYSTEM_COLUMNS:
+            continue
+        if type(value) is str:
+            written[name] = value
+        elif value != {} and value != []:
+            written[name] = json_value(value)
+    return written
 
 
 def changed_columns(record: models.Model, written: Mapping[str, Any]) -> list[str]:

@@ -66,7 +66,7 @@ class ReadAhead:
 def read_ahead(batch: BatchPlan) -> ReadAhead:
     planner, leads = batch.planner, batch.converting
     options = planner.options
-    lead_ids = [lead.pk for lead in leads]
+    lead_ids = [lead.id for lead in leads]
     types = ContentType.objects.get_for_models(Lead, Contact, Deal)
     contact_scope = _contact_scope(planner)
     sides = sum(bool(lead.company_name) + bool(lead.full_name) for lead in leads)
@@ -145,7 +145,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
 
     # Notes and documents go to the person, else the organisation (docs/rules.md#carried-over).
     types = known.types
-    destinations = {plan.lead.pk: plan.main.pk for plan in plans}
+    destinations = {plan.lead.id: plan.main.pk for plan in plans}
     _move_attached(Note, types[Lead], types[Contact], destinations)
     _move_attached(Document, types[Lead], types[Contact], destinations)
 
@@ -190,7 +190,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
     contact_tags: list[dict[str, int]] = []
     deal_tags: list[dict[str, int]] = []
     for plan in plans:
-        tags = lead_tag_ids.get(plan.lead.pk, [])
+        tags = lead_tag_ids.get(plan.lead.id, [])
         for side in (plan.organization, plan.person):
             if side is None:
                 continue
@@ -200,7 +200,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
                     has_tag.add(link)
                     contact_tags.append({"contact_id": link[0], "tag_id": link[1]})
                     if not side.creates(plan.lead):
-                        side.tags_added.setdefault(plan.lead.pk, []).append(link[1])
+                        side.tags_added.setdefault(plan.lead.id, []).append(link[1])
         if plan.deal_id is not None:
             deal_tags += [
                 {"deal_id": plan.deal_id, "tag_id": scoped[(tag_id, Scope.DEALS)]}
@@ -215,7 +215,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
 
     # 5. Documents are also visible from the deal (docs/rules.md#carried-over).
     moved_notes, moved_documents = known.moved_notes, known.moved_documents
-    deal_of = {plan.lead.pk: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
+    deal_of = {plan.lead.id: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
     document_links = [
         DocumentLink(document_id=doc_id, content_type=types[Deal], object_id=deal_of[lead_id])
         for lead_id, doc_ids in moved_documents.items()
@@ -247,7 +247,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
             at(0.1 + 0.3 * number / len(plans))
         conversion_rows.append(
             {
-                "lead_id": plan.lead.pk,
+                "lead_id": plan.lead.id,
                 "person_id": plan.result.person_id,
                 "person_merged": plan.result.person_merged,
                 "organization_id": plan.result.organization_id,
@@ -518,10 +518,10 @@ def _snapshot(
     # merge into it (docs/rules.md#batch-duplicates).
     merged = {
         side: MergedContact(
-            previous={k: json_value(v) for k, v in party.previous.get(lead.pk, {}).items()},
-            filled={k: json_value(party.get(k)) for k in party.previous.get(lead.pk, {})},
-            custom_added=party.custom_added.get(lead.pk, {}),
-            tags_added=party.tags_added.get(lead.pk, []),
+            previous={k: json_value(v) for k, v in party.previous.get(lead.id, {}).items()},
+            filled={k: json_value(party.get(k)) for k in party.previous.get(lead.id, {})},
+            custom_added=party.custom_added.get(lead.id, {}),
+            tags_added=party.tags_added.get(lead.id, []),
         )
         for side, party in sides.items()
         if party is not None and not party.creates(lead)
@@ -535,18 +535,18 @@ def _snapshot(
         if party is not None and side in created
     }
     conflicts = {
-        side: {k: json_value(v) for k, v in party.conflicts[lead.pk].items()}
+        side: {k: json_value(v) for k, v in party.conflicts[lead.id].items()}
         for side, party in sides.items()
-        if party is not None and party.conflicts.get(lead.pk)
+        if party is not None and party.conflicts.get(lead.id)
     }
     if plan.deal is not None:
         written["deal"] = written_values(plan.deal)
     return ConversionSnapshot(
         lead={name: json_value(getattr(lead, name)) for name in LEAD_SNAPSHOT_FIELDS},
         lead_status=lead.status,
-        tags=lead_tag_ids.get(lead.pk, []),
-        notes=moved_notes.get(lead.pk, []),
-        documents=moved_documents.get(lead.pk, []),
+        tags=lead_tag_ids.get(lead.id, []),
+        notes=moved_notes.get(lead.id, []),
+        documents=moved_documents.get(lead.id, []),
         created=created,
         merged=merged,
         deal_stage_id=plan.deal["stage_id"] if plan.deal else None,
