@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime
 import functools
 import gc
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -210,6 +211,24 @@ def prepare_rows(
     columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
     prepared = Prepared(model, using, [*given, *rest], columns, len(rows), [])
     return prepared if reserved is None else prepared.numbered(reserved)
+
+
+def joined(model: type[Model], parts: Sequence[Prepared]) -> Prepared:
+    """Rows of ``model`` prepared in parts (``prepare_rows`` of rows with the same columns,
+    numbered or not alike), to be written as one statement."""
+    parts = [part for part in parts if part.count]
+    if not parts:
+        return Prepared(model, router.db_for_write(model), [], [], 0, [])
+    first = parts[0]
+    if any(part.model is not model or part.fields != first.fields for part in parts):
+        raise ValueError("joined: the parts are not rows of one table with the same columns.")
+    if first.source:
+        source = [row for part in parts for row in part.source]
+        return Prepared(model, first.using, [], [], len(source), source)
+    by_column = zip(*(part.columns for part in parts), strict=True)
+    columns = [list(itertools.chain.from_iterable(parts_of)) for parts_of in by_column]
+    count = sum(part.count for part in parts)
+    return Prepared(model, first.using, first.fields, columns, count, [])
 
 
 def write_prepared(prepared: Prepared) -> None:

@@ -20,7 +20,7 @@ from django.db.models import Model, Q
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import Prepared, bulk_update, prepare_rows, reserve_ids, write_prepared
+from crm.bulk import Prepared, bulk_update, joined, prepare_rows, reserve_ids, write_prepared
 from crm.keystore import prepare_keys, replace_keys
 from crm.lookups import array_param
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
@@ -40,6 +40,7 @@ from leads.conversion.types import Progress
 from leads.models import Lead, LeadConversion
 
 BATCH = 1000  # rows per INSERT/UPDATE statement
+SLICE = 1000  # leads whose conversion records are made at once
 KEY_SOURCES = frozenset(Contact.KEY_SOURCE_FIELDS)
 
 
@@ -240,12 +241,13 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
         r.conversion_id = conversion_id
-    conversion_rows = []
-    step = max(1, len(plans) // 20)
-    for number, plan in enumerate(plans):
-        if number % step == 0:  # the snapshots, in steps of 5% of the leads
-            at(0.1 + 0.3 * number / len(plans))
-        conversion_rows.append(
+    # Made and prepared a slice of leads at a time: the rows as dicts are about as big again as
+    # their values, so only a slice of them is held at once.
+    conversions = []
+    for start in range(0, len(plans), SLICE):
+        at(0.1 + 0.3 * start / len(plans))  # the snapshots
+        part = plans[start : start + SLICE]
+        rows = [
             {
                 "lead_id": plan.lead.id,
                 "person_id": plan.result.person_id,
@@ -261,11 +263,10 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
                 "converted_by_id": planner.actor.pk,
                 "created_at": now,
             }
-        )
-    conversions = prepare_rows(
-        LeadConversion, conversion_rows, reserved=known.conversion_ids[: len(plans)]
-    )
-    del conversion_rows
+            for plan in part
+        ]
+        reserved = known.conversion_ids[start : start + len(part)]
+        conversions.append(prepare_rows(LeadConversion, rows, reserved=reserved))
     writes = Writes(
         new_orgs=prepare_rows(
             Contact, [p.row for p in new_orgs], reserved=[p.pk for p in new_orgs]
@@ -287,7 +288,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         contact_tags=contact_links,
         deal_tags=deal_links,
         document_links=document_links,
-        conversions=conversions,
+        conversions=joined(LeadConversion, conversions),
         merged=merged,
     )
     if changed:

@@ -678,6 +678,31 @@ def test_prepared_rows_are_made_without_a_query_and_written_in_one(
         prepare_rows(Tag, [{"name": "x", "scope": "leads"}], reserved=[1, 2])
 
 
+def test_rows_prepared_in_parts_are_written_as_one_statement(
+    django_assert_num_queries: Any,
+) -> None:
+    """``joined``: parts prepared apart (numbered or not), one statement, every row as given."""
+    from crm.bulk import joined, prepare_rows, write_prepared
+
+    rows = [{"last_name": text or "x", "city": text} for text in NASTY]
+    with transaction.atomic():
+        ids = reserve_ids(Contact, len(rows))
+        parts = [
+            prepare_rows(Contact, rows[start : start + 4], reserved=ids[start : start + 4])
+            for start in range(0, len(rows), 4)
+        ]
+        with django_assert_num_queries(1):
+            write_prepared(joined(Contact, [prepare_rows(Contact, []), *parts]))
+        with django_assert_num_queries(0):
+            write_prepared(joined(Tag, []))
+        with pytest.raises(ValueError, match="same columns"):
+            joined(Contact, [parts[0], prepare_rows(Contact, [{"first_name": "y"}])])
+        with pytest.raises(ValueError, match="one table"):
+            joined(Tag, parts)
+    fresh = Contact.objects.in_bulk(ids)
+    assert [{name: getattr(fresh[pk], name) for name in rows[0]} for pk in ids] == rows
+
+
 def test_insert_rows_refuses_unknown_columns_and_the_pk() -> None:
     assert insert_rows(Tag, []) == []
     with pytest.raises(ValueError, match="colour"):

@@ -105,3 +105,21 @@ def test_durable_floor_writes_the_same_rows_with_their_foreign_keys_and_leaves_n
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'bench_floor_%%'")
         assert cursor.fetchone()[0] == 0
+
+
+def test_steps_prints_each_step_of_the_conversion() -> None:
+    """``--steps``: each step of the call timed (wall and CPU), and the window of writes sent
+    ahead; the conversion itself is the same."""
+    out = StringIO()
+    call_command("bench_conversion", "--leads", "6", "--steps", stdout=out, stderr=StringIO())
+    lines = out.getvalue().splitlines()
+    figures = json.loads(lines[-1])
+    assert figures["leads"] == 6
+    steps = {line.split()[0]: line for line in lines if line.split()[:1]}
+    for name in ("plan_batch", "plan_leads", "prepare_writes", "write_batch", "window:"):
+        assert name in steps, lines
+    times = [float(v) for line in lines if line.startswith("plan_batch") for v in line.split()[1:]]
+    assert len(times) == 2 and times[0] > 0
+    from leads.conversion import convert
+
+    assert convert.plan_batch.__module__ == "leads.conversion.planning"  # put back afterwards

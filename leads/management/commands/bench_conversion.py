@@ -11,6 +11,7 @@ the conversion is not planned on stale statistics.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import datetime
 import gc
@@ -25,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import psycopg
 from django.contrib.auth.models import Group
@@ -36,11 +38,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Contact, ContactKey
-from crm.bulk import analyze, bulk_insert, stored_fields
+from crm.bulk import analyze, bulk_insert, sent_ahead, stored_fields
 from crm.keystore import sync_keys
 from crm.models import MANAGER_GROUP, REP_GROUP, CustomField, LeadSource, Note, Tag, Task, User
 from deals.models import Deal, DealContact, Stage
-from leads.conversion import ConversionOptions, ConversionResult, leads_convert
+from leads.conversion import ConversionOptions, ConversionResult, convert, leads_convert
 from leads.models import Lead, LeadConversion, LeadKey
 
 FIRST = [
@@ -211,6 +213,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Profile the conversion call (cProfile) and print the top functions to stderr.",
         )
+        parser.add_argument(
+            "--steps",
+            action="store_true",
+            help="Time each step of the conversion (wall and this process's CPU seconds) and the "
+            "window of writes sent ahead, and print them.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = options["leads"]
@@ -246,7 +254,8 @@ class Command(BaseCommand):
         seeded.keys_before = ContactKey.objects.aggregate(last=Max("id"))["last"] or 0
         gc.collect()
         rss_before = _reset_peak_rss()
-        with CaptureQueriesContext(connection) as queries:
+        steps = StepTimes() if options["steps"] else None
+        with CaptureQueriesContext(connection) as queries, steps or contextlib.nullcontext():
             started = time.perf_counter()
             cpu_started = time.process_time()
             if profiler:
@@ -266,6 +275,8 @@ class Command(BaseCommand):
             stats.sort_stats("cumulative").print_stats(45)
             stats.sort_stats("tottime").print_stats(25)
 
+        if steps:
+            self.stdout.write(steps.table())
         if options["verbosity"] >= 2:
             timed = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))
             in_sql = sum(float(q["time"]) for q in timed)
@@ -522,6 +533,65 @@ def seed(count: int, rng: random.Random) -> Seeded:
 
 
 # --------------------------------------------------------------------------------------------
+class StepTimes(contextlib.ExitStack):
+    """``--steps``: within the block, each step of ``leads.conversion.convert`` (the functions
+    its ``_convert_batch`` calls) is timed, wall and CPU, and so is the window of writes sent
+    ahead (``crm.bulk.sent_ahead``: the Python work within it, then the wait for the server
+    on leaving it)."""
+
+    STEPS = (
+        "plan_batch",
+        "read_ahead",
+        "mark_converted",
+        "plan_leads",
+        "prepare_writes",
+        "write_batch",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: dict[str, list[float]] = {}
+
+    def __enter__(self) -> StepTimes:
+        super().__enter__()
+        for name in self.STEPS:
+            self.enter_context(mock.patch.object(convert, name, self.timed(name)))
+        self.enter_context(mock.patch.object(convert, "sent_ahead", self.window))
+        return self
+
+    def add(self, name: str, wall: float, cpu: float) -> None:
+        totals = self.times.setdefault(name, [0.0, 0.0])
+        totals[0] += wall
+        totals[1] += cpu
+
+    def timed(self, name: str) -> Any:
+        real = getattr(convert, name)
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
+
+        return run
+
+    @contextlib.contextmanager
+    def window(self) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        with sent_ahead():
+            yield
+            self.add("window: Python", time.perf_counter() - wall, time.process_time() - cpu)
+            wall, cpu = time.perf_counter(), time.process_time()
+        self.add("window: the server after", time.perf_counter() - wall, time.process_time() - cpu)
+
+    def table(self) -> str:
+        lines = ["step                       wall s   CPU s"]
+        for name, (wall, cpu) in self.times.items():
+            lines.append(f"{name:25s} {wall:7.2f} {cpu:7.2f}")
+        return "\n".join(lines)
+
+
 # The floors: PostgreSQL COPY writing the rows the conversion wrote.
 
 
