@@ -532,7 +532,6 @@ def seed(count: int, rng: random.Random) -> Seeded:
     )
 
 
-# --------------------------------------------------------------------------------------------
 class StepTimes(contextlib.ExitStack):
     """``--steps``: within the block, each step of ``leads.conversion.convert`` (the functions
     its ``_convert_batch`` calls) is timed, wall and CPU, and so is the window of writes sent
@@ -559,31 +558,33 @@ class StepTimes(contextlib.ExitStack):
         self.enter_context(mock.patch.object(convert, "sent_ahead", self.window))
         return self
 
-    def add(self, name: str, wall: float, cpu: float) -> None:
-        totals = self.times.setdefault(name, [0.0, 0.0])
-        totals[0] += wall
-        totals[1] += cpu
+    @contextlib.contextmanager
+    def measured(self, name: str) -> Any:
+        """Add the block's wall and CPU seconds to ``name``'s."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            totals = self.times.setdefault(name, [0.0, 0.0])
+            totals[0] += time.perf_counter() - wall
+            totals[1] += time.process_time() - cpu
 
     def timed(self, name: str) -> Any:
         real = getattr(convert, name)
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            wall, cpu = time.perf_counter(), time.process_time()
-            try:
+            with self.measured(name):
                 return real(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
 
         return run
 
     @contextlib.contextmanager
     def window(self) -> Any:
-        wall, cpu = time.perf_counter(), time.process_time()
-        with sent_ahead():
-            yield
-            self.add("window: Python", time.perf_counter() - wall, time.process_time() - cpu)
-            wall, cpu = time.perf_counter(), time.process_time()
-        self.add("window: the server after", time.perf_counter() - wall, time.process_time() - cpu)
+        # ``after`` is left last: once sent_ahead has waited for the server.
+        with contextlib.ExitStack() as after, sent_ahead():
+            with self.measured("window: Python"):
+                yield
+            after.enter_context(self.measured("window: the server after"))
 
     def table(self) -> str:
         lines = ["step                       wall s   CPU s"]
@@ -592,6 +593,7 @@ class StepTimes(contextlib.ExitStack):
         return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------------------------
 # The floors: PostgreSQL COPY writing the rows the conversion wrote.
 
 
