@@ -15,6 +15,7 @@ from contacts.models import Contact
 from deals.models import Deal
 from leads.conversion import ConversionOptions, leads_convert
 from tests.browser.data import build_team
+from tests.browser.pickers import picker_search
 from tests.browser.screenshots import shot
 from tests.factories import LeadFactory
 
@@ -180,13 +181,8 @@ def test_organisation_page_and_quick_create(page: Any) -> None:
 
     # The deal form: pickers with a search box swap matching contacts into the select.
     page.goto(f"/deals/{team.deal.pk}/edit/")
-    search = page.get_by_label("Search Add a contact")
-    with page.expect_response(lambda r: "/contacts/options/" in r.url):
-        search.fill("vasseur")
-    # The search is debounced; let every swap land before choosing, so a late swap cannot
-    # replace the select after the choice was made.
-    page.wait_for_load_state("networkidle")
     add = page.get_by_label("Add a contact", exact=True)
+    picker_search(page.get_by_label("Search Add a contact"), add, "vasseur")
     add.select_option(label="Nina Vasseur")
     expect(add).to_have_value(str(Contact.objects.get(email="nina@vasseur.example").pk))
     shot(page, "deal-form")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from crm.models import Document, Note, Task
 from tests.browser.data import build_team
+from tests.browser.pickers import picker_search
 from tests.browser.screenshots import shot
 
 pytestmark = [
@@ -88,13 +89,9 @@ def test_create_a_task_and_complete_it_on_my_tasks(page: Any) -> None:
     form.get_by_label("Task").fill("Prepare the demo account")
     # The record is searched for: the words typed narrow the select's options.
     about = form.get_by_label("About")
-    # The select first lists the newest records, the lead among them: wait for the search's
-    # options to replace those (new nodes), or a late swap would undo the choice made below.
-    about.evaluate("select => { for (const o of select.options) o.__before = true; }")
-    form.get_by_label("Find the lead, contact or deal").fill(team.lead.last_name)
-    page.wait_for_function(
-        "() => [...document.querySelector('#task-subject').options].every(o => !o.__before)"
-    )
+    # The select first lists the newest records, the lead among them: the search's own options
+    # must have replaced those before the choice.
+    picker_search(form.get_by_label("Find the lead, contact or deal"), about, team.lead.last_name)
     expect(about.locator("option", has_text=team.lead.last_name).first).to_be_attached()
     expect(about.locator(f"option[value='lead:{team.lead.pk}']")).to_have_count(1)
     about.select_option(f"lead:{team.lead.pk}")
