@@ -8,7 +8,9 @@
   (``ids=False``: the database numbers the rows, nothing is returned).
 - ``bulk_update(Model, objs, fields)`` is ``QuerySet.bulk_update`` without its per-row ``CASE``.
 - ``prepare_rows(Model, rows, reserved=ids)`` does ``insert_rows``'s work before its one
-  statement, without a query; ``write_prepared(prepared)`` sends that statement.
+  statement, without a query; ``write_prepared(prepared)`` sends that statement, and
+  ``write_parts(Model, parts)`` sends parts prepared one after the other as one statement;
+  ``prepare_columns(Model, {attname: values})`` takes the rows column by column.
 - ``build(Model, **values)`` makes a new instance cheaply (positional construction).
 - ``reserve_ids(Model, count)`` gives primary keys for rows still to be written;
   ``analyze(*models)`` refreshes PostgreSQL's planner statistics after a load.
@@ -115,7 +117,7 @@ def bulk_insert(
             for obj, new_id in zip(missing, ids, strict=True):
                 obj.pk = new_id
         columns = [_column(f, connection, list(map(_reader(f), instances))) for f in fields]
-        _write(connection, model, fields, zip(*columns, strict=True), len(instances))
+        _write(connection, model, fields, zip(*columns, strict=True))
     for obj in instances:
         obj._state.adding = False
         obj._state.db = using
@@ -197,38 +199,63 @@ def prepare_rows(
     columns left out filled. ``reserved``: the rows' ids, one per row (else the database
     numbers them). ``write_prepared`` then writes them in one statement."""
     using = using or router.db_for_write(model)
-    connection = connections[using]
-    if not rows or connection.vendor not in _SET_BASED:
+    if not rows or connections[using].vendor not in _SET_BASED:
         return Prepared(model, using, [], [], len(rows), rows)  # bulk_create from the rows
+    given = {name: list(map(itemgetter(name), rows)) for name in rows[0]}
+    return prepare_columns(model, given, using=using, reserved=reserved)
+
+
+def prepare_columns(
+    model: type[Model],
+    columns: dict[str, list[Any]],
+    *,
+    using: str | None = None,
+    reserved: Sequence[int] | None = None,
+) -> Prepared:
+    """``prepare_rows`` of rows given column by column (attname -> one value per row): a
+    batch's many narrow rows (links, keys) then cost no dict each, even for a moment."""
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    count = len(next(iter(columns.values()), []))
+    if any(len(values) != count for values in columns.values()):
+        raise ValueError("prepare_columns: the columns are not all as long.")
+    if not count or connection.vendor not in _SET_BASED:
+        rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        return Prepared(model, using, [], [], count, rows)  # bulk_create from the rows
     pk: Any = model._meta.pk
     fields = [f for f in _fields(model) if f is not pk]
-    given = [f for f in fields if f.attname in rows[0]]
-    if unknown := set(rows[0]) - {f.attname for f in given}:
+    given = [f for f in fields if f.attname in columns]
+    if unknown := set(columns) - {f.attname for f in given}:
         raise ValueError(f"insert_rows: no column {', '.join(sorted(unknown))} to write.")
     rest = [f for f in fields if f not in given]
     blank = model()
-    columns = [_column(f, connection, list(map(itemgetter(f.attname), rows))) for f in given]
-    columns += [_column(f, connection, [_reader(f)(blank)]) * len(rows) for f in rest]
-    prepared = Prepared(model, using, [*given, *rest], columns, len(rows), [])
+    values = [_column(f, connection, columns[f.attname]) for f in given]
+    values += [_column(f, connection, [_reader(f)(blank)]) * count for f in rest]
+    prepared = Prepared(model, using, [*given, *rest], values, count, [])
     return prepared if reserved is None else prepared.numbered(reserved)
 
 
-def joined(model: type[Model], parts: Sequence[Prepared]) -> Prepared:
-    """Rows of ``model`` prepared in parts (``prepare_rows`` of rows with the same columns,
-    numbered or not alike), to be written as one statement."""
-    parts = [part for part in parts if part.count]
-    if not parts:
-        return Prepared(model, router.db_for_write(model), [], [], 0, [])
-    first = parts[0]
-    if any(part.model is not model or part.fields != first.fields for part in parts):
-        raise ValueError("joined: the parts are not rows of one table with the same columns.")
-    if first.source:
-        source = [row for part in parts for row in part.source]
-        return Prepared(model, first.using, [], [], len(source), source)
-    by_column = zip(*(part.columns for part in parts), strict=True)
-    columns = [list(itertools.chain.from_iterable(parts_of)) for parts_of in by_column]
-    count = sum(part.count for part in parts)
-    return Prepared(model, first.using, first.fields, columns, count, [])
+def write_parts(model: type[Model], parts: Iterable[Prepared]) -> None:
+    """Write rows of ``model`` prepared in parts (``prepare_rows`` of rows with the same
+    columns, numbered or not alike) as one statement. Each part is taken from ``parts`` only
+    once the rows before it have been sent, so a generator that makes its parts holds one
+    part's rows at a time (and its Python runs while the server takes the rows sent)."""
+    made = (part for part in parts if part.count)
+    first = next(made, None)
+    if first is None:
+        return
+    if first.source:  # bulk_create from the rows
+        source = [row for part in itertools.chain([first], made) for row in part.source]
+        write_prepared(Prepared(model, first.using, [], [], len(source), source))
+        return
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for part in itertools.chain([first], made):
+            if part.model is not model or part.fields != first.fields:
+                raise ValueError("write_parts: the parts are not rows of one table alike.")
+            yield from zip(*part.columns, strict=True)
+
+    _write(connections[first.using], model, first.fields, rows())
 
 
 def write_prepared(prepared: Prepared) -> None:
@@ -241,7 +268,7 @@ def write_prepared(prepared: Prepared) -> None:
     elif prepared.count:
         connection = connections[prepared.using]
         rows = zip(*prepared.columns, strict=True)
-        _write(connection, prepared.model, prepared.fields, rows, prepared.count)
+        _write(connection, prepared.model, prepared.fields, rows)
 
 
 def bulk_update(
@@ -413,31 +440,30 @@ def _write(
     model: type[Model],
     fields: list[Any],
     rows: Iterable[tuple[Any, ...]],
-    count: int,
 ) -> None:
-    """Insert ``rows`` (``count`` tuples of database values of ``fields``) in one statement:
+    """Insert ``rows`` (tuples of database values of ``fields``) in one statement:
     COPY on PostgreSQL, one prepared INSERT run for every row on SQLite."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows, count)
+            _copy(connection, cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
         else:
             marks = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
-def _copy(
-    connection: Any, cursor: Any, sql: str, rows: Iterable[tuple[Any, ...]], count: int
-) -> None:
+def _copy(connection: Any, cursor: Any, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """Stream ``rows`` with psycopg's COPY (Django's cursor wrapper has none), with Django's
     error classes, and record it like any query so query counts and debug tooling see it."""
     with connection.wrap_database_errors:
         started = time.monotonic()
+        count = 0
         with cursor.cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
+                count += 1
     if connection.queries_logged:
         elapsed = f"{time.monotonic() - started:.3f}"
         connection.queries_log.append({"sql": f"{sql} -- {count} rows", "time": elapsed})

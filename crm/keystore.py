@@ -23,7 +23,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.signals import post_save
 
-from crm.bulk import Prepared, insert_rows, prepare_rows, write_prepared
+from crm.bulk import Prepared, insert_rows, prepare_columns, write_prepared
 from crm.selection import any_chunks
 
 KEY_LENGTH = 255
@@ -161,12 +161,15 @@ def prepare_keys(model: type[models.Model], records: dict[int, dict[str, Any]]) 
     """The key rows ``write_keys`` writes for ``records``, made without a query
     (``crm.bulk.prepare_rows``): ``replace_keys`` writes them."""
     spec = _SPECS[model]
-    rows = [
-        {spec.record_field: pk, "kind": kind, "key": key}
-        for pk, values in records.items()
-        for kind, key in keys_of(model, values)
-    ]
-    return prepare_rows(spec.key_model, rows)
+    ids: list[int] = []
+    kinds: list[str] = []
+    keys: list[str] = []
+    for pk, values in records.items():
+        for kind, key in keys_of(model, values):
+            ids.append(pk)
+            kinds.append(kind)
+            keys.append(key)
+    return prepare_columns(spec.key_model, {spec.record_field: ids, "kind": kinds, "key": keys})
 
 
 def replace_keys(model: type[models.Model], keys: Prepared, replace: Iterable[int]) -> None:

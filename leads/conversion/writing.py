@@ -20,7 +20,15 @@ from django.db.models import Model, Q
 
 from contacts.models import Contact, ProspectStatus
 from contacts.services import contacts_recompute_status
-from crm.bulk import Prepared, bulk_update, joined, prepare_rows, reserve_ids, write_prepared
+from crm.bulk import (
+    Prepared,
+    bulk_update,
+    prepare_columns,
+    prepare_rows,
+    reserve_ids,
+    write_parts,
+    write_prepared,
+)
 from crm.keystore import prepare_keys, replace_keys
 from crm.lookups import array_param
 from crm.models import Document, DocumentLink, Note, Scope, Tag, Task
@@ -104,7 +112,7 @@ class Writes:
     contact_tags: Prepared
     deal_tags: Prepared
     document_links: list[DocumentLink]
-    conversions: Prepared
+    conversions: Iterator[Prepared]  # made as they are written (``_conversions``)
     merged: list[Party]
 
 
@@ -188,8 +196,8 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
     # a deal was made, else the contacts list) and to the deal.
     contact_scope = _contact_scope(planner)
     scoped, has_tag = known.scoped, known.has_tag
-    contact_tags: list[dict[str, int]] = []
-    deal_tags: list[dict[str, int]] = []
+    contact_tags: dict[str, list[int]] = {"contact_id": [], "tag_id": []}
+    deal_tags: dict[str, list[int]] = {"deal_id": [], "tag_id": []}
     for plan in plans:
         tags = lead_tag_ids.get(plan.lead.id, [])
         for side in (plan.organization, plan.person):
@@ -199,23 +207,23 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
                 link = (side.pk, scoped[(tag_id, contact_scope)])
                 if link not in has_tag:
                     has_tag.add(link)
-                    contact_tags.append({"contact_id": link[0], "tag_id": link[1]})
+                    contact_tags["contact_id"].append(link[0])
+                    contact_tags["tag_id"].append(link[1])
                     if not side.creates(plan.lead):
                         side.tags_added.setdefault(plan.lead.id, []).append(link[1])
         if plan.deal_id is not None:
-            deal_tags += [
-                {"deal_id": plan.deal_id, "tag_id": scoped[(tag_id, Scope.DEALS)]}
-                for tag_id in tags
-            ]
+            for tag_id in tags:
+                deal_tags["deal_id"].append(plan.deal_id)
+                deal_tags["tag_id"].append(scoped[(tag_id, Scope.DEALS)])
 
-    # Each list of rows is made ready to write at once and dropped: at 100,000 leads the rows
-    # as dicts are about as big again as their values.
-    contact_links = prepare_rows(Contact.tags.through, contact_tags)
-    deal_links = prepare_rows(Deal.tags.through, deal_tags)
+    # Narrow rows (links) go column by column: at 100,000 leads a dict per row would be
+    # hundreds of thousands of them held at once.
+    contact_links = prepare_columns(Contact.tags.through, contact_tags)
+    deal_links = prepare_columns(Deal.tags.through, deal_tags)
     del contact_tags, deal_tags
 
     # 5. Documents are also visible from the deal (docs/rules.md#carried-over).
-    moved_notes, moved_documents = known.moved_notes, known.moved_documents
+    moved_documents = known.moved_documents
     deal_of = {plan.lead.id: plan.deal_id for plan in deal_plans if plan.deal_id is not None}
     document_links = [
         DocumentLink(document_id=doc_id, content_type=types[Deal], object_id=deal_of[lead_id])
@@ -241,32 +249,6 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
         r.conversion_id = conversion_id
-    # Made and prepared a slice of leads at a time: the rows as dicts are about as big again as
-    # their values, so only a slice of them is held at once.
-    conversions = []
-    for start in range(0, len(plans), SLICE):
-        at(0.1 + 0.3 * start / len(plans))  # the snapshots
-        part = plans[start : start + SLICE]
-        rows = [
-            {
-                "lead_id": plan.lead.id,
-                "person_id": plan.result.person_id,
-                "person_merged": plan.result.person_merged,
-                "organization_id": plan.result.organization_id,
-                "organization_merged": plan.result.organization_merged,
-                "deal_id": plan.deal_id,
-                "task_id": plan.task_id,
-                "options": planner.options_json,
-                "snapshot": _snapshot(
-                    plan, lead_tag_ids, moved_notes, moved_documents, now
-                ).to_json(),
-                "converted_by_id": planner.actor.pk,
-                "created_at": now,
-            }
-            for plan in part
-        ]
-        reserved = known.conversion_ids[start : start + len(part)]
-        conversions.append(prepare_rows(LeadConversion, rows, reserved=reserved))
     writes = Writes(
         new_orgs=prepare_rows(
             Contact, [p.row for p in new_orgs], reserved=[p.pk for p in new_orgs]
@@ -277,18 +259,19 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         keys=prepare_keys(Contact, {party.pk: party.key_values() for party in keyed}),
         rekeyed=[party.pk for party in keyed if party.merged],
         deals=prepare_rows(Deal, deal_rows, reserved=known.deal_ids[: len(deal_rows)]),
-        deal_contacts=prepare_rows(
+        deal_contacts=prepare_columns(
             DealContact,
-            [
-                {"deal_id": plan.deal_id, "contact_id": plan.main.pk, "created_at": now}
-                for plan in deal_plans
-            ],
+            {
+                "deal_id": [plan.deal_id for plan in deal_plans],
+                "contact_id": [plan.main.pk for plan in deal_plans],
+                "created_at": [now] * len(deal_plans),
+            },
         ),
         tasks=prepare_rows(Task, task_rows, reserved=known.task_ids[: len(task_rows)]),
         contact_tags=contact_links,
         deal_tags=deal_links,
         document_links=document_links,
-        conversions=joined(LeadConversion, conversions),
+        conversions=_conversions(batch, known, progress),
         merged=merged,
     )
     if changed:
@@ -321,12 +304,42 @@ def write_batch(batch: BatchPlan, writes: Writes, progress: Progress) -> None:
     write_prepared(writes.contact_tags)
     write_prepared(writes.deal_tags)
     DocumentLink.objects.bulk_create(writes.document_links, batch_size=BATCH, ignore_conflicts=True)
-    at(0.8)
-    write_prepared(writes.conversions)
-    at(0.95)
+    write_parts(LeadConversion, writes.conversions)
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(batch.planner, batch.plans, writes.merged)
     at(1)
+
+
+def _conversions(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Iterator[Prepared]:
+    """The conversion records, with what an exact undo needs (``_snapshot``), made and prepared
+    a slice of leads at a time as their COPY takes them (``crm.bulk.write_parts``): the records
+    with their snapshots are about a fifth of a batch's memory, and only a slice of them is
+    held at once; their Python runs while the server takes the slice before."""
+    planner, plans = batch.planner, batch.plans
+    for start in range(0, len(plans), SLICE):
+        progress.at(0.8 + 0.15 * start / len(plans))
+        part = plans[start : start + SLICE]
+        rows = [
+            {
+                "lead_id": plan.lead.id,
+                "person_id": plan.result.person_id,
+                "person_merged": plan.result.person_merged,
+                "organization_id": plan.result.organization_id,
+                "organization_merged": plan.result.organization_merged,
+                "deal_id": plan.deal_id,
+                "task_id": plan.task_id,
+                "options": planner.options_json,
+                "snapshot": _snapshot(
+                    plan, batch.lead_tag_ids, known.moved_notes, known.moved_documents, planner.now
+                ).to_json(),
+                "converted_by_id": planner.actor.pk,
+                "created_at": planner.now,
+            }
+            for plan in part
+        ]
+        reserved = known.conversion_ids[start : start + len(part)]
+        yield prepare_rows(LeadConversion, rows, reserved=reserved)
+    progress.at(0.95)
 
 
 def _contact_scope(planner: Planner) -> str:

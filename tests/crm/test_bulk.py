@@ -681,26 +681,74 @@ def test_prepared_rows_are_made_without_a_query_and_written_in_one(
 def test_rows_prepared_in_parts_are_written_as_one_statement(
     django_assert_num_queries: Any,
 ) -> None:
-    """``joined``: parts prepared apart (numbered or not), one statement, every row as given."""
-    from crm.bulk import joined, prepare_rows, write_prepared
+    """``write_parts``: parts prepared apart (numbered or not), one statement, every row as
+    given, the parts of a generator taken in turn."""
+    from crm.bulk import prepare_rows, write_parts
 
     rows = [{"last_name": text or "x", "city": text} for text in NASTY]
+    taken: list[int] = []  # how many rows the table had when each part was made
+
+    def parts(ids: list[int]) -> Any:
+        yield prepare_rows(Contact, [])
+        for start in range(0, len(rows), 4):
+            taken.append(start)
+            yield prepare_rows(Contact, rows[start : start + 4], reserved=ids[start : start + 4])
+
     with transaction.atomic():
         ids = reserve_ids(Contact, len(rows))
-        parts = [
-            prepare_rows(Contact, rows[start : start + 4], reserved=ids[start : start + 4])
-            for start in range(0, len(rows), 4)
-        ]
         with django_assert_num_queries(1):
-            write_prepared(joined(Contact, [prepare_rows(Contact, []), *parts]))
+            write_parts(Contact, parts(ids))
         with django_assert_num_queries(0):
-            write_prepared(joined(Tag, []))
-        with pytest.raises(ValueError, match="same columns"):
-            joined(Contact, [parts[0], prepare_rows(Contact, [{"first_name": "y"}])])
-        with pytest.raises(ValueError, match="one table"):
-            joined(Tag, parts)
+            write_parts(Tag, [])
+            write_parts(Tag, iter([prepare_rows(Tag, [])]))
+        odd = prepare_rows(Contact, [{"first_name": "y"}])
+        for wrong in (
+            (prepare_rows(Contact, [{"last_name": "z"}]), odd),
+            (
+                prepare_rows(Tag, [{"name": "t", "scope": "leads"}]),
+                odd,
+            ),
+        ):
+            with pytest.raises(ValueError, match="one table alike"), transaction.atomic():
+                write_parts(wrong[0].model, iter(wrong))
+    assert taken == list(range(0, len(rows), 4))
     fresh = Contact.objects.in_bulk(ids)
     assert [{name: getattr(fresh[pk], name) for name in rows[0]} for pk in ids] == rows
+    assert not Contact.objects.filter(first_name="y").exists()
+    assert not Tag.objects.filter(name="t").exists()
+
+
+def test_rows_prepared_column_by_column_are_the_rows_prepared_one_by_one(
+    django_assert_num_queries: Any,
+) -> None:
+    """``prepare_columns``: the same rows as ``prepare_rows`` of the same values, given as one
+    list per column (the columns left out take their defaults); columns of different lengths
+    or unknown ones are refused before anything is written."""
+    from crm.bulk import prepare_columns, prepare_rows, write_prepared
+
+    names = [text or "x" for text in NASTY]
+    with django_assert_num_queries(0):
+        by_columns = prepare_columns(Contact, {"last_name": names, "city": NASTY})
+        by_rows = prepare_rows(
+            Contact, [{"last_name": n, "city": c} for n, c in zip(names, NASTY, strict=True)]
+        )
+        empty = prepare_columns(Tag, {"name": [], "scope": []})
+    assert by_columns.count == by_rows.count == len(NASTY)
+    assert [f.attname for f in by_columns.fields] == [f.attname for f in by_rows.fields]
+    assert empty.count == 0
+    with pytest.raises(ValueError, match="not all as long"):
+        prepare_columns(Contact, {"last_name": names, "city": NASTY[:1]})
+    with pytest.raises(ValueError, match="colour"):
+        prepare_columns(Tag, {"name": ["x"], "colour": ["red"]})
+    with transaction.atomic():
+        ids = reserve_ids(Contact, len(names))
+        write_prepared(by_columns.numbered(ids))
+        write_prepared(empty)
+    fresh = Contact.objects.in_bulk(ids)
+    assert [(fresh[pk].last_name, fresh[pk].city) for pk in ids] == list(
+        zip(names, NASTY, strict=True)
+    )
+    assert fresh[ids[0]].created_at is not None
 
 
 def test_insert_rows_refuses_unknown_columns_and_the_pk() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from io import StringIO
 
 import pytest
@@ -108,8 +109,9 @@ def test_durable_floor_writes_the_same_rows_with_their_foreign_keys_and_leaves_n
 
 
 def test_steps_prints_each_step_of_the_conversion() -> None:
-    """``--steps``: each step of the call timed (wall and CPU), and the window of writes sent
-    ahead; the conversion itself is the same."""
+    """``--steps``: each step of the call timed (wall and CPU) with the process's resident and
+    peak size after it, and the window of writes sent ahead; the conversion itself is the
+    same."""
     out = StringIO()
     call_command("bench_conversion", "--leads", "6", "--steps", stdout=out, stderr=StringIO())
     lines = out.getvalue().splitlines()
@@ -119,7 +121,9 @@ def test_steps_prints_each_step_of_the_conversion() -> None:
     for name in ("plan_batch", "plan_leads", "prepare_writes", "write_batch", "window:"):
         assert name in steps, lines
     times = [float(v) for line in lines if line.startswith("plan_batch") for v in line.split()[1:]]
-    assert len(times) == 2 and times[0] > 0
+    assert len(times) == 4 and times[0] > 0
+    if sys.platform == "linux":
+        assert 0 < times[2] <= times[3]  # MiB: resident, then the peak since the call began
     from leads.conversion import convert
 
     assert convert.plan_batch.__module__ == "leads.conversion.planning"  # put back afterwards

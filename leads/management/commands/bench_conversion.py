@@ -217,7 +217,8 @@ class Command(BaseCommand):
             "--steps",
             action="store_true",
             help="Time each step of the conversion (wall and this process's CPU seconds) and the "
-            "window of writes sent ahead, and print them.",
+            "window of writes sent ahead, and print them with the process's resident and peak "
+            "size after each (MiB; 0 where /proc is not available).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -536,7 +537,7 @@ class StepTimes(contextlib.ExitStack):
     """``--steps``: within the block, each step of ``leads.conversion.convert`` (the functions
     its ``_convert_batch`` calls) is timed, wall and CPU, and so is the window of writes sent
     ahead (``crm.bulk.sent_ahead``: the Python work within it, then the wait for the server
-    on leaving it)."""
+    on leaving it); the process's resident and peak size are noted after each."""
 
     STEPS = (
         "plan_batch",
@@ -550,6 +551,7 @@ class StepTimes(contextlib.ExitStack):
     def __init__(self) -> None:
         super().__init__()
         self.times: dict[str, list[float]] = {}
+        self.memory: dict[str, tuple[int, int]] = {}  # step -> resident and peak MiB after it
 
     def __enter__(self) -> StepTimes:
         super().__enter__()
@@ -568,6 +570,10 @@ class StepTimes(contextlib.ExitStack):
             totals = self.times.setdefault(name, [0.0, 0.0])
             totals[0] += time.perf_counter() - wall
             totals[1] += time.process_time() - cpu
+            self.memory[name] = (
+                (_status_bytes("VmRSS") or 0) >> 20,
+                (_status_bytes("VmHWM") or 0) >> 20,
+            )
 
     def timed(self, name: str) -> Any:
         real = getattr(convert, name)
@@ -587,9 +593,10 @@ class StepTimes(contextlib.ExitStack):
             after.enter_context(self.measured("window: the server after"))
 
     def table(self) -> str:
-        lines = ["step                       wall s   CPU s"]
+        lines = ["step                       wall s   CPU s  RSS after, peak MiB"]
         for name, (wall, cpu) in self.times.items():
-            lines.append(f"{name:25s} {wall:7.2f} {cpu:7.2f}")
+            rss, peak = self.memory[name]
+            lines.append(f"{name:25s} {wall:7.2f} {cpu:7.2f}  {rss:6d} {peak:6d}")
         return "\n".join(lines)
 
 

@@ -249,7 +249,8 @@ def test_the_merged_contacts_update_is_sent_after_the_rows_are_made(
     """The merged contacts' UPDATE carries megabytes of values at 100,000 leads: sent while
     the server is still on the leads' UPDATE, it held the Python work after it until the server
     was free (10 s for 1.3 s of its own work, measured: docs/benchmarks.md, session 22). It goes once
-    every row of the batch is made."""
+    every row of the batch is made, but the conversion records: those are made as their COPY
+    takes them, after it (``writing._conversions``)."""
     from leads.conversion import writing
 
     calls: list[str] = []
@@ -258,7 +259,8 @@ def test_the_merged_contacts_update_is_sent_after_the_rows_are_made(
         real = getattr(writing, name)
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            calls.append(name)
+            model = args[0] if name == "prepare_rows" else None
+            calls.append(f"{name} {model.__name__}" if model else name)
             return real(*args, **kwargs)
 
         return run
@@ -271,4 +273,38 @@ def test_the_merged_contacts_update_is_sent_after_the_rows_are_made(
     assert all(r.converted for r in result.results)
     assert result.results[0].person_id == existing.pk  # merged
     assert calls.count("bulk_update") == 1
-    assert calls[-1] == "bulk_update", calls
+    sent = calls.index("bulk_update")
+    assert "prepare_keys" in calls[:sent], calls
+    assert sorted(set(calls[sent + 1 :])) == ["_snapshot", "prepare_rows LeadConversion"], calls
+    assert "_snapshot" not in calls[:sent], calls
+
+
+def test_the_conversion_records_are_made_a_slice_at_a_time_in_one_statement(
+    rep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records with their snapshots are made ``SLICE`` leads at a time as their one
+    statement takes them (a fifth of a batch's memory, docs/benchmarks.md, session 26): a slice
+    is made once the one before it is in the statement, and every lead gets its record."""
+    from leads.conversion import writing
+    from leads.models import LeadConversion
+
+    monkeypatch.setattr(writing, "SLICE", 2)
+    slices: list[int] = []
+    real = writing.prepare_rows
+
+    def recording(model: Any, rows: Any, **kwargs: Any) -> Any:
+        if model is LeadConversion:
+            slices.append(len(rows))
+        return real(model, rows, **kwargs)
+
+    monkeypatch.setattr(writing, "prepare_rows", recording)
+    leads = LeadFactory.create_batch(5, owner=rep)
+    with CaptureQueriesContext(connection) as queries:
+        result = convert(rep, *leads)
+    assert all(r.converted for r in result.results)
+    assert slices == [2, 2, 1]
+    written = [q["sql"] for q in queries.captured_queries if "leads_leadconversion" in q["sql"]]
+    assert len([sql for sql in written if "COPY" in sql or "INSERT" in sql]) == 1, written
+    records = LeadConversion.objects.filter(lead__in=leads)
+    assert sorted(records.values_list("lead_id", flat=True)) == sorted(lead.pk for lead in leads)
+    assert all(record.snapshot["lead"] for record in records)
