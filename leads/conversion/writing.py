@@ -49,6 +49,10 @@ from leads.models import Lead, LeadConversion
 
 BATCH = 1000  # rows per INSERT/UPDATE statement
 SLICE = 1000  # leads whose conversion records are made at once
+# Slices of conversion records made ahead, in the window where the server runs the big UPDATEs
+# (its spare Python time); the others are made as their COPY takes them. So the records held at
+# once are at most AHEAD * SLICE, whatever the batch's size.
+AHEAD = 10
 KEY_SOURCES = frozenset(Contact.KEY_SOURCE_FIELDS)
 
 
@@ -112,7 +116,7 @@ class Writes:
     contact_tags: Prepared
     deal_tags: Prepared
     document_links: list[DocumentLink]
-    conversions: Iterator[Prepared]  # made as they are written (``_conversions``)
+    conversions: Iterator[Prepared]  # the first made ahead, the rest as written (``AHEAD``)
     merged: list[Party]
 
 
@@ -274,6 +278,9 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         conversions=_conversions(batch, known, progress),
         merged=merged,
     )
+    # The first conversion records while the server still works (see AHEAD).
+    ahead = list(itertools.islice(writes.conversions, AHEAD))
+    writes.conversions = itertools.chain(ahead, writes.conversions)
     if changed:
         # Sent last: its arrays are megabytes, and while the server is still on the leads'
         # UPDATE it reads nothing more, so sending them earlier would stall the Python work
@@ -304,7 +311,9 @@ def write_batch(batch: BatchPlan, writes: Writes, progress: Progress) -> None:
     write_prepared(writes.contact_tags)
     write_prepared(writes.deal_tags)
     DocumentLink.objects.bulk_create(writes.document_links, batch_size=BATCH, ignore_conflicts=True)
+    at(0.8)
     write_parts(LeadConversion, writes.conversions)
+    at(0.95)
     # 7. The statuses the steps above did not settle (bulk writes bypass the deal signals).
     _settle_statuses(batch.planner, batch.plans, writes.merged)
     at(1)
@@ -312,12 +321,13 @@ def write_batch(batch: BatchPlan, writes: Writes, progress: Progress) -> None:
 
 def _conversions(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Iterator[Prepared]:
     """The conversion records, with what an exact undo needs (``_snapshot``), made and prepared
-    a slice of leads at a time as their COPY takes them (``crm.bulk.write_parts``): the records
-    with their snapshots are about a fifth of a batch's memory, and only a slice of them is
-    held at once; their Python runs while the server takes the slice before."""
+    a slice of leads at a time: the first ``AHEAD`` slices by ``prepare_writes``, the others as
+    their COPY takes them (``crm.bulk.write_parts``). With their snapshots they were about a
+    fifth of a batch's memory; now at most ``AHEAD`` slices of them are held at once."""
     planner, plans = batch.planner, batch.plans
     for start in range(0, len(plans), SLICE):
-        progress.at(0.8 + 0.15 * start / len(plans))
+        done = start / len(plans)  # made ahead: within prepare_writes' share of the progress
+        progress.at(0.1 + 0.3 * done if start < AHEAD * SLICE else 0.8 + 0.15 * done)
         part = plans[start : start + SLICE]
         rows = [
             {
@@ -339,7 +349,6 @@ def _conversions(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Iter
         ]
         reserved = known.conversion_ids[start : start + len(part)]
         yield prepare_rows(LeadConversion, rows, reserved=reserved)
-    progress.at(0.95)
 
 
 def _contact_scope(planner: Planner) -> str:

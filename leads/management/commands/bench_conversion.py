@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import ctypes
+import ctypes.util
 import datetime
 import gc
 import json
@@ -254,6 +256,7 @@ class Command(BaseCommand):
         profiler = cProfile.Profile() if options["profile"] else None
         seeded.keys_before = ContactKey.objects.aggregate(last=Max("id"))["last"] or 0
         gc.collect()
+        _give_back_freed_memory()
         rss_before = _reset_peak_rss()
         steps = StepTimes() if options["steps"] else None
         with CaptureQueriesContext(connection) as queries, steps or contextlib.nullcontext():
@@ -340,6 +343,17 @@ def _status_bytes(name: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _give_back_freed_memory() -> None:
+    """Return to the system the memory the seeding freed but the C allocator kept (glibc's
+    ``malloc_trim``), so that the process's size when the call starts is what it holds, as in
+    a worker that did not seed, and its peak is the call's. Nothing where there is no glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return
 
 
 def _reset_peak_rss() -> int | None:
