@@ -159,7 +159,7 @@ def write_keys(
 
 def prepare_keys(model: type[models.Model], records: dict[int, dict[str, Any]]) -> Prepared:
     """The key rows ``write_keys`` writes for ``records``, made without a query
-    (``crm.bulk.prepare_rows``): ``replace_keys`` writes them."""
+    (``crm.bulk.prepare_columns``: no dict per key): ``replace_keys`` writes them."""
     spec = _SPECS[model]
     ids: list[int] = []
     kinds: list[str] = []

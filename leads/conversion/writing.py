@@ -50,8 +50,8 @@ from leads.models import Lead, LeadConversion
 BATCH = 1000  # rows per INSERT/UPDATE statement
 SLICE = 1000  # leads whose conversion records are made at once
 # Slices of conversion records made ahead, in the window where the server runs the big UPDATEs
-# (its spare Python time); the others are made as their COPY takes them. So the records held at
-# once are at most AHEAD * SLICE, whatever the batch's size.
+# and Python has time to spare; the others are made as their COPY takes them. So the records
+# held at once are about AHEAD * SLICE leads' at most, whatever the batch's size.
 AHEAD = 10
 KEY_SOURCES = frozenset(Contact.KEY_SOURCE_FIELDS)
 
@@ -253,6 +253,10 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
         r.conversion_id = conversion_id
+    # The first conversion records now, while the server still works (AHEAD); the rest as
+    # their COPY takes them.
+    conversions = _conversions(batch, known, progress)
+    ahead = list(itertools.islice(conversions, AHEAD))
     writes = Writes(
         new_orgs=prepare_rows(
             Contact, [p.row for p in new_orgs], reserved=[p.pk for p in new_orgs]
@@ -275,12 +279,9 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         contact_tags=contact_links,
         deal_tags=deal_links,
         document_links=document_links,
-        conversions=_conversions(batch, known, progress),
+        conversions=itertools.chain(ahead, conversions),
         merged=merged,
     )
-    # The first conversion records while the server still works (see AHEAD).
-    ahead = list(itertools.islice(writes.conversions, AHEAD))
-    writes.conversions = itertools.chain(ahead, writes.conversions)
     if changed:
         # Sent last: its arrays are megabytes, and while the server is still on the leads'
         # UPDATE it reads nothing more, so sending them earlier would stall the Python work
@@ -323,7 +324,7 @@ def _conversions(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Iter
     """The conversion records, with what an exact undo needs (``_snapshot``), made and prepared
     a slice of leads at a time: the first ``AHEAD`` slices by ``prepare_writes``, the others as
     their COPY takes them (``crm.bulk.write_parts``). With their snapshots they were about a
-    fifth of a batch's memory; now at most ``AHEAD`` slices of them are held at once."""
+    fifth of a batch's memory; now about ``AHEAD`` slices of them are held at most."""
     planner, plans = batch.planner, batch.plans
     for start in range(0, len(plans), SLICE):
         done = start / len(plans)  # made ahead: within prepare_writes' share of the progress
