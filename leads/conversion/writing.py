@@ -1,5 +1,6 @@
 """Writing a planned batch: its rows made first, in Python (``prepare_writes``: the ids were
-reserved, so nothing waits for the server), then written in a fixed number of set-based
+reserved, so nothing waits for the server; the conversion records of a big batch partly as
+they are written, ``AHEAD``), then written in a fixed number of set-based
 statements whatever its size (``write_batch``: rows go as plain dicts through ``crm.bulk``, ids
 through ``crm.selection.any_chunks``: one array on PostgreSQL), the conversion records with
 their snapshots, and the statuses the bulk writes did not settle."""
@@ -103,8 +104,9 @@ def read_ahead(batch: BatchPlan) -> ReadAhead:
 @dataclass
 class Writes:
     """A batch's rows, made in Python before the first of them is written (``prepare_writes``,
-    through ``crm.bulk.prepare_rows``): ids come from ``ReadAhead``, so nothing here waits for
-    the server."""
+    through ``crm.bulk.prepare_rows`` and ``prepare_columns``; the conversion records past
+    ``AHEAD`` slices as they are written): ids come from ``ReadAhead``, so nothing here waits
+    for the server."""
 
     new_orgs: Prepared
     new_people: Prepared
@@ -253,10 +255,6 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         )
         r.deal_id, r.task_id = plan.deal_id, plan.task_id
         r.conversion_id = conversion_id
-    # The first conversion records now, while the server still works (AHEAD); the rest as
-    # their COPY takes them.
-    conversions = _conversions(batch, known, progress)
-    ahead = list(itertools.islice(conversions, AHEAD))
     writes = Writes(
         new_orgs=prepare_rows(
             Contact, [p.row for p in new_orgs], reserved=[p.pk for p in new_orgs]
@@ -279,7 +277,7 @@ def prepare_writes(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Wr
         contact_tags=contact_links,
         deal_tags=deal_links,
         document_links=document_links,
-        conversions=itertools.chain(ahead, conversions),
+        conversions=_conversions(batch, known, progress),
         merged=merged,
     )
     if changed:
@@ -322,13 +320,22 @@ def write_batch(batch: BatchPlan, writes: Writes, progress: Progress) -> None:
 
 def _conversions(batch: BatchPlan, known: ReadAhead, progress: Progress) -> Iterator[Prepared]:
     """The conversion records, with what an exact undo needs (``_snapshot``), made and prepared
-    a slice of leads at a time: the first ``AHEAD`` slices by ``prepare_writes``, the others as
-    their COPY takes them (``crm.bulk.write_parts``). With their snapshots they were about a
-    fifth of a batch's memory; now about ``AHEAD`` slices of them are held at most."""
+    a slice of leads at a time: the first ``AHEAD`` slices now (``prepare_writes``, while the
+    server still works), the others as their COPY takes them (``crm.bulk.write_parts``). With
+    their snapshots they were about a fifth of a batch's memory; now about ``AHEAD`` slices of
+    them are held at most."""
+    slices = _conversion_slices(batch, known, progress)
+    ahead = list(itertools.islice(slices, AHEAD))
+    return itertools.chain(ahead, slices)
+
+
+def _conversion_slices(
+    batch: BatchPlan, known: ReadAhead, progress: Progress
+) -> Iterator[Prepared]:
     planner, plans = batch.planner, batch.plans
-    for start in range(0, len(plans), SLICE):
+    for number, start in enumerate(range(0, len(plans), SLICE)):
         done = start / len(plans)  # made ahead: within prepare_writes' share of the progress
-        progress.at(0.1 + 0.3 * done if start < AHEAD * SLICE else 0.8 + 0.15 * done)
+        progress.at(0.1 + 0.3 * done if number < AHEAD else 0.8 + 0.15 * done)
         part = plans[start : start + SLICE]
         rows = [
             {

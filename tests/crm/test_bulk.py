@@ -686,7 +686,7 @@ def test_rows_prepared_in_parts_are_written_as_one_statement(
     from crm.bulk import prepare_rows, write_parts
 
     rows = [{"last_name": text or "x", "city": text} for text in NASTY]
-    taken: list[int] = []  # how many rows the table had when each part was made
+    taken: list[int] = []  # the first row of each part, as the part is made
 
     def parts(ids: list[int]) -> Any:
         yield prepare_rows(Contact, [])
